@@ -1,0 +1,21 @@
+/*
+ * cio.h - the whole public API of cio, a completion-based async IO runtime.
+ *
+ *   cio/platform.h  OS handle and buffer types
+ *   cio/error.h     negative error codes, cio_strerror()
+ *   cio/op.h        cio_op and the cio_prep_* helpers
+ *   cio/loop.h      cio_loop: init, submit, run, cancel, post, wake, close
+ */
+#ifndef CIO_H
+#define CIO_H
+
+#include "cio/platform.h"
+#include "cio/error.h"
+#include "cio/op.h"
+#include "cio/loop.h"
+
+#define CIO_VERSION_MAJOR 0
+#define CIO_VERSION_MINOR 1
+#define CIO_VERSION_PATCH 0
+
+#endif /* CIO_H */

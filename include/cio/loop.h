@@ -1,0 +1,231 @@
+/*
+ * cio/loop.h - the proactor: a loop that takes ops and delivers their
+ * completions.
+ *
+ * One loop belongs to one thread. Only cio_loop_wake(), cio_loop_post() and
+ * cio_strerror() may be called from other threads; every other function
+ * must be called on the thread that runs the loop (the one that called
+ * cio_loop_init(), or whichever single thread it was handed to).
+ *
+ *     cio_loop loop;
+ *     cio_loop_init(&loop, NULL);          // allocates once, here
+ *     cio_prep_timeout(&op, 1000000, 0);    // 1 ms
+ *     op.cb = on_timer;
+ *     cio_submit(&loop, &op);
+ *     cio_loop_run(&loop, CIO_RUN_DEFAULT); // until no op is active
+ *     cio_loop_close(&loop);
+ *
+ * Submitting and completing ops allocates nothing. Submission only queues:
+ * the kernel sees queued ops at the next turn of cio_loop_run(), all of
+ * them in the same system call that waits for completions.
+ */
+#ifndef CIO_LOOP_H
+#define CIO_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "op.h"
+#include "platform.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which kernel interface a loop runs on. */
+typedef enum cio_backend_kind {
+    CIO_BACKEND_AUTO = 0, /* the best one the system allows (io_uring first) */
+    CIO_BACKEND_URING,    /* Linux io_uring */
+    CIO_BACKEND_EPOLL,    /* Linux epoll, with completion emulated in user space */
+    CIO_BACKEND_POLL,     /* POSIX poll, with completion emulated in user space */
+    CIO_BACKEND_IOCP,     /* Windows I/O completion ports */
+    CIO_BACKEND_MOCK      /* deterministic simulation for tests */
+} cio_backend_kind;
+
+/* Options for cio_loop_init(). All-zero (or a NULL pointer) means defaults. */
+typedef struct cio_loop_options {
+    uint32_t entries;         /* submission queue size; 0 = 256. Rounded up to a
+                                 power of two and clamped by the kernel. */
+    cio_backend_kind backend; /* CIO_BACKEND_AUTO by default */
+    uint32_t flags;           /* reserved, must be 0 */
+} cio_loop_options;
+
+/* How cio_loop_run() proceeds. */
+typedef enum cio_run_mode {
+    CIO_RUN_DEFAULT = 0, /* turn until no op is active or cio_loop_stop() */
+    CIO_RUN_ONCE,        /* one turn, waiting for at least one completion if any op is active */
+    CIO_RUN_NOWAIT       /* one turn that never blocks */
+} cio_run_mode;
+
+/* What the loop has done since cio_loop_init(); see cio_loop_stats(). */
+typedef struct cio_stats {
+    uint64_t ops_submitted;     /* successful cio_submit() ops, counting each op of a batch */
+    uint64_t ops_completed;     /* final completions delivered */
+    uint64_t enters;            /* system calls into the kernel to submit or wait
+                                   (io_uring_enter, epoll_wait, ...) */
+    uint64_t kernel_completions; /* completions the kernel returned (CQEs); divided by
+                                   `enters`, the completions per enter */
+    uint64_t turns;             /* loop iterations */
+    uint64_t sq_full_flushes;   /* submissions pushed early because the queue was full */
+    uint64_t cq_overflows;      /* times the kernel held completions back for lack of room */
+    uint64_t posts_received;    /* messages delivered by cio_loop_post() or CIO_OP_POST */
+} cio_stats;
+
+/* Room for the runtime's private loop state; part of the ABI. */
+#define CIO_LOOP_INTERNAL_SIZE 1024
+
+/*
+ * The loop. The caller places it (stack, static, heap) and keeps it at the
+ * same address from cio_loop_init() to cio_loop_close().
+ */
+struct cio_loop {
+    void *data; /* caller's context; cio never reads it */
+    union {
+        uint64_t align_;
+        void *palign_;
+        unsigned char bytes[CIO_LOOP_INTERNAL_SIZE];
+    } internal_; /* the runtime's; never read or write it */
+};
+
+/*
+ * cio_loop_init - set up a loop on the backend `opts` asks for.
+ *
+ * `opts` may be NULL for defaults. With CIO_BACKEND_AUTO, or when the
+ * environment variable CIO_BACKEND names a backend ("io_uring"), that choice
+ * wins. This is the only call that allocates (the kernel ring and a wake
+ * handle). Returns 0, or -CIO_EINVAL (bad options), -CIO_ENOTSUP (backend
+ * not built in or not usable on this system), -CIO_ENOMEM, -CIO_EMFILE, or
+ * the kernel's error from setting up the backend. On error the loop is left
+ * unusable and needs no close.
+ */
+CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
+
+/*
+ * cio_loop_close - cancel everything and release the loop.
+ *
+ * Every op still in flight is cancelled and its callback runs, from inside
+ * this call, with -CIO_ECANCELED (or its real result if it finished first),
+ * so that every buffer is returned before the loop goes away. Callbacks may
+ * not submit new ops then (cio_submit() returns -CIO_ECANCELED). Returns 0,
+ * or -CIO_EBUSY when called from inside one of this loop's callbacks (then
+ * nothing happens; stop the loop and close it after cio_loop_run()
+ * returns). Messages posted to a closed loop are lost: stop posting first.
+ */
+CIO_API int cio_loop_close(cio_loop *loop);
+
+/*
+ * cio_loop_run - turn the loop: submit queued ops, wait, run callbacks.
+ *
+ * Returns the number of ops still active (0 when none), or a negative error
+ * when the backend fails (then the loop should be closed). Returns early
+ * after cio_loop_stop(). Not reentrant: calling it from a callback returns
+ * -CIO_EBUSY.
+ */
+CIO_API int cio_loop_run(cio_loop *loop, cio_run_mode mode);
+
+/*
+ * cio_loop_stop - make the current (or next) cio_loop_run() return after
+ * the turn it is in. Loop thread only; from another thread, post a message
+ * whose callback calls it.
+ */
+CIO_API void cio_loop_stop(cio_loop *loop);
+
+/*
+ * cio_submit - hand an op to the loop.
+ *
+ * The op must have been prepared with a cio_prep_* helper; it and its
+ * buffers belong to the runtime until its final callback starts. Returns 0,
+ * or an error, in which case the op was not taken (no callback will run):
+ * -CIO_EINVAL (unprepared op, bad flag, NULL buffer with a length, CIO_F_LINK
+ * outside a batch, an op of another loop as cancel target), -CIO_EBADF
+ * (negative handle), -CIO_EALREADY (the op is already in flight),
+ * -CIO_ENOENT (the cancel or timer target is not in flight), -CIO_ENOTSUP
+ * (the op does not exist on this platform), -CIO_ECANCELED (the loop is
+ * closing).
+ */
+CIO_API int cio_submit(cio_loop *loop, cio_op *op);
+
+/*
+ * cio_submit_batch - hand `n` ops to the loop at once, in order.
+ *
+ * CIO_F_LINK and CIO_F_HARDLINK chain an op to the next one in the array.
+ * Every op is checked first: on an error none of them is taken, the error
+ * is returned as in cio_submit(), and the offending op's `res` holds it.
+ * Returns 0 when all were taken.
+ */
+CIO_API int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n);
+
+/*
+ * cio_cancel - ask for `target` to be cancelled, with no completion of its
+ * own. The target still completes exactly once (with -CIO_ECANCELED, or its
+ * result if it finished first). Returns 0 when the request was made,
+ * -CIO_ENOENT when `target` is not in flight on this loop. Use a
+ * CIO_OP_CANCEL op instead to learn whether the cancel found the target.
+ */
+CIO_API int cio_cancel(cio_loop *loop, cio_op *target);
+
+/*
+ * cio_now - the loop's monotonic time in nanoseconds, as cached at the start
+ * of the current turn (and after each wait). Relative timeouts count from
+ * it. The clock is CLOCK_MONOTONIC on POSIX.
+ */
+CIO_API uint64_t cio_now(const cio_loop *loop);
+
+/* cio_loop_update_now - refresh the cached time; returns the new value. */
+CIO_API uint64_t cio_loop_update_now(cio_loop *loop);
+
+/* cio_loop_backend - the backend this loop runs on (never CIO_BACKEND_AUTO). */
+CIO_API cio_backend_kind cio_loop_backend(const cio_loop *loop);
+
+/* cio_backend_name - "io_uring", "epoll", ...; a static string. Any thread. */
+CIO_API const char *cio_backend_name(cio_backend_kind kind);
+
+/* cio_loop_active - how many ops are in flight (submitted, not finally completed). */
+CIO_API unsigned cio_loop_active(const cio_loop *loop);
+
+/*
+ * cio_loop_fd - a handle that becomes readable when the loop has work: a
+ * completion, a wake or a post. Another event loop (a GUI toolkit, or
+ * another cio loop through CIO_OP_POLL) waits on it, then calls
+ * cio_loop_run(loop, CIO_RUN_NOWAIT). Timers do not make it readable: wait
+ * at most cio_loop_timeout() as well. The handle belongs to the loop; do
+ * not close it. Returns 0 and sets `*fd`, or a negative error.
+ */
+CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
+
+/*
+ * cio_loop_timeout - how long an outside driver may wait before the next
+ * cio_loop_run(CIO_RUN_NOWAIT): 0 if work is ready now, -1 if no timer is
+ * pending, else nanoseconds until the earliest timer or deadline.
+ */
+CIO_API int64_t cio_loop_timeout(cio_loop *loop);
+
+/*
+ * cio_loop_wake - make the loop's current or next wait return at once.
+ * Safe from any thread and from signal-free contexts; wakes are coalesced.
+ * Returns 0 or a negative error.
+ */
+CIO_API int cio_loop_wake(cio_loop *loop);
+
+/*
+ * cio_loop_post - hand a message to `target` from any thread.
+ *
+ * `msg` is an op prepared with cio_prep_nop() whose `cb`, `data`, `tag` and
+ * `res` the sender sets; `msg->cb(target, msg)` runs on the target's thread
+ * during one of its turns, in the order each sender posted. `msg` belongs
+ * to the runtime until that callback starts. A post does not keep a loop's
+ * cio_loop_run(CIO_RUN_DEFAULT) from returning. Lock-free, allocates
+ * nothing. Returns 0, -CIO_EINVAL (no callback, unprepared) or
+ * -CIO_EALREADY (`msg` is already posted or in flight).
+ */
+CIO_API int cio_loop_post(cio_loop *target, cio_op *msg);
+
+/* cio_loop_stats - copy the loop's counters into `*out`. */
+CIO_API void cio_loop_stats(const cio_loop *loop, cio_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIO_LOOP_H */

@@ -1,0 +1,622 @@
+/*
+ * cio/op.h - operations: what the caller hands to the kernel, and the
+ * prep helpers that fill them in.
+ *
+ * A cio_op is one request: read these bytes, accept a connection, fire a
+ * timer. The caller owns its memory and places it where it likes (on the
+ * stack, in an array, embedded in a connection struct). The life cycle is:
+ *
+ *     cio_prep_read(&op, fd, buf, len, 0);   // 1. prepare (clears the op)
+ *     op.cb = on_read; op.data = conn;       // 2. set context and modifiers
+ *     cio_submit(loop, &op);                 // 3. hand it to the loop
+ *     ...                                    // 4. op, buf belong to cio
+ *     on_read(loop, &op)                     // 5. exactly one final completion
+ *
+ * The buffer rule: from cio_submit() until the op's final callback starts,
+ * the op and every buffer, iovec array, address and path it points to belong
+ * to the runtime (the kernel may be writing into them). Do not modify, free
+ * or re-prepare them in that window. Inside the callback the op is idle
+ * again and may be prepared and submitted anew.
+ *
+ * Every submitted op completes exactly once: with its result, with an
+ * error, with -CIO_ECANCELED when it is cancelled (also by cio_loop_close),
+ * or with -CIO_ETIMEDOUT when its deadline passes first. A multishot op
+ * (CIO_F_MULTISHOT) may call its callback several times with CIO_F_MORE
+ * set in op->flags; the one call without CIO_F_MORE is its final completion.
+ *
+ * The prep helpers are inline and only write the op; they never fail and
+ * never touch the loop. Invalid arguments are reported by cio_submit().
+ */
+#ifndef CIO_OP_H
+#define CIO_OP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "platform.h"
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <poll.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cio_loop cio_loop;
+typedef struct cio_op cio_op;
+
+/*
+ * The completion callback. Runs on the loop's thread, from inside
+ * cio_loop_run() or cio_loop_close(), once per completion. `op->res` holds
+ * the result. The callback may submit, cancel and re-prepare ops (including
+ * `op` itself, once its final completion is running).
+ */
+typedef void (*cio_cb)(cio_loop *loop, cio_op *op);
+
+/* What an op does. Zero is not an opcode: an op never prepared is refused. */
+enum cio_opcode {
+    CIO_OP_NOP = 1,      /* completes with 0; measures the loop itself */
+    CIO_OP_TIMEOUT,      /* completes with 0 when the time comes */
+    CIO_OP_TIMER_UPDATE, /* moves a pending CIO_OP_TIMEOUT to a new time */
+    CIO_OP_TIMER_REMOVE, /* cancels a pending CIO_OP_TIMEOUT */
+    CIO_OP_CANCEL,       /* cancels any op in flight */
+    CIO_OP_READ,
+    CIO_OP_WRITE,
+    CIO_OP_READV,
+    CIO_OP_WRITEV,
+    CIO_OP_FSYNC,
+    CIO_OP_OPENAT,
+    CIO_OP_CLOSE,
+    CIO_OP_STATX,
+    CIO_OP_UNLINKAT,
+    CIO_OP_RENAMEAT,
+    CIO_OP_MKDIRAT,
+    CIO_OP_SOCKET,
+    CIO_OP_BIND,
+    CIO_OP_LISTEN,
+    CIO_OP_ACCEPT,
+    CIO_OP_CONNECT,
+    CIO_OP_RECV,
+    CIO_OP_SEND,
+    CIO_OP_RECVMSG,
+    CIO_OP_SENDMSG,
+    CIO_OP_SHUTDOWN,
+    CIO_OP_POLL,
+    CIO_OP_SPLICE,
+    CIO_OP_POST,
+    CIO_OP_COUNT_ /* one past the last opcode */
+};
+
+/*
+ * Modifiers, set in op->flags after the prep call and before submission.
+ *
+ * CIO_F_LINK: soft link. Only inside cio_submit_batch(): the next op of the
+ *   batch starts only after this one succeeded. If this one fails (a
+ *   negative result, or fewer bytes than asked for a read, write, send or
+ *   recv), every op after it in the chain completes with -CIO_ECANCELED.
+ * CIO_F_HARDLINK: hard link. The next op of the batch starts after this
+ *   one completes, whatever its result.
+ * CIO_F_MULTISHOT: for CIO_OP_ACCEPT and CIO_OP_POLL only: keep delivering
+ *   results until cancelled or an error ends it.
+ * CIO_F_MORE: set by cio, never by the caller: this completion of a
+ *   multishot op is not the last one.
+ */
+#define CIO_F_LINK 0x01u
+#define CIO_F_HARDLINK 0x02u
+#define CIO_F_MULTISHOT 0x04u
+#define CIO_F_MORE 0x80u
+
+/* Offset meaning "the file's current position" (read, write, readv, writev). */
+#define CIO_OFFSET_CURRENT UINT64_MAX
+
+/* CIO_OP_TIMEOUT and CIO_OP_TIMER_UPDATE: the time is absolute (cio_now() clock). */
+#define CIO_TIMEOUT_ABS 0x1u
+
+/* CIO_OP_FSYNC: flush data only (fdatasync), not all metadata. */
+#define CIO_FSYNC_DATASYNC 0x1u
+
+#if !defined(_WIN32)
+/* Directory handle meaning "the current directory" for the *at ops.
+ * (fcntl.h hides AT_FDCWD in strict ISO C mode; its Linux value is fixed.) */
+#if defined(AT_FDCWD)
+#define CIO_AT_FDCWD AT_FDCWD
+#else
+#define CIO_AT_FDCWD (-100)
+#endif
+/* Readiness events for CIO_OP_POLL (the OS's poll(2) bits). */
+#define CIO_POLLIN POLLIN
+#define CIO_POLLOUT POLLOUT
+#define CIO_POLLPRI POLLPRI
+#define CIO_POLLERR POLLERR
+#define CIO_POLLHUP POLLHUP
+#define CIO_POLLRDHUP 0x2000
+#endif
+
+/* Mask bits for CIO_OP_STATX (which fields to fill). */
+#define CIO_STATX_BASIC_STATS 0x07ffu
+#define CIO_STATX_BTIME 0x0800u
+
+/*
+ * File status as CIO_OP_STATX returns it. The layout equals Linux's
+ * struct statx, so that io_uring fills it directly; other backends fill it
+ * from fstat()/fstatat() (or Windows' file information) and set `mask` to
+ * the fields they filled.
+ */
+typedef struct cio_statx_time {
+    int64_t tv_sec;
+    uint32_t tv_nsec;
+    int32_t reserved_;
+} cio_statx_time;
+
+typedef struct cio_statx {
+    uint32_t mask; /* CIO_STATX_* bits of the fields filled */
+    uint32_t blksize;
+    uint64_t attributes;
+    uint32_t nlink;
+    uint32_t uid;
+    uint32_t gid;
+    uint16_t mode; /* file type and permission bits, as st_mode */
+    uint16_t spare0_;
+    uint64_t ino;
+    uint64_t size;
+    uint64_t blocks;
+    uint64_t attributes_mask;
+    cio_statx_time atime;
+    cio_statx_time btime;
+    cio_statx_time ctime;
+    cio_statx_time mtime;
+    uint32_t rdev_major;
+    uint32_t rdev_minor;
+    uint32_t dev_major;
+    uint32_t dev_minor;
+    uint64_t spare_[14];
+} cio_statx;
+
+/*
+ * The operation. Fill it with a cio_prep_* helper, then set the public
+ * context fields. Keep it small: large arguments (addresses, msghdr, iovec
+ * arrays, paths) are pointers to caller memory under the buffer rule.
+ */
+struct cio_op {
+    void *data;        /* caller's context; cio never reads it */
+    cio_cb cb;         /* final (and multishot) completion callback; may be NULL */
+    uint64_t deadline; /* absolute cio_now() time after which the op fails
+                          with -CIO_ETIMEDOUT; 0 = none */
+    int32_t res;       /* the result, valid in the callback */
+    uint16_t tag;      /* caller's 16-bit message; cio never reads it */
+    uint8_t opcode;    /* enum cio_opcode, set by the prep helper */
+    uint8_t flags;     /* CIO_F_* modifiers, and CIO_F_MORE on output */
+
+    /* Arguments, one member per opcode family; written by the prep helpers. */
+    union {
+        struct {
+            uint64_t ns; /* relative to cio_now(), or absolute with CIO_TIMEOUT_ABS */
+            uint32_t flags;
+        } timeout;
+        struct {
+            cio_op *target;
+            uint64_t ns; /* TIMER_UPDATE only */
+            uint32_t flags;
+        } timer;
+        struct {
+            cio_op *target;
+        } cancel;
+        struct {
+            cio_fd fd;
+            uint32_t len;
+            void *buf;
+            uint64_t offset; /* CIO_OFFSET_CURRENT: the file position */
+        } rw;
+        struct {
+            cio_fd fd;
+            uint32_t iovcnt;
+            const cio_iovec *iov;
+            uint64_t offset;
+        } rwv;
+        struct {
+            cio_fd fd;
+            uint32_t flags; /* CIO_FSYNC_DATASYNC */
+        } fsync;
+        struct {
+            cio_fd dirfd;
+            int flags; /* O_* */
+            const char *path;
+            uint32_t mode;
+        } open;
+        struct {
+            cio_fd fd;
+        } close;
+        struct {
+            cio_fd dirfd;
+            int flags;     /* AT_* */
+            uint32_t mask; /* CIO_STATX_* */
+            const char *path;
+            cio_statx *buf;
+        } statx;
+        struct {
+            cio_fd dirfd;
+            int flags; /* 0 or AT_REMOVEDIR */
+            const char *path;
+        } unlink;
+        struct {
+            cio_fd olddirfd;
+            cio_fd newdirfd;
+            uint32_t flags; /* renameat2 flags; 0 for plain rename */
+            const char *oldpath;
+            const char *newpath;
+        } rename;
+        struct {
+            cio_fd dirfd;
+            uint32_t mode;
+            const char *path;
+        } mkdir;
+        struct {
+            int domain;
+            int type; /* may include SOCK_NONBLOCK, SOCK_CLOEXEC */
+            int protocol;
+        } socket;
+        struct {
+            cio_fd fd;
+            cio_socklen addrlen;
+            const struct sockaddr *addr;
+        } addr; /* bind, connect */
+        struct {
+            cio_fd fd;
+            int backlog;
+        } listen;
+        struct {
+            cio_fd fd;
+            int flags; /* SOCK_NONBLOCK, SOCK_CLOEXEC for the new socket */
+            struct sockaddr *addr; /* may be NULL */
+            cio_socklen *addrlen;  /* in: size of *addr; out: its length */
+        } accept;
+        struct {
+            cio_fd fd;
+            uint32_t len;
+            void *buf;
+            int flags; /* MSG_* */
+        } sr; /* send, recv */
+        struct {
+            cio_fd fd;
+            int flags; /* MSG_* */
+            cio_msghdr *msg;
+        } msg; /* sendmsg, recvmsg */
+        struct {
+            cio_fd fd;
+            int how; /* SHUT_RD, SHUT_WR, SHUT_RDWR */
+        } shutdown;
+        struct {
+            cio_fd fd;
+            uint32_t events; /* CIO_POLL* mask */
+        } poll;
+        struct {
+            cio_fd fd_in;
+            cio_fd fd_out;
+            uint32_t len;
+            uint32_t flags; /* SPLICE_F_* */
+            uint64_t off_in; /* CIO_OFFSET_CURRENT for pipes and the position */
+            uint64_t off_out;
+        } splice;
+        struct {
+            cio_loop *target;
+            cio_op *msg;
+        } post;
+    } args;
+
+    /* The runtime's bookkeeping. Never read or write it. */
+    struct {
+        cio_op *next;
+        cio_op *link;
+        cio_loop *loop;
+        union {
+            struct {
+                cio_op *child, *sibling, *prev;
+            } heap; /* timer heap links, for core timers and deadlines */
+            struct {
+                int64_t sec, nsec;
+            } ts; /* a kernel timespec, for backends with kernel deadlines */
+        } u;
+        uint64_t when;
+        uint32_t seq;
+        uint8_t state;
+        uint8_t iflags;
+        uint16_t spare;
+    } internal_;
+};
+
+/*
+ * cio_op_name - the opcode's name ("read", "accept", ...), or "invalid".
+ * A static string. Any thread.
+ */
+CIO_API const char *cio_op_name(int opcode);
+
+/* Clears the op and sets its opcode: the start of every prep helper. */
+static inline void cio_prep_(cio_op *op, enum cio_opcode opcode) {
+    memset(op, 0, sizeof *op);
+    op->opcode = (uint8_t)opcode;
+}
+
+/* A no-op: completes with 0 after one trip through the backend. */
+static inline void cio_prep_nop(cio_op *op) { cio_prep_(op, CIO_OP_NOP); }
+
+/*
+ * A timer: completes with 0 once `ns` nanoseconds have passed since
+ * cio_now() at submission, or at the absolute cio_now() time `ns` when
+ * `flags` has CIO_TIMEOUT_ABS. Timers live in the core's heap: a million of
+ * them cost no kernel memory and no extra system calls.
+ */
+static inline void cio_prep_timeout(cio_op *op, uint64_t ns, uint32_t flags) {
+    cio_prep_(op, CIO_OP_TIMEOUT);
+    op->args.timeout.ns = ns;
+    op->args.timeout.flags = flags;
+}
+
+/*
+ * Moves the pending timer `target` to a new time (`ns`, `flags` as in
+ * cio_prep_timeout). Completes with 0, or -CIO_ENOENT when `target` has
+ * already fired.
+ */
+static inline void cio_prep_timer_update(cio_op *op, cio_op *target, uint64_t ns, uint32_t flags) {
+    cio_prep_(op, CIO_OP_TIMER_UPDATE);
+    op->args.timer.target = target;
+    op->args.timer.ns = ns;
+    op->args.timer.flags = flags;
+}
+
+/*
+ * Removes the pending timer `target`, which then completes with
+ * -CIO_ECANCELED. Completes with 0, or -CIO_ENOENT when it already fired.
+ */
+static inline void cio_prep_timer_remove(cio_op *op, cio_op *target) {
+    cio_prep_(op, CIO_OP_TIMER_REMOVE);
+    op->args.timer.target = target;
+}
+
+/*
+ * Cancels `target`, an op in flight on the same loop. Completes with 0 when
+ * the target was found and stopped (it then completes with -CIO_ECANCELED),
+ * -CIO_ENOENT when it had already finished (it completes with its own
+ * result), or -CIO_EALREADY when it was executing and cancellation was
+ * attempted (it completes with -CIO_ECANCELED, -CIO_EINTR or its result).
+ */
+static inline void cio_prep_cancel(cio_op *op, cio_op *target) {
+    cio_prep_(op, CIO_OP_CANCEL);
+    op->args.cancel.target = target;
+}
+
+static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void *buf, uint32_t len,
+                                uint64_t offset) {
+    cio_prep_(op, opc);
+    op->args.rw.fd = fd;
+    op->args.rw.buf = buf;
+    op->args.rw.len = len;
+    op->args.rw.offset = offset;
+}
+
+/*
+ * Reads up to `len` bytes into `buf` at `offset` (CIO_OFFSET_CURRENT: at
+ * and advancing the file position). Completes with the byte count, 0 at
+ * end of file.
+ */
+static inline void cio_prep_read(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
+    cio_prep_rw_(op, CIO_OP_READ, fd, buf, len, offset);
+}
+
+/* Writes up to `len` bytes from `buf`; completes with the byte count. */
+static inline void cio_prep_write(cio_op *op, cio_fd fd, const void *buf, uint32_t len,
+                                  uint64_t offset) {
+    cio_prep_rw_(op, CIO_OP_WRITE, fd, (void *)(uintptr_t)buf, len, offset);
+}
+
+/* Scatter read into `iovcnt` buffers; the iovec array is under the buffer rule. */
+static inline void cio_prep_readv(cio_op *op, cio_fd fd, const cio_iovec *iov, uint32_t iovcnt,
+                                  uint64_t offset) {
+    cio_prep_(op, CIO_OP_READV);
+    op->args.rwv.fd = fd;
+    op->args.rwv.iov = iov;
+    op->args.rwv.iovcnt = iovcnt;
+    op->args.rwv.offset = offset;
+}
+
+/* Gather write from `iovcnt` buffers. */
+static inline void cio_prep_writev(cio_op *op, cio_fd fd, const cio_iovec *iov, uint32_t iovcnt,
+                                   uint64_t offset) {
+    cio_prep_readv(op, fd, iov, iovcnt, offset);
+    op->opcode = CIO_OP_WRITEV;
+}
+
+/* Flushes a file to storage (fsync), or only its data with CIO_FSYNC_DATASYNC. */
+static inline void cio_prep_fsync(cio_op *op, cio_fd fd, uint32_t flags) {
+    cio_prep_(op, CIO_OP_FSYNC);
+    op->args.fsync.fd = fd;
+    op->args.fsync.flags = flags;
+}
+
+/* Opens `path` relative to `dirfd` (CIO_AT_FDCWD); completes with the new handle. */
+static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, int flags,
+                                   uint32_t mode) {
+    cio_prep_(op, CIO_OP_OPENAT);
+    op->args.open.dirfd = dirfd;
+    op->args.open.path = path;
+    op->args.open.flags = flags;
+    op->args.open.mode = mode;
+}
+
+/* Closes a handle; completes with 0. */
+static inline void cio_prep_close(cio_op *op, cio_fd fd) {
+    cio_prep_(op, CIO_OP_CLOSE);
+    op->args.close.fd = fd;
+}
+
+/*
+ * File status of `path` relative to `dirfd` into `*buf`. With
+ * AT_EMPTY_PATH in `flags` and path "", the status of `dirfd` itself.
+ */
+static inline void cio_prep_statx(cio_op *op, cio_fd dirfd, const char *path, int flags,
+                                  uint32_t mask, cio_statx *buf) {
+    cio_prep_(op, CIO_OP_STATX);
+    op->args.statx.dirfd = dirfd;
+    op->args.statx.path = path;
+    op->args.statx.flags = flags;
+    op->args.statx.mask = mask;
+    op->args.statx.buf = buf;
+}
+
+/* Removes a file, or a directory with AT_REMOVEDIR in `flags`. */
+static inline void cio_prep_unlinkat(cio_op *op, cio_fd dirfd, const char *path, int flags) {
+    cio_prep_(op, CIO_OP_UNLINKAT);
+    op->args.unlink.dirfd = dirfd;
+    op->args.unlink.path = path;
+    op->args.unlink.flags = flags;
+}
+
+/* Renames `oldpath` to `newpath`; `flags` as renameat2 (0 for a plain rename). */
+static inline void cio_prep_renameat(cio_op *op, cio_fd olddirfd, const char *oldpath,
+                                     cio_fd newdirfd, const char *newpath, uint32_t flags) {
+    cio_prep_(op, CIO_OP_RENAMEAT);
+    op->args.rename.olddirfd = olddirfd;
+    op->args.rename.oldpath = oldpath;
+    op->args.rename.newdirfd = newdirfd;
+    op->args.rename.newpath = newpath;
+    op->args.rename.flags = flags;
+}
+
+/* Creates a directory. */
+static inline void cio_prep_mkdirat(cio_op *op, cio_fd dirfd, const char *path, uint32_t mode) {
+    cio_prep_(op, CIO_OP_MKDIRAT);
+    op->args.mkdir.dirfd = dirfd;
+    op->args.mkdir.path = path;
+    op->args.mkdir.mode = mode;
+}
+
+/* Creates a socket; completes with the new handle. */
+static inline void cio_prep_socket(cio_op *op, int domain, int type, int protocol) {
+    cio_prep_(op, CIO_OP_SOCKET);
+    op->args.socket.domain = domain;
+    op->args.socket.type = type;
+    op->args.socket.protocol = protocol;
+}
+
+/* Binds a socket to `addr` (under the buffer rule). */
+static inline void cio_prep_bind(cio_op *op, cio_fd fd, const struct sockaddr *addr,
+                                 cio_socklen addrlen) {
+    cio_prep_(op, CIO_OP_BIND);
+    op->args.addr.fd = fd;
+    op->args.addr.addr = addr;
+    op->args.addr.addrlen = addrlen;
+}
+
+/* Marks a bound socket as listening. */
+static inline void cio_prep_listen(cio_op *op, cio_fd fd, int backlog) {
+    cio_prep_(op, CIO_OP_LISTEN);
+    op->args.listen.fd = fd;
+    op->args.listen.backlog = backlog;
+}
+
+/*
+ * Accepts a connection; completes with the new socket. `addr` and
+ * `addrlen` may be NULL; otherwise `*addrlen` is the size of `*addr` on
+ * input and the peer address length on output. With CIO_F_MULTISHOT each
+ * new connection is one completion (then `addr` should be NULL).
+ */
+static inline void cio_prep_accept(cio_op *op, cio_fd fd, struct sockaddr *addr,
+                                   cio_socklen *addrlen, int flags) {
+    cio_prep_(op, CIO_OP_ACCEPT);
+    op->args.accept.fd = fd;
+    op->args.accept.addr = addr;
+    op->args.accept.addrlen = addrlen;
+    op->args.accept.flags = flags;
+}
+
+/* Connects a socket to `addr`; completes with 0. */
+static inline void cio_prep_connect(cio_op *op, cio_fd fd, const struct sockaddr *addr,
+                                    cio_socklen addrlen) {
+    cio_prep_bind(op, fd, addr, addrlen);
+    op->opcode = CIO_OP_CONNECT;
+}
+
+/* Receives up to `len` bytes; completes with the count, 0 when the peer closed. */
+static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len, int flags) {
+    cio_prep_(op, CIO_OP_RECV);
+    op->args.sr.fd = fd;
+    op->args.sr.buf = buf;
+    op->args.sr.len = len;
+    op->args.sr.flags = flags;
+}
+
+/* Sends up to `len` bytes; completes with the count. */
+static inline void cio_prep_send(cio_op *op, cio_fd fd, const void *buf, uint32_t len, int flags) {
+    cio_prep_recv(op, fd, (void *)(uintptr_t)buf, len, flags);
+    op->opcode = CIO_OP_SEND;
+}
+
+/* recvmsg(): `msg` and everything it points to are under the buffer rule. */
+static inline void cio_prep_recvmsg(cio_op *op, cio_fd fd, cio_msghdr *msg, int flags) {
+    cio_prep_(op, CIO_OP_RECVMSG);
+    op->args.msg.fd = fd;
+    op->args.msg.msg = msg;
+    op->args.msg.flags = flags;
+}
+
+/* sendmsg() (and so sendto). */
+static inline void cio_prep_sendmsg(cio_op *op, cio_fd fd, const cio_msghdr *msg, int flags) {
+    cio_prep_recvmsg(op, fd, (cio_msghdr *)(uintptr_t)msg, flags);
+    op->opcode = CIO_OP_SENDMSG;
+}
+
+/* Shuts down one or both directions of a socket (SHUT_RD, SHUT_WR, SHUT_RDWR). */
+static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
+    cio_prep_(op, CIO_OP_SHUTDOWN);
+    op->args.shutdown.fd = fd;
+    op->args.shutdown.how = how;
+}
+
+/*
+ * Waits until `fd` is ready for `events` (CIO_POLL*); completes with the
+ * ready mask. With CIO_F_MULTISHOT it reports each readiness edge until
+ * cancelled. For libraries that want readiness rather than completion.
+ */
+static inline void cio_prep_poll(cio_op *op, cio_fd fd, uint32_t events) {
+    cio_prep_(op, CIO_OP_POLL);
+    op->args.poll.fd = fd;
+    op->args.poll.events = events;
+}
+
+/*
+ * Moves up to `len` bytes from `fd_in` to `fd_out` without a user-space
+ * copy; one of them must be a pipe. Offsets are CIO_OFFSET_CURRENT for a
+ * pipe. Completes with the byte count. Linux only: elsewhere cio_submit()
+ * refuses it with -CIO_ENOTSUP.
+ */
+static inline void cio_prep_splice(cio_op *op, cio_fd fd_in, uint64_t off_in, cio_fd fd_out,
+                                   uint64_t off_out, uint32_t len, uint32_t flags) {
+    cio_prep_(op, CIO_OP_SPLICE);
+    op->args.splice.fd_in = fd_in;
+    op->args.splice.off_in = off_in;
+    op->args.splice.fd_out = fd_out;
+    op->args.splice.off_out = off_out;
+    op->args.splice.len = len;
+    op->args.splice.flags = flags;
+}
+
+/*
+ * Hands the message `msg` to the loop `target` (usually another thread's):
+ * `msg->cb(target, msg)` then runs on the target's thread, with `msg->res`,
+ * `msg->data` and `msg->tag` as the sender set them. This op completes on
+ * the sender's loop with 0 once the message is delivered to the target's
+ * queue (io_uring: MSG_RING into the target ring). `msg` belongs to the
+ * runtime until its callback starts on the target.
+ */
+static inline void cio_prep_post(cio_op *op, cio_loop *target, cio_op *msg) {
+    cio_prep_(op, CIO_OP_POST);
+    op->args.post.target = target;
+    op->args.post.msg = msg;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIO_OP_H */

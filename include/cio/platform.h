@@ -1,0 +1,68 @@
+/*
+ * cio/platform.h - the OS types that cio's public API passes through.
+ *
+ * cio hands the caller's own OS objects to the kernel untouched: handles,
+ * buffer vectors, socket addresses and message headers. This header names
+ * them once so that the rest of the API reads the same on every platform.
+ */
+#ifndef CIO_PLATFORM_H
+#define CIO_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#else
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Symbol visibility: only functions marked CIO_API leave the library. */
+#if defined(_WIN32)
+#if defined(CIO_BUILDING_SHARED)
+#define CIO_API __declspec(dllexport)
+#elif defined(CIO_USING_SHARED)
+#define CIO_API __declspec(dllimport)
+#else
+#define CIO_API
+#endif
+#elif defined(__GNUC__)
+#define CIO_API __attribute__((visibility("default")))
+#else
+#define CIO_API
+#endif
+
+#if defined(_WIN32)
+/* A SOCKET or a HANDLE; both are pointer-sized. */
+typedef uintptr_t cio_fd;
+#define CIO_FD_INVALID ((cio_fd)~(uintptr_t)0)
+/* Laid out as WSABUF so that it can be handed to WSASend/WSARecv as is. */
+typedef struct cio_iovec {
+    unsigned long iov_len;
+    void *iov_base;
+} cio_iovec;
+typedef WSAMSG cio_msghdr;
+typedef int cio_socklen;
+#else
+/* A file descriptor. */
+typedef int cio_fd;
+#define CIO_FD_INVALID (-1)
+/* struct iovec itself: the kernel reads the caller's array directly. */
+typedef struct iovec cio_iovec;
+typedef struct msghdr cio_msghdr;
+typedef socklen_t cio_socklen;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIO_PLATFORM_H */

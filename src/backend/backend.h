@@ -1,0 +1,63 @@
+/*
+ * src/backend/backend.h - the one interface every backend implements.
+ *
+ * A backend translates ops into its kernel's calls and reports completions
+ * back through cio__complete() and friends (src/core/internal.h). It keeps
+ * its state in cio_core.backend. Everything else (timers, links, the ready
+ * queue, posts from other threads, counters, validation) is the core's.
+ *
+ * All functions run on the loop's thread except `wake`.
+ */
+#ifndef CIO_BACKEND_H
+#define CIO_BACKEND_H
+
+#include "../core/internal.h"
+
+/* What a backend does itself, so that the core need not. */
+enum {
+    CIO_BE_KERNEL_DEADLINES = 1 << 0 /* honours op->deadline for the ops it takes */
+};
+
+struct cio_backend {
+    const char *name;
+    cio_backend_kind kind;
+    unsigned features;
+
+    /* Set up the backend's state. Returns 0 or a negative error; on error
+     * nothing is left to release. */
+    int (*init)(cio_loop *loop, const cio_loop_options *opts);
+
+    /* Release everything. Called only once no op is in flight. */
+    void (*close)(cio_loop *loop);
+
+    /* Take `op` (already validated, state OP_BACKEND). Returns 0, or
+     * -CIO_ENOTSUP when this backend does not run the opcode (the core then
+     * runs it itself), or another error that the core reports as the op's
+     * result. Must not run callbacks. */
+    int (*submit)(cio_loop *loop, cio_op *op);
+
+    /* Ask the kernel to cancel `target`, which this backend took. When
+     * `carrier` is not NULL its completion reports the outcome (0,
+     * -CIO_ENOENT, -CIO_EALREADY). Must not run callbacks. */
+    int (*cancel)(cio_loop *loop, cio_op *target, cio_op *carrier);
+
+    /* Cancel every op this backend holds (loop close). */
+    void (*cancel_all)(cio_loop *loop);
+
+    /* Push staged work to the kernel, wait up to `timeout_ns` (-1: no limit,
+     * 0: do not block) for completions, and deliver what arrived. Returns
+     * the number of completions seen or a negative error. */
+    int (*wait)(cio_loop *loop, int64_t timeout_ns);
+
+    /* Make a concurrent or future `wait` return. Any thread. */
+    int (*wake)(cio_loop *loop);
+
+    /* A handle that is readable while the loop has work (cio_loop_fd). */
+    int (*pollable_fd)(cio_loop *loop, cio_fd *out);
+};
+
+#ifdef CIO_HAVE_URING
+extern const struct cio_backend cio__backend_uring;
+#endif
+
+#endif /* CIO_BACKEND_H */

@@ -1,0 +1,98 @@
+/*
+ * src/core/internal.h - the core's private loop state and the functions the
+ * core offers to backends. Nothing here is public.
+ *
+ * The core owns what is the same on every backend: the op life cycle
+ * (states below), link chains, the timer heap, the ready queue of
+ * completions the core produced itself, cross-thread posts and wakes, and
+ * the counters. A backend only turns ops into system calls.
+ */
+#ifndef CIO_CORE_INTERNAL_H
+#define CIO_CORE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "cio.h"
+
+/* Where an op is in its life (op->internal_.state). */
+enum {
+    OP_IDLE = 0, /* not submitted, or its final completion has started */
+    OP_BACKEND,  /* handed to the backend (in the kernel, or staged for it) */
+    OP_TIMER,    /* a CIO_OP_TIMEOUT waiting in the core's heap */
+    OP_READY,    /* result known, callback queued on the ready queue */
+    OP_CHAINED,  /* waiting for the op before it in a link chain */
+    OP_POSTED    /* a message queued for another loop */
+};
+
+/* op->internal_.iflags */
+enum {
+    IF_CANCELLED = 1 << 0,     /* someone asked to cancel it */
+    IF_DEADLINE_HEAP = 1 << 1, /* its deadline sits in the core's heap */
+    IF_TIMED_OUT = 1 << 2,     /* the core's deadline fired first */
+    IF_IN_HEAP = 1 << 3        /* it is linked into the heap right now */
+};
+
+struct cio_backend;
+
+/* The loop's private state, placed in cio_loop.internal_.bytes. */
+typedef struct cio_core {
+    const struct cio_backend *be;
+    uint64_t now;
+    unsigned active;     /* ops submitted and not finally completed */
+    uint32_t timer_seq;  /* orders timers with equal deadlines FIFO */
+    cio_op *heap_root;   /* pairing heap of timers and core deadlines */
+    cio_op *ready_head;  /* FIFO of ops whose result the core set */
+    cio_op *ready_tail;
+    _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
+    atomic_int wake_pending; /* a wake is on its way; coalesces cio_loop_wake() */
+    bool running;            /* inside cio_loop_run() */
+    bool stop;               /* cio_loop_stop() was called */
+    bool closing;            /* inside cio_loop_close() */
+    cio_stats stats;
+    /* The backend's own state; each backend asserts that it fits. */
+    _Alignas(16) unsigned char backend[768];
+} cio_core;
+
+_Static_assert(sizeof(cio_core) <= CIO_LOOP_INTERNAL_SIZE, "cio_core must fit in cio_loop");
+
+static inline cio_core *cio__core(cio_loop *loop) { return (cio_core *)(void *)loop->internal_.bytes; }
+static inline const cio_core *cio__ccore(const cio_loop *loop) {
+    return (const cio_core *)(const void *)loop->internal_.bytes;
+}
+#define CIO_BACKEND_STATE(loop, type) ((type *)(void *)cio__core(loop)->backend)
+
+/* ---- what the core offers backends ---- */
+
+/* The final completion of `op` with `res`: callback, then its link chain. */
+void cio__complete(cio_loop *loop, cio_op *op, int32_t res);
+
+/* A non-final completion of a multishot op (CIO_F_MORE set for the callback). */
+void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res);
+
+/* Set `op`'s result now and run its callback from the ready queue later in
+ * this turn: for results known inside a call that must not run callbacks. */
+void cio__ready(cio_loop *loop, cio_op *op, int32_t res);
+
+/* Deliver a message another loop posted here (MSG_RING or the queue). */
+void cio__deliver_post(cio_loop *loop, cio_op *msg);
+
+/* The backend saw its wake event: later wakes must signal it again. */
+void cio__wake_consumed(cio_loop *loop);
+
+/* Execute `op` with plain system calls on this thread; returns the result.
+ * The fallback for opcodes a backend does not run itself. */
+int32_t cio__sync_exec(cio_op *op);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t cio__clock_ns(void);
+
+/* Fires the timers that are due at core->now and enforces core deadlines. */
+void cio__timers_expire(cio_loop *loop);
+
+/* ---- the timer heap (timer_heap.c) ---- */
+void cio__heap_insert(cio_core *core, cio_op *op);
+void cio__heap_remove(cio_core *core, cio_op *op);
+static inline cio_op *cio__heap_min(const cio_core *core) { return core->heap_root; }
+
+#endif /* CIO_CORE_INTERNAL_H */

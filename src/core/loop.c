@@ -1,0 +1,258 @@
+/*
+ * src/core/loop.c - the loop: backend choice, the turn, posts, wakes, close.
+ *
+ * One turn of cio_loop_run():
+ *   1. the backend pushes staged ops to the kernel and waits, at most until
+ *      the earliest timer, for completions (one system call on io_uring),
+ *      running the callback of each completion it reaps;
+ *   2. the core refreshes its clock, fires due timers, delivers messages
+ *      posted by other threads, and runs the ready queue (completions the
+ *      core produced itself).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../backend/backend.h"
+#include "internal.h"
+
+uint64_t cio__clock_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The backends built in, in the order CIO_BACKEND_AUTO tries them. */
+static const struct cio_backend *const backends[] = {
+#ifdef CIO_HAVE_URING
+    &cio__backend_uring,
+#endif
+    NULL};
+
+static const char *const backend_names[] = {"auto", "io_uring", "epoll", "poll", "iocp", "mock"};
+
+const char *cio_backend_name(cio_backend_kind kind) {
+    if ((unsigned)kind >= sizeof backend_names / sizeof *backend_names) return "unknown";
+    return backend_names[kind];
+}
+
+/* CIO_BACKEND in the environment overrides the option: operators can move a
+ * deployed program off io_uring without rebuilding it. */
+static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
+    *kind = opts ? opts->backend : CIO_BACKEND_AUTO;
+    const char *env = getenv("CIO_BACKEND");
+    if (!env || !*env) return 0;
+    for (unsigned k = 0; k < sizeof backend_names / sizeof *backend_names; k++) {
+        if (strcmp(env, backend_names[k]) == 0) {
+            *kind = (cio_backend_kind)k;
+            return 0;
+        }
+    }
+    if (strcmp(env, "uring") == 0) {
+        *kind = CIO_BACKEND_URING;
+        return 0;
+    }
+    return -CIO_EINVAL;
+}
+
+int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
+    if (!loop) return -CIO_EINVAL;
+    if (opts && (opts->flags != 0 || (unsigned)opts->backend > CIO_BACKEND_MOCK)) return -CIO_EINVAL;
+    cio_backend_kind kind;
+    int r = chosen_kind(opts, &kind);
+    if (r < 0) return r;
+
+    void *user = loop->data;
+    memset(loop, 0, sizeof *loop);
+    loop->data = user;
+    cio_core *c = cio__core(loop);
+    c->now = cio__clock_ns();
+    atomic_init(&c->posts, NULL);
+    atomic_init(&c->wake_pending, 0);
+
+    r = -CIO_ENOTSUP;
+    for (unsigned i = 0; backends[i]; i++) {
+        if (kind != CIO_BACKEND_AUTO && backends[i]->kind != kind) continue;
+        c->be = backends[i];
+        r = c->be->init(loop, opts);
+        if (r == 0) return 0;
+        if (kind != CIO_BACKEND_AUTO) break;
+    }
+    c->be = NULL;
+    return r;
+}
+
+static void drain_ready(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    /* Only what is queued now: an op that keeps re-queueing itself from its
+     * callback must not keep the loop from waiting for the kernel. */
+    cio_op *last = c->ready_tail;
+    while (c->ready_head) {
+        cio_op *op = c->ready_head;
+        c->ready_head = op->internal_.next;
+        if (!c->ready_head) c->ready_tail = NULL;
+        cio__complete(loop, op, op->res);
+        if (op == last) break;
+    }
+}
+
+void cio__deliver_post(cio_loop *loop, cio_op *msg) {
+    cio_core *c = cio__core(loop);
+    msg->internal_.state = OP_IDLE;
+    msg->flags &= (uint8_t)~CIO_F_MORE;
+    c->stats.posts_received++;
+    msg->cb(loop, msg);
+}
+
+static void drain_posts(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    if (!atomic_load_explicit(&c->posts, memory_order_relaxed)) return;
+    cio_op *stack = atomic_exchange_explicit(&c->posts, NULL, memory_order_acquire);
+    cio_op *fifo = NULL; /* the stack is newest first; deliver oldest first */
+    while (stack) {
+        cio_op *next = stack->internal_.next;
+        stack->internal_.next = fifo;
+        fifo = stack;
+        stack = next;
+    }
+    while (fifo) {
+        cio_op *next = fifo->internal_.next;
+        cio__deliver_post(loop, fifo);
+        fifo = next;
+    }
+}
+
+/* Step 2 of a turn. */
+static void process(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    c->now = cio__clock_ns();
+    if (c->heap_root) cio__timers_expire(loop);
+    drain_posts(loop);
+    drain_ready(loop);
+}
+
+/* How long the backend may block: 0 when work is already waiting. */
+static int64_t wait_budget(cio_core *c) {
+    if (c->ready_head || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
+    cio_op *t = cio__heap_min(c);
+    if (!t) return -1;
+    return t->internal_.when > c->now ? (int64_t)(t->internal_.when - c->now) : 0;
+}
+
+int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
+    if (!loop || (unsigned)mode > CIO_RUN_NOWAIT) return -CIO_EINVAL;
+    cio_core *c = cio__core(loop);
+    if (!c->be) return -CIO_EINVAL;
+    if (c->running || c->closing) return -CIO_EBUSY;
+    c->running = true;
+    int err = 0;
+    uint64_t delivered = c->stats.ops_completed + c->stats.posts_received;
+    process(loop);
+    /* CIO_RUN_ONCE has done its job if that already delivered something. */
+    bool waited = delivered != c->stats.ops_completed + c->stats.posts_received;
+    for (;;) {
+        if (c->stop || (c->active == 0 && mode == CIO_RUN_DEFAULT)) break;
+        c->stats.turns++;
+        if (c->active > 0) {
+            int64_t budget = (mode == CIO_RUN_NOWAIT || (waited && mode == CIO_RUN_ONCE)) ? 0 : wait_budget(c);
+            int r = c->be->wait(loop, budget);
+            if (r < 0) {
+                err = r;
+                break;
+            }
+        }
+        process(loop);
+        if (mode != CIO_RUN_DEFAULT) break;
+    }
+    c->running = false;
+    c->stop = false;
+    return err ? err : (int)c->active;
+}
+
+void cio_loop_stop(cio_loop *loop) { cio__core(loop)->stop = true; }
+
+int cio_loop_close(cio_loop *loop) {
+    if (!loop) return -CIO_EINVAL;
+    cio_core *c = cio__core(loop);
+    if (!c->be) return -CIO_EINVAL;
+    if (c->running || c->closing) return -CIO_EBUSY;
+    c->closing = true;
+    c->be->cancel_all(loop);
+    /* Timers are the core's: cancel them here. A deadline entry belongs to
+     * an op the backend holds, which cancel_all already reaches. */
+    while (c->heap_root) {
+        cio_op *op = c->heap_root;
+        cio__heap_remove(c, op);
+        if (op->internal_.state == OP_TIMER) {
+            op->internal_.iflags |= IF_CANCELLED;
+            cio__ready(loop, op, -CIO_ECANCELED);
+        }
+    }
+    process(loop);
+    /* Ops in the kernel finish or acknowledge the cancel shortly; a few
+     * (a disk read already under way) finish on their own. Re-ask now and
+     * then in case one started after the first request. */
+    while (c->active > 0) {
+        int r = c->be->wait(loop, c->ready_head ? 0 : 50 * 1000 * 1000);
+        if (r < 0) break;
+        process(loop);
+        if (c->active > 0 && r == 0) c->be->cancel_all(loop);
+    }
+    drain_posts(loop);
+    c->be->close(loop);
+    c->be = NULL;
+    return c->active ? -CIO_EIO : 0;
+}
+
+uint64_t cio_now(const cio_loop *loop) { return cio__ccore(loop)->now; }
+
+uint64_t cio_loop_update_now(cio_loop *loop) { return cio__core(loop)->now = cio__clock_ns(); }
+
+cio_backend_kind cio_loop_backend(const cio_loop *loop) {
+    const cio_core *c = cio__ccore(loop);
+    return c->be ? c->be->kind : CIO_BACKEND_AUTO;
+}
+
+unsigned cio_loop_active(const cio_loop *loop) { return cio__ccore(loop)->active; }
+
+int cio_loop_fd(cio_loop *loop, cio_fd *fd) {
+    if (!loop || !fd) return -CIO_EINVAL;
+    cio_core *c = cio__core(loop);
+    return c->be ? c->be->pollable_fd(loop, fd) : -CIO_EINVAL;
+}
+
+int64_t cio_loop_timeout(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    c->now = cio__clock_ns();
+    return wait_budget(c);
+}
+
+int cio_loop_wake(cio_loop *loop) {
+    if (!loop) return -CIO_EINVAL;
+    cio_core *c = cio__core(loop);
+    if (atomic_exchange_explicit(&c->wake_pending, 1, memory_order_acq_rel)) return 0;
+    return c->be->wake(loop);
+}
+
+void cio__wake_consumed(cio_loop *loop) {
+    atomic_store_explicit(&cio__core(loop)->wake_pending, 0, memory_order_release);
+}
+
+int cio_loop_post(cio_loop *target, cio_op *msg) {
+    if (!target || !msg || !msg->cb || msg->opcode == 0) return -CIO_EINVAL;
+    if (msg->internal_.state != OP_IDLE) return -CIO_EALREADY;
+    cio_core *c = cio__core(target);
+    msg->internal_.state = OP_POSTED;
+    cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
+    do {
+        msg->internal_.next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, msg, memory_order_release,
+                                                    memory_order_relaxed));
+    /* Only the post that finds the queue empty wakes the loop; later ones
+     * ride on that wake, since the loop drains the whole queue at once. */
+    return head ? 0 : cio_loop_wake(target);
+}
+
+void cio_loop_stats(const cio_loop *loop, cio_stats *out) {
+    if (loop && out) *out = cio__ccore(loop)->stats;
+}

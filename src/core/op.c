@@ -1,0 +1,411 @@
+/*
+ * src/core/op.c - the op life cycle, the same on every backend.
+ *
+ * cio_submit() checks an op and sends it to whoever executes it: the core
+ * itself (timers, timer updates, cancels of core-held ops), the backend, or
+ * for opcodes the backend does not run, a plain system call on this thread.
+ * Link chains are kept here too: only the head of a chain is started, and
+ * each completion decides whether the next op starts or is cancelled. That
+ * gives every backend the same link semantics.
+ *
+ * Completions the core produces itself never run inside cio_submit(): they
+ * go to the ready queue, which the loop drains in the same turn.
+ */
+#include <limits.h>
+
+#include "../backend/backend.h"
+#include "internal.h"
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+/* An op that fails in a chain cancels everything after it; this marks the
+ * ops cancelled that way so that their own hard links do not restart it. */
+#define IF_CHAIN_BROKEN (1 << 4)
+
+void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
+    cio_core *c = cio__core(loop);
+    op->res = res;
+    op->internal_.state = OP_READY;
+    op->internal_.next = NULL;
+    if (c->ready_tail)
+        c->ready_tail->internal_.next = op;
+    else
+        c->ready_head = op;
+    c->ready_tail = op;
+}
+
+/* Whether `op` finishing with `res` lets a soft link go on: io_uring's rule,
+ * applied everywhere (an error, or a short read or write, breaks the chain). */
+static bool link_continues(const cio_op *op, int32_t res) {
+    if (res < 0) return false;
+    switch (op->opcode) {
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        return (uint32_t)res == op->args.rw.len;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV: {
+        size_t total = 0;
+        for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++) total += op->args.rwv.iov[i].iov_len;
+        return (size_t)res == total;
+    }
+    case CIO_OP_SEND:
+    case CIO_OP_RECV:
+        return !(op->args.sr.flags & MSG_WAITALL) || (uint32_t)res == op->args.sr.len;
+    default:
+        return true;
+    }
+}
+
+static void start(cio_loop *loop, cio_op *op);
+
+static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
+    if (ok) {
+        start(loop, next);
+        return;
+    }
+    next->internal_.iflags |= IF_CANCELLED | IF_CHAIN_BROKEN;
+    cio__ready(loop, next, -CIO_ECANCELED);
+}
+
+void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
+    cio_core *c = cio__core(loop);
+    uint8_t ifl = op->internal_.iflags;
+    if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
+    if (res == -CIO_ECANCELED && !(ifl & IF_CANCELLED) && !c->closing &&
+        ((ifl & IF_TIMED_OUT) || (op->deadline && (c->be->features & CIO_BE_KERNEL_DEADLINES))))
+        res = -CIO_ETIMEDOUT;
+
+    cio_op *next = op->internal_.link;
+    bool ok = next && !(ifl & IF_CHAIN_BROKEN) &&
+              ((op->flags & CIO_F_HARDLINK) || link_continues(op, res));
+    op->internal_.link = NULL;
+    op->internal_.state = OP_IDLE;
+    op->internal_.iflags = 0;
+    op->flags &= (uint8_t)~CIO_F_MORE;
+    op->res = res;
+    c->active--;
+    c->stats.ops_completed++;
+    if (op->cb) op->cb(loop, op);
+    if (next) chain_continue(loop, next, ok);
+}
+
+void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
+    op->res = res;
+    op->flags |= CIO_F_MORE;
+    if (op->cb) op->cb(loop, op);
+}
+
+/* ---- timers ---- */
+
+static uint64_t timer_when(const cio_core *c, uint64_t ns, uint32_t flags) {
+    if (flags & CIO_TIMEOUT_ABS) return ns;
+    return ns > UINT64_MAX - c->now ? UINT64_MAX : c->now + ns;
+}
+
+/* Puts a CIO_OP_TIMEOUT in the heap at `when`, or at its deadline if that
+ * comes first (IF_DEADLINE_HEAP then says the firing is a timeout). */
+static void timer_arm(cio_core *c, cio_op *op, uint64_t when) {
+    op->internal_.iflags &= (uint8_t)~IF_DEADLINE_HEAP;
+    if (op->deadline && op->deadline < when) {
+        when = op->deadline;
+        op->internal_.iflags |= IF_DEADLINE_HEAP;
+    }
+    op->internal_.when = when;
+    op->internal_.state = OP_TIMER;
+    cio__heap_insert(c, op);
+}
+
+/* Called each turn: fires timers that are due and enforces core deadlines. */
+void cio__timers_expire(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    cio_op *op;
+    while ((op = cio__heap_min(c)) && op->internal_.when <= c->now) {
+        cio__heap_remove(c, op);
+        if (op->internal_.state == OP_TIMER) {
+            cio__ready(loop, op, (op->internal_.iflags & IF_DEADLINE_HEAP) ? -CIO_ETIMEDOUT : 0);
+        } else {
+            /* A deadline on an op the backend holds: cancel it there. */
+            op->internal_.iflags |= IF_TIMED_OUT;
+            c->be->cancel(loop, op, NULL);
+        }
+    }
+}
+
+static void timer_ctl(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    cio_op *t = op->args.timer.target;
+    if (t->internal_.state != OP_TIMER) {
+        cio__ready(loop, op, -CIO_ENOENT);
+        return;
+    }
+    cio__heap_remove(c, t);
+    if (op->opcode == CIO_OP_TIMER_REMOVE) {
+        t->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, t, -CIO_ECANCELED);
+    } else {
+        t->args.timeout.ns = op->args.timer.ns;
+        t->args.timeout.flags = op->args.timer.flags;
+        timer_arm(c, t, timer_when(c, op->args.timer.ns, op->args.timer.flags));
+    }
+    cio__ready(loop, op, 0);
+}
+
+/* ---- cancel ---- */
+
+/* Cancels a target the core holds itself. Returns 0 if found, else -ENOENT. */
+static int cancel_in_core(cio_loop *loop, cio_op *t) {
+    cio_core *c = cio__core(loop);
+    switch (t->internal_.state) {
+    case OP_TIMER:
+        cio__heap_remove(c, t);
+        t->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, t, -CIO_ECANCELED);
+        return 0;
+    case OP_CHAINED: /* completes with -CIO_ECANCELED when the chain reaches it */
+        t->internal_.iflags |= IF_CANCELLED;
+        return 0;
+    default: /* its result is already known (OP_READY) */
+        return -CIO_ENOENT;
+    }
+}
+
+static void cancel_op(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    cio_op *t = op->args.cancel.target;
+    if (t->internal_.state == OP_BACKEND) {
+        t->internal_.iflags |= IF_CANCELLED;
+        op->internal_.state = OP_BACKEND;
+        int r = c->be->cancel(loop, t, op);
+        if (r < 0) cio__ready(loop, op, r);
+        return;
+    }
+    cio__ready(loop, op, cancel_in_core(loop, t));
+}
+
+int cio_cancel(cio_loop *loop, cio_op *t) {
+    cio_core *c = cio__core(loop);
+    if (!t) return -CIO_EINVAL;
+    if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED || t->internal_.loop != loop)
+        return -CIO_ENOENT;
+    if (t->internal_.state == OP_BACKEND) {
+        t->internal_.iflags |= IF_CANCELLED;
+        return c->be->cancel(loop, t, NULL);
+    }
+    return cancel_in_core(loop, t);
+}
+
+/* ---- submission ---- */
+
+/* Runs an op the backend declined, on this thread, and queues its result. */
+static int32_t run_in_core(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    if (op->opcode == CIO_OP_POST) return cio_loop_post(op->args.post.target, op->args.post.msg);
+    return cio__sync_exec(op);
+}
+
+static void start(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    if (c->closing || (op->internal_.iflags & IF_CANCELLED)) {
+        op->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, op, -CIO_ECANCELED);
+        return;
+    }
+    switch (op->opcode) {
+    case CIO_OP_TIMEOUT:
+        timer_arm(c, op, timer_when(c, op->args.timeout.ns, op->args.timeout.flags));
+        return;
+    case CIO_OP_TIMER_UPDATE:
+    case CIO_OP_TIMER_REMOVE:
+        timer_ctl(loop, op);
+        return;
+    case CIO_OP_CANCEL:
+        cancel_op(loop, op);
+        return;
+    default:
+        break;
+    }
+    op->internal_.state = OP_BACKEND;
+    int r = c->be->submit(loop, op);
+    if (r == 0) {
+        if (op->deadline && !(c->be->features & CIO_BE_KERNEL_DEADLINES)) {
+            op->internal_.when = op->deadline;
+            op->internal_.iflags |= IF_DEADLINE_HEAP;
+            cio__heap_insert(c, op);
+        }
+        return;
+    }
+    if (r == -CIO_ENOTSUP) r = run_in_core(loop, op);
+    cio__ready(loop, op, r);
+}
+
+static bool bad_fd(cio_fd fd) {
+#if defined(_WIN32)
+    return fd == CIO_FD_INVALID;
+#else
+    return fd < 0;
+#endif
+}
+
+static bool bad_dirfd(cio_fd fd) {
+#if defined(_WIN32)
+    return false;
+#else
+    return fd < 0 && fd != CIO_AT_FDCWD;
+#endif
+}
+
+/* Checks everything about `op` that can be checked before it runs. */
+static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
+    cio_core *c = cio__core(loop);
+    if (op->internal_.state != OP_IDLE) return -CIO_EALREADY;
+    if (c->closing) return -CIO_ECANCELED;
+    if (op->opcode == 0 || op->opcode >= CIO_OP_COUNT_) return -CIO_EINVAL;
+    unsigned f = op->flags;
+    if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
+    if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
+    if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
+    if ((f & CIO_F_MULTISHOT) && op->opcode != CIO_OP_ACCEPT && op->opcode != CIO_OP_POLL)
+        return -CIO_EINVAL;
+
+    const cio_op *t;
+    switch (op->opcode) {
+    case CIO_OP_NOP:
+        return 0;
+    case CIO_OP_TIMEOUT:
+        return (op->args.timeout.flags & ~CIO_TIMEOUT_ABS) ? -CIO_EINVAL : 0;
+    case CIO_OP_TIMER_UPDATE:
+    case CIO_OP_TIMER_REMOVE:
+        t = op->args.timer.target;
+        if (!t || t->opcode != CIO_OP_TIMEOUT || (op->args.timer.flags & ~CIO_TIMEOUT_ABS))
+            return -CIO_EINVAL;
+        if (t->internal_.state == OP_IDLE) return -CIO_ENOENT;
+        return t->internal_.loop == loop ? 0 : -CIO_EINVAL;
+    case CIO_OP_CANCEL:
+        t = op->args.cancel.target;
+        if (!t || t == op) return -CIO_EINVAL;
+        if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED) return -CIO_ENOENT;
+        return t->internal_.loop == loop ? 0 : -CIO_EINVAL;
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        if (bad_fd(op->args.rw.fd)) return -CIO_EBADF;
+        return (!op->args.rw.buf && op->args.rw.len) ? -CIO_EINVAL : 0;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        if (bad_fd(op->args.rwv.fd)) return -CIO_EBADF;
+        if (op->args.rwv.iovcnt > IOV_MAX || (!op->args.rwv.iov && op->args.rwv.iovcnt))
+            return -CIO_EINVAL;
+        for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++)
+            if (!op->args.rwv.iov[i].iov_base && op->args.rwv.iov[i].iov_len) return -CIO_EINVAL;
+        return 0;
+    case CIO_OP_FSYNC:
+        if (bad_fd(op->args.fsync.fd)) return -CIO_EBADF;
+        return (op->args.fsync.flags & ~CIO_FSYNC_DATASYNC) ? -CIO_EINVAL : 0;
+    case CIO_OP_OPENAT:
+        if (bad_dirfd(op->args.open.dirfd)) return -CIO_EBADF;
+        return op->args.open.path ? 0 : -CIO_EINVAL;
+    case CIO_OP_CLOSE:
+        return bad_fd(op->args.close.fd) ? -CIO_EBADF : 0;
+    case CIO_OP_STATX:
+        if (bad_dirfd(op->args.statx.dirfd)) return -CIO_EBADF;
+        return (op->args.statx.path && op->args.statx.buf) ? 0 : -CIO_EINVAL;
+    case CIO_OP_UNLINKAT:
+        if (bad_dirfd(op->args.unlink.dirfd)) return -CIO_EBADF;
+        return op->args.unlink.path ? 0 : -CIO_EINVAL;
+    case CIO_OP_RENAMEAT:
+        if (bad_dirfd(op->args.rename.olddirfd) || bad_dirfd(op->args.rename.newdirfd))
+            return -CIO_EBADF;
+        return (op->args.rename.oldpath && op->args.rename.newpath) ? 0 : -CIO_EINVAL;
+    case CIO_OP_MKDIRAT:
+        if (bad_dirfd(op->args.mkdir.dirfd)) return -CIO_EBADF;
+        return op->args.mkdir.path ? 0 : -CIO_EINVAL;
+    case CIO_OP_SOCKET:
+        return 0;
+    case CIO_OP_BIND:
+    case CIO_OP_CONNECT:
+        if (bad_fd(op->args.addr.fd)) return -CIO_EBADF;
+        return op->args.addr.addr ? 0 : -CIO_EINVAL;
+    case CIO_OP_LISTEN:
+        return bad_fd(op->args.listen.fd) ? -CIO_EBADF : 0;
+    case CIO_OP_ACCEPT:
+        if (bad_fd(op->args.accept.fd)) return -CIO_EBADF;
+        return (op->args.accept.addr && !op->args.accept.addrlen) ? -CIO_EINVAL : 0;
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+        if (bad_fd(op->args.sr.fd)) return -CIO_EBADF;
+        return (!op->args.sr.buf && op->args.sr.len) ? -CIO_EINVAL : 0;
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
+        if (bad_fd(op->args.msg.fd)) return -CIO_EBADF;
+        return op->args.msg.msg ? 0 : -CIO_EINVAL;
+    case CIO_OP_SHUTDOWN:
+        if (bad_fd(op->args.shutdown.fd)) return -CIO_EBADF;
+        return (op->args.shutdown.how == SHUT_RD || op->args.shutdown.how == SHUT_WR ||
+                op->args.shutdown.how == SHUT_RDWR)
+                   ? 0
+                   : -CIO_EINVAL;
+    case CIO_OP_POLL:
+        if (bad_fd(op->args.poll.fd)) return -CIO_EBADF;
+        return op->args.poll.events ? 0 : -CIO_EINVAL;
+    case CIO_OP_SPLICE:
+#if defined(__linux__)
+        return (bad_fd(op->args.splice.fd_in) || bad_fd(op->args.splice.fd_out)) ? -CIO_EBADF : 0;
+#else
+        return -CIO_ENOTSUP;
+#endif
+    case CIO_OP_POST: {
+        const cio_op *m = op->args.post.msg;
+        if (!op->args.post.target || !m || !m->cb || m->opcode == 0) return -CIO_EINVAL;
+        return m->internal_.state == OP_IDLE ? 0 : -CIO_EALREADY;
+    }
+    default:
+        break;
+    }
+    return -CIO_EINVAL;
+}
+
+/* Takes a validated op into the loop's accounting. */
+static void adopt(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    op->internal_.loop = loop;
+    op->internal_.link = NULL;
+    op->internal_.next = NULL;
+    op->internal_.iflags = 0;
+    op->res = 0;
+    c->active++;
+    c->stats.ops_submitted++;
+}
+
+int cio_submit(cio_loop *loop, cio_op *op) {
+    if (!loop || !op) return -CIO_EINVAL;
+    int r = validate(loop, op, false, true);
+    if (r < 0) return r;
+    adopt(loop, op);
+    start(loop, op);
+    return 0;
+}
+
+int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n) {
+    if (!loop || (!ops && n)) return -CIO_EINVAL;
+    /* Check all before taking any. A checked op is marked OP_CHAINED for the
+     * duration so that the same op listed twice is caught. */
+    for (unsigned i = 0; i < n; i++) {
+        int r = ops[i] ? validate(loop, ops[i], true, i + 1 == n) : -CIO_EINVAL;
+        if (r < 0) {
+            for (unsigned j = 0; j < i; j++) ops[j]->internal_.state = OP_IDLE;
+            if (ops[i]) ops[i]->res = r;
+            return r;
+        }
+        ops[i]->internal_.state = OP_CHAINED;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        adopt(loop, ops[i]);
+        if (i > 0 && (ops[i - 1]->flags & (CIO_F_LINK | CIO_F_HARDLINK)))
+            ops[i - 1]->internal_.link = ops[i];
+    }
+    /* Start the ops that head a chain; the rest wait in OP_CHAINED. */
+    for (unsigned i = 0; i < n; i++)
+        if (i == 0 || !(ops[i - 1]->flags & (CIO_F_LINK | CIO_F_HARDLINK))) start(loop, ops[i]);
+    return 0;
+}

@@ -1,0 +1,150 @@
+/*
+ * src/core/sync_ops.c - every op as a plain POSIX system call.
+ *
+ * The fallback for opcodes a backend does not run itself (on io_uring:
+ * opcodes the running kernel lacks, such as bind and listen before Linux
+ * 6.11), and the "try it now" step of the readiness backends. It runs on the
+ * calling thread and returns the op's result: a count, a handle, or a
+ * negative error code.
+ */
+#include "internal.h"
+
+#if !defined(_WIN32)
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int32_t result(ssize_t r) { return r < 0 ? -errno : (int32_t)r; }
+
+static off_t pos(uint64_t offset) { return (off_t)offset; }
+
+static int32_t do_statx(const cio_op *op) {
+    cio_statx *out = op->args.statx.buf;
+#if defined(__linux__) && defined(STATX_BASIC_STATS)
+    _Static_assert(sizeof(struct statx) == sizeof(cio_statx), "cio_statx mirrors struct statx");
+    return result(statx(op->args.statx.dirfd, op->args.statx.path, op->args.statx.flags,
+                        op->args.statx.mask, (struct statx *)(void *)out));
+#else
+    struct stat st;
+    if (fstatat(op->args.statx.dirfd, op->args.statx.path, &st, op->args.statx.flags) < 0) return -errno;
+    memset(out, 0, sizeof *out);
+    out->mask = CIO_STATX_BASIC_STATS;
+    out->blksize = (uint32_t)st.st_blksize;
+    out->nlink = (uint32_t)st.st_nlink;
+    out->uid = st.st_uid;
+    out->gid = st.st_gid;
+    out->mode = (uint16_t)st.st_mode;
+    out->ino = (uint64_t)st.st_ino;
+    out->size = (uint64_t)st.st_size;
+    out->blocks = (uint64_t)st.st_blocks;
+    out->atime.tv_sec = st.st_atime;
+    out->mtime.tv_sec = st.st_mtime;
+    out->ctime.tv_sec = st.st_ctime;
+    return 0;
+#endif
+}
+
+static int32_t do_accept(const cio_op *op) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    return result(accept4(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen,
+                          op->args.accept.flags));
+#else
+    int fd = accept(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen);
+    return result(fd);
+#endif
+}
+
+int32_t cio__sync_exec(cio_op *op) {
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    switch (op->opcode) {
+    case CIO_OP_NOP:
+        return 0;
+    case CIO_OP_READ:
+        if (op->args.rw.offset == cur) return result(read(op->args.rw.fd, op->args.rw.buf, op->args.rw.len));
+        return result(pread(op->args.rw.fd, op->args.rw.buf, op->args.rw.len, pos(op->args.rw.offset)));
+    case CIO_OP_WRITE:
+        if (op->args.rw.offset == cur) return result(write(op->args.rw.fd, op->args.rw.buf, op->args.rw.len));
+        return result(pwrite(op->args.rw.fd, op->args.rw.buf, op->args.rw.len, pos(op->args.rw.offset)));
+    case CIO_OP_READV:
+        if (op->args.rwv.offset == cur)
+            return result(readv(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt));
+        return result(preadv(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
+                             pos(op->args.rwv.offset)));
+    case CIO_OP_WRITEV:
+        if (op->args.rwv.offset == cur)
+            return result(writev(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt));
+        return result(pwritev(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
+                              pos(op->args.rwv.offset)));
+    case CIO_OP_FSYNC:
+#if defined(_POSIX_SYNCHRONIZED_IO) && _POSIX_SYNCHRONIZED_IO > 0
+        if (op->args.fsync.flags & CIO_FSYNC_DATASYNC) return result(fdatasync(op->args.fsync.fd));
+#endif
+        return result(fsync(op->args.fsync.fd));
+    case CIO_OP_OPENAT:
+        return result(openat(op->args.open.dirfd, op->args.open.path, op->args.open.flags,
+                             (mode_t)op->args.open.mode));
+    case CIO_OP_CLOSE:
+        return result(close(op->args.close.fd));
+    case CIO_OP_STATX:
+        return do_statx(op);
+    case CIO_OP_UNLINKAT:
+        return result(unlinkat(op->args.unlink.dirfd, op->args.unlink.path, op->args.unlink.flags));
+    case CIO_OP_RENAMEAT:
+#if defined(__linux__)
+        if (op->args.rename.flags)
+            return result(renameat2(op->args.rename.olddirfd, op->args.rename.oldpath,
+                                    op->args.rename.newdirfd, op->args.rename.newpath,
+                                    op->args.rename.flags));
+#else
+        if (op->args.rename.flags) return -CIO_EINVAL;
+#endif
+        return result(renameat(op->args.rename.olddirfd, op->args.rename.oldpath, op->args.rename.newdirfd,
+                               op->args.rename.newpath));
+    case CIO_OP_MKDIRAT:
+        return result(mkdirat(op->args.mkdir.dirfd, op->args.mkdir.path, (mode_t)op->args.mkdir.mode));
+    case CIO_OP_SOCKET:
+        return result(socket(op->args.socket.domain, op->args.socket.type, op->args.socket.protocol));
+    case CIO_OP_BIND:
+        return result(bind(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
+    case CIO_OP_CONNECT:
+        return result(connect(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
+    case CIO_OP_LISTEN:
+        return result(listen(op->args.listen.fd, op->args.listen.backlog));
+    case CIO_OP_ACCEPT:
+        return do_accept(op);
+    case CIO_OP_RECV:
+        return result(recv(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags));
+    case CIO_OP_SEND:
+        return result(send(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags));
+    case CIO_OP_RECVMSG:
+        return result(recvmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
+    case CIO_OP_SENDMSG:
+        return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
+    case CIO_OP_SHUTDOWN:
+        return result(shutdown(op->args.shutdown.fd, op->args.shutdown.how));
+    case CIO_OP_POLL: {
+        /* A readiness probe that never blocks: -CIO_EAGAIN when not ready. */
+        struct pollfd p = {.fd = op->args.poll.fd, .events = (short)op->args.poll.events};
+        int n = poll(&p, 1, 0);
+        if (n < 0) return -errno;
+        return n == 0 ? -CIO_EAGAIN : (int32_t)(uint16_t)p.revents;
+    }
+    case CIO_OP_SPLICE:
+#if defined(__linux__)
+    {
+        loff_t in = (loff_t)op->args.splice.off_in, out = (loff_t)op->args.splice.off_out;
+        return result(splice(op->args.splice.fd_in, op->args.splice.off_in == cur ? NULL : &in,
+                             op->args.splice.fd_out, op->args.splice.off_out == cur ? NULL : &out,
+                             op->args.splice.len, op->args.splice.flags));
+    }
+#else
+        return -CIO_ENOTSUP;
+#endif
+    default:
+        return -CIO_EINVAL;
+    }
+}
+#endif /* !_WIN32 */

@@ -1,0 +1,114 @@
+/*
+ * tests/test.h - the little the tests share: checks that abort with a clear
+ * message, an op wrapper that counts completions (exactly once), and a
+ * bounded way to run a loop.
+ *
+ * Each test is one program; ctest runs it once per backend with
+ * CIO_BACKEND set, so a test never names a backend itself.
+ */
+#ifndef CIO_TEST_H
+#define CIO_TEST_H
+
+#if !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
+#include <cio.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
+            exit(1);                                                                    \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                  \
+    do {                                                                                \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                           \
+        if (va_ != vb_) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", __FILE__, \
+                    __LINE__, #a, va_, #b, vb_);                                        \
+            exit(1);                                                                    \
+        }                                                                               \
+    } while (0)
+
+/* An op that records its completions. `op` must stay the first member. */
+typedef struct t_op {
+    cio_op op;
+    int finals;     /* final completions: must end at exactly 1 */
+    int mores;      /* multishot completions with CIO_F_MORE */
+    int32_t res;    /* result of the final completion */
+    uint64_t order; /* global order of its final completion, from 1 */
+} t_op;
+
+static uint64_t t_completion_seq;
+
+static inline void t_cb(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    t_op *t = (t_op *)op;
+    if (op->flags & CIO_F_MORE) {
+        t->mores++;
+        return;
+    }
+    t->finals++;
+    t->res = op->res;
+    t->order = ++t_completion_seq;
+}
+
+/* Resets the bookkeeping and installs t_cb; call after the prep helper. */
+static inline void t_arm(t_op *t) {
+    t->finals = t->mores = 0;
+    t->res = 0;
+    t->order = 0;
+    t->op.cb = t_cb;
+}
+
+static inline void t_loop_init(cio_loop *loop, unsigned entries) {
+    cio_loop_options o = {0};
+    o.entries = entries;
+    int r = cio_loop_init(loop, &o);
+    if (r < 0) {
+        fprintf(stderr, "cio_loop_init: %s\n", cio_strerror(r));
+        exit(1);
+    }
+}
+
+static inline double t_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs the loop until no op is active, failing the test after `limit_s`. */
+static inline void t_run(cio_loop *loop, double limit_s) {
+    double end = t_seconds() + limit_s;
+    while (cio_loop_active(loop) > 0) {
+        int r = cio_loop_run(loop, CIO_RUN_ONCE);
+        CHECK(r >= 0);
+        if (t_seconds() > end) {
+            fprintf(stderr, "loop still has %u active ops after %.1f s\n", cio_loop_active(loop), limit_s);
+            exit(1);
+        }
+    }
+}
+
+/* Runs until `*flag` becomes nonzero, with the same bound. */
+static inline void t_run_until(cio_loop *loop, const volatile int *flag, double limit_s) {
+    double end = t_seconds() + limit_s;
+    while (!*flag) {
+        CHECK(cio_loop_run(loop, CIO_RUN_ONCE) >= 0);
+        if (t_seconds() > end) {
+            fprintf(stderr, "condition not reached after %.1f s\n", limit_s);
+            exit(1);
+        }
+    }
+}
+
+static inline void t_close(cio_loop *loop) { CHECK_EQ(cio_loop_close(loop), 0); }
+
+#endif /* CIO_TEST_H */

@@ -59,7 +59,8 @@ _Static_assert(offsetof(struct statx, stx_dev_minor) == offsetof(cio_statx, dev_
 
 static uring *state(cio_loop *loop) { return CIO_BACKEND_STATE(loop, uring); }
 
-/* The kernel opcode each cio opcode needs natively (0: handled by the core). */
+/* The kernel opcode behind each cio opcode that reaches a backend (timers
+ * and cancels of core-held ops never do; see reaches_backend()). */
 static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_NOP] = IORING_OP_NOP,
     [CIO_OP_READ] = IORING_OP_READ,
@@ -90,6 +91,11 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
 
 /* Ops whose absence the core can cover with a plain, non-blocking-in-practice
  * system call. If the kernel lacks any other, this backend is not used. */
+static bool reaches_backend(int opc) {
+    return opc != CIO_OP_TIMEOUT && opc != CIO_OP_TIMER_UPDATE && opc != CIO_OP_TIMER_REMOVE &&
+           opc != CIO_OP_CANCEL;
+}
+
 static const uint32_t core_can_run = 1u << CIO_OP_SOCKET | 1u << CIO_OP_BIND | 1u << CIO_OP_LISTEN |
                                      1u << CIO_OP_SHUTDOWN | 1u << CIO_OP_CLOSE | 1u << CIO_OP_UNLINKAT |
                                      1u << CIO_OP_RENAMEAT | 1u << CIO_OP_MKDIRAT | 1u << CIO_OP_OPENAT |
@@ -460,10 +466,8 @@ static int probe(uring *u) {
     struct io_uring_probe *p = io_uring_get_probe_ring(&u->ring);
     if (!p) return -CIO_ENOTSUP;
     u->native = 0;
-    for (int opc = 1; opc < CIO_OP_COUNT_; opc++) {
-        uint8_t k = kernel_opcode[opc];
-        if (k && io_uring_opcode_supported(p, k)) u->native |= 1u << opc;
-    }
+    for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
+        if (reaches_backend(opc) && io_uring_opcode_supported(p, kernel_opcode[opc])) u->native |= 1u << opc;
     /* What the core itself needs: cancel, link timeouts for deadlines, and
      * IORING_OP_SOCKET as the mark of a 5.19 kernel (multishot accept,
      * CANCEL_ANY). */
@@ -472,7 +476,7 @@ static int probe(uring *u) {
                   io_uring_opcode_supported(p, IORING_OP_SOCKET);
     io_uring_free_probe(p);
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-        if (kernel_opcode[opc] && !(u->native & (1u << opc)) && !(core_can_run & (1u << opc))) usable = false;
+        if (reaches_backend(opc) && !(u->native & (1u << opc)) && !(core_can_run & (1u << opc))) usable = false;
     return usable ? 0 : -CIO_ENOTSUP;
 }
 

@@ -51,10 +51,11 @@ typedef struct cio_core {
     bool closing;            /* inside cio_loop_close() */
     cio_stats stats;
     /* The backend's own state; each backend asserts that it fits. */
-    _Alignas(16) unsigned char backend[768];
+    _Alignas(8) unsigned char backend[768];
 } cio_core;
 
 _Static_assert(sizeof(cio_core) <= CIO_LOOP_INTERNAL_SIZE, "cio_core must fit in cio_loop");
+_Static_assert(_Alignof(cio_core) <= _Alignof(void *), "cio_loop.internal_ is only pointer-aligned");
 
 static inline cio_core *cio__core(cio_loop *loop) { return (cio_core *)(void *)loop->internal_.bytes; }
 static inline const cio_core *cio__ccore(const cio_loop *loop) {

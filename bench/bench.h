@@ -1,0 +1,58 @@
+/*
+ * bench/bench.h - what every benchmark program shares: argument parsing,
+ * the clock, and the one result line the scenario scripts parse.
+ *
+ * Each program prints exactly one line on stdout, of `key=value` pairs
+ * separated by spaces, e.g.
+ *     bench=nop impl=cio batch=16 ops=10000000 ns=812345678 ops_per_s=12310000 enters=625001
+ * so that a script can pick fields by name and a person can read it.
+ */
+#ifndef CIO_BENCH_H
+#define CIO_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline uint64_t bench_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Parses a positive decimal argument; exits with a usage message otherwise,
+ * since a benchmark run with a silently defaulted size is a wrong number. */
+static inline uint64_t bench_arg(const char *prog, const char *s, const char *what) {
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v == 0) {
+        fprintf(stderr, "%s: bad %s '%s'\nusage: %s BATCH TOTAL_OPS\n", prog, what, s, prog);
+        exit(2);
+    }
+    return (uint64_t)v;
+}
+
+static inline void bench_args(int argc, char **argv, uint64_t *batch, uint64_t *total) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s BATCH TOTAL_OPS\n", argv[0]);
+        exit(2);
+    }
+    *batch = bench_arg(argv[0], argv[1], "batch");
+    *total = bench_arg(argv[0], argv[2], "total");
+    /* Both loops size their ring by the batch; keep it in io_uring's range. */
+    if (*batch > 4096) {
+        fprintf(stderr, "%s: batch must be at most 4096\n", argv[0]);
+        exit(2);
+    }
+}
+
+static inline void bench_report(const char *bench, const char *impl, uint64_t batch, uint64_t ops,
+                                uint64_t ns, uint64_t enters) {
+    double secs = (double)ns / 1e9;
+    printf("bench=%s impl=%s batch=%llu ops=%llu ns=%llu ops_per_s=%.0f enters=%llu\n", bench, impl,
+           (unsigned long long)batch, (unsigned long long)ops, (unsigned long long)ns,
+           secs > 0 ? (double)ops / secs : 0.0, (unsigned long long)enters);
+}
+
+#endif /* CIO_BENCH_H */

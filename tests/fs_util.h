@@ -2,18 +2,16 @@
  * tests/fs_util.h - what the file-system tests share: a scratch directory
  * that is removed at exit, and a one-op "submit, run, expect one final
  * completion" step.
- *
- * Include after test.h.
  */
 #ifndef CIO_TEST_FS_UTIL_H
 #define CIO_TEST_FS_UTIL_H
+
+#include "test.h" /* first: it asks for the GNU interfaces (pipe2, O_CLOEXEC) */
 
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "test.h"
 
 static char fs_dir[64];
 static pid_t fs_dir_owner;

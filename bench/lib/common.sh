@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# bench/lib/common.sh - helpers the bench/*.sh scenario scripts source.
+#
+# Every scenario appends its medians to bench/out/results.csv (one row per
+# scenario, implementation and metric, so that runs can be compared over
+# time) and rewrites its own section of docs/BENCHMARKS.md, leaving the
+# other scenarios' sections alone.
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$BENCH_ROOT/build-bench}
+RESULTS_CSV=${RESULTS_CSV:-$BENCH_ROOT/bench/out/results.csv}
+BENCH_MD=${BENCH_MD:-$BENCH_ROOT/docs/BENCHMARKS.md}
+
+die() {
+    echo "$(basename "$0"): $*" >&2
+    exit 1
+}
+
+# The benchmark binary NAME from the build, or a hint at how to build it:
+# the scenario scripts run what is built and never build anything.
+bench_bin() {
+    local bin=$BUILD_DIR/bench/$1
+    [[ -x $bin ]] || die "$bin not found: build with -DCIO_BUILD_BENCH=ON (bench/run.sh does)"
+    echo "$bin"
+}
+
+# field LINE KEY: the value of KEY in a "key=value key=value" result line.
+field() {
+    local kv
+    for kv in $1; do
+        if [[ ${kv%%=*} == "$2" ]]; then
+            echo "${kv#*=}"
+            return 0
+        fi
+    done
+    die "no '$2' in result line: $1"
+}
+
+# median N...: the median of the numbers given (mean of the middle two when
+# their count is even).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2];
+              else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B with three decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b > 0) ? a / b : 0 }'; }
+
+# csv_row SCENARIO IMPL METRIC MEDIAN UNIT: append one row to results.csv,
+# creating it with its header first.
+csv_row() {
+    mkdir -p "$(dirname "$RESULTS_CSV")"
+    [[ -s $RESULTS_CSV ]] || echo "scenario,impl,metric,median,unit" >"$RESULTS_CSV"
+    echo "$1,$2,$3,$4,$5" >>"$RESULTS_CSV"
+}
+
+# One line describing where the numbers were taken.
+machine_desc() {
+    local cpu
+    cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+    echo "${cpu:-unknown CPU}, $(nproc) CPUs, $(uname -sr)"
+}
+
+# md_section NAME < TEXT: replace the section NAME of docs/BENCHMARKS.md
+# with TEXT (between marker comments), or append it if it is not there.
+md_section() {
+    local begin="<!-- bench:$1:begin -->" end="<!-- bench:$1:end -->" body tmp
+    body=$(cat)
+    mkdir -p "$(dirname "$BENCH_MD")"
+    if [[ ! -s $BENCH_MD ]]; then
+        cat >"$BENCH_MD" <<'HEAD'
+# Benchmarks
+
+Each section is written by the scenario script in `bench/` named after it
+(`bench/run.sh` builds in Release and runs them all). Numbers are medians of
+several runs; every run also appends its medians to `bench/out/results.csv`.
+They describe the machine they were taken on, nothing more.
+HEAD
+    fi
+    tmp=$(mktemp)
+    if grep -qF "$begin" "$BENCH_MD"; then
+        # The body goes through the environment: awk -v would expand backslashes.
+        BODY=$body awk -v b="$begin" -v e="$end" '
+            $0 == b { print; print ENVIRON["BODY"]; skip = 1; next }
+            $0 == e { skip = 0 }
+            !skip { print }' "$BENCH_MD" >"$tmp"
+    else
+        { cat "$BENCH_MD"; printf '\n%s\n%s\n%s\n' "$begin" "$body" "$end"; } >"$tmp"
+    fi
+    mv "$tmp" "$BENCH_MD"
+}

@@ -1,4 +1,4 @@
-/* A first cio program: three timers and a no-op, all with callbacks. */
+/* A first cio program: three timers, each with a callback. */
 #include <cio.h>
 #include <stdio.h>
 

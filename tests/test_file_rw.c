@@ -149,15 +149,6 @@ static void test_rw_errors(cio_loop *loop, const char *dir) {
     CHECK_EQ(fs_do(loop, &t), -CIO_EISDIR);
     CHECK_EQ(close(dfd), 0);
 
-    /* A positioned read on a pipe has no position to use. */
-    int p[2];
-    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
-    CHECK_EQ(write(p[1], "ab", 2), 2);
-    cio_prep_read(&t.op, p[0], buf, sizeof buf, 0);
-    CHECK_EQ(fs_do(loop, &t), -CIO_ESPIPE);
-    close(p[0]);
-    close(p[1]);
-
     /* A negative handle never reaches the kernel. */
     cio_prep_read(&t.op, -1, buf, sizeof buf, 0);
     t_arm(&t);

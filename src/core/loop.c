@@ -230,6 +230,7 @@ int64_t cio_loop_timeout(cio_loop *loop) {
 int cio_loop_wake(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
+    if (!c->be) return -CIO_EINVAL;
     if (atomic_exchange_explicit(&c->wake_pending, 1, memory_order_acq_rel)) return 0;
     return c->be->wake(loop);
 }
@@ -242,6 +243,7 @@ int cio_loop_post(cio_loop *target, cio_op *msg) {
     if (!target || !msg || !msg->cb || msg->opcode == 0) return -CIO_EINVAL;
     if (msg->internal_.state != OP_IDLE) return -CIO_EALREADY;
     cio_core *c = cio__core(target);
+    if (!c->be) return -CIO_EINVAL;
     msg->internal_.state = OP_POSTED;
     cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
     do {

@@ -14,10 +14,10 @@ static int wait_readable(int fd, int ms) {
 static void *post_later(void *arg) {
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    static cio_op msg;
-    cio_prep_nop(&msg);
-    msg.cb = t_cb;
-    CHECK_EQ(cio_loop_post(arg, &msg), 0);
+    static t_op msg;
+    cio_prep_nop(&msg.op);
+    t_arm(&msg);
+    CHECK_EQ(cio_loop_post(arg, &msg.op), 0);
     return NULL;
 }
 

@@ -57,27 +57,44 @@ static int32_t do_accept(const cio_op *op) {
 #endif
 }
 
+/* Reads and writes. Like io_uring, an offset on a handle that has no
+ * position (a pipe, a socket) is ignored rather than an error, so that the
+ * op means the same on every backend. */
+static int32_t do_rw(const cio_op *op) {
+    const bool rd = op->opcode == CIO_OP_READ;
+    const cio_fd fd = op->args.rw.fd;
+    if (op->args.rw.offset != CIO_OFFSET_CURRENT) {
+        off_t at = pos(op->args.rw.offset);
+        ssize_t r = rd ? pread(fd, op->args.rw.buf, op->args.rw.len, at)
+                       : pwrite(fd, op->args.rw.buf, op->args.rw.len, at);
+        if (r >= 0 || errno != ESPIPE) return result(r);
+    }
+    return result(rd ? read(fd, op->args.rw.buf, op->args.rw.len) : write(fd, op->args.rw.buf, op->args.rw.len));
+}
+
+static int32_t do_rwv(const cio_op *op) {
+    const bool rd = op->opcode == CIO_OP_READV;
+    const cio_fd fd = op->args.rwv.fd;
+    const int cnt = (int)op->args.rwv.iovcnt;
+    if (op->args.rwv.offset != CIO_OFFSET_CURRENT) {
+        off_t at = pos(op->args.rwv.offset);
+        ssize_t r = rd ? preadv(fd, op->args.rwv.iov, cnt, at) : pwritev(fd, op->args.rwv.iov, cnt, at);
+        if (r >= 0 || errno != ESPIPE) return result(r);
+    }
+    return result(rd ? readv(fd, op->args.rwv.iov, cnt) : writev(fd, op->args.rwv.iov, cnt));
+}
+
 int32_t cio__sync_exec(cio_op *op) {
     const uint64_t cur = CIO_OFFSET_CURRENT;
     switch (op->opcode) {
     case CIO_OP_NOP:
         return 0;
     case CIO_OP_READ:
-        if (op->args.rw.offset == cur) return result(read(op->args.rw.fd, op->args.rw.buf, op->args.rw.len));
-        return result(pread(op->args.rw.fd, op->args.rw.buf, op->args.rw.len, pos(op->args.rw.offset)));
     case CIO_OP_WRITE:
-        if (op->args.rw.offset == cur) return result(write(op->args.rw.fd, op->args.rw.buf, op->args.rw.len));
-        return result(pwrite(op->args.rw.fd, op->args.rw.buf, op->args.rw.len, pos(op->args.rw.offset)));
+        return do_rw(op);
     case CIO_OP_READV:
-        if (op->args.rwv.offset == cur)
-            return result(readv(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt));
-        return result(preadv(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
-                             pos(op->args.rwv.offset)));
     case CIO_OP_WRITEV:
-        if (op->args.rwv.offset == cur)
-            return result(writev(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt));
-        return result(pwritev(op->args.rwv.fd, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
-                              pos(op->args.rwv.offset)));
+        return do_rwv(op);
     case CIO_OP_FSYNC:
 #if defined(_POSIX_SYNCHRONIZED_IO) && _POSIX_SYNCHRONIZED_IO > 0
         if (op->args.fsync.flags & CIO_FSYNC_DATASYNC) return result(fdatasync(op->args.fsync.fd));

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install what building and testing cio needs on Debian 12 (bookworm) or later.
+#
+# Does nothing when everything is already there. Otherwise runs `apt-get update` once and installs
+# the missing packages without recommends, non-interactively, as root or through sudo.
+set -euo pipefail
+
+# libclang-rt-dev holds clang's sanitizer runtimes
+# (clang itself only recommends it, so --no-install-recommends would leave -fsanitize unlinkable);
+# llvm brings llvm-symbolizer, which turns sanitizer stack traces into file:line. gcc's sanitizer
+# runtimes (libasan8, libubsan1) come with gcc through libgcc-12-dev.
+packages=(cmake ninja-build gcc clang libc6-dev pkg-config liburing-dev libclang-rt-dev llvm)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    for p in "${packages[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$p")
+    done
+fi
+for cmd in cmake ninja gcc clang pkg-config; do
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+        missing+=("$cmd")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "deps: all build and test dependencies are present"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "deps: missing ${missing[*]}, and there is no apt-get here; install them by hand" >&2
+    exit 1
+fi
+
+# Command names that differ from their package.
+want=()
+for p in "${missing[@]}"; do
+    case $p in
+        ninja) want+=(ninja-build) ;;
+        *) want+=("$p") ;;
+    esac
+done
+mapfile -t want < <(printf '%s\n' "${want[@]}" | sort -u)
+
+as_root=()
+if ((EUID != 0)); then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "deps: need root (or sudo) to install: ${want[*]}" >&2
+        exit 1
+    fi
+    as_root=(sudo)
+fi
+
+echo "deps: installing ${want[*]}"
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update -q
+${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${want[@]}"

@@ -1,0 +1,476 @@
+/*
+ * tests/test_file_meta.c - the file-system metadata ops: openat, close,
+ * statx, unlinkat, renameat, mkdirat and fsync, each on its success path
+ * and its error paths with the exact error code.
+ *
+ * The checks run twice: once as the backend runs them, then in a child
+ * process started with CIO_URING_DISABLE naming all of them, where the
+ * io_uring backend pretends the kernel lacks the opcodes and the core runs
+ * them as plain system calls. Both runs must give identical results, and
+ * the child must not have sent any of them to the kernel.
+ */
+#include "fs_util.h"
+
+#include <stdbool.h>
+#include <sys/wait.h>
+
+#define FALLBACK_OPS "openat,statx,close,unlinkat,renameat,mkdirat,fsync"
+
+/* Stands for "a new handle" in the expectations and the record: handle
+ * numbers may differ between the two runs. */
+#define ANY_FD INT32_MAX
+
+/* What one run saw, in order, so that two runs can be compared. */
+typedef struct record {
+    int32_t v[160];
+    int n;
+} record;
+
+static void put(record *r, int32_t v) {
+    CHECK(r->n < (int)(sizeof r->v / sizeof r->v[0]));
+    r->v[r->n++] = v;
+}
+
+typedef struct ctx {
+    cio_loop *loop;
+    record *rec;
+    int dirfd;       /* the run's directory, for the relative paths */
+    const char *dir; /* its absolute path, for the CIO_AT_FDCWD ones */
+    int core_only;   /* ops that completed without reaching any kernel (broken chains) */
+} ctx;
+
+/* Runs the prepared op `t` alone; it must complete once with `want`
+ * (ANY_FD: any handle). Returns the result. */
+static int32_t expect(ctx *c, t_op *t, int32_t want, int line) {
+    int32_t res = fs_do(c->loop, t);
+    bool ok = want == ANY_FD ? res >= 0 : res == want;
+    if (!ok) {
+        fprintf(stderr, "line %d: %s completed with %d (%s), expected %d\n", line, cio_op_name(t->op.opcode),
+                res, res < 0 ? cio_strerror(res) : "-", want);
+        exit(1);
+    }
+    put(c->rec, want == ANY_FD ? ANY_FD : res);
+    return res;
+}
+#define EXPECT(c, t, want) expect((c), (t), (want), __LINE__)
+
+/* The prepared op `t` must be refused by cio_submit() with `want`, and
+ * never complete. */
+static void refused(ctx *c, t_op *t, int32_t want) {
+    t_arm(t);
+    int r = cio_submit(c->loop, &t->op);
+    CHECK_EQ(r, want);
+    put(c->rec, r);
+    t_run(c->loop, 10.0);
+    CHECK_EQ(t->finals, 0);
+}
+
+static char *abs_path(const ctx *c, char *out, size_t cap, const char *name) {
+    return fs_path(out, cap, c->dir, name);
+}
+
+static void check_mkdirat(ctx *c) {
+    t_op t;
+    char p[256];
+    struct stat st;
+
+    cio_prep_mkdirat(&t.op, c->dirfd, "d", 0750);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d", &st, 0), 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK_EQ(st.st_mode & 0777, 0750);
+    cio_prep_mkdirat(&t.op, CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d2"), 0755);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d2", &st, 0), 0);
+    CHECK(S_ISDIR(st.st_mode));
+
+    cio_prep_mkdirat(&t.op, c->dirfd, "d", 0750);
+    EXPECT(c, &t, -CIO_EEXIST);
+    cio_prep_mkdirat(&t.op, c->dirfd, "missing/sub", 0750);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_mkdirat(&t.op, c->dirfd, NULL, 0750);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_mkdirat(&t.op, -5, "x", 0750);
+    refused(c, &t, -CIO_EBADF);
+}
+
+/* Leaves d/f (created, 0640, open as *fd read-write) and *fd2 (read-only). */
+static void check_openat(ctx *c, int32_t *fd, int32_t *fd2) {
+    t_op t;
+    char p[256];
+
+    cio_prep_openat(&t.op, c->dirfd, "d/f", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+    *fd = EXPECT(c, &t, ANY_FD);
+    cio_prep_openat(&t.op, c->dirfd, "d/f", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+    EXPECT(c, &t, -CIO_EEXIST);
+    cio_prep_openat(&t.op, c->dirfd, "d/nope", O_RDONLY | O_CLOEXEC, 0);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_openat(&t.op, c->dirfd, "nodir/f", O_CREAT | O_RDWR | O_CLOEXEC, 0640);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_openat(&t.op, c->dirfd, "d/f", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    EXPECT(c, &t, -CIO_ENOTDIR);
+    cio_prep_openat(&t.op, c->dirfd, "d", O_WRONLY | O_CLOEXEC, 0);
+    EXPECT(c, &t, -CIO_EISDIR);
+    cio_prep_openat(&t.op, CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d/f"), O_RDONLY | O_CLOEXEC, 0);
+    *fd2 = EXPECT(c, &t, ANY_FD);
+    cio_prep_openat(&t.op, c->dirfd, NULL, O_RDONLY, 0);
+    refused(c, &t, -CIO_EINVAL);
+
+    /* The handles are real, and they are the file that was created. */
+    struct stat st, st2;
+    CHECK_EQ(fstat(*fd, &st), 0);
+    CHECK_EQ(fstat(*fd2, &st2), 0);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK_EQ(st.st_mode & 0777, 0640);
+    CHECK_EQ(st.st_ino, st2.st_ino);
+    CHECK(fcntl(*fd, F_GETFD) & FD_CLOEXEC);
+    CHECK_EQ(fcntl(*fd2, F_GETFL) & O_ACCMODE, O_RDONLY);
+}
+
+static void check_fsync(ctx *c, int fd) {
+    t_op t;
+    static const char data[1234] = "fsync me";
+    fs_write_all(fd, data, sizeof data, 0);
+
+    cio_prep_fsync(&t.op, fd, 0);
+    EXPECT(c, &t, 0);
+    cio_prep_fsync(&t.op, fd, CIO_FSYNC_DATASYNC);
+    EXPECT(c, &t, 0);
+    int dead = fs_closed_fd();
+    cio_prep_fsync(&t.op, dead, 0);
+    EXPECT(c, &t, -CIO_EBADF);
+    cio_prep_fsync(&t.op, dead, CIO_FSYNC_DATASYNC);
+    EXPECT(c, &t, -CIO_EBADF);
+    cio_prep_fsync(&t.op, fd, 0x2);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_fsync(&t.op, fd, CIO_FSYNC_DATASYNC | 0x100);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_fsync(&t.op, -1, 0);
+    refused(c, &t, -CIO_EBADF);
+}
+
+static void check_statx(ctx *c, int fd2) {
+    t_op t;
+    char p[256];
+    cio_statx sx, sx2;
+
+    memset(&sx, 0xCC, sizeof sx);
+    cio_prep_statx(&t.op, c->dirfd, "d/f", 0, CIO_STATX_BASIC_STATS, &sx);
+    EXPECT(c, &t, 0);
+    CHECK((sx.mask & CIO_STATX_BASIC_STATS) == CIO_STATX_BASIC_STATS);
+    CHECK_EQ(sx.size, 1234);
+    CHECK(S_ISREG(sx.mode));
+    CHECK_EQ(sx.mode & 0777, 0640);
+    CHECK_EQ(sx.nlink, 1);
+    put(c->rec, (int32_t)sx.size);
+    put(c->rec, sx.mode);
+    struct stat st;
+    CHECK_EQ(fstatat(c->dirfd, "d/f", &st, 0), 0);
+    CHECK_EQ(sx.ino, st.st_ino);
+
+    memset(&sx2, 0xCC, sizeof sx2);
+    cio_prep_statx(&t.op, CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d"), 0, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, 0);
+    CHECK(S_ISDIR(sx2.mode));
+    CHECK_EQ(sx2.mode & 0777, 0750);
+    put(c->rec, sx2.mode);
+
+    /* AT_EMPTY_PATH: the status of the open handle itself. */
+    memset(&sx2, 0xCC, sizeof sx2);
+    cio_prep_statx(&t.op, fd2, "", AT_EMPTY_PATH, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(sx2.ino, sx.ino);
+    CHECK_EQ(sx2.size, 1234);
+    CHECK(S_ISREG(sx2.mode));
+    put(c->rec, (int32_t)sx2.size);
+
+    /* A symlink is followed unless asked not to. */
+    CHECK_EQ(symlinkat("f", c->dirfd, "d/ln"), 0);
+    cio_prep_statx(&t.op, c->dirfd, "d/ln", 0, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, 0);
+    CHECK(S_ISREG(sx2.mode));
+    cio_prep_statx(&t.op, c->dirfd, "d/ln", AT_SYMLINK_NOFOLLOW, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, 0);
+    CHECK(S_ISLNK(sx2.mode));
+    put(c->rec, sx2.mode & S_IFMT);
+    CHECK_EQ(unlinkat(c->dirfd, "d/ln", 0), 0);
+
+    cio_prep_statx(&t.op, c->dirfd, "d/missing", 0, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_statx(&t.op, c->dirfd, "d/f/below", 0, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, -CIO_ENOTDIR);
+    int dead = fs_closed_fd();
+    cio_prep_statx(&t.op, dead, "", AT_EMPTY_PATH, CIO_STATX_BASIC_STATS, &sx2);
+    EXPECT(c, &t, -CIO_EBADF);
+    cio_prep_statx(&t.op, c->dirfd, "d/f", 0, CIO_STATX_BASIC_STATS, NULL);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_statx(&t.op, c->dirfd, NULL, 0, CIO_STATX_BASIC_STATS, &sx2);
+    refused(c, &t, -CIO_EINVAL);
+}
+
+static void check_close(ctx *c, int fd, int fd2) {
+    t_op t;
+    cio_prep_close(&t.op, fd);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fcntl(fd, F_GETFD), -1);
+    cio_prep_close(&t.op, fd);
+    EXPECT(c, &t, -CIO_EBADF);
+    cio_prep_close(&t.op, fd2);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fcntl(fd2, F_GETFD), -1);
+    cio_prep_close(&t.op, -1);
+    refused(c, &t, -CIO_EBADF);
+}
+
+static void check_renameat(ctx *c) {
+    t_op t;
+    char p[256];
+    struct stat st;
+
+    cio_prep_renameat(&t.op, c->dirfd, "d/f", c->dirfd, "d/g", 0);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d/f", &st, 0), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(fstatat(c->dirfd, "d/g", &st, 0), 0);
+    CHECK_EQ(st.st_size, 1234);
+
+    /* Across directories, one side named by an absolute path. */
+    cio_prep_renameat(&t.op, c->dirfd, "d/g", CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d2/h"), 0);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d2/h", &st, 0), 0);
+    CHECK_EQ(st.st_size, 1234);
+    CHECK_EQ(fstatat(c->dirfd, "d/g", &st, 0), -1);
+
+    cio_prep_renameat(&t.op, c->dirfd, "d/g", c->dirfd, "d/x", 0);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_renameat(&t.op, c->dirfd, "d2/h", c->dirfd, "nodir/x", 0);
+    EXPECT(c, &t, -CIO_ENOENT);
+
+    /* renameat2 flags: RENAME_NOREPLACE refuses to clobber. */
+    int k = openat(c->dirfd, "d/k", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    CHECK(k >= 0);
+    CHECK_EQ(close(k), 0);
+    cio_prep_renameat(&t.op, c->dirfd, "d2/h", c->dirfd, "d/k", RENAME_NOREPLACE);
+    EXPECT(c, &t, -CIO_EEXIST);
+    CHECK_EQ(fstatat(c->dirfd, "d/k", &st, 0), 0);
+    CHECK_EQ(st.st_size, 0);
+
+    cio_prep_renameat(&t.op, c->dirfd, NULL, c->dirfd, "d/x", 0);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_renameat(&t.op, c->dirfd, "d2/h", -7, "d/x", 0);
+    refused(c, &t, -CIO_EBADF);
+}
+
+/* Leaves the run's directory empty. */
+static void check_unlinkat(ctx *c) {
+    t_op t;
+    char p[256];
+    struct stat st;
+
+    cio_prep_unlinkat(&t.op, c->dirfd, "d", AT_REMOVEDIR);
+    EXPECT(c, &t, -CIO_ENOTEMPTY);
+    cio_prep_unlinkat(&t.op, c->dirfd, "d", 0);
+    EXPECT(c, &t, -CIO_EISDIR);
+    cio_prep_unlinkat(&t.op, c->dirfd, "d/k", AT_REMOVEDIR);
+    EXPECT(c, &t, -CIO_ENOTDIR);
+
+    cio_prep_unlinkat(&t.op, c->dirfd, "d/k", 0);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d/k", &st, 0), -1);
+    cio_prep_unlinkat(&t.op, c->dirfd, "d/k", 0);
+    EXPECT(c, &t, -CIO_ENOENT);
+    cio_prep_unlinkat(&t.op, CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d2/h"), 0);
+    EXPECT(c, &t, 0);
+
+    cio_prep_unlinkat(&t.op, c->dirfd, "d", AT_REMOVEDIR);
+    EXPECT(c, &t, 0);
+    CHECK_EQ(fstatat(c->dirfd, "d", &st, 0), -1);
+    cio_prep_unlinkat(&t.op, CIO_AT_FDCWD, abs_path(c, p, sizeof p, "d2"), AT_REMOVEDIR);
+    EXPECT(c, &t, 0);
+    cio_prep_unlinkat(&t.op, c->dirfd, "d", AT_REMOVEDIR);
+    EXPECT(c, &t, -CIO_ENOENT);
+
+    cio_prep_unlinkat(&t.op, c->dirfd, NULL, 0);
+    refused(c, &t, -CIO_EINVAL);
+    cio_prep_unlinkat(&t.op, -2, "x", 0);
+    refused(c, &t, -CIO_EBADF);
+}
+
+/* Link chains of meta ops: in the fallback run the core runs each link
+ * itself, and must still start the next only after the previous one. */
+static void check_chain(ctx *c) {
+    t_op mk, mv, rm;
+    struct stat st;
+
+    cio_prep_mkdirat(&mk.op, c->dirfd, "c", 0700);
+    t_arm(&mk);
+    mk.op.flags = CIO_F_LINK;
+    cio_prep_renameat(&mv.op, c->dirfd, "c", c->dirfd, "c2", 0);
+    t_arm(&mv);
+    mv.op.flags = CIO_F_LINK;
+    cio_prep_unlinkat(&rm.op, c->dirfd, "c2", AT_REMOVEDIR);
+    t_arm(&rm);
+    cio_op *chain[3] = {&mk.op, &mv.op, &rm.op};
+    CHECK_EQ(cio_submit_batch(c->loop, chain, 3), 0);
+    t_run(c->loop, 10.0);
+    CHECK_EQ(mk.finals + mv.finals + rm.finals, 3);
+    CHECK(mk.order < mv.order && mv.order < rm.order);
+    put(c->rec, mk.res);
+    put(c->rec, mv.res);
+    put(c->rec, rm.res);
+    CHECK_EQ(mk.res, 0);
+    CHECK_EQ(mv.res, 0);
+    CHECK_EQ(rm.res, 0);
+    CHECK_EQ(fstatat(c->dirfd, "c2", &st, 0), -1);
+
+    /* The head fails: the rest is cancelled and never runs. */
+    cio_prep_unlinkat(&rm.op, c->dirfd, "c2", AT_REMOVEDIR);
+    t_arm(&rm);
+    rm.op.flags = CIO_F_LINK;
+    cio_prep_mkdirat(&mk.op, c->dirfd, "c3", 0700);
+    t_arm(&mk);
+    mk.op.flags = CIO_F_LINK;
+    cio_prep_fsync(&mv.op, c->dirfd, 0);
+    t_arm(&mv);
+    cio_op *bad[3] = {&rm.op, &mk.op, &mv.op};
+    CHECK_EQ(cio_submit_batch(c->loop, bad, 3), 0);
+    t_run(c->loop, 10.0);
+    CHECK_EQ(rm.finals + mk.finals + mv.finals, 3);
+    CHECK(rm.order < mk.order && mk.order < mv.order);
+    put(c->rec, rm.res);
+    put(c->rec, mk.res);
+    put(c->rec, mv.res);
+    CHECK_EQ(rm.res, -CIO_ENOENT);
+    CHECK_EQ(mk.res, -CIO_ECANCELED);
+    CHECK_EQ(mv.res, -CIO_ECANCELED);
+    CHECK_EQ(fstatat(c->dirfd, "c3", &st, 0), -1);
+    c->core_only += 2;
+}
+
+/* Fallback run only: an op the core ran at submission already has its
+ * result, so a cancel finds nothing (-ENOENT) and the op keeps its result,
+ * each delivered once. (On the kernel path this races with io-wq.) */
+static void check_cancel_finished(ctx *c) {
+    t_op fs, cancel;
+    cio_prep_fsync(&fs.op, c->dirfd, 0);
+    t_arm(&fs);
+    CHECK_EQ(cio_submit(c->loop, &fs.op), 0);
+    cio_prep_cancel(&cancel.op, &fs.op);
+    t_arm(&cancel);
+    CHECK_EQ(cio_submit(c->loop, &cancel.op), 0);
+    t_run(c->loop, 10.0);
+    CHECK_EQ(fs.finals, 1);
+    CHECK_EQ(fs.res, 0);
+    CHECK_EQ(cancel.finals, 1);
+    CHECK_EQ(cancel.res, -CIO_ENOENT);
+
+    cio_prep_fsync(&fs.op, c->dirfd, 0);
+    t_arm(&fs);
+    CHECK_EQ(cio_submit(c->loop, &fs.op), 0);
+    CHECK_EQ(cio_cancel(c->loop, &fs.op), -CIO_ENOENT);
+    t_run(c->loop, 10.0);
+    CHECK_EQ(fs.finals, 1);
+    CHECK_EQ(fs.res, 0);
+}
+
+/* All checks, in a fresh subdirectory `name` of the scratch directory.
+ * Also checks whether the ops went through the kernel (`native`) or were
+ * all run by the core. */
+static void run_checks(const char *scratch, const char *name, bool native, record *rec) {
+    char dir[256];
+    fs_path(dir, sizeof dir, scratch, name);
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    ctx c = {.rec = rec, .dir = dir};
+    c.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(c.dirfd >= 0);
+
+    cio_loop loop;
+    t_loop_init(&loop, 32);
+    c.loop = &loop;
+    cio_stats before, after;
+    cio_loop_stats(&loop, &before);
+
+    int32_t fd = -1, fd2 = -1;
+    check_mkdirat(&c);
+    check_openat(&c, &fd, &fd2);
+    check_fsync(&c, fd);
+    check_statx(&c, fd2);
+    check_close(&c, fd, fd2);
+    check_renameat(&c);
+    check_unlinkat(&c);
+    check_chain(&c);
+    if (!native) check_cancel_finished(&c);
+
+    cio_loop_stats(&loop, &after);
+    uint64_t ops = after.ops_completed - before.ops_completed;
+    uint64_t cqes = after.kernel_completions - before.kernel_completions;
+    CHECK_EQ(after.ops_submitted - before.ops_submitted, ops);
+    if (native)
+        CHECK_EQ(cqes, ops - (uint64_t)c.core_only); /* each op that ran was one kernel completion */
+    else
+        CHECK_EQ(cqes, 0); /* none reached the kernel */
+    CHECK_EQ(cio_loop_active(&loop), 0);
+    t_close(&loop);
+
+    CHECK_EQ(close(c.dirfd), 0);
+    CHECK_EQ(rmdir(dir), 0); /* fails unless the checks left it empty */
+    printf("file_meta: %s: %" PRIu64 " ops, %" PRIu64 " kernel completions, %d results\n", name, ops, cqes,
+           rec->n);
+}
+
+/* The child: the same checks with every meta opcode run by the core. */
+static void run_fallback_child(const char *scratch, int out_fd) {
+    CHECK_EQ(setenv("CIO_URING_DISABLE", FALLBACK_OPS, 1), 0);
+    record rec = {.n = 0};
+    run_checks(scratch, "fallback", false, &rec);
+    CHECK_EQ(write(out_fd, &rec, sizeof rec), (long long)sizeof rec);
+    CHECK_EQ(close(out_fd), 0);
+    fflush(stdout);
+}
+
+int main(void) {
+    /* The first run must be the backend's own path, whatever the caller's
+     * environment says; and modes must not depend on the caller's umask. */
+    CHECK_EQ(unsetenv("CIO_URING_DISABLE"), 0);
+    umask(022);
+    const char *scratch = fs_mkdtemp();
+
+    record native = {.n = 0};
+    run_checks(scratch, "native", true, &native);
+
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        run_fallback_child(scratch, p[1]);
+        exit(0);
+    }
+    CHECK_EQ(close(p[1]), 0);
+    record fallback;
+    size_t got = 0;
+    for (int i = 0; i < 1000 && got < sizeof fallback; i++) {
+        ssize_t n = read(p[0], (char *)&fallback + got, sizeof fallback - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    CHECK_EQ(close(p[0]), 0);
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    CHECK_EQ(got, sizeof fallback);
+
+    CHECK_EQ(fallback.n, native.n);
+    for (int i = 0; i < native.n; i++) {
+        if (fallback.v[i] != native.v[i]) {
+            fprintf(stderr, "result %d differs: native %d, fallback %d\n", i, native.v[i], fallback.v[i]);
+            return 1;
+        }
+    }
+    printf("file_meta: ok, native and fallback agree on %d results\n", native.n);
+    return 0;
+}

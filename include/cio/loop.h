@@ -4,8 +4,10 @@
  *
  * One loop belongs to one thread. Only cio_loop_wake(), cio_loop_post() and
  * cio_strerror() may be called from other threads; every other function
- * must be called on the thread that runs the loop (the one that called
- * cio_loop_init(), or whichever single thread it was handed to).
+ * must be called on the thread that runs the loop. A loop may be set up on
+ * one thread and handed to another before it first enters the kernel (its
+ * first cio_loop_run()); from then on it belongs to that thread, which must
+ * also close it.
  *
  *     cio_loop loop;
  *     cio_loop_init(&loop, NULL);          // allocates once, here

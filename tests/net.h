@@ -134,6 +134,27 @@ static inline void net_refused(cio_loop *loop, t_op *t, int err) {
     CHECK_EQ(t->mores, 0);
 }
 
+/* Lets late completions arrive: anything that would complete an op a
+ * second time does so during this wait, and net_cb then fails the test. */
+static inline void net_settle(cio_loop *loop) {
+    t_op t;
+    cio_prep_timeout(&t.op, 20 * 1000 * 1000, 0);
+    CHECK_EQ(net_do(loop, &t), 0);
+}
+
+/* Sends `msg` from one end of a stream and reads exactly it at the other. */
+static inline void net_exchange(cio_loop *loop, int from, int to, const char *msg) {
+    uint32_t len = (uint32_t)strlen(msg);
+    char buf[256];
+    CHECK(len <= sizeof buf);
+    t_op t;
+    cio_prep_send(&t.op, from, msg, len, MSG_NOSIGNAL);
+    CHECK_EQ(net_do(loop, &t), len);
+    cio_prep_recv(&t.op, to, buf, len, MSG_WAITALL);
+    CHECK_EQ(net_do(loop, &t), len);
+    CHECK(memcmp(buf, msg, len) == 0);
+}
+
 static inline int net_socket(cio_loop *loop, int family, int type) {
     t_op t;
     cio_prep_socket(&t.op, family, type, 0);
@@ -181,6 +202,26 @@ static inline void net_pair(cio_loop *loop, int family, int *client, int *server
     CHECK_EQ(close(lfd), 0);
     *client = cfd;
     *server = sfd;
+}
+
+static inline void net_watchdog_fired(int sig) {
+    (void)sig;
+    static const char msg[] = "watchdog: test hung (a wait that never returned)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/*
+ * Bounds the whole program: a loop turn that blocks forever never gets
+ * back to the time checks of net_wait. Also ignores SIGPIPE, which a send
+ * to a closed peer would otherwise raise. Inherited across fork (alarms
+ * are not, so a child calls it again).
+ */
+static inline void net_watchdog(unsigned seconds) {
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGALRM, net_watchdog_fired);
+    alarm(seconds);
 }
 
 /* Whether ::1 is usable here; the IPv6 cases are skipped (and say so) when not. */

@@ -68,7 +68,8 @@ static void check_socket(cio_loop *loop) {
             CHECK(fd >= 0);
             CHECK_EQ(net_sockopt(fd, SOL_SOCKET, SO_DOMAIN), families[f]);
             CHECK_EQ(net_sockopt(fd, SOL_SOCKET, SO_TYPE), types[k]);
-            CHECK_EQ(net_sockopt(fd, SOL_SOCKET, SO_PROTOCOL), types[k] == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+            int proto = types[k] == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+            CHECK_EQ(net_sockopt(fd, SOL_SOCKET, SO_PROTOCOL), proto);
             CHECK_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
             CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
             CHECK_EQ(close(fd), 0);
@@ -170,8 +171,10 @@ static void check_listen(cio_loop *loop) {
     cio_prep_listen(&t.op, fd, 16);
     CHECK_EQ(run_op(loop, &t), 0);
     CHECK_EQ(net_sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
-    /* Listening again only updates the backlog. */
+    /* Listening again only updates the backlog; a negative one is clamped. */
     cio_prep_listen(&t.op, fd, 32);
+    CHECK_EQ(run_op(loop, &t), 0);
+    cio_prep_listen(&t.op, fd, -1);
     CHECK_EQ(run_op(loop, &t), 0);
     CHECK_EQ(close(fd), 0);
 
@@ -215,7 +218,7 @@ static void check_shutdown_family(cio_loop *loop, int family) {
     /* The other direction still works after a half close. */
     cio_prep_send(&r.op, s, "pong", 4, MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &r), 4);
-    cio_prep_recv(&r.op, c, buf, sizeof buf, MSG_WAITALL);
+    cio_prep_recv(&r.op, c, buf, 4, MSG_WAITALL);
     CHECK_EQ(net_do(loop, &r), 4);
     CHECK(memcmp(buf, "pong", 4) == 0);
 
@@ -276,7 +279,8 @@ static void run_all(bool fallback) {
     for (int i = 0; i < CIO_OP_COUNT_; i++) in_kernel[i] = -1;
     if (cio_loop_backend(&loop) == CIO_BACKEND_URING) {
         in_kernel[CIO_OP_SOCKET] = in_kernel[CIO_OP_SHUTDOWN] = fallback ? 0 : 1;
-        if (fallback || kernel_has_bind_listen()) in_kernel[CIO_OP_BIND] = in_kernel[CIO_OP_LISTEN] = !fallback;
+        if (fallback || kernel_has_bind_listen())
+            in_kernel[CIO_OP_BIND] = in_kernel[CIO_OP_LISTEN] = fallback ? 0 : 1;
     }
     nresults = 0;
     check_socket(&loop);
@@ -287,7 +291,7 @@ static void run_all(bool fallback) {
 }
 
 int main(void) {
-    signal(SIGPIPE, SIG_IGN);
+    net_watchdog(120);
     unsetenv("CIO_URING_DISABLE");
     have_v6 = net_have_ipv6();
 
@@ -299,6 +303,7 @@ int main(void) {
     CHECK(pid >= 0);
     if (pid == 0) {
         close(p[0]);
+        net_watchdog(60);
         CHECK_EQ(setenv("CIO_URING_DISABLE", disable_list, 1), 0);
         run_all(true);
         CHECK_EQ(write(p[1], &nresults, sizeof nresults), (ssize_t)sizeof nresults);
@@ -320,7 +325,8 @@ int main(void) {
     run_all(false);
     CHECK_EQ(child_n, nresults);
     for (int i = 0; i < nresults; i++) {
-        if (child[i] != results[i]) fprintf(stderr, "result %d: fallback %d, native %d\n", i, child[i], results[i]);
+        if (child[i] != results[i])
+            fprintf(stderr, "result %d: fallback %d, native %d\n", i, child[i], results[i]);
         CHECK_EQ(child[i], results[i]);
     }
     printf("socket_setup: ok (%d results identical natively and with %s as system calls)\n", nresults,

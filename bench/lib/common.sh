@@ -40,8 +40,8 @@ field() {
 # their count is even).
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2];
-              else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        END { if (NR % 2) printf "%.10g\n", v[(NR + 1) / 2];
+              else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # ratio A B: A / B with three decimals.

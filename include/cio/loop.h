@@ -168,9 +168,11 @@ CIO_API int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n);
 CIO_API int cio_cancel(cio_loop *loop, cio_op *target);
 
 /*
- * cio_now - the loop's monotonic time in nanoseconds, as cached at the start
- * of the current turn (and after each wait). Relative timeouts count from
- * it. The clock is CLOCK_MONOTONIC on POSIX.
+ * cio_now - the loop's monotonic time in nanoseconds. It is read from the
+ * clock once per loop turn, after the wait, at the first moment the turn
+ * needs it (a due timer, a relative timeout, a call to cio_now()), and stays
+ * the same for the rest of the turn. Relative timeouts count from it. The
+ * clock is CLOCK_MONOTONIC on POSIX, the one io_uring's timeouts use.
  */
 CIO_API uint64_t cio_now(const cio_loop *loop);
 

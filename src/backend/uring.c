@@ -169,9 +169,8 @@ static unsigned sq_free(const uring *u) {
     return sq->ring_entries - (sq->sqe_tail - IO_URING_READ_ONCE(*sq->khead));
 }
 
-/* Makes room for `n` SQEs, submitting what is staged if the SQ is full. */
-static bool reserve(cio_loop *loop, uring *u, unsigned n) {
-    if (sq_free(u) >= n) return true;
+/* The SQ is full: submit what is staged to make room for `n` SQEs. */
+static CIO_NOINLINE bool reserve_slow(cio_loop *loop, uring *u, unsigned n) {
     cio__core(loop)->stats.sq_full_flushes++;
     /* The kernel may refuse more while completions wait in its overflow
      * list; entering with GETEVENTS flushes them into the CQ. A few tries
@@ -179,6 +178,11 @@ static bool reserve(cio_loop *loop, uring *u, unsigned n) {
     for (int i = 0; i < 4 && sq_free(u) < n; i++)
         if (enter(loop, u, i > 0, false, 0) < 0) return false;
     return sq_free(u) >= n;
+}
+
+/* Makes room for `n` SQEs. */
+static inline bool reserve(cio_loop *loop, uring *u, unsigned n) {
+    return CIO_LIKELY(sq_free(u) >= n) || reserve_slow(loop, u, n);
 }
 
 static struct io_uring_sqe *take_sqe(uring *u) {
@@ -207,20 +211,24 @@ static int32_t post_sent(cio_op *op, int32_t res) {
     return cio_loop_post(op->args.post.target, msg);
 }
 
-static void dispatch(cio_loop *loop, uring *u, const struct io_uring_cqe *cqe) {
-    uint64_t ud = cqe->user_data;
+static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_t flags) {
+    if (CIO_LIKELY((ud & TAG_MASK) == TAG_OP && !(flags & IORING_CQE_F_MORE))) {
+        cio_op *op = (cio_op *)(uintptr_t)ud;
+        cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
+        return;
+    }
     switch (ud & TAG_MASK) {
     case TAG_OP: {
         cio_op *op = (cio_op *)(uintptr_t)ud;
-        if (cqe->flags & IORING_CQE_F_MORE)
-            cio__complete_more(loop, op, cqe->res);
+        if (flags & IORING_CQE_F_MORE)
+            cio__complete_more(loop, op, res);
         else
-            cio__complete(loop, op, op->opcode == CIO_OP_POST ? post_sent(op, cqe->res) : cqe->res);
+            cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
         break;
     }
     case TAG_POST: {
         cio_op *msg = (cio_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
-        msg->res = cqe->res;
+        msg->res = res;
         cio__deliver_post(loop, msg);
         break;
     }
@@ -234,31 +242,36 @@ static void dispatch(cio_loop *loop, uring *u, const struct io_uring_cqe *cqe) {
     }
 }
 
-/* Copies CQEs out in batches and frees their slots before running any
- * callback, so that a callback which submits (and so may enter the kernel)
- * never sees a half-consumed ring. */
+/* Frees each CQE's slot before running its callback, so that a callback
+ * which submits (and so may enter the kernel) never sees a half-consumed
+ * ring. */
 static int reap(cio_loop *loop, uring *u) {
     struct io_uring_cq *cq = &u->ring.cq;
     cio_core *c = cio__core(loop);
-    struct io_uring_cqe batch[32];
     int total = 0;
     /* Bounded, so that a flood of completions cannot starve timers. */
-    while (total < (int)cq->ring_entries * 4) {
+    const int limit = (int)cq->ring_entries * 4;
+    while (total < limit) {
         unsigned head = *cq->khead;
-        unsigned ready = io_uring_smp_load_acquire(cq->ktail) - head;
-        if (ready == 0) {
+        unsigned tail = io_uring_smp_load_acquire(cq->ktail);
+        if (head == tail) {
             if (!(IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) break;
             c->stats.cq_overflows++;
             if (enter(loop, u, true, false, 0) < 0) break;
             if (io_uring_smp_load_acquire(cq->ktail) == head) break;
             continue;
         }
-        unsigned n = ready < 32 ? ready : 32;
-        for (unsigned i = 0; i < n; i++) batch[i] = cq->cqes[(head + i) & cq->ring_mask];
-        io_uring_smp_store_release(cq->khead, head + n);
-        c->stats.kernel_completions += n;
-        total += (int)n;
-        for (unsigned i = 0; i < n; i++) dispatch(loop, u, &batch[i]);
+        unsigned first = head;
+        do {
+            const struct io_uring_cqe *cqe = &cq->cqes[head & cq->ring_mask];
+            uint64_t ud = cqe->user_data;
+            int32_t res = cqe->res;
+            uint32_t flags = cqe->flags;
+            io_uring_smp_store_release(cq->khead, ++head);
+            dispatch(loop, u, ud, res, flags);
+            total++;
+        } while (head != tail && total < limit);
+        c->stats.kernel_completions += head - first;
     }
     return total;
 }
@@ -278,7 +291,7 @@ static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
 
 /* ---- submission ---- */
 
-static void prep(struct io_uring_sqe *sqe, cio_op *op) {
+static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
     const uint64_t cur = CIO_OFFSET_CURRENT;
     switch (op->opcode) {
     case CIO_OP_NOP:
@@ -375,8 +388,10 @@ static void prep(struct io_uring_sqe *sqe, cio_op *op) {
     }
 }
 
-static int uring_submit(cio_loop *loop, cio_op *op) {
-    uring *u = state(loop);
+/* Ops that need more than one plain SQE: a post (MSG_RING to another
+ * ring), an op with a deadline (plus its LINK_TIMEOUT), or any op when the
+ * SQ is full or the kernel lacks the opcode. */
+static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     if (!(u->native & (1u << op->opcode))) return -CIO_ENOTSUP;
     cio_loop *target = NULL;
     if (op->opcode == CIO_OP_POST) {
@@ -407,6 +422,17 @@ static int uring_submit(cio_loop *loop, cio_op *op) {
                                    IORING_TIMEOUT_ABS);
         lt->user_data = TAG_IGNORE;
     }
+    return 0;
+}
+
+static int uring_submit(cio_loop *loop, cio_op *op) {
+    uring *u = state(loop);
+    if (CIO_UNLIKELY(!(u->native & (1u << op->opcode)) || op->opcode == CIO_OP_POST || op->deadline ||
+                     sq_free(u) == 0))
+        return submit_slow(loop, u, op);
+    struct io_uring_sqe *sqe = take_sqe(u);
+    prep(sqe, op);
+    sqe->user_data = (uint64_t)(uintptr_t)op;
     return 0;
 }
 

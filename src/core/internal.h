@@ -38,7 +38,8 @@ struct cio_backend;
 /* The loop's private state, placed in cio_loop.internal_.bytes. */
 typedef struct cio_core {
     const struct cio_backend *be;
-    uint64_t now;
+    uint64_t now;        /* cached clock; see cio__now() */
+    bool now_stale;      /* a new turn began since `now` was read */
     unsigned active;     /* ops submitted and not finally completed */
     uint32_t timer_seq;  /* orders timers with equal deadlines FIFO */
     cio_op *heap_root;   /* pairing heap of timers and core deadlines */
@@ -87,6 +88,27 @@ int32_t cio__sync_exec(cio_op *op);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t cio__clock_ns(void);
+
+/* The loop's time: read from the clock at most once per turn, and only when
+ * someone needs it (a turn with no timers and no relative timeouts never
+ * reads the clock). */
+static inline uint64_t cio__now(cio_core *c) {
+    if (c->now_stale) {
+        c->now = cio__clock_ns();
+        c->now_stale = false;
+    }
+    return c->now;
+}
+
+#if defined(__GNUC__)
+#define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CIO_NOINLINE __attribute__((noinline))
+#else
+#define CIO_LIKELY(x) (x)
+#define CIO_UNLIKELY(x) (x)
+#define CIO_NOINLINE
+#endif
 
 /* Fires the timers that are due at core->now and enforces core deadlines. */
 void cio__timers_expire(cio_loop *loop);

@@ -125,8 +125,11 @@ static void drain_posts(cio_loop *loop) {
 /* Step 2 of a turn. */
 static void process(cio_loop *loop) {
     cio_core *c = cio__core(loop);
-    c->now = cio__clock_ns();
-    if (c->heap_root) cio__timers_expire(loop);
+    c->now_stale = true;
+    if (c->heap_root) {
+        cio__now(c);
+        cio__timers_expire(loop);
+    }
     drain_posts(loop);
     drain_ready(loop);
 }
@@ -136,7 +139,8 @@ static int64_t wait_budget(cio_core *c) {
     if (c->ready_head || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
     cio_op *t = cio__heap_min(c);
     if (!t) return -1;
-    return t->internal_.when > c->now ? (int64_t)(t->internal_.when - c->now) : 0;
+    uint64_t now = cio__now(c);
+    return t->internal_.when > now ? (int64_t)(t->internal_.when - now) : 0;
 }
 
 int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
@@ -204,9 +208,16 @@ int cio_loop_close(cio_loop *loop) {
     return c->active ? -CIO_EIO : 0;
 }
 
-uint64_t cio_now(const cio_loop *loop) { return cio__ccore(loop)->now; }
+uint64_t cio_now(const cio_loop *loop) {
+    /* Reading the cache may fill it: the loop is the caller's, not const memory. */
+    return cio__now((cio_core *)(uintptr_t)cio__ccore(loop));
+}
 
-uint64_t cio_loop_update_now(cio_loop *loop) { return cio__core(loop)->now = cio__clock_ns(); }
+uint64_t cio_loop_update_now(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    c->now_stale = false;
+    return c->now = cio__clock_ns();
+}
 
 cio_backend_kind cio_loop_backend(const cio_loop *loop) {
     const cio_core *c = cio__ccore(loop);
@@ -223,7 +234,7 @@ int cio_loop_fd(cio_loop *loop, cio_fd *fd) {
 
 int64_t cio_loop_timeout(cio_loop *loop) {
     cio_core *c = cio__core(loop);
-    c->now = cio__clock_ns();
+    c->now_stale = true;
     return wait_budget(c);
 }
 

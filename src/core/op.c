@@ -69,7 +69,9 @@ static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
     cio__ready(loop, next, -CIO_ECANCELED);
 }
 
-void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
+/* Everything a final completion may involve besides the callback: a
+ * deadline still in the heap, a timeout to report, a chain to continue. */
+static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
     uint8_t ifl = op->internal_.iflags;
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
@@ -91,6 +93,20 @@ void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
     if (next) chain_continue(loop, next, ok);
 }
 
+void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
+    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res == -CIO_ECANCELED)) {
+        complete_slow(loop, op, res);
+        return;
+    }
+    cio_core *c = cio__core(loop);
+    op->internal_.state = OP_IDLE;
+    op->flags &= (uint8_t)~CIO_F_MORE;
+    op->res = res;
+    c->active--;
+    c->stats.ops_completed++;
+    if (op->cb) op->cb(loop, op);
+}
+
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
     op->res = res;
     op->flags |= CIO_F_MORE;
@@ -99,9 +115,10 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
 
 /* ---- timers ---- */
 
-static uint64_t timer_when(const cio_core *c, uint64_t ns, uint32_t flags) {
+static uint64_t timer_when(cio_core *c, uint64_t ns, uint32_t flags) {
     if (flags & CIO_TIMEOUT_ABS) return ns;
-    return ns > UINT64_MAX - c->now ? UINT64_MAX : c->now + ns;
+    uint64_t now = cio__now(c);
+    return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
 }
 
 /* Puts a CIO_OP_TIMEOUT in the heap at `when`, or at its deadline if that
@@ -121,7 +138,8 @@ static void timer_arm(cio_core *c, cio_op *op, uint64_t when) {
 void cio__timers_expire(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     cio_op *op;
-    while ((op = cio__heap_min(c)) && op->internal_.when <= c->now) {
+    uint64_t now = cio__now(c);
+    while ((op = cio__heap_min(c)) && op->internal_.when <= now) {
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
             cio__ready(loop, op, (op->internal_.iflags & IF_DEADLINE_HEAP) ? -CIO_ETIMEDOUT : 0);
@@ -205,6 +223,33 @@ static int32_t run_in_core(cio_loop *loop, cio_op *op) {
     return cio__sync_exec(op);
 }
 
+/* Sends an op that is not the backend's, or that the backend declined,
+ * where it goes. */
+static CIO_NOINLINE void start_slow(cio_loop *loop, cio_op *op, int r) {
+    cio_core *c = cio__core(loop);
+    if (r == 0) { /* taken by a backend without kernel deadlines */
+        op->internal_.when = op->deadline;
+        op->internal_.iflags |= IF_DEADLINE_HEAP;
+        cio__heap_insert(c, op);
+        return;
+    }
+    if (r == -CIO_ENOTSUP) r = run_in_core(loop, op);
+    cio__ready(loop, op, r);
+}
+
+/* Timers and cancels run in the core; every other op goes to the backend.
+ * (The four are adjacent in enum cio_opcode.) */
+static inline bool core_opcode(unsigned opcode) { return opcode - CIO_OP_TIMEOUT <= CIO_OP_CANCEL - CIO_OP_TIMEOUT; }
+
+static inline void start_in_backend(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    op->internal_.state = OP_BACKEND;
+    int r = c->be->submit(loop, op);
+    if (CIO_LIKELY(r == 0) && (!op->deadline || (c->be->features & CIO_BE_KERNEL_DEADLINES))) return;
+    start_slow(loop, op, r);
+}
+
+/* Starts an op: at submission, or when the op before it in a chain is done. */
 static void start(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
     if (c->closing || (op->internal_.iflags & IF_CANCELLED)) {
@@ -224,20 +269,9 @@ static void start(cio_loop *loop, cio_op *op) {
         cancel_op(loop, op);
         return;
     default:
-        break;
-    }
-    op->internal_.state = OP_BACKEND;
-    int r = c->be->submit(loop, op);
-    if (r == 0) {
-        if (op->deadline && !(c->be->features & CIO_BE_KERNEL_DEADLINES)) {
-            op->internal_.when = op->deadline;
-            op->internal_.iflags |= IF_DEADLINE_HEAP;
-            cio__heap_insert(c, op);
-        }
+        start_in_backend(loop, op);
         return;
     }
-    if (r == -CIO_ENOTSUP) r = run_in_core(loop, op);
-    cio__ready(loop, op, r);
 }
 
 static bool bad_fd(cio_fd fd) {
@@ -257,18 +291,8 @@ static bool bad_dirfd(cio_fd fd) {
 }
 
 /* Checks everything about `op` that can be checked before it runs. */
-static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
-    cio_core *c = cio__core(loop);
-    if (op->internal_.state != OP_IDLE) return -CIO_EALREADY;
-    if (c->closing) return -CIO_ECANCELED;
-    if (op->opcode == 0 || op->opcode >= CIO_OP_COUNT_) return -CIO_EINVAL;
-    unsigned f = op->flags;
-    if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
-    if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
-    if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
-    if ((f & CIO_F_MULTISHOT) && op->opcode != CIO_OP_ACCEPT && op->opcode != CIO_OP_POLL)
-        return -CIO_EINVAL;
-
+/* The op's arguments, as far as they can be checked before it runs. */
+static int validate_args(cio_loop *loop, const cio_op *op) {
     const cio_op *t;
     switch (op->opcode) {
     case CIO_OP_NOP:
@@ -365,24 +389,44 @@ static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) 
     return -CIO_EINVAL;
 }
 
+static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
+    cio_core *c = cio__core(loop);
+    unsigned f = op->flags;
+    if (CIO_UNLIKELY(op->internal_.state != OP_IDLE || c->closing || f != 0)) {
+        if (op->internal_.state != OP_IDLE) return -CIO_EALREADY;
+        if (c->closing) return -CIO_ECANCELED;
+        if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
+        if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
+        if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
+        if ((f & CIO_F_MULTISHOT) && op->opcode != CIO_OP_ACCEPT && op->opcode != CIO_OP_POLL)
+            return -CIO_EINVAL;
+    }
+    if (op->opcode == CIO_OP_NOP) return 0;
+    if (CIO_UNLIKELY(op->opcode == 0 || op->opcode >= CIO_OP_COUNT_)) return -CIO_EINVAL;
+    return validate_args(loop, op);
+}
+
 /* Takes a validated op into the loop's accounting. */
 static void adopt(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
+    /* iflags and link are already clear: prep clears them, and so does the
+     * final completion of an op that is submitted again. */
     op->internal_.loop = loop;
-    op->internal_.link = NULL;
-    op->internal_.next = NULL;
-    op->internal_.iflags = 0;
-    op->res = 0;
     c->active++;
     c->stats.ops_submitted++;
 }
 
 int cio_submit(cio_loop *loop, cio_op *op) {
-    if (!loop || !op) return -CIO_EINVAL;
+    if (CIO_UNLIKELY(!loop || !op)) return -CIO_EINVAL;
     int r = validate(loop, op, false, true);
     if (r < 0) return r;
     adopt(loop, op);
-    start(loop, op);
+    /* A fresh op is neither cancelled nor late for a closing loop (validate
+     * saw to that), so the common case goes straight to the backend. */
+    if (CIO_LIKELY(!core_opcode(op->opcode)))
+        start_in_backend(loop, op);
+    else
+        start(loop, op);
     return 0;
 }
 

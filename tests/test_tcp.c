@@ -201,6 +201,16 @@ static void send_recv(cio_loop *loop, int family) {
     cio_prep_recv(&rcv.op, s, buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &rcv), 0);
 
+    /* Our own SHUT_RD ends a recv that is waiting, with end of stream. */
+    cio_prep_recv(&rcv.op, c, buf, sizeof buf, 0);
+    net_arm(&rcv);
+    CHECK_EQ(cio_submit(loop, &rcv.op), 0);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
+    CHECK_EQ(rcv.finals, 0);
+    cio_prep_shutdown(&snd.op, c, SHUT_RD);
+    CHECK_EQ(net_do(loop, &snd), 0);
+    CHECK_EQ(net_wait(loop, &rcv, 10), 0);
+
     /* Sending on our shut-down side is a broken pipe. */
     cio_prep_send(&snd.op, c, "x", 1, MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &snd), -CIO_EPIPE);
@@ -452,6 +462,51 @@ static void multishot_accept(cio_loop *loop, int family, int nclients, bool canc
     CHECK_EQ(close(lfd), 0);
 }
 
+/* The caller stops a multishot accept from its own callback. Connections
+ * the kernel had already taken may still be reported before the final
+ * completion (in the same batch of completions); none after it. */
+static int selfcancel_result = 1;
+
+static void on_macc_selfcancel(cio_loop *loop, cio_op *op) {
+    macc *m = (macc *)op;
+    bool first = (op->flags & CIO_F_MORE) && m->nfds == 0;
+    on_macc(loop, op);
+    if (first) selfcancel_result = cio_cancel(loop, op);
+}
+
+static void multishot_accept_self_cancel(cio_loop *loop) {
+    enum { N = 3 };
+    net_addr at;
+    int lfd = net_listener(loop, AF_INET, 16, &at);
+    macc m;
+    memset(&m, 0, sizeof m);
+    cio_prep_accept(&m.t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
+    net_arm(&m.t);
+    m.t.op.cb = on_macc_selfcancel;
+    m.t.op.flags = CIO_F_MULTISHOT;
+    CHECK_EQ(cio_submit(loop, &m.t.op), 0);
+    int clients[N];
+    t_op con[N];
+    for (int i = 0; i < N; i++) {
+        clients[i] = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
+        cio_prep_connect(&con[i].op, clients[i], net_sa(&at), at.len);
+        net_arm(&con[i]);
+        CHECK_EQ(cio_submit(loop, &con[i].op), 0);
+    }
+    CHECK_EQ(net_wait(loop, &m.t, 10), -CIO_ECANCELED);
+    CHECK_EQ(selfcancel_result, 0);
+    CHECK_EQ(m.final_flags & CIO_F_MORE, 0);
+    CHECK(m.t.mores >= 1 && m.t.mores <= N);
+    CHECK_EQ(m.nfds, m.t.mores);
+    t_run(loop, 10);
+    for (int i = 0; i < N; i++) CHECK_EQ(con[i].res, 0);
+    net_settle(loop);
+    CHECK_EQ(m.t.finals, 1);
+    for (int k = 0; k < m.nfds; k++) CHECK_EQ(close(m.fds[k]), 0);
+    for (int i = 0; i < N; i++) CHECK_EQ(close(clients[i]), 0);
+    CHECK_EQ(close(lfd), 0);
+}
+
 /* A multishot accept ends on its own when an error stops it: here the
  * listener is shut down, which makes accept fail with EINVAL. */
 static void multishot_accept_ended(cio_loop *loop) {
@@ -505,6 +560,7 @@ int main(void) {
     multishot_accept(&loop, AF_INET, CLIENTS, true);
     multishot_accept(&loop, have_v6 ? AF_INET6 : AF_INET, 2, false);
     multishot_accept_ended(&loop);
+    multishot_accept_self_cancel(&loop);
 
     net_close_loop(&loop);
     puts("tcp: ok");

@@ -22,7 +22,8 @@ enum {
     OP_TIMER,    /* a CIO_OP_TIMEOUT waiting in the core's heap */
     OP_READY,    /* result known, callback queued on the ready queue */
     OP_CHAINED,  /* waiting for the op before it in a link chain */
-    OP_POSTED    /* a message queued for another loop */
+    OP_POSTED,   /* a message queued for another loop */
+    OP_POOL      /* queued on or running in the blocking pool */
 };
 
 /* op->internal_.iflags */
@@ -85,6 +86,20 @@ void cio__wake_consumed(cio_loop *loop);
 /* Execute `op` with plain system calls on this thread; returns the result.
  * The fallback for opcodes a backend does not run itself. */
 int32_t cio__sync_exec(cio_op *op);
+
+/* ---- the blocking pool (pool.c) ---- */
+
+/* Queues `op` (state becomes OP_POOL) to run cio__sync_exec() on a pool
+ * thread; its result comes back on the loop's post queue. Returns 0 or
+ * -CIO_EAGAIN when no thread can be started. */
+int cio__pool_submit(cio_op *op);
+
+/* Takes `op` back if no thread has started it: 0, else -CIO_EALREADY. */
+int cio__pool_cancel(cio_op *op);
+
+/* Takes back every queued op of `loop` (loop close); returns them linked
+ * through internal_.next. */
+cio_op *cio__pool_take_all(cio_loop *loop);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t cio__clock_ns(void);

@@ -117,7 +117,10 @@ static void drain_posts(cio_loop *loop) {
     }
     while (fifo) {
         cio_op *next = fifo->internal_.next;
-        cio__deliver_post(loop, fifo);
+        if (fifo->internal_.state == OP_POOL) /* an op the blocking pool finished */
+            cio__complete(loop, fifo, fifo->res);
+        else
+            cio__deliver_post(loop, fifo);
         fifo = next;
     }
 }
@@ -182,6 +185,11 @@ int cio_loop_close(cio_loop *loop) {
     if (c->running || c->closing) return -CIO_EBUSY;
     c->closing = true;
     c->be->cancel_all(loop);
+    for (cio_op *op = cio__pool_take_all(loop), *next; op; op = next) {
+        next = op->internal_.next;
+        op->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, op, -CIO_ECANCELED);
+    }
     /* Timers are the core's: cancel them here. A deadline entry belongs to
      * an op the backend holds, which cancel_all already reaches. */
     while (c->heap_root) {

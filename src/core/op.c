@@ -113,6 +113,22 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
     if (op->cb) op->cb(loop, op);
 }
 
+/* Cancels an op the backend or the pool holds. With a `carrier` (a
+ * CIO_OP_CANCEL op) the outcome is reported through it. */
+static void cancel_in_flight(cio_loop *loop, cio_op *t, cio_op *carrier) {
+    cio_core *c = cio__core(loop);
+    t->internal_.iflags |= IF_CANCELLED;
+    if (t->internal_.state == OP_BACKEND) {
+        if (carrier) carrier->internal_.state = OP_BACKEND;
+        int r = c->be->cancel(loop, t, carrier);
+        if (r < 0 && carrier) cio__ready(loop, carrier, r);
+        return;
+    }
+    int r = cio__pool_cancel(t);
+    if (r == 0) cio__ready(loop, t, -CIO_ECANCELED);
+    if (carrier) cio__ready(loop, carrier, r);
+}
+
 /* ---- timers ---- */
 
 static uint64_t timer_when(cio_core *c, uint64_t ns, uint32_t flags) {
@@ -144,9 +160,9 @@ void cio__timers_expire(cio_loop *loop) {
         if (op->internal_.state == OP_TIMER) {
             cio__ready(loop, op, (op->internal_.iflags & IF_DEADLINE_HEAP) ? -CIO_ETIMEDOUT : 0);
         } else {
-            /* A deadline on an op the backend holds: cancel it there. */
+            /* A deadline on an op the backend or the pool holds. */
             op->internal_.iflags |= IF_TIMED_OUT;
-            c->be->cancel(loop, op, NULL);
+            cancel_in_flight(loop, op, NULL);
         }
     }
 }
@@ -189,52 +205,60 @@ static int cancel_in_core(cio_loop *loop, cio_op *t) {
     }
 }
 
+static bool in_flight(const cio_op *t) { return t->internal_.state == OP_BACKEND || t->internal_.state == OP_POOL; }
+
 static void cancel_op(cio_loop *loop, cio_op *op) {
-    cio_core *c = cio__core(loop);
     cio_op *t = op->args.cancel.target;
-    if (t->internal_.state == OP_BACKEND) {
-        t->internal_.iflags |= IF_CANCELLED;
-        op->internal_.state = OP_BACKEND;
-        int r = c->be->cancel(loop, t, op);
-        if (r < 0) cio__ready(loop, op, r);
-        return;
-    }
-    cio__ready(loop, op, cancel_in_core(loop, t));
+    if (in_flight(t))
+        cancel_in_flight(loop, t, op);
+    else
+        cio__ready(loop, op, cancel_in_core(loop, t));
 }
 
 int cio_cancel(cio_loop *loop, cio_op *t) {
-    cio_core *c = cio__core(loop);
     if (!t) return -CIO_EINVAL;
     if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED || t->internal_.loop != loop)
         return -CIO_ENOENT;
-    if (t->internal_.state == OP_BACKEND) {
-        t->internal_.iflags |= IF_CANCELLED;
-        return c->be->cancel(loop, t, NULL);
-    }
-    return cancel_in_core(loop, t);
+    if (!in_flight(t)) return cancel_in_core(loop, t);
+    cancel_in_flight(loop, t, NULL);
+    return 0;
 }
 
 /* ---- submission ---- */
 
-/* Runs an op the backend declined, on this thread, and queues its result. */
-static int32_t run_in_core(cio_loop *loop, cio_op *op) {
-    (void)loop;
-    if (op->opcode == CIO_OP_POST) return cio_loop_post(op->args.post.target, op->args.post.msg);
-    return cio__sync_exec(op);
+/* Ops whose system call never blocks for long, so that running them on the
+ * loop's thread is cheaper than a trip through the pool. */
+static bool runs_inline(unsigned opcode) {
+    return opcode == CIO_OP_NOP || opcode == CIO_OP_SOCKET || opcode == CIO_OP_BIND ||
+           opcode == CIO_OP_LISTEN || opcode == CIO_OP_SHUTDOWN;
 }
 
-/* Sends an op that is not the backend's, or that the backend declined,
- * where it goes. */
+/* What follows a backend's answer other than "taken, nothing more to do".
+ * An op the backend declined (-CIO_ENOTSUP) runs on the loop's thread if
+ * its system call is quick, else on the blocking pool; a post goes through
+ * the target's queue. Deadlines of ops the kernel does not time go into the
+ * core's heap. */
 static CIO_NOINLINE void start_slow(cio_loop *loop, cio_op *op, int r) {
-    cio_core *c = cio__core(loop);
-    if (r == 0) { /* taken by a backend without kernel deadlines */
-        op->internal_.when = op->deadline;
-        op->internal_.iflags |= IF_DEADLINE_HEAP;
-        cio__heap_insert(c, op);
+    if (r == -CIO_ENOTSUP) {
+        if (op->opcode == CIO_OP_POST) {
+            cio__ready(loop, op, cio_loop_post(op->args.post.target, op->args.post.msg));
+            return;
+        }
+        if (runs_inline(op->opcode)) {
+            cio__ready(loop, op, cio__sync_exec(op));
+            return;
+        }
+        r = cio__pool_submit(op);
+    }
+    if (r < 0) {
+        cio__ready(loop, op, r);
         return;
     }
-    if (r == -CIO_ENOTSUP) r = run_in_core(loop, op);
-    cio__ready(loop, op, r);
+    if (op->deadline) {
+        op->internal_.when = op->deadline;
+        op->internal_.iflags |= IF_DEADLINE_HEAP;
+        cio__heap_insert(cio__core(loop), op);
+    }
 }
 
 /* Timers and cancels run in the core; every other op goes to the backend.

@@ -322,7 +322,7 @@ struct cio_op {
         uint32_t seq;
         uint8_t state;
         uint8_t iflags;
-        uint16_t spare;
+        uint16_t bflags; /* the backend's own per-op flags */
     } internal_;
 };
 

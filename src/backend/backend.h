@@ -59,5 +59,11 @@ struct cio_backend {
 #ifdef CIO_HAVE_URING
 extern const struct cio_backend cio__backend_uring;
 #endif
+#ifdef CIO_HAVE_EPOLL
+extern const struct cio_backend cio__backend_epoll;
+#endif
+#ifdef CIO_HAVE_POLL
+extern const struct cio_backend cio__backend_poll;
+#endif
 
 #endif /* CIO_BACKEND_H */

@@ -15,6 +15,22 @@
 
 #include "cio.h"
 
+/* Linux interfaces beyond POSIX (statx, accept4, splice, renameat2) are
+ * used only here; CIO_POSIX_ONLY builds what macOS and the BSDs would. */
+#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#define CIO_LINUX 1
+#else
+#define CIO_LINUX 0
+#endif
+
+/* Sends never raise SIGPIPE (io_uring's don't either): a peer that went away
+ * is an error result, not the death of the process. */
+#ifdef MSG_NOSIGNAL
+#define CIO_MSG_NOSIGNAL MSG_NOSIGNAL
+#else
+#define CIO_MSG_NOSIGNAL 0
+#endif
+
 /* Where an op is in its life (op->internal_.state). */
 enum {
     OP_IDLE = 0, /* not submitted, or its final completion has started */

@@ -27,6 +27,12 @@ static const struct cio_backend *const backends[] = {
 #ifdef CIO_HAVE_URING
     &cio__backend_uring,
 #endif
+#ifdef CIO_HAVE_EPOLL
+    &cio__backend_epoll,
+#endif
+#ifdef CIO_HAVE_POLL
+    &cio__backend_poll,
+#endif
     NULL};
 
 static const char *const backend_names[] = {"auto", "io_uring", "epoll", "poll", "iocp", "mock"};

@@ -230,7 +230,7 @@ int cio_cancel(cio_loop *loop, cio_op *t) {
  * loop's thread is cheaper than a trip through the pool. */
 static bool runs_inline(unsigned opcode) {
     return opcode == CIO_OP_NOP || opcode == CIO_OP_SOCKET || opcode == CIO_OP_BIND ||
-           opcode == CIO_OP_LISTEN || opcode == CIO_OP_SHUTDOWN;
+           opcode == CIO_OP_LISTEN || opcode == CIO_OP_SHUTDOWN || opcode == CIO_OP_CLOSE;
 }
 
 /* What follows a backend's answer other than "taken, nothing more to do".
@@ -397,7 +397,7 @@ static int validate_args(cio_loop *loop, const cio_op *op) {
         if (bad_fd(op->args.poll.fd)) return -CIO_EBADF;
         return op->args.poll.events ? 0 : -CIO_EINVAL;
     case CIO_OP_SPLICE:
-#if defined(__linux__)
+#if CIO_LINUX
         return (bad_fd(op->args.splice.fd_in) || bad_fd(op->args.splice.fd_out)) ? -CIO_EBADF : 0;
 #else
         return -CIO_ENOTSUP;

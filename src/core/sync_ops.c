@@ -23,7 +23,7 @@ static off_t pos(uint64_t offset) { return (off_t)offset; }
 
 static int32_t do_statx(const cio_op *op) {
     cio_statx *out = op->args.statx.buf;
-#if defined(__linux__) && defined(STATX_BASIC_STATS)
+#if CIO_LINUX && defined(STATX_BASIC_STATS)
     _Static_assert(sizeof(struct statx) == sizeof(cio_statx), "cio_statx mirrors struct statx");
     return result(statx(op->args.statx.dirfd, op->args.statx.path, op->args.statx.flags,
                         op->args.statx.mask, (struct statx *)(void *)out));
@@ -48,7 +48,7 @@ static int32_t do_statx(const cio_op *op) {
 }
 
 static int32_t do_accept(const cio_op *op) {
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+#if CIO_LINUX || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
     return result(accept4(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen,
                           op->args.accept.flags));
 #else
@@ -110,7 +110,7 @@ int32_t cio__sync_exec(cio_op *op) {
     case CIO_OP_UNLINKAT:
         return result(unlinkat(op->args.unlink.dirfd, op->args.unlink.path, op->args.unlink.flags));
     case CIO_OP_RENAMEAT:
-#if defined(__linux__)
+#if CIO_LINUX
         if (op->args.rename.flags)
             return result(renameat2(op->args.rename.olddirfd, op->args.rename.oldpath,
                                     op->args.rename.newdirfd, op->args.rename.newpath,
@@ -135,11 +135,11 @@ int32_t cio__sync_exec(cio_op *op) {
     case CIO_OP_RECV:
         return result(recv(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags));
     case CIO_OP_SEND:
-        return result(send(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags));
+        return result(send(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags | CIO_MSG_NOSIGNAL));
     case CIO_OP_RECVMSG:
         return result(recvmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
     case CIO_OP_SENDMSG:
-        return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
+        return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags | CIO_MSG_NOSIGNAL));
     case CIO_OP_SHUTDOWN:
         return result(shutdown(op->args.shutdown.fd, op->args.shutdown.how));
     case CIO_OP_POLL: {
@@ -150,7 +150,7 @@ int32_t cio__sync_exec(cio_op *op) {
         return n == 0 ? -CIO_EAGAIN : (int32_t)(uint16_t)p.revents;
     }
     case CIO_OP_SPLICE:
-#if defined(__linux__)
+#if CIO_LINUX
     {
         loff_t in = (loff_t)op->args.splice.off_in, out = (loff_t)op->args.splice.off_out;
         return result(splice(op->args.splice.fd_in, op->args.splice.off_in == cur ? NULL : &in,

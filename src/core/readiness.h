@@ -1,0 +1,85 @@
+/*
+ * src/core/readiness.h - completion on top of readiness, for the epoll and
+ * poll backends.
+ *
+ * The core's readiness layer gives every op completion semantics on a
+ * kernel that only says "this handle is ready": it tries the system call
+ * non-blocking first; on EAGAIN it parks the op in the handle's FIFO (one
+ * for reading, one for writing, one for poll ops) and asks the multiplexer
+ * to report the handle; on readiness it runs the FIFO's head again. Ops
+ * with no readiness (files, metadata) go to the blocking pool; cancel is
+ * done here, in user space.
+ *
+ * A multiplexer (src/backend/epoll.c, poll.c) only watches handles and
+ * waits, behind the four calls of struct cio_mux, like Redis' ae_*.c.
+ */
+#ifndef CIO_CORE_READINESS_H
+#define CIO_CORE_READINESS_H
+
+#include "internal.h"
+
+/* A handle's parked ops and what the multiplexer knows of it. Indexed by fd. */
+typedef struct cio_rd_handle {
+    cio_op *head[3], *tail[3]; /* FIFOs: RD_Q_IN, RD_Q_OUT, RD_Q_POLL */
+    uint32_t want;             /* POLLIN/POLLOUT/... the multiplexer watches for */
+    uint32_t slot;             /* the multiplexer's own: poll's array index + 1 */
+    uint8_t registered;        /* the multiplexer's own: epoll knows the fd */
+    uint8_t active;            /* the multiplexer's own: epoll's one-shot is armed */
+} cio_rd_handle;
+
+enum { RD_Q_IN = 0, RD_Q_OUT = 1, RD_Q_POLL = 2 };
+
+struct cio_mux {
+    const char *name;
+    /* Set up; `max_fds` bounds the handles it will be asked to watch. */
+    int (*init)(cio_loop *loop, unsigned max_fds);
+    void (*close)(cio_loop *loop);
+    /* Watch `fd` for `events` (poll bits; 0: stop watching). `fired` says
+     * the handle has just reported an event, so a one-shot registration
+     * must be renewed even if `events` did not change. */
+    int (*arm)(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired);
+    /* Forget `fd` before it is closed. */
+    void (*forget)(cio_loop *loop, int fd, cio_rd_handle *h);
+    /* Wait up to `timeout_ns` (-1: no limit); report each ready handle with
+     * cio__rd_event() and each wake with cio__wake_consumed(). Returns the
+     * number of events or a negative error. */
+    int (*wait)(cio_loop *loop, int64_t timeout_ns);
+    int (*wake)(cio_loop *loop);
+    int (*pollable_fd)(cio_loop *loop, cio_fd *out);
+};
+
+/* The readiness backends' state in cio_core.backend; the multiplexer's own
+ * state follows at cio__rd_mux_state(). */
+typedef struct cio_rd {
+    const struct cio_mux *mux;
+    cio_rd_handle *handles;
+    unsigned nhandles;
+    int max_fd_used;
+    _Alignas(8) unsigned char mux_state[512];
+} cio_rd;
+
+static inline cio_rd *cio__rd(cio_loop *loop) { return CIO_BACKEND_STATE(loop, cio_rd); }
+#define CIO_MUX_STATE(loop, type) ((type *)(void *)cio__rd(loop)->mux_state)
+
+/* What a multiplexer reports: `fd` is ready with poll bits `revents`. */
+void cio__rd_event(cio_loop *loop, int fd, uint32_t revents);
+
+/* The cio_backend functions every readiness backend shares. */
+int cio__rd_init(cio_loop *loop, const cio_loop_options *opts, const struct cio_mux *mux);
+void cio__rd_close(cio_loop *loop);
+int cio__rd_submit(cio_loop *loop, cio_op *op);
+int cio__rd_cancel(cio_loop *loop, cio_op *target, cio_op *carrier);
+void cio__rd_cancel_all(cio_loop *loop);
+int cio__rd_wait(cio_loop *loop, int64_t timeout_ns);
+int cio__rd_wake(cio_loop *loop);
+int cio__rd_pollable_fd(cio_loop *loop, cio_fd *out);
+
+/* Rounds a wait budget up to whole milliseconds (-1 stays -1), so that a
+ * wait never ends before the timer it waits for. */
+static inline int cio__rd_timeout_ms(int64_t ns) {
+    if (ns < 0) return -1;
+    int64_t ms = (ns + 999999) / 1000000;
+    return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+#endif /* CIO_CORE_READINESS_H */

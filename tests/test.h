@@ -14,10 +14,12 @@
 #endif
 #include <cio.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHECK(cond)                                                                     \
     do {                                                                                \
@@ -68,7 +70,28 @@ static inline void t_arm(t_op *t) {
     t->op.cb = t_cb;
 }
 
+static inline void t_watchdog_fired(int sig) {
+    (void)sig;
+    static const char msg[] = "watchdog: the test hung (a wait that never returned)\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(1);
+}
+
+/* A loop turn that blocks forever never returns to t_run's time check, so
+ * the whole program is bounded too: the first loop a test makes starts a
+ * watchdog (CIO_TEST_WATCHDOG seconds, 120 by default). */
+static inline void t_watchdog(void) {
+    static int armed;
+    if (armed) return;
+    armed = 1;
+    const char *env = getenv("CIO_TEST_WATCHDOG");
+    signal(SIGALRM, t_watchdog_fired);
+    alarm(env ? (unsigned)atoi(env) : 120);
+}
+
 static inline void t_loop_init(cio_loop *loop, unsigned entries) {
+    t_watchdog();
     cio_loop_options o = {0};
     o.entries = entries;
     int r = cio_loop_init(loop, &o);

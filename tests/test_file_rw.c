@@ -458,7 +458,10 @@ static void test_cancel_completed(cio_loop *loop) {
     cio_prep_read(&rd.op, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT);
     t_arm(&rd);
     CHECK_EQ(cio_submit(loop, &rd.op), 0);
-    CHECK_EQ(cio_cancel(loop, &rd.op), 0);
+    /* io_uring has not run it yet (0); a readiness backend read it at once
+     * and already knows the result (-CIO_ENOENT). */
+    int cr = cio_cancel(loop, &rd.op);
+    CHECK(cr == 0 || cr == -CIO_ENOENT);
     t_run(loop, 10.0);
     CHECK_EQ(rd.finals, 1);
     CHECK_EQ(rd.res, 5);

@@ -44,8 +44,12 @@ int main(void) {
     cio_loop_stats(&loop, &st);
     CHECK_EQ(st.ops_submitted, N + 2);
     CHECK_EQ(st.ops_completed, N + 2);
-    CHECK(st.enters >= 1);
-    CHECK(st.kernel_completions >= N + 2);
+    if (cio_loop_backend(&loop) == CIO_BACKEND_URING) {
+        /* Each nop went through the kernel. (The readiness backends
+         * complete a nop on the loop's thread without a system call.) */
+        CHECK(st.enters >= 1);
+        CHECK(st.kernel_completions >= N + 2);
+    }
     CHECK(st.turns >= 1);
 
     /* NOWAIT with nothing to do returns at once. */

@@ -26,8 +26,10 @@ int main(void) {
     cio_stats st;
     cio_loop_stats(&loop, &st);
     CHECK_EQ(st.ops_completed, N);
-    CHECK(st.sq_full_flushes > 0);
-    CHECK(st.cq_overflows > 0);
+    if (cio_loop_backend(&loop) == CIO_BACKEND_URING) { /* the ring's own limits were hit */
+        CHECK(st.sq_full_flushes > 0);
+        CHECK(st.cq_overflows > 0);
+    }
     printf("sq_full_flushes=%" PRIu64 " cq_overflows=%" PRIu64 " enters=%" PRIu64 "\n", st.sq_full_flushes,
            st.cq_overflows, st.enters);
 

@@ -280,7 +280,12 @@ static void multishot_deadline(cio_loop *loop, int family) {
     CHECK_EQ(cio_submit(loop, &p.t.op), 0);
     CHECK_EQ(net_wait(loop, &p.t, 10), -CIO_ETIMEDOUT);
     CHECK_EQ(p.final_flags & CIO_F_MORE, 0);
-    CHECK_EQ(p.t.mores, 1);
+    /* One report per readiness edge; poll(2) knows only levels, so there a
+     * multishot poll reports once per loop turn while the handle is ready. */
+    if (cio_loop_backend(loop) == CIO_BACKEND_POLL)
+        CHECK(p.t.mores >= 1);
+    else
+        CHECK_EQ(p.t.mores, 1);
     CHECK_EQ(p.last_more, CIO_POLLIN);
     net_settle(loop);
     CHECK_EQ(p.t.finals, 1);

@@ -162,7 +162,8 @@ CIO_API int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n);
  * cio_cancel - ask for `target` to be cancelled, with no completion of its
  * own. The target still completes exactly once (with -CIO_ECANCELED, or its
  * result if it finished first). Returns 0 when the request was made,
- * -CIO_ENOENT when `target` is not in flight on this loop. Use a
+ * -CIO_ENOENT when `target` is not in flight on this loop or its result is
+ * already known (its callback is queued). Use a
  * CIO_OP_CANCEL op instead to learn whether the cancel found the target.
  */
 CIO_API int cio_cancel(cio_loop *loop, cio_op *target);
@@ -194,7 +195,9 @@ CIO_API unsigned cio_loop_active(const cio_loop *loop);
  * another cio loop through CIO_OP_POLL) waits on it, then calls
  * cio_loop_run(loop, CIO_RUN_NOWAIT). Timers do not make it readable: wait
  * at most cio_loop_timeout() as well. The handle belongs to the loop; do
- * not close it. Returns 0 and sets `*fd`, or a negative error.
+ * not close it. Returns 0 and sets `*fd`, or a negative error:
+ * -CIO_ENOTSUP on the poll backend, whose poll(2) set has no single handle
+ * to wait on (io_uring, epoll and IOCP have one).
  */
 CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 

@@ -48,10 +48,13 @@ static void mux_close(cio_loop *loop) {
 }
 
 static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired) {
-    (void)fired;
+    /* An edge-triggered registration stays armed after it fires; renewing
+     * it would report the same readiness again. */
+    if (fired && h->active && events == h->want && (events & CIO_RD_EDGE)) return 0;
     h->want = events;
     if (!events) return 0; /* one-shot: at most one stray event, which finds nothing parked */
-    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.fd = fd};
+    uint32_t mode = (events & CIO_RD_EDGE) ? EPOLLET : EPOLLONESHOT;
+    struct epoll_event ev = {.events = (events & ~CIO_RD_EDGE) | mode, .data.fd = fd};
     epoll_state *s = es(loop);
     if (h->registered) {
         if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
@@ -89,7 +92,8 @@ static int mux_wait(cio_loop *loop, int64_t timeout_ns) {
             continue;
         }
         int fd = events[i].data.fd;
-        if ((unsigned)fd < rd->nhandles) rd->handles[fd].active = 0; /* one-shot fired */
+        if ((unsigned)fd < rd->nhandles && !(rd->handles[fd].want & CIO_RD_EDGE))
+            rd->handles[fd].active = 0; /* one-shot fired */
         cio__rd_event(loop, fd, events[i].events);
     }
     return n;

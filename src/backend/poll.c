@@ -99,7 +99,7 @@ static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bo
         s->fds[s->n].fd = fd;
         h->slot = ++s->n;
     }
-    s->fds[h->slot - 1].events = (short)events;
+    s->fds[h->slot - 1].events = (short)(events & ~CIO_RD_EDGE); /* poll(2) has only levels */
     return 0;
 }
 

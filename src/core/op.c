@@ -117,7 +117,6 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
  * CIO_OP_CANCEL op) the outcome is reported through it. */
 static void cancel_in_flight(cio_loop *loop, cio_op *t, cio_op *carrier) {
     cio_core *c = cio__core(loop);
-    t->internal_.iflags |= IF_CANCELLED;
     if (t->internal_.state == OP_BACKEND) {
         if (carrier) carrier->internal_.state = OP_BACKEND;
         int r = c->be->cancel(loop, t, carrier);
@@ -209,9 +208,10 @@ static bool in_flight(const cio_op *t) { return t->internal_.state == OP_BACKEND
 
 static void cancel_op(cio_loop *loop, cio_op *op) {
     cio_op *t = op->args.cancel.target;
-    if (in_flight(t))
+    if (in_flight(t)) {
+        t->internal_.iflags |= IF_CANCELLED;
         cancel_in_flight(loop, t, op);
-    else
+    } else
         cio__ready(loop, op, cancel_in_core(loop, t));
 }
 
@@ -220,6 +220,7 @@ int cio_cancel(cio_loop *loop, cio_op *t) {
     if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED || t->internal_.loop != loop)
         return -CIO_ENOENT;
     if (!in_flight(t)) return cancel_in_core(loop, t);
+    t->internal_.iflags |= IF_CANCELLED;
     cancel_in_flight(loop, t, NULL);
     return 0;
 }

@@ -29,6 +29,20 @@ static struct {
     unsigned max;        /* 0 until first use */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
 
+/* fork() copies the pool's bookkeeping but not its threads: the child
+ * starts with an empty pool (and a mutex nobody holds). */
+static void before_fork(void) { pthread_mutex_lock(&pool.mu); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&pool.mu); }
+static void after_fork_child(void) {
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.work, NULL);
+    pool.head = pool.tail = NULL;
+    pool.threads = pool.idle = 0;
+}
+
+static pthread_once_t fork_hooks_once = PTHREAD_ONCE_INIT;
+static void install_fork_hooks(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+
 static unsigned pool_max(void) {
     const char *env = getenv("CIO_POOL_THREADS");
     long n = env ? strtol(env, NULL, 10) : 0;
@@ -77,6 +91,7 @@ static void *worker(void *arg) {
 }
 
 int cio__pool_submit(cio_op *op) {
+    pthread_once(&fork_hooks_once, install_fork_hooks);
     pthread_mutex_lock(&pool.mu);
     if (!pool.max) pool.max = pool_max();
     op->internal_.state = OP_POOL;

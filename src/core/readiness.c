@@ -93,8 +93,13 @@ static cio_rd_handle *handle(cio_rd *rd, int fd) {
 /* The events `h` needs reported now, from what is parked in it. */
 static uint32_t wanted(const cio_rd_handle *h) {
     uint32_t ev = (h->head[RD_Q_IN] ? POLLIN : 0) | (h->head[RD_Q_OUT] ? POLLOUT : 0);
-    for (const cio_op *p = h->head[RD_Q_POLL]; p; p = p->internal_.next) ev |= p->args.poll.events;
-    return ev & (POLLIN | POLLOUT | POLLPRI);
+    bool edge = !ev && h->head[RD_Q_POLL];
+    for (const cio_op *p = h->head[RD_Q_POLL]; p; p = p->internal_.next) {
+        ev |= p->args.poll.events;
+        if (!(p->flags & CIO_F_MULTISHOT)) edge = false;
+    }
+    ev &= POLLIN | POLLOUT | POLLPRI | CIO_POLLRDHUP;
+    return ev && edge ? ev | CIO_RD_EDGE : ev;
 }
 
 static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired) {
@@ -161,11 +166,32 @@ static int prepare_rw(int fd) {
     return set_nonblocking(fd);
 }
 
-static int32_t connect_result(int fd) {
+/* The outcome of a non-blocking connect once the socket is writable. The
+ * pending error says whether it failed; a second connect() then moves the
+ * socket to "connected" as io_uring's connect does (0, or EISCONN where the
+ * kernel already did), so that a later connect sees EISCONN on both. */
+static int32_t connect_result(const cio_op *op) {
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
-    return -err;
+    if (getsockopt(op->args.addr.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+    if (err) return -err;
+    if (connect(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen) == 0 || errno == EISCONN) return 0;
+    return (errno == EALREADY || errno == EINPROGRESS) ? -CIO_EAGAIN : -errno;
+}
+
+/* The caller itself asked for a non-blocking send or receive: -EAGAIN is
+ * then its answer, as on io_uring, not a reason to wait. */
+static bool wants_eagain(const cio_op *op) {
+    switch (op->opcode) {
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+        return op->args.sr.flags & MSG_DONTWAIT;
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
+        return op->args.msg.flags & MSG_DONTWAIT;
+    default:
+        return false;
+    }
 }
 
 /* One non-blocking attempt; -CIO_EAGAIN means "park and wait". */
@@ -181,7 +207,7 @@ static int32_t attempt(cio_op *op) {
     case CIO_OP_SENDMSG:
         return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags | MSG_DONTWAIT | CIO_MSG_NOSIGNAL));
     case CIO_OP_CONNECT:
-        if (op->internal_.bflags & RD_CONNECTING) return connect_result(op->args.addr.fd);
+        if (op->internal_.bflags & RD_CONNECTING) return connect_result(op);
         if (connect(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen) == 0) return 0;
         if (errno != EINPROGRESS) return -errno;
         op->internal_.bflags |= RD_CONNECTING;
@@ -232,7 +258,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
      * multiplexer delivers. */
     if (q != RD_Q_POLL && !h->head[q] && !(op->flags & CIO_F_MULTISHOT)) {
         int32_t res = attempt(op);
-        if (res != -CIO_EAGAIN) {
+        if (res != -CIO_EAGAIN || wants_eagain(op)) {
             cio__ready(loop, op, res);
             return 0;
         }
@@ -246,7 +272,7 @@ static void run_queue(cio_loop *loop, cio_rd_handle *h, int q) {
     for (int budget = RD_BUDGET; budget > 0 && h->head[q]; budget--) {
         cio_op *op = h->head[q];
         int32_t res = attempt(op);
-        if (res == -CIO_EAGAIN) return;
+        if (res == -CIO_EAGAIN && !wants_eagain(op)) return;
         if ((op->flags & CIO_F_MULTISHOT) && res >= 0) {
             cio__complete_more(loop, op, res); /* stays at the head for the next one */
             continue;
@@ -261,8 +287,11 @@ static void run_polls(cio_loop *loop, cio_rd_handle *h, uint32_t revents) {
     cio_op *it = h->head[RD_Q_POLL];
     while (it) {
         cio_op *next = it->internal_.next;
-        uint32_t hit = revents & (it->args.poll.events | POLLERR | POLLHUP | POLLNVAL);
-        if (hit) {
+        uint32_t hit = revents & (it->args.poll.events | POLLERR | POLLHUP);
+        if (revents & POLLNVAL) { /* not an open handle: what io_uring and epoll say */
+            unpark(h, RD_Q_POLL, it);
+            cio__complete(loop, it, -CIO_EBADF);
+        } else if (hit) {
             if (it->flags & CIO_F_MULTISHOT) {
                 cio__complete_more(loop, it, (int32_t)hit);
             } else {

@@ -29,6 +29,11 @@ typedef struct cio_rd_handle {
 
 enum { RD_Q_IN = 0, RD_Q_OUT = 1, RD_Q_POLL = 2 };
 
+/* In the events given to cio_mux.arm: only multishot polls wait on the
+ * handle, so report each new readiness edge (io_uring's multishot poll
+ * semantics) rather than the level, where the multiplexer can. */
+#define CIO_RD_EDGE 0x80000000u
+
 struct cio_mux {
     const char *name;
     /* Set up; `max_fds` bounds the handles it will be asked to watch. */

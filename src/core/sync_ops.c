@@ -52,8 +52,25 @@ static int32_t do_accept(const cio_op *op) {
     return result(accept4(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen,
                           op->args.accept.flags));
 #else
+    /* No accept4: apply its flags by hand. */
     int fd = accept(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen);
-    return result(fd);
+    if (fd < 0) return -errno;
+    int flags = op->args.accept.flags;
+#ifdef SOCK_CLOEXEC
+    if ((flags & SOCK_CLOEXEC) && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) goto fail;
+#endif
+#ifdef SOCK_NONBLOCK
+    if (flags & SOCK_NONBLOCK) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) goto fail;
+    }
+#endif
+    (void)flags;
+    return fd;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
 #endif
 }
 
@@ -85,7 +102,6 @@ static int32_t do_rwv(const cio_op *op) {
 }
 
 int32_t cio__sync_exec(cio_op *op) {
-    const uint64_t cur = CIO_OFFSET_CURRENT;
     switch (op->opcode) {
     case CIO_OP_NOP:
         return 0;
@@ -153,6 +169,7 @@ int32_t cio__sync_exec(cio_op *op) {
 #if CIO_LINUX
     {
         loff_t in = (loff_t)op->args.splice.off_in, out = (loff_t)op->args.splice.off_out;
+        const uint64_t cur = CIO_OFFSET_CURRENT;
         return result(splice(op->args.splice.fd_in, op->args.splice.off_in == cur ? NULL : &in,
                              op->args.splice.fd_out, op->args.splice.off_out == cur ? NULL : &out,
                              op->args.splice.len, op->args.splice.flags));

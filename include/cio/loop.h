@@ -93,13 +93,20 @@ struct cio_loop {
 /*
  * cio_loop_init - set up a loop on the backend `opts` asks for.
  *
- * `opts` may be NULL for defaults. With CIO_BACKEND_AUTO, or when the
- * environment variable CIO_BACKEND names a backend ("io_uring"), that choice
- * wins. This is the only call that allocates (the kernel ring and a wake
- * handle). Returns 0, or -CIO_EINVAL (bad options), -CIO_ENOTSUP (backend
- * not built in or not usable on this system), -CIO_ENOMEM, -CIO_EMFILE, or
- * the kernel's error from setting up the backend. On error the loop is left
- * unusable and needs no close.
+ * `opts` may be NULL for defaults. CIO_BACKEND_AUTO takes the first backend
+ * that sets up: io_uring, then epoll (io_uring_setup failing with ENOSYS,
+ * EPERM or EACCES, as under container seccomp profiles or with
+ * kernel.io_uring_disabled, or a kernel older than 5.19), then poll;
+ * cio_loop_backend() says which one runs. The environment variable
+ * CIO_BACKEND ("auto", "io_uring", "epoll", "poll") overrides `opts`, so
+ * that a deployed program can be moved without a rebuild. A named backend
+ * is not replaced by another when it fails.
+ *
+ * This is the only call that allocates (the kernel ring or the handle
+ * table, and a wake handle). Returns 0, or -CIO_EINVAL (bad options or an
+ * unknown CIO_BACKEND), -CIO_ENOTSUP (backend not built in or not usable
+ * here), -CIO_ENOMEM, -CIO_EMFILE, or the kernel's error from setting up
+ * the backend named. On error the loop is left unusable and needs no close.
  */
 CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
 

@@ -27,15 +27,18 @@ static inline uint64_t bench_arg(const char *prog, const char *s, const char *wh
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
     if (*s == '\0' || *end != '\0' || v == 0) {
-        fprintf(stderr, "%s: bad %s '%s'\nusage: %s BATCH TOTAL_OPS\n", prog, what, s, prog);
+        fprintf(stderr, "%s: bad %s '%s'\n", prog, what, s);
         exit(2);
     }
     return (uint64_t)v;
 }
 
-static inline void bench_args(int argc, char **argv, uint64_t *batch, uint64_t *total) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s BATCH TOTAL_OPS\n", argv[0]);
+/* BATCH TOTAL_OPS, and one optional argument more when `extra` names it
+ * (e.g. "[BACKEND]"); returns that argument, or NULL when it was left out. */
+static inline const char *bench_args(int argc, char **argv, const char *extra, uint64_t *batch,
+                                     uint64_t *total) {
+    if (argc != 3 && !(extra && argc == 4)) {
+        fprintf(stderr, "usage: %s BATCH TOTAL_OPS %s\n", argv[0], extra ? extra : "");
         exit(2);
     }
     *batch = bench_arg(argv[0], argv[1], "batch");
@@ -45,6 +48,7 @@ static inline void bench_args(int argc, char **argv, uint64_t *batch, uint64_t *
         fprintf(stderr, "%s: batch must be at most 4096\n", argv[0]);
         exit(2);
     }
+    return argc == 4 ? argv[3] : NULL;
 }
 
 static inline void bench_report(const char *bench, const char *impl, uint64_t batch, uint64_t ops,

@@ -82,7 +82,7 @@ static int setup(ctx *c, unsigned entries) {
 
 int main(int argc, char **argv) {
     uint64_t batch, total;
-    bench_args(argc, argv, &batch, &total);
+    bench_args(argc, argv, NULL, &batch, &total);
 
     ctx c = {.total = total};
     int r = setup(&c, (unsigned)batch);

@@ -93,7 +93,11 @@ enum { ROUNDS = 20000 };
 typedef struct side {
     cio_loop loop;
     struct side *peer;
-    cio_op post;   /* carrier on this side */
+    /* Carriers on this side. The reply to a post can arrive before the
+     * carrier's own completion has run, so one carrier is not enough: an op
+     * may not be prepared again while it is in flight. */
+    cio_op post[4];
+    int post_busy[4];
     cio_op msg;    /* message this side receives */
     int received;
     int posts_done;
@@ -106,6 +110,7 @@ static void on_post_done(cio_loop *loop, cio_op *op) {
     (void)loop;
     side *s = op->data;
     CHECK_EQ(op->res, 0);
+    s->post_busy[op->tag] = 0;
     s->posts_done++;
 }
 
@@ -119,10 +124,14 @@ static void send_to_peer(side *s, int value) {
     m->cb = on_ball;
     m->data = s->peer;
     m->res = value;
-    cio_prep_post(&s->post, &s->peer->loop, m);
-    s->post.cb = on_post_done;
-    s->post.data = s;
-    CHECK_EQ(cio_submit(&s->loop, &s->post), 0);
+    int k = 0;
+    while (s->post_busy[k]) CHECK(++k < 4);
+    cio_prep_post(&s->post[k], &s->peer->loop, m);
+    s->post[k].cb = on_post_done;
+    s->post[k].data = s;
+    s->post[k].tag = (uint16_t)k;
+    s->post_busy[k] = 1;
+    CHECK_EQ(cio_submit(&s->loop, &s->post[k]), 0);
 }
 
 static void on_ball(cio_loop *loop, cio_op *op) {

@@ -47,7 +47,9 @@ enum {
     IF_CANCELLED = 1 << 0,     /* someone asked to cancel it */
     IF_DEADLINE_HEAP = 1 << 1, /* its deadline sits in the core's heap */
     IF_TIMED_OUT = 1 << 2,     /* the core's deadline fired first */
-    IF_IN_HEAP = 1 << 3        /* it is linked into the heap right now */
+    IF_IN_HEAP = 1 << 3,       /* it is linked into the heap right now */
+    IF_CHAIN_BROKEN = 1 << 4   /* cancelled because an op before it in its chain
+                                  failed; its own hard link must not revive the chain */
 };
 
 struct cio_backend;

@@ -3,7 +3,8 @@
  *
  * cio_submit() checks an op and sends it to whoever executes it: the core
  * itself (timers, timer updates, cancels of core-held ops), the backend, or
- * for opcodes the backend does not run, a plain system call on this thread.
+ * for opcodes the backend does not run, a quick system call on this thread
+ * or the blocking pool.
  * Link chains are kept here too: only the head of a chain is started, and
  * each completion decides whether the next op starts or is cancelled. That
  * gives every backend the same link semantics.
@@ -19,10 +20,6 @@
 #ifndef IOV_MAX
 #define IOV_MAX 1024
 #endif
-
-/* An op that fails in a chain cancels everything after it; this marks the
- * ops cancelled that way so that their own hard links do not restart it. */
-#define IF_CHAIN_BROKEN (1 << 4)
 
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);

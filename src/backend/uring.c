@@ -211,9 +211,26 @@ static int32_t post_sent(cio_op *op, int32_t res) {
     return cio_loop_post(op->args.post.target, msg);
 }
 
+static int uring_submit(cio_loop *loop, cio_op *op);
+
+/* The kernel ends a multishot op with a successful CQE when it cannot post
+ * into a full CQ. cio's multishot goes on until a cancel or an error ends
+ * it: deliver the result as one more, and arm the op again. */
+static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, cio_op *op, int32_t res) {
+    if (res < 0 || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) || cio__core(loop)->closing)
+        return false;
+    cio__complete_more(loop, op, res);
+    op->flags &= (uint8_t)~CIO_F_MORE;
+    int r = -CIO_ECANCELED;
+    if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && (r = uring_submit(loop, op)) == 0) return true;
+    cio__complete(loop, op, r); /* cancelled from that callback, or no room to re-arm */
+    return true;
+}
+
 static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_t flags) {
     if (CIO_LIKELY((ud & TAG_MASK) == TAG_OP && !(flags & IORING_CQE_F_MORE))) {
         cio_op *op = (cio_op *)(uintptr_t)ud;
+        if (CIO_UNLIKELY(op->flags & CIO_F_MULTISHOT) && multishot_rearm(loop, op, res)) return;
         cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
         return;
     }
@@ -255,8 +272,11 @@ static int reap(cio_loop *loop, uring *u) {
         unsigned head = *cq->khead;
         unsigned tail = io_uring_smp_load_acquire(cq->ktail);
         if (head == tail) {
-            if (!(IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)) break;
-            c->stats.cq_overflows++;
+            /* The kernel holds more: completions that overflowed the CQ, or
+             * deferred ones it runs only a few dozen of per enter. */
+            unsigned kflags = IO_URING_READ_ONCE(*u->ring.sq.kflags);
+            if (!(kflags & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) break;
+            if (kflags & IORING_SQ_CQ_OVERFLOW) c->stats.cq_overflows++;
             if (enter(loop, u, true, false, 0) < 0) break;
             if (io_uring_smp_load_acquire(cq->ktail) == head) break;
             continue;
@@ -512,6 +532,8 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     u->wake_fd = u->notify_fd = -1;
     unsigned entries = opts && opts->entries ? opts->entries : 256;
     static const unsigned attempts[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+            IORING_SETUP_R_DISABLED,
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
         IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
         0,

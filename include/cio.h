@@ -5,6 +5,7 @@
  *   cio/error.h     negative error codes, cio_strerror()
  *   cio/op.h        cio_op and the cio_prep_* helpers
  *   cio/loop.h      cio_loop: init, submit, run, cancel, post, wake, close
+ *   cio/task.h      tasks: stackful coroutines with blocking-style IO
  */
 #ifndef CIO_H
 #define CIO_H
@@ -13,6 +14,7 @@
 #include "cio/error.h"
 #include "cio/op.h"
 #include "cio/loop.h"
+#include "cio/task.h"
 
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1

@@ -1,0 +1,202 @@
+/*
+ * cio/task.h - tasks: stackful coroutines on a loop, with blocking-style IO.
+ *
+ * A task is a function running on its own stack. When it calls cio_recv(),
+ * cio_sleep() or any other call below, the call prepares an L1 op on the
+ * task's stack, submits it and parks the task; the loop runs other tasks
+ * and callbacks; the op's completion resumes the task, and the call returns
+ * the op's result. Ten thousand connections are ten thousand plain
+ * sequential functions on one thread.
+ *
+ *     static intptr_t echo(void *arg) {
+ *         cio_fd fd = (cio_fd)(intptr_t)arg;
+ *         char buf[4096];
+ *         int32_t n;
+ *         while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0)
+ *             if (cio_send(fd, buf, (uint32_t)n, MSG_NOSIGNAL) < 0) break;
+ *         cio_close(fd);
+ *         return 0;
+ *     }
+ *     ...
+ *     cio_task_spawn(loop, echo, (void *)(intptr_t)fd, NULL, NULL);
+ *
+ * Tasks run on the thread of their loop, one at a time; a task runs until
+ * it blocks in one of these calls, yields or returns. Everything here is
+ * for that thread only. The blocking calls return -CIO_EPERM when called
+ * outside a task.
+ *
+ * Cancellation: cio_task_cancel() cancels the op the task is blocked in;
+ * the task resumes only after that op completed (its buffer is on the
+ * task's stack) and sees -CIO_ECANCELED, and every later blocking call of
+ * the task fails the same way at once, so that it unwinds.
+ */
+#ifndef CIO_TASK_H
+#define CIO_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+#include "op.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cio_task cio_task;
+
+/* A task's body. Its return value is what cio_task_join() reports; by
+ * convention a negative value is an error code. */
+typedef intptr_t (*cio_task_fn)(void *arg);
+
+/* Default stack size: 256 KiB of address space. Only the pages a task
+ * touches cost memory. */
+#define CIO_TASK_STACK_DEFAULT (256u * 1024u)
+
+/* Options for cio_task_spawn(); all-zero (or NULL) means the defaults. */
+typedef struct cio_task_options {
+    size_t stack_size; /* 0: CIO_TASK_STACK_DEFAULT; rounded up to whole pages */
+    const char *name;  /* for stack overflow reports; must outlive the task */
+    bool detached;     /* released as soon as it returns; cannot be joined */
+} cio_task_options;
+
+/*
+ * cio_task_spawn - create a task running fn(arg) on `loop`.
+ *
+ * The task starts at the loop's next turn (or when the spawning task next
+ * blocks), not inside this call. Its stack is mapped here, with a guard
+ * page below it, or reused from this thread's pool. Unless detached, the
+ * task must be joined (cio_task_join) or detached (cio_task_detach) to be
+ * released. `*out` (may be NULL) receives the handle. Returns 0,
+ * -CIO_EINVAL (no loop or function) or -CIO_ENOMEM. Loop thread only.
+ */
+CIO_API int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts,
+                           cio_task **out);
+
+/*
+ * cio_task_join - wait until `t` returns, store its return value in
+ * `*result` (may be NULL) and release it. From a task only. Returns 0,
+ * -CIO_EINVAL (detached, joined already, or itself), -CIO_EPERM (not in a
+ * task) or -CIO_ECANCELED (the joining task was cancelled; `t` goes on and
+ * must still be joined or detached).
+ */
+CIO_API int cio_task_join(cio_task *t, intptr_t *result);
+
+/*
+ * cio_task_detach - let `t` be released as soon as it returns (at once if it
+ * has). The handle must not be used afterwards. Returns 0, or -CIO_EINVAL
+ * when it is already detached or being joined.
+ */
+CIO_API int cio_task_detach(cio_task *t);
+
+/*
+ * cio_task_cancel - cancel `t`: the op it is blocked in is cancelled (or,
+ * if it waits on a sync primitive or a join, the wait ends), and its
+ * blocking calls from then on fail with -CIO_ECANCELED. Idempotent. The
+ * task decides itself how to unwind; it may be joined as usual. Returns 0,
+ * or -CIO_EINVAL when it has already returned.
+ */
+CIO_API int cio_task_cancel(cio_task *t);
+
+/* cio_task_current - the running task, or NULL outside tasks. */
+CIO_API cio_task *cio_task_current(void);
+
+/* cio_task_cancelled - whether the running task has been cancelled. */
+CIO_API bool cio_task_cancelled(void);
+
+/* cio_task_loop - the loop of the running task, or NULL outside tasks. */
+CIO_API cio_loop *cio_task_loop(void);
+
+/*
+ * cio_task_yield - let every other task that is ready run first, then go
+ * on. Returns 0, -CIO_EPERM outside a task, -CIO_ECANCELED if cancelled.
+ */
+CIO_API int cio_task_yield(void);
+
+/* cio_sleep - block the task for `ns` nanoseconds. 0 or a negative error. */
+CIO_API int cio_sleep(uint64_t ns);
+
+/* cio_sleep_until - block the task until the absolute cio_now() time `at`. */
+CIO_API int cio_sleep_until(uint64_t at);
+
+/*
+ * cio_main - run fn(arg) as a task on a fresh loop until it returns, then
+ * close the loop; the task's return value goes to `*result` (may be NULL).
+ * Tasks it spawned and left running are cancelled by the close, and their
+ * ops completed. Returns 0 or the error of cio_loop_init/cio_task_spawn.
+ * Any thread; the loop lives on this thread for the duration.
+ */
+CIO_API int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result);
+
+/*
+ * Deadline scopes. cio_deadline_push() sets an absolute cio_now() deadline
+ * for everything the running task blocks in until the matching
+ * cio_deadline_pop(): each op it submits carries the earliest deadline of
+ * all open scopes (and its own, if any) and fails with -CIO_ETIMEDOUT
+ * past it. It returns the previous deadline, which pop restores. Scopes
+ * nest; a later, looser deadline never loosens an earlier one.
+ */
+CIO_API uint64_t cio_deadline_push(uint64_t at);
+CIO_API void cio_deadline_pop(uint64_t previous);
+
+/* ---- blocking-style IO: one L1 op each, submitted from the task's stack ---- */
+
+/*
+ * cio_await - submit `op` (prepared by a cio_prep_* helper; its `cb` and
+ * `data` are the task's while in flight) and block until its final
+ * completion; returns op->res. The building block of every call below.
+ */
+CIO_API int32_t cio_await(cio_op *op);
+
+/*
+ * cio_await_all - submit `n` prepared ops at once (one cio_submit_batch, so
+ * links between them work) and block until every one has completed; each
+ * result is in its op's `res`. Returns 0, or the submission error (then no
+ * op was submitted), -CIO_EPERM, -CIO_ECANCELED (already cancelled).
+ */
+CIO_API int cio_await_all(cio_op *const *ops, unsigned n);
+
+/*
+ * cio_await_first - submit `n` prepared ops and block until the first
+ * completes; the others are then cancelled, and the call returns only once
+ * they have completed too (their buffers are free again). Returns the index
+ * of the first op to complete (its result is in its `res`), or an error as
+ * cio_await_all.
+ */
+CIO_API int cio_await_first(cio_op *const *ops, unsigned n);
+
+/* The L1 ops, blocking: arguments and results as the cio_prep_* helper of
+ * the same name (cio/op.h) documents them (cio_stat is cio_prep_statx).
+ * Each returns the op's result, -CIO_EPERM outside a task, or
+ * -CIO_ECANCELED once the task is cancelled. */
+CIO_API int32_t cio_read(cio_fd fd, void *buf, uint32_t len, uint64_t offset);
+CIO_API int32_t cio_write(cio_fd fd, const void *buf, uint32_t len, uint64_t offset);
+CIO_API int32_t cio_readv(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset);
+CIO_API int32_t cio_writev(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset);
+CIO_API int32_t cio_fsync(cio_fd fd, uint32_t flags);
+CIO_API int32_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode);
+CIO_API int32_t cio_close(cio_fd fd);
+CIO_API int32_t cio_stat(cio_fd dirfd, const char *path, int flags, uint32_t mask, cio_statx *buf);
+CIO_API int32_t cio_unlinkat(cio_fd dirfd, const char *path, int flags);
+CIO_API int32_t cio_renameat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, const char *newpath,
+                             uint32_t flags);
+CIO_API int32_t cio_mkdirat(cio_fd dirfd, const char *path, uint32_t mode);
+CIO_API int32_t cio_socket(int domain, int type, int protocol);
+CIO_API int32_t cio_bind(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen);
+CIO_API int32_t cio_listen(cio_fd fd, int backlog);
+CIO_API int32_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags);
+CIO_API int32_t cio_connect(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen);
+CIO_API int32_t cio_recv(cio_fd fd, void *buf, uint32_t len, int flags);
+CIO_API int32_t cio_send(cio_fd fd, const void *buf, uint32_t len, int flags);
+CIO_API int32_t cio_recvmsg(cio_fd fd, cio_msghdr *msg, int flags);
+CIO_API int32_t cio_sendmsg(cio_fd fd, const cio_msghdr *msg, int flags);
+CIO_API int32_t cio_shutdown(cio_fd fd, int how);
+CIO_API int32_t cio_poll(cio_fd fd, uint32_t events);
+CIO_API int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len,
+                           uint32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIO_TASK_H */

@@ -1,0 +1,60 @@
+/*
+ * src/task/io.c - the blocking-style calls: each prepares one L1 op on the
+ * task's stack and waits for it with cio_await().
+ */
+#include "cio/task.h"
+
+#define AWAIT(prep_call)     \
+    do {                     \
+        cio_op op;           \
+        prep_call;           \
+        return cio_await(&op); \
+    } while (0)
+
+int32_t cio_read(cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
+    AWAIT(cio_prep_read(&op, fd, buf, len, offset));
+}
+int32_t cio_write(cio_fd fd, const void *buf, uint32_t len, uint64_t offset) {
+    AWAIT(cio_prep_write(&op, fd, buf, len, offset));
+}
+int32_t cio_readv(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset) {
+    AWAIT(cio_prep_readv(&op, fd, iov, iovcnt, offset));
+}
+int32_t cio_writev(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset) {
+    AWAIT(cio_prep_writev(&op, fd, iov, iovcnt, offset));
+}
+int32_t cio_fsync(cio_fd fd, uint32_t flags) { AWAIT(cio_prep_fsync(&op, fd, flags)); }
+int32_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode) {
+    AWAIT(cio_prep_openat(&op, dirfd, path, flags, mode));
+}
+int32_t cio_close(cio_fd fd) { AWAIT(cio_prep_close(&op, fd)); }
+int32_t cio_stat(cio_fd dirfd, const char *path, int flags, uint32_t mask, cio_statx *buf) {
+    AWAIT(cio_prep_statx(&op, dirfd, path, flags, mask, buf));
+}
+int32_t cio_unlinkat(cio_fd dirfd, const char *path, int flags) { AWAIT(cio_prep_unlinkat(&op, dirfd, path, flags)); }
+int32_t cio_renameat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, const char *newpath, uint32_t flags) {
+    AWAIT(cio_prep_renameat(&op, olddirfd, oldpath, newdirfd, newpath, flags));
+}
+int32_t cio_mkdirat(cio_fd dirfd, const char *path, uint32_t mode) { AWAIT(cio_prep_mkdirat(&op, dirfd, path, mode)); }
+int32_t cio_socket(int domain, int type, int protocol) { AWAIT(cio_prep_socket(&op, domain, type, protocol)); }
+int32_t cio_bind(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen) {
+    AWAIT(cio_prep_bind(&op, fd, addr, addrlen));
+}
+int32_t cio_listen(cio_fd fd, int backlog) { AWAIT(cio_prep_listen(&op, fd, backlog)); }
+int32_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags) {
+    AWAIT(cio_prep_accept(&op, fd, addr, addrlen, flags));
+}
+int32_t cio_connect(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen) {
+    AWAIT(cio_prep_connect(&op, fd, addr, addrlen));
+}
+int32_t cio_recv(cio_fd fd, void *buf, uint32_t len, int flags) { AWAIT(cio_prep_recv(&op, fd, buf, len, flags)); }
+int32_t cio_send(cio_fd fd, const void *buf, uint32_t len, int flags) {
+    AWAIT(cio_prep_send(&op, fd, buf, len, flags));
+}
+int32_t cio_recvmsg(cio_fd fd, cio_msghdr *msg, int flags) { AWAIT(cio_prep_recvmsg(&op, fd, msg, flags)); }
+int32_t cio_sendmsg(cio_fd fd, const cio_msghdr *msg, int flags) { AWAIT(cio_prep_sendmsg(&op, fd, msg, flags)); }
+int32_t cio_shutdown(cio_fd fd, int how) { AWAIT(cio_prep_shutdown(&op, fd, how)); }
+int32_t cio_poll(cio_fd fd, uint32_t events) { AWAIT(cio_prep_poll(&op, fd, events)); }
+int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len, uint32_t flags) {
+    AWAIT(cio_prep_splice(&op, fd_in, off_in, fd_out, off_out, len, flags));
+}

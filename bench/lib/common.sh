@@ -24,6 +24,14 @@ bench_bin() {
     echo "$bin"
 }
 
+# bench_has NAME: whether the benchmark binary NAME was built (optional
+# anchors are built only when their library is installed).
+bench_has() { [[ -x $BUILD_DIR/bench/$1 ]]; }
+
+# min N..., max N...: the smallest, the largest of the numbers given.
+min() { printf '%s\n' "$@" | sort -g | head -n1; }
+max() { printf '%s\n' "$@" | sort -g | tail -n1; }
+
 # field LINE KEY: the value of KEY in a "key=value key=value" result line.
 field() {
     local kv

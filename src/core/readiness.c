@@ -268,7 +268,11 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
     return 0;
 }
 
+/* Runs the FIFO's head again while it completes. Only the ops that were
+ * parked when the event came: one a callback parks now was just tried at
+ * submission, and trying it again before the next event is a wasted call. */
 static void run_queue(cio_loop *loop, cio_rd_handle *h, int q) {
+    cio_op *last = h->tail[q];
     for (int budget = RD_BUDGET; budget > 0 && h->head[q]; budget--) {
         cio_op *op = h->head[q];
         int32_t res = attempt(op);
@@ -280,6 +284,7 @@ static void run_queue(cio_loop *loop, cio_rd_handle *h, int q) {
         h->head[q] = op->internal_.next;
         if (!h->head[q]) h->tail[q] = NULL;
         cio__complete(loop, op, res);
+        if (op == last) return;
     }
 }
 

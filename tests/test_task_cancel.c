@@ -1,0 +1,189 @@
+/* Cancelling tasks blocked in recv, read, accept, connect and sleep: the op
+ * is cancelled, the task resumes only after the op completed and sees
+ * -CIO_ECANCELED, later blocking calls fail the same way, and no stack
+ * buffer of a finished task is touched (ASan watches: the stacks are
+ * poisoned by nothing, so we check the buffers' canaries instead, and the
+ * op completed before the task could return). Also: a stack overflow hits
+ * the guard page and dies with a message naming the task. */
+#include "test.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { K_RECV, K_READ, K_ACCEPT, K_CONNECT, K_SLEEP, K_COUNT };
+
+typedef struct blocked {
+    int kind;
+    int fd;
+    struct sockaddr_in addr;
+    int32_t first;  /* result of the blocking call that was cancelled */
+    int32_t second; /* result of a blocking call after the cancel */
+    int returned;
+} blocked;
+
+static intptr_t blocker(void *arg) {
+    blocked *b = arg;
+    char buf[64];
+    memset(buf, 0x5a, sizeof buf);
+    switch (b->kind) {
+    case K_RECV:
+        b->first = cio_recv(b->fd, buf, sizeof buf, 0);
+        break;
+    case K_READ:
+        b->first = cio_read(b->fd, buf, sizeof buf, CIO_OFFSET_CURRENT);
+        break;
+    case K_ACCEPT:
+        b->first = cio_accept(b->fd, NULL, NULL, 0);
+        break;
+    case K_CONNECT:
+        b->first = cio_connect(b->fd, (struct sockaddr *)&b->addr, sizeof b->addr);
+        break;
+    case K_SLEEP:
+        b->first = cio_sleep(3600ull * 1000000000);
+        break;
+    }
+    /* The buffer was the kernel's until the op completed: untouched here. */
+    for (size_t i = 0; i < sizeof buf; i++) CHECK_EQ((unsigned char)buf[i], 0x5a);
+    b->second = cio_sleep(1);
+    b->returned = 1;
+    return b->first;
+}
+
+/* A listener whose backlog is full, so that a connect to it stays pending. */
+static int full_listener(struct sockaddr_in *at, int *filler) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(l >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_EQ(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_EQ(listen(l, 0), 0);
+    socklen_t len = sizeof *at;
+    CHECK_EQ(getsockname(l, (struct sockaddr *)at, &len), 0);
+    *filler = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_EQ(connect(*filler, (struct sockaddr *)at, sizeof *at), 0);
+    return l;
+}
+
+static intptr_t canceller(void *arg) {
+    (void)arg;
+    cio_loop *loop = cio_task_loop();
+    int sp[2], pp[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_EQ(pipe(pp), 0);
+    int lst = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_EQ(bind(lst, (struct sockaddr *)&la, sizeof la), 0);
+    CHECK_EQ(listen(lst, 4), 0);
+    int filler, second_filler = -1;
+    struct sockaddr_in full_at;
+    int full = full_listener(&full_at, &filler);
+    /* On Linux a backlog of 0 still admits one more: fill that too. */
+    second_filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(second_filler, (struct sockaddr *)&full_at, sizeof full_at);
+    int csock = socket(AF_INET, SOCK_STREAM, 0);
+
+    blocked b[K_COUNT] = {
+        {.kind = K_RECV, .fd = sp[0]},  {.kind = K_READ, .fd = pp[0]}, {.kind = K_ACCEPT, .fd = lst},
+        {.kind = K_CONNECT, .fd = csock, .addr = full_at}, {.kind = K_SLEEP, .fd = -1},
+    };
+    cio_task *t[K_COUNT];
+    for (int i = 0; i < K_COUNT; i++) CHECK_EQ(cio_task_spawn(loop, blocker, &b[i], NULL, &t[i]), 0);
+    /* Let them all block. */
+    CHECK_EQ(cio_sleep(20 * 1000000), 0);
+    for (int i = 0; i < K_COUNT; i++) CHECK_EQ(b[i].returned, 0);
+    for (int i = 0; i < K_COUNT; i++) CHECK_EQ(cio_task_cancel(t[i]), 0);
+    for (int i = 0; i < K_COUNT; i++) CHECK_EQ(cio_task_cancel(t[i]), 0); /* idempotent */
+    for (int i = 0; i < K_COUNT; i++) {
+        intptr_t r;
+        CHECK_EQ(cio_task_join(t[i], &r), 0);
+        CHECK_EQ(b[i].returned, 1);
+        if (b[i].kind == K_CONNECT && b[i].first != -CIO_ECANCELED) {
+            /* The SYN got through after all: not what this test is about. */
+            fprintf(stderr, "note: connect completed with %d before the cancel\n", b[i].first);
+        } else {
+            CHECK_EQ(b[i].first, -CIO_ECANCELED);
+        }
+        CHECK_EQ(b[i].second, -CIO_ECANCELED);
+        CHECK_EQ(r, b[i].first);
+    }
+    /* Nothing the finished tasks submitted is still in flight: no op can
+     * touch their (now pooled) stacks any more. */
+    CHECK_EQ(cio_loop_active(loop), 0);
+    /* A task cancelled before it ran
+     * sees the cancel at its first blocking call. */
+    blocked late = {.kind = K_SLEEP};
+    cio_task *lt;
+    CHECK_EQ(cio_task_spawn(loop, blocker, &late, NULL, &lt), 0);
+    CHECK_EQ(cio_task_cancel(lt), 0);
+    intptr_t r;
+    CHECK_EQ(cio_task_join(lt, &r), 0);
+    CHECK_EQ(late.first, -CIO_ECANCELED);
+    close(sp[0]);
+    close(sp[1]);
+    close(pp[0]);
+    close(pp[1]);
+    close(lst);
+    close(full);
+    close(filler);
+    close(second_filler);
+    close(csock);
+    return 0;
+}
+
+/* ---- stack overflow ---- */
+
+static int depth(int n) {
+    volatile char pad[512];
+    pad[0] = (char)n;
+    return n == 0 ? pad[0] : depth(n - 1) + pad[0];
+}
+
+static intptr_t overflow(void *arg) {
+    (void)arg;
+    return depth(1 << 20); /* far more than 16 KiB of stack */
+}
+
+static intptr_t spawn_overflow(void *arg) {
+    (void)arg;
+    cio_task_options o = {.stack_size = 16 * 1024, .name = "deep-recursion"};
+    cio_task *t;
+    CHECK_EQ(cio_task_spawn(cio_task_loop(), overflow, NULL, &o, &t), 0);
+    intptr_t r;
+    cio_task_join(t, &r);
+    return 0; /* not reached */
+}
+
+static void stack_overflow_dies_clearly(void) {
+    int err[2];
+    CHECK_EQ(pipe(err), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(err[1], 2);
+        cio_main(spawn_overflow, NULL, NULL, NULL);
+        _exit(0); /* reaching here means the overflow went unnoticed */
+    }
+    close(err[1]);
+    char msg[512] = {0};
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof msg - 1 && (n = read(err[0], msg + got, sizeof msg - 1 - got)) > 0) got += (size_t)n;
+    close(err[0]);
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFSIGNALED(status));
+    CHECK_EQ(WTERMSIG(status), SIGABRT);
+    CHECK(strstr(msg, "stack overflow") != NULL);
+    CHECK(strstr(msg, "deep-recursion") != NULL);
+}
+
+int main(void) {
+    t_watchdog();
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_EQ(cio_main(canceller, NULL, NULL, NULL), 0);
+    stack_overflow_dies_clearly();
+    puts("task_cancel: ok");
+    return 0;
+}

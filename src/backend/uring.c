@@ -43,6 +43,7 @@ typedef struct uring {
     struct io_uring ring;
     unsigned setup_flags;
     uint32_t native;     /* bit (1 << cio opcode): the kernel runs it itself */
+    uint32_t plain;      /* of those, the ones that are one plain SQE (not a post) */
     int wake_fd;         /* eventfd that cio_loop_wake() writes */
     int notify_fd;       /* eventfd registered for cio_loop_fd(), or -1 */
     int enter_fd;        /* registered ring index, or the ring fd */
@@ -447,8 +448,7 @@ static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
 
 static int uring_submit(cio_loop *loop, cio_op *op) {
     uring *u = state(loop);
-    if (CIO_UNLIKELY(!(u->native & (1u << op->opcode)) || op->opcode == CIO_OP_POST || op->deadline ||
-                     sq_free(u) == 0))
+    if (CIO_UNLIKELY(!(u->plain & (1u << op->opcode)) || op->deadline || sq_free(u) == 0))
         return submit_slow(loop, u, op);
     struct io_uring_sqe *sqe = take_sqe(u);
     prep(sqe, op);
@@ -559,6 +559,7 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     }
     if ((r = probe(u)) < 0) goto fail;
     apply_disable_env(u);
+    u->plain = u->native & ~(1u << CIO_OP_POST);
     u->enter_fd = u->ring.ring_fd;
     u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (u->wake_fd < 0) {

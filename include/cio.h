@@ -6,6 +6,8 @@
  *   cio/op.h        cio_op and the cio_prep_* helpers
  *   cio/loop.h      cio_loop: init, submit, run, cancel, post, wake, close
  *   cio/task.h      tasks: stackful coroutines with blocking-style IO
+ *   cio/sync.h      event, semaphore, mutex, channels (also between threads)
+ *   cio/group.h     task groups: wait for and cancel children together
  */
 #ifndef CIO_H
 #define CIO_H
@@ -15,6 +17,8 @@
 #include "cio/op.h"
 #include "cio/loop.h"
 #include "cio/task.h"
+#include "cio/sync.h"
+#include "cio/group.h"
 
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1

@@ -134,4 +134,12 @@ static inline void t_run_until(cio_loop *loop, const volatile int *flag, double 
 
 static inline void t_close(cio_loop *loop) { CHECK_EQ(cio_loop_close(loop), 0); }
 
+/* Does the test run under a CPU emulator (ctest sets CIO_TEST_EMULATOR in a
+ * cross build: qemu-user)? It forwards system calls to the host kernel but
+ * differs in a few corners, which a test may then skip. */
+static inline int t_under_emulator(void) {
+    const char *e = getenv("CIO_TEST_EMULATOR");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
 #endif /* CIO_TEST_H */

@@ -448,6 +448,12 @@ int main(void) {
 
     record native = {.n = 0};
     run_checks(scratch, "native", true, &native);
+    /* qemu-user (7.2) aborts a forked child of a threaded process once the
+     * child starts a thread, which the fallback run's blocking pool does. */
+    if (t_under_emulator()) {
+        printf("file_meta: native run ok (%d results); the forked fallback run is skipped\n", native.n);
+        return 77;
+    }
 
     int p[2];
     CHECK_EQ(pipe2(p, O_CLOEXEC), 0);

@@ -92,6 +92,8 @@ static void check_socket(cio_loop *loop) {
     };
     static const int expect[3] = {-CIO_EAFNOSUPPORT, -CIO_EINVAL, -EPROTONOSUPPORT};
     for (int i = 0; i < 3; i++) {
+        /* qemu-user keeps only the type bits it knows and makes a socket of type 1234. */
+        if (i == 1 && t_under_emulator()) continue;
         errno = 0;
         CHECK_EQ(socket(bad[i][0], bad[i][1], bad[i][2]), -1);
         CHECK_EQ(-errno, expect[i]);

@@ -11,8 +11,15 @@
  *
  * Implementations: switch_x86_64_sysv.S, switch_aarch64.S,
  * switch_x86_64_win.S (Windows x64, which also swaps the thread's stack
- * bounds), and switch_ucontext.c, the portable fallback chosen at build
- * time (CIO_TASK_UCONTEXT) where no assembly exists.
+ * bounds in the TIB), and switch_ucontext.c, the portable fallback chosen
+ * at build time (CIO_TASK_UCONTEXT) where no assembly exists.
+ *
+ * Besides the registers the ABI makes callee-saved, every switch keeps the
+ * floating-point control state per context (rounding mode and the like:
+ * MXCSR and the x87 control word, FPCR on AArch64). On Windows the TIB's
+ * StackBase, StackLimit and DeallocationStack travel in the saved frame
+ * too, since exception dispatch, longjmp's unwind and stack probes check
+ * them against the stack pointer.
  */
 #ifndef CIO_TASK_CONTEXT_H
 #define CIO_TASK_CONTEXT_H
@@ -20,15 +27,15 @@
 #include <stddef.h>
 
 typedef struct cio_ctx {
-    void *sp; /* saved stack pointer (ucontext: a ucontext_t *) */
-#if defined(_WIN32)
-    void *stack_base, *stack_limit; /* the TIB's bounds while this context runs */
-#endif
+    void *sp; /* saved stack pointer (ucontext: a ucontext_t *); the rest is on that stack */
 } cio_ctx;
 
 typedef void (*cio_ctx_entry)(void *arg);
 
-/* Prepares `ctx` to run entry(arg) on the stack [stack, stack + size). */
+/* Prepares `ctx` to run entry(arg) on the stack [stack, stack + size). On
+ * Windows the whole range must be committed (it becomes StackLimit ..
+ * StackBase) and the start of its VirtualAlloc reservation, where the
+ * guard pages lie, becomes DeallocationStack. */
 void cio__ctx_make(cio_ctx *ctx, void *stack, size_t size, cio_ctx_entry entry, void *arg);
 
 /* Saves the running context in `from` and resumes `to`. */

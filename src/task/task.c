@@ -42,6 +42,7 @@ struct cio_task {
     cio_waiter *blocked_waiter; /* or its place in a wait queue */
     cio_waitq joiners;
     cio_task *run_next;   /* this thread's run queue */
+    cio_task *live_next, *live_prev; /* this thread's tasks that have not returned */
     uint64_t deadline;    /* the innermost deadline scope's, 0: none */
     cio_stack stack;
     cio_stack_owner owner;
@@ -53,6 +54,15 @@ static _Thread_local cio_task *current;
 static _Thread_local cio_ctx scheduler; /* the loop thread's own stack */
 static _Thread_local cio_task *runq_head, *runq_tail;
 static _Thread_local bool in_run;
+static _Thread_local cio_task *live_head;
+
+static void live_unlink(cio_task *t) {
+    if (t->live_prev)
+        t->live_prev->live_next = t->live_next;
+    else
+        live_head = t->live_next;
+    if (t->live_next) t->live_next->live_prev = t->live_prev;
+}
 
 cio_task *cio_task_current(void) { return current; }
 bool cio_task_cancelled(void) { return current && current->cancelled; }
@@ -69,6 +79,7 @@ static void switch_into(cio_task *t) {
     current = NULL;
     cio__stack_running(NULL);
     if (t->state == T_DONE) {
+        live_unlink(t);
         cio__waitq_wake_all(&t->joiners, 0);
         if (t->detached) release(t);
     }
@@ -119,10 +130,14 @@ static void arm_wake(cio_task *t) {
  * runs after the current one blocks), else through the loop. */
 static void make_ready(cio_task *t) {
     t->state = T_READY;
-    if (in_run)
+    if (in_run) {
         run(t); /* queues it */
-    else
+    } else {
         arm_wake(t);
+        /* A closing loop refuses the wake op: run it now, from the close's
+         * callback, as the close does for tasks blocked in ops. */
+        if (!t->wake_armed) run(t);
+    }
 }
 
 /* Blocks the running task until something makes it ready. */
@@ -139,17 +154,20 @@ static void task_main(void *arg) {
     cio__ctx_switch(&t->ctx, &scheduler); /* never resumed */
 }
 
-int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts, cio_task **out) {
+static int spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts, size_t extra,
+                 void **extra_out, cio_task **out) {
     if (!loop || !fn) return -CIO_EINVAL;
     size_t want = opts && opts->stack_size ? opts->stack_size : CIO_TASK_STACK_DEFAULT;
     int r = cio__stack_guard_install();
     if (r < 0) return r;
     cio_stack st;
     /* The task struct takes the top of the mapping. */
-    if ((r = cio__stack_get(&st, want + sizeof(cio_task))) < 0) return r;
+    if ((r = cio__stack_get(&st, want + sizeof(cio_task) + (extra ? extra + 64 : 0))) < 0) return r;
     uintptr_t top = ((uintptr_t)st.base + st.size - sizeof(cio_task)) & ~(uintptr_t)63;
     cio_task *t = (cio_task *)top;
     memset(t, 0, sizeof *t);
+    uintptr_t stack_top = (top - extra) & ~(uintptr_t)63; /* the spawner's extra bytes sit in between */
+    if (extra) arg = (void *)stack_top;
     t->stack = st;
     t->loop = loop;
     t->fn = fn;
@@ -160,14 +178,31 @@ int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_opt
     t->owner.name = opts && opts->name ? opts->name : "task";
     /* A spawned task inherits its parent's deadline scope. */
     if (current) t->deadline = current->deadline;
-    cio__ctx_make(&t->ctx, st.base, top - (uintptr_t)st.base, task_main, t);
-    make_ready(t);
+    cio__ctx_make(&t->ctx, st.base, stack_top - (uintptr_t)st.base, task_main, t);
+    t->state = T_READY;
+    if (in_run)
+        run(t);
+    else
+        arm_wake(t);
     if (!t->wake_armed && !t->queued) { /* the loop refused the wake op (closing) */
         release(t);
         return -CIO_ECANCELED;
     }
+    t->live_next = live_head;
+    if (live_head) live_head->live_prev = t;
+    live_head = t;
+    if (extra_out) *extra_out = (void *)stack_top;
     if (out) *out = t;
     return 0;
+}
+
+int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts, cio_task **out) {
+    return spawn(loop, fn, arg, opts, 0, NULL, out);
+}
+
+int cio__task_spawn_extra(cio_loop *loop, cio_task_fn fn, const cio_task_options *opts, size_t extra,
+                          void **extra_out, cio_task **out) {
+    return spawn(loop, fn, NULL, opts, extra, extra_out, out);
 }
 
 int cio_task_yield(void) {
@@ -191,7 +226,7 @@ int cio_task_cancel(cio_task *t) {
         cio_cancel(t->loop, t->blocked_op);
     } else if (t->blocked_multi) {
         for (unsigned i = 0; i < t->blocked_multi->n; i++) cio_cancel(t->loop, t->blocked_multi->ops[i]);
-    } else if (t->blocked_waiter) {
+    } else if (t->blocked_waiter && !t->blocked_waiter->shielded) {
         cio_waiter *w = t->blocked_waiter;
         cio_waitq *q = w->queue;
         if (q) {
@@ -239,7 +274,7 @@ int cio_task_join(cio_task *t, intptr_t *result) {
 
 int cio__waitq_wait(cio_waitq *q, cio_waiter *w) {
     cio_task *t = current;
-    if (t->cancelled) return -CIO_ECANCELED;
+    if (t->cancelled && !w->shielded) return -CIO_ECANCELED;
     w->task = t;
     w->queue = q;
     w->result = 0;
@@ -363,15 +398,28 @@ uint64_t cio_deadline_push(uint64_t at) {
     cio_task *t = current;
     if (!t) return 0;
     uint64_t prev = t->deadline;
-    if (!prev || at < prev) t->deadline = at;
+    if (at && (!prev || at < prev)) t->deadline = at; /* 0: no deadline of its own */
     return prev;
 }
+
+uint64_t cio__task_deadline(void) { return current ? current->deadline : 0; }
 
 void cio_deadline_pop(uint64_t previous) {
     if (current) current->deadline = previous;
 }
 
 /* ---- cio_main ---- */
+
+/* Cancels every live task of `loop`; returns how many there were. */
+static unsigned cancel_live(cio_loop *loop) {
+    unsigned n = 0;
+    for (cio_task *x = live_head; x; x = x->live_next)
+        if (x->loop == loop) {
+            cio_task_cancel(x);
+            n++;
+        }
+    return n;
+}
 
 int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result) {
     cio_loop loop;
@@ -390,9 +438,14 @@ int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *
             cio_task_cancel(t);
         }
     }
-    if (t->state == T_DONE && result) *result = t->result;
-    bool done = t->state == T_DONE;
+    /* The close reaches tasks blocked in ops only: cancel every task of this
+     * loop still alive, wherever it waits, and let them unwind first. The
+     * bound is for a task that ignores its cancellation. */
+    for (int round = 0; r >= 0 && round < 1000 && cancel_live(&loop); round++) r = cio_loop_run(&loop, CIO_RUN_ONCE);
     cio_loop_close(&loop);
-    if (done) release(t);
+    if (t->state == T_DONE) {
+        if (result) *result = t->result;
+        release(t);
+    }
     return r < 0 ? r : 0;
 }

@@ -21,6 +21,8 @@ typedef struct cio_waiter {
     cio_task *task;
     int result;              /* what the wait returns: 0, or -CIO_ECANCELED, ... */
     void *data;              /* the primitive's own: a channel's element, say */
+    bool shielded;           /* cancelling the task does not end this wait (a group waiting for its
+                                cancelled children to unwind) */
 } cio_waiter;
 
 /* A FIFO of blocked tasks. All-zero is an empty queue. */
@@ -41,5 +43,18 @@ cio_waiter *cio__waitq_wake_one(cio_waitq *q, int result);
 
 /* Wakes every waiter with `result`. */
 void cio__waitq_wake_all(cio_waitq *q, int result);
+
+/* The running task's innermost deadline scope (0: none, or not in a task). */
+uint64_t cio__task_deadline(void);
+
+/*
+ * cio_task_spawn, with `extra` bytes (64-byte aligned) carved from the top of
+ * the task's own stack mapping, above its stack; `fn` gets them as its
+ * argument and `*extra_out` points at them. The task starts later, so the
+ * spawner fills them in first: a task group keeps its child record there
+ * instead of allocating one.
+ */
+int cio__task_spawn_extra(cio_loop *loop, cio_task_fn fn, const cio_task_options *opts, size_t extra,
+                          void **extra_out, cio_task **out);
 
 #endif /* CIO_TASK_INTERNAL_H */

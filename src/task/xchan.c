@@ -1,0 +1,104 @@
+/*
+ * src/task/xchan.c - the channel between threads: each message is its own
+ * cio_loop_post() carrier, so sending is the post queue's lock-free push;
+ * on the receiving thread, the carrier's callback queues the message or
+ * hands it to the first blocked receiver.
+ *
+ * Receivers block through a timer op (CIO_SYNC_KEEP_ALIVE): posts alone do
+ * not keep cio_loop_run(CIO_RUN_DEFAULT) or cio_main() going, and a loop
+ * with nothing in flight would return (or take the receiver for
+ * deadlocked) while messages are still on their way.
+ */
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "sync_internal.h"
+
+static atomic_uint *close_flag(cio_xchan *xc) {
+    _Static_assert(sizeof(atomic_uint) <= sizeof xc->internal_.close_requested.bytes, "room for the flag");
+    _Static_assert(alignof(atomic_uint) <= alignof(uint64_t), "alignment of the flag");
+    return (atomic_uint *)(void *)xc->internal_.close_requested.bytes;
+}
+
+static cio_xmsg *msg_of(cio_op *op) {
+    return (cio_xmsg *)(void *)((char *)op - offsetof(cio_xmsg, internal_.op));
+}
+
+static void deliver(cio_xchan *xc, cio_xmsg *m) {
+    cio_sync_waiter *w = xc->internal_.receivers.head;
+    if (w) {
+        w->data = m;
+        cio__sync_wake(&xc->internal_.receivers, w, 0);
+        return;
+    }
+    m->internal_.next = NULL;
+    if (xc->internal_.tail)
+        xc->internal_.tail->internal_.next = m;
+    else
+        xc->internal_.head = m;
+    xc->internal_.tail = m;
+}
+
+static void on_message(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    deliver(op->data, msg_of(op));
+}
+
+static void on_close(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    cio_xchan *xc = op->data;
+    xc->internal_.closed = true;
+    cio__sync_wake_all(&xc->internal_.receivers, -CIO_EPIPE);
+}
+
+int cio_xchan_init(cio_xchan *xc, cio_loop *loop) {
+    if (!xc || !loop) return -CIO_EINVAL;
+    memset(xc, 0, sizeof *xc);
+    xc->internal_.loop = loop;
+    atomic_init(close_flag(xc), 0);
+    return 0;
+}
+
+int cio_xchan_send(cio_xchan *xc, cio_xmsg *msg) {
+    if (!xc || !msg) return -CIO_EINVAL;
+    if (atomic_load_explicit(close_flag(xc), memory_order_acquire)) return -CIO_EPIPE;
+    cio_op *op = &msg->internal_.op;
+    cio_prep_nop(op);
+    op->cb = on_message;
+    op->data = xc;
+    return cio_loop_post(xc->internal_.loop, op);
+}
+
+int cio_xchan_close(cio_xchan *xc) {
+    if (!xc) return -CIO_EINVAL;
+    if (atomic_exchange_explicit(close_flag(xc), 1, memory_order_acq_rel)) return 0;
+    cio_op *op = &xc->internal_.close_msg;
+    cio_prep_nop(op);
+    op->cb = on_close;
+    op->data = xc;
+    return cio_loop_post(xc->internal_.loop, op);
+}
+
+int cio_xchan_try_recv(cio_xchan *xc, cio_xmsg **out) {
+    cio_xmsg *m = xc->internal_.head;
+    if (!m) return xc->internal_.closed ? -CIO_EPIPE : -CIO_EAGAIN;
+    xc->internal_.head = m->internal_.next;
+    if (!xc->internal_.head) xc->internal_.tail = NULL;
+    m->internal_.next = NULL;
+    *out = m;
+    return 0;
+}
+
+int cio_xchan_recv(cio_xchan *xc, cio_xmsg **out) {
+    if (!cio_task_current()) return -CIO_EPERM;
+    if (cio_task_cancelled()) return -CIO_ECANCELED;
+    int r = cio_xchan_try_recv(xc, out);
+    if (r != -CIO_EAGAIN) return r;
+    cio_sync_waiter w;
+    w.data = NULL;
+    r = cio__sync_wait(&xc->internal_.receivers, &w, 0, CIO_SYNC_KEEP_ALIVE);
+    if (r == 0) *out = w.data;
+    return r;
+}

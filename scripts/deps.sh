@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # scripts/deps.sh - install what building and testing cio needs on Debian 12 (bookworm) or later.
 #
+#   scripts/deps.sh                  the native toolchains (what the gcc, clang, asan, posix CI
+#                                    configurations need)
+#   scripts/deps.sh aarch64 win64    also the cross groups, for the CI configurations of those names:
+#                                    aarch64 - gcc-aarch64-linux-gnu and qemu-user (runs the tests)
+#                                    win64   - mingw-w64 (gcc for x86_64-w64-mingw32) and wine64
+#
 # Does nothing when everything is already there. Otherwise runs `apt-get update` once and installs
 # the missing packages without recommends, non-interactively, as root or through sudo.
 set -euo pipefail
@@ -10,6 +16,23 @@ set -euo pipefail
 # llvm brings llvm-symbolizer, which turns sanitizer stack traces into file:line. gcc's sanitizer
 # runtimes (libasan8, libubsan1) come with gcc through libgcc-12-dev.
 packages=(cmake ninja-build gcc clang libc6-dev pkg-config liburing-dev libclang-rt-dev llvm)
+commands=(cmake ninja gcc clang pkg-config)
+for group in "$@"; do
+    case $group in
+        aarch64)
+            packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+            commands+=(aarch64-linux-gnu-gcc qemu-aarch64)
+            ;;
+        win64)
+            packages+=(gcc-mingw-w64-x86-64 wine64)
+            commands+=(x86_64-w64-mingw32-gcc)
+            ;;
+        *)
+            echo "deps: unknown package group '$group' (use aarch64, win64)" >&2
+            exit 2
+            ;;
+    esac
+done
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -18,7 +41,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
         [[ $status == "install ok installed" ]] || missing+=("$p")
     done
 fi
-for cmd in cmake ninja gcc clang pkg-config; do
+for cmd in "${commands[@]}"; do
     if ! command -v "$cmd" >/dev/null 2>&1; then
         missing+=("$cmd")
     fi
@@ -39,6 +62,9 @@ want=()
 for p in "${missing[@]}"; do
     case $p in
         ninja) want+=(ninja-build) ;;
+        aarch64-linux-gnu-gcc) want+=(gcc-aarch64-linux-gnu) ;;
+        qemu-aarch64) want+=(qemu-user) ;;
+        x86_64-w64-mingw32-gcc) want+=(gcc-mingw-w64-x86-64) ;;
         *) want+=("$p") ;;
     esac
 done

@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # scripts/test.sh - what CI runs: build with -Werror under gcc and under clang, run the test suite
-# and the examples on each, then do the same once more under ASan+UBSan. Prints a summary and exits
-# non-zero if any step failed.
+# and the examples on each, then do the same once more under ASan+UBSan; cross-build for aarch64
+# (tests under qemu-user) and the context switch for Windows x64 (under Wine). Prints a summary and
+# exits non-zero if any step failed.
 #
-#   scripts/test.sh                              all four configurations
-#   CIO_CI_CONFIGS="gcc asan" scripts/test.sh    a subset of gcc, clang, asan, posix
+#   scripts/test.sh                              all configurations
+#   CIO_CI_CONFIGS="gcc asan" scripts/test.sh    a subset of gcc, clang, asan, posix, aarch64, win64
 #   CIO_CI_CLEAN=1 scripts/test.sh               start from empty build directories
 #
-# Build directories: build-ci-gcc, build-ci-clang, build-ci-asan under the repository root
-# (or under $CIO_CI_BUILD_ROOT).
+# Build directories: build-ci-<config> under the repository root (or under $CIO_CI_BUILD_ROOT).
+# The cross configurations install their toolchains and emulators (scripts/deps.sh groups of the
+# same names) only when they run.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 build_root=${CIO_CI_BUILD_ROOT:-$root}
-configs=${CIO_CI_CONFIGS:-gcc clang asan posix}
+configs=${CIO_CI_CONFIGS:-gcc clang asan posix aarch64 win64}
 
-"$root/scripts/deps.sh" || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+dep_groups=()
+for config in $configs; do
+    case $config in aarch64 | win64) dep_groups+=("$config") ;; esac
+done
+t_start=$SECONDS
+t_deps=$SECONDS
+"$root/scripts/deps.sh" ${dep_groups[@]+"${dep_groups[@]}"} ||
+    { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+deps_seconds=$((SECONDS - t_deps))
 
-summary=()     # one line per step: "status  seconds  what"
+summary=("$(printf '%-4s %5ss  [%s] %s' PASS "$deps_seconds" deps "scripts/deps.sh ${dep_groups[*]}")")
 failed_tests=() # "<config>: <ctest name>"
 failures=0
-t_start=$SECONDS
 
 # step <config> <what> <command...>: runs a command, records PASS/FAIL and its duration.
 step() {
@@ -42,11 +51,13 @@ step() {
 
 run_ctest() { (cd "$1" && ctest --output-on-failure -j2); }
 
+# run_examples <build dir> [runner...]: the runner (an emulator) prefixes each example.
 run_examples() {
     local dir=$1/examples rc=0 ex
+    shift
     for ex in hello_timer tcp_echo; do
         echo "-- $ex"
-        if ! timeout 60 "$dir/$ex"; then
+        if ! timeout 60 "$@" "$dir/$ex"; then
             echo "example $ex FAILED"
             rc=1
         fi
@@ -54,13 +65,18 @@ run_examples() {
     return $rc
 }
 
-# run_config <name> <compiler> <cmake args...>: configure, build, ctest, examples.
+# run_config <name> <compiler> <cmake args...>: configure, build, ctest, examples. The globals
+# config_src (the source tree, default the repository), example_runner (a command that runs a
+# target program; empty: run it directly) and with_examples (0: skip them) adjust it for cross builds.
+config_src=$root
+example_runner=()
+with_examples=1
 run_config() {
     local name=$1 cc=$2 dir=$build_root/build-ci-$1
     shift 2
     if [[ ${CIO_CI_CLEAN:-0} == 1 ]]; then rm -rf "$dir"; fi
     step "$name" "configure ($cc $*)" \
-        cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_C_COMPILER="$cc" "$@" || return
+        cmake -S "$config_src" -B "$dir" -G Ninja -DCMAKE_C_COMPILER="$cc" "$@" || return
     step "$name" "build" cmake --build "$dir" || return
     # ctest keeps the names of the failed tests of its last run here.
     local failed_log=$dir/Testing/Temporary/LastTestsFailed.log
@@ -70,12 +86,52 @@ run_config() {
             while IFS= read -r line; do failed_tests+=("$name: ${line#*:}"); done <"$failed_log"
         fi
     fi
-    step "$name" "examples" run_examples "$dir"
+    if ((with_examples)); then
+        step "$name" "examples" run_examples "$dir" ${example_runner[@]+"${example_runner[@]}"}
+    fi
+}
+
+# Wine for the win64 configuration: a throwaway prefix, no debug output, no display (the tests are
+# console programs), and one persistent wineserver for the whole run, started with its output away
+# from ours so that nothing it leaves behind holds the CI log open; stopped on exit.
+wine_prefix=""
+wine_cmd() {
+    local w
+    for w in wine64 /usr/lib/wine/wine64 wine; do
+        if command -v "$w" >/dev/null 2>&1; then echo "$w"; return 0; fi
+    done
+    return 1
+}
+wineserver_cmd() {
+    local w
+    for w in wineserver /usr/lib/wine/wineserver64 /usr/lib/wine/wineserver; do
+        if command -v "$w" >/dev/null 2>&1; then echo "$w"; return 0; fi
+    done
+    return 1
+}
+wine_start() {
+    local wine server
+    wine=$(wine_cmd) || { echo "wine64 not found"; return 1; }
+    server=$(wineserver_cmd) || { echo "wineserver not found"; return 1; }
+    wine_prefix=$(mktemp -d "${TMPDIR:-/tmp}/cio-wine.XXXXXX")
+    export WINEPREFIX=$wine_prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    unset DISPLAY WAYLAND_DISPLAY
+    "$server" -p </dev/null >/dev/null 2>&1
+    # Creating the prefix takes a few seconds, once.
+    timeout 120 "$wine" wineboot --init </dev/null >/dev/null 2>&1
+}
+wine_stop() {
+    if [[ -n $wine_prefix ]]; then
+        local server
+        if server=$(wineserver_cmd); then WINEPREFIX=$wine_prefix "$server" -k >/dev/null 2>&1; fi
+        rm -rf "$wine_prefix"
+        wine_prefix=""
+    fi
 }
 
 # Does `cc` build and run a program with ASan+UBSan? (clang needs its runtime package for that.)
 probe_dir=$(mktemp -d)
-trap 'rm -rf "$probe_dir"' EXIT
+trap 'rm -rf "$probe_dir"; wine_stop' EXIT
 sanitizer_works() {
     printf 'int main(void) { return 0; }\n' >"$probe_dir/ok.c"
     "$1" -fsanitize=address,undefined "$probe_dir/ok.c" -o "$probe_dir/ok" 2>/dev/null && "$probe_dir/ok"
@@ -123,7 +179,28 @@ for config in $configs; do
             run_config asan "$san_cc" -DCMAKE_BUILD_TYPE=Debug -DCIO_SANITIZE=ON
             unset ASAN_OPTIONS UBSAN_OPTIONS
             ;;
-        *) step "$config" "unknown configuration (use gcc, clang, asan, posix)" false ;;
+        # The whole library for 64-bit ARM, its tests run by qemu-user (ctest's cross-compiling
+        # emulator). No io_uring: its rings are shared memory that qemu-user cannot translate.
+        aarch64)
+            example_runner=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+            run_config aarch64 aarch64-linux-gnu-gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIO_WERROR=ON \
+                -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-aarch64-linux-gnu.cmake" -DCIO_WITH_URING=OFF
+            example_runner=()
+            ;;
+        # Windows x64: only the context switch and the task stacks build there so far
+        # (tests/cross), run under Wine.
+        win64)
+            if step win64 "start wine (prefix, wineserver)" wine_start; then
+                config_src=$root/tests/cross with_examples=0
+                run_config win64 x86_64-w64-mingw32-gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIO_WERROR=ON \
+                    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-x86_64-w64-mingw32.cmake" \
+                    -DCIO_WINEPREFIX="$wine_prefix"
+                config_src=$root with_examples=1
+            fi
+            wine_stop
+            unset WINEPREFIX WINEDEBUG WINEDLLOVERRIDES
+            ;;
+        *) step "$config" "unknown configuration (use gcc, clang, asan, posix, aarch64, win64)" false ;;
     esac
 done
 

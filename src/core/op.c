@@ -267,7 +267,8 @@ static inline void start_in_backend(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
     op->internal_.state = OP_BACKEND;
     int r = c->be->submit(loop, op);
-    if (CIO_LIKELY(r == 0) && (!op->deadline || (c->be->features & CIO_BE_KERNEL_DEADLINES))) return;
+    if (CIO_LIKELY(r == 0 && !op->deadline)) return;
+    if (r == 0 && (c->be->features & CIO_BE_KERNEL_DEADLINES)) return;
     start_slow(loop, op, r);
 }
 

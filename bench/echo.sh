@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # bench/echo.sh - short echo round trips over TCP loopback: cio's echo
-# server on each backend (bench/echo_cio.c) against a raw epoll server
+# server on each backend, written with callbacks (bench/echo_cio.c) and
+# with tasks (bench/echo_task.c), against a raw epoll server
 # (bench/echo_epoll.c, the limit) and a libuv server (bench/echo_uv.c, when
 # built), all driven by the same client (bench/echo_client.c).
 #
 # The client keeps one MSG-byte message in flight on each of C connections
 # and counts ROUND_TRIPS replies; the server and the client run as separate
 # processes pinned to different CPUs. For each connection count the
-# servers run in turn (cio-io_uring, cio-epoll, cio-poll, epoll-raw, libuv,
-# cio-io_uring, ...), RUNS times each, so that drift in the machine's speed
-# hits all alike. The result is each server's median round trips per
-# second, the ratio of each cio backend's median to the raw epoll server's
-# and to libuv's, and how often each server entered the kernel to wait per
-# round trip. Loopback round trips on a shared VM drift widely (several
-# times over with one connection, where every round trip wakes a process
-# on each CPU), so the median of the ratios of the runs taken side by side
-# in each turn is reported too ("paired", against the raw epoll server).
+# servers run in turn (cio-io_uring, cio-task-io_uring, cio-epoll,
+# cio-task-epoll, ..., epoll-raw, libuv, cio-io_uring, ...), RUNS times
+# each, so that drift in the machine's speed hits all alike. The result is
+# each server's median round trips per second, the ratio of each cio
+# server's median to the raw epoll server's and to libuv's, that of each
+# task server to the callback server on the same backend (the goal: within
+# 5 percent, at least 0.95), and how often each server entered the kernel
+# to wait per round trip. Loopback round trips on a shared VM drift widely
+# (several times over with one connection, where every round trip wakes a
+# process on each CPU), so the median of the ratios of the runs taken side
+# by side in each turn is reported too ("paired", against the raw epoll
+# server, and task against callback).
 #
 # Environment: BUILD_DIR (default build-bench), RUNS (5), ROUND_TRIPS
 # (200000), CONNS ("1 32"), MSG (64), SERVER_CPU (1), CLIENT_CPU (0),
@@ -37,15 +41,19 @@ fi
 
 client_bin=$(bench_bin echo_client)
 cio_bin=$(bench_bin echo_cio)
+task_bin=$(bench_bin echo_task)
 epoll_bin=$(bench_bin echo_epoll)
-impls=(cio-io_uring cio-epoll cio-poll epoll-raw)
+backends=(io_uring epoll poll)
+TASK_GOAL=0.95
+cio_impls=()
+for b in "${backends[@]}"; do cio_impls+=("cio-$b" "cio-task-$b"); done
+impls=("${cio_impls[@]}" epoll-raw)
 if bench_has echo_uv; then
     uv_bin=$(bench_bin echo_uv)
     impls+=(libuv)
 else
     echo "echo: no libuv anchor: bench/echo_uv is not built (install libuv1-dev and reconfigure)"
 fi
-cio_impls=(cio-io_uring cio-epoll cio-poll)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -53,8 +61,10 @@ trap 'rm -rf "$tmp"' EXIT
 # server_cmd IMPL: the command line of that server, less its CONNS.
 server_cmd() {
     case $1 in
-    # The backend is named on echo_cio's command line; CIO_BACKEND would
-    # override it (and echo_cio would refuse to run), so it is unset.
+    # The backend is named on echo_cio's (echo_task's) command line;
+    # CIO_BACKEND would override it (and the server would refuse to run),
+    # so it is unset.
+    cio-task-*) echo env -u CIO_BACKEND "$task_bin" "${1#cio-task-}" ;;
     cio-*) echo env -u CIO_BACKEND "$cio_bin" "${1#cio-}" ;;
     epoll-raw) echo "$epoll_bin" ;;
     libuv) echo "$uv_bin" ;;
@@ -98,11 +108,11 @@ one_run() {
 }
 
 rows=()
-fmt='%-6s %-13s %10s %19s %9s %11s %7s %7s\n'
+fmt='%-6s %-18s %10s %19s %9s %11s %7s %7s %10s %7s\n'
 # shellcheck disable=SC2059 # the format is ours
-printf "$fmt" conns server rt/s "(min..max)" waits/rt "/epoll-raw" paired "/libuv"
+printf "$fmt" conns server rt/s "(min..max)" waits/rt "/epoll-raw" paired "/libuv" "/callback" paired
 for conns in $CONNS; do
-    declare -A rts=() waits=() pairs=() med=() this=()
+    declare -A rts=() waits=() pairs=() tpairs=() med=() this=()
     for ((i = 0; i < RUNS; i++)); do
         for impl in "${impls[@]}"; do
             res=$(one_run "$impl" "$conns") # a failed run ends the script here
@@ -113,6 +123,9 @@ for conns in $CONNS; do
         done
         for impl in "${cio_impls[@]}"; do
             pairs[$impl]+=" $(ratio "${this[$impl]}" "${this[epoll-raw]}")"
+        done
+        for b in "${backends[@]}"; do
+            tpairs[$b]+=" $(ratio "${this[cio-task-$b]}" "${this[cio-$b]}")"
         done
     done
     for impl in "${impls[@]}"; do
@@ -125,7 +138,7 @@ for conns in $CONNS; do
         range="$(min ${rts[$impl]})..$(max ${rts[$impl]})"
         # shellcheck disable=SC2086
         w=$(ratio "$(median ${waits[$impl]})" 1)
-        vs_raw=- paired=- vs_uv=-
+        vs_raw=- paired=- vs_uv=- vs_cb=- tpaired=-
         csv_row "$scenario" "$impl" rtt_per_s "${med[$impl]}" rt/s
         csv_row "$scenario" "$impl" enters_per_rt "$w" enters/rt
         if [[ " ${cio_impls[*]} " == *" $impl "* ]]; then
@@ -139,11 +152,20 @@ for conns in $CONNS; do
                 csv_row "$scenario" "$impl/libuv" ratio "$vs_uv" x
             fi
         fi
+        if [[ $impl == cio-task-* ]]; then
+            cb=cio-${impl#cio-task-}
+            vs_cb=$(ratio "${med[$impl]}" "${med[$cb]}")
+            # shellcheck disable=SC2086
+            tpaired=$(ratio "$(median ${tpairs[${impl#cio-task-}]})" 1)
+            csv_row "$scenario" "$impl/$cb" ratio "$vs_cb" x
+            csv_row "$scenario" "$impl/$cb" ratio_paired "$tpaired" x
+        fi
         # shellcheck disable=SC2059
-        printf "$fmt" "$conns" "$impl" "${med[$impl]}" "($range)" "$w" "$vs_raw" "$paired" "$vs_uv"
-        rows+=("| $conns | $impl | ${med[$impl]} | $range | $w | $vs_raw | $paired | $vs_uv |")
+        printf "$fmt" "$conns" "$impl" "${med[$impl]}" "($range)" "$w" "$vs_raw" "$paired" "$vs_uv" "$vs_cb" \
+            "$tpaired"
+        rows+=("| $conns | $impl | ${med[$impl]} | $range | $w | $vs_raw | $paired | $vs_uv | $vs_cb | $tpaired |")
     done
-    unset rts waits pairs med this
+    unset rts waits pairs tpairs med this
 done
 
 uv_note="libuv's server (\`bench/echo_uv.c\`, libuv $(pkg-config --modversion libuv 2>/dev/null || echo '?'))"
@@ -154,8 +176,11 @@ md_section echo <<MD
 A client (\`bench/echo_client.c\`) keeps one $MSG-byte message in flight on
 each of \`conns\` connections: it sends the message, waits until all of it
 has come back, checks it and sends the next. The servers echo every byte:
-cio's (\`bench/echo_cio.c\`: one struct per connection embedding its
-receive and send ops, driven by callbacks) on each backend, a raw epoll
+cio's on each backend, written with callbacks (\`cio-*\`,
+\`bench/echo_cio.c\`: one struct per connection embedding its receive and
+send ops) and with tasks (\`cio-task-*\`, \`bench/echo_task.c\`: an accept
+task spawning one task per connection that loops \`cio_recv\` and
+\`cio_send\` on a buffer on its stack), a raw epoll
 server (\`bench/echo_epoll.c\`: level-triggered, one \`recv\` and one \`send\`
 per event; the limit) and $uv_note.
 Server and client are separate processes pinned to different CPUs, so
@@ -174,6 +199,14 @@ round trip wakes a process on each CPU, and on a shared VM that wake-up
 dominates and drifts several times over between runs (see min..max):
 read those rows through \`paired\`.
 
+\`/callback\` is the ratio of a task server's median to that of the
+callback server on the same backend, and the \`paired\` after it the
+median of the ratios of their runs taken side by side. Goal: the task
+server within 5 percent of the callback server (at least $TASK_GOAL). The
+callback server keeps a receive posted while it sends (two buffers); a
+task does one thing at a time, so on io_uring its send and its next
+receive go to the kernel in separate submissions.
+
 \`waits/rt\` is how often the server entered the kernel to wait
 (\`io_uring_enter\`, \`epoll_wait\`, \`poll\`) per round trip. On io_uring that
 is every system call the server makes; with one connection it is two, as
@@ -181,8 +214,8 @@ the send completes within the enter that submits it, which then returns
 with it, and a second enter waits for the next message. The readiness
 servers make their \`recv\`, \`send\` (and cio's \`epoll_ctl\`) calls on top.
 
-| conns | server | rt/s | min..max | waits/rt | /epoll-raw | paired | /libuv |
-|------:|:-------|-----:|---------:|---------:|-----------:|-------:|-------:|
+| conns | server | rt/s | min..max | waits/rt | /epoll-raw | paired | /libuv | /callback | paired |
+|------:|:-------|-----:|---------:|---------:|-----------:|-------:|-------:|----------:|-------:|
 $(printf '%s\n' "${rows[@]}")
 MD
 echo "results appended to $RESULTS_CSV; table written to $BENCH_MD"

@@ -6,19 +6,26 @@
 # Scenario scripts only run what is built, so one of them can be rerun alone:
 #     BUILD_DIR=build-bench RUNS=9 bench/nop.sh
 #
-# The echo scenario's libuv anchor needs libuv's headers: on Debian they are
-# installed here (libuv1-dev) when missing and apt-get can; without them
-# that anchor is skipped, the rest still runs.
+# The echo scenario's libuv anchor needs libuv's headers, the switch
+# scenario's fcontext anchor Boost.Context: on Debian they are installed
+# here (libuv1-dev, libboost-context-dev) when missing and apt-get can;
+# without them that anchor is skipped, the rest still runs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 export BUILD_DIR=${BUILD_DIR:-$root/build-bench}
 
-if ! pkg-config --exists libuv 2>/dev/null && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-    echo "== installing libuv1-dev for the echo scenario's libuv anchor"
-    apt-get install -y -q libuv1-dev >/dev/null ||
-        echo "run.sh: libuv1-dev could not be installed; the libuv anchor is skipped" >&2
-fi
+# install_anchor PACKAGE WHAT: apt-get install PACKAGE if that can be done.
+install_anchor() {
+    command -v apt-get >/dev/null && [[ $(id -u) == 0 ]] || return 0
+    echo "== installing $1 for $2"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null ||
+        echo "run.sh: $1 could not be installed; $2 is skipped" >&2
+}
+pkg-config --exists libuv 2>/dev/null || install_anchor libuv1-dev "the echo scenario's libuv anchor"
+# Boost ships no pkg-config file; its header is what the build looks for.
+[[ -f /usr/include/boost/context/detail/fcontext.hpp ]] ||
+    install_anchor libboost-context-dev "the switch scenario's fcontext anchor"
 
 generator=()
 if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null; then generator=(-G Ninja); fi

@@ -300,7 +300,11 @@ static int reap(cio_loop *loop, uring *u) {
 static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
     uring *u = state(loop);
     bool have = io_uring_cq_ready(&u->ring) > 0;
-    int r = enter(loop, u, true, !have, timeout_ns);
+    /* A turn that does not wait needs the kernel only to submit, or when it
+     * says it holds completions (TASKRUN flag), not for a bare GETEVENTS:
+     * a task yield then costs no system call. */
+    bool getevents = timeout_ns != 0 || !(u->setup_flags & IORING_SETUP_TASKRUN_FLAG);
+    int r = enter(loop, u, getevents, !have, timeout_ns);
     if (r < 0) return r;
     if (u->notify_fd >= 0) {
         uint64_t v;

@@ -25,9 +25,18 @@
 
 #include "cio/error.h"
 
-#define POOL_MAX 64
+/* Freed stacks wait here for reuse, linked through a header written at the
+ * top of each, so the pool needs no storage of its own. Up to POOL_MAX per
+ * thread: enough for a server's churn of connections; each pooled stack
+ * keeps only the pages its last task touched. */
+#define POOL_MAX 4096
 
-static _Thread_local cio_stack pool[POOL_MAX];
+typedef struct pooled_stack {
+    struct pooled_stack *next;
+    cio_stack s;
+} pooled_stack;
+
+static _Thread_local pooled_stack *pool;
 static _Thread_local unsigned pooled;
 static _Thread_local const cio_stack_owner *running;
 
@@ -37,13 +46,18 @@ size_t cio__stack_page(void) {
     return page;
 }
 
+static pooled_stack *header(const cio_stack *s) {
+    return (pooled_stack *)(void *)(s->base + s->size - sizeof(pooled_stack));
+}
+
 int cio__stack_get(cio_stack *s, size_t size) {
     size_t page = cio__stack_page();
     size = (size + page - 1) & ~(page - 1);
-    for (unsigned i = pooled; i-- > 0;) {
-        if (pool[i].size != size) continue;
-        *s = pool[i];
-        pool[i] = pool[--pooled];
+    for (pooled_stack **pp = &pool; *pp; pp = &(*pp)->next) {
+        if ((*pp)->s.size != size) continue;
+        *s = (*pp)->s;
+        *pp = (*pp)->next;
+        pooled--;
         return 0;
     }
     int flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -65,8 +79,14 @@ int cio__stack_get(cio_stack *s, size_t size) {
 }
 
 void cio__stack_put(cio_stack *s) {
+    cio_stack copy = *s; /* `s` may lie in the very bytes the header takes */
+    s = &copy;
     if (pooled < POOL_MAX) {
-        pool[pooled++] = *s;
+        pooled_stack *h = header(s);
+        h->s = copy;
+        h->next = pool;
+        pool = h;
+        pooled++;
         return;
     }
     size_t page = cio__stack_page();

@@ -1,0 +1,104 @@
+/*
+ * bench/echo_task.c - the echo server on cio written with tasks, for
+ * bench/echo.sh, to set against the callback server (bench/echo_cio.c).
+ *
+ * Usage: echo_task BACKEND CONNS (see bench/echo.h for the protocol).
+ *
+ * Written the way tasks are meant to be used: an accept task accepts CONNS
+ * connections and spawns one detached task per connection, which loops
+ * cio_recv() and cio_send() (until all is sent) on a buffer on its own
+ * stack, and closes the socket when the client has closed its side. A
+ * task does one thing at a time: on io_uring the send and the next
+ * receive reach the kernel in separate submissions, where the callback
+ * server posts both together; that difference is part of what is
+ * measured.
+ */
+#include <cio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_cio.h"
+#include "echo.h"
+
+typedef struct server {
+    cio_fd lfd;
+    unsigned conns;
+    unsigned accepted;
+    unsigned open;  /* accepted and not yet closed */
+    uint64_t recvs; /* receives that brought data */
+} server;
+
+static server srv;
+
+/* A benchmark with a failed call measures nothing: stop at once. */
+static void fail(const char *what, int err) {
+    fprintf(stderr, "echo_task: %s: %s\n", what, cio_strerror(err));
+    exit(1);
+}
+
+static intptr_t serve(void *arg) {
+    cio_fd fd = (cio_fd)(intptr_t)arg;
+    char buf[ECHO_BUF];
+    int32_t n;
+    while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0) {
+        srv.recvs++;
+        for (int32_t off = 0; off < n;) {
+            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), MSG_NOSIGNAL);
+            if (s < 0) fail("send", s);
+            off += s;
+        }
+    }
+    if (n < 0) fail("recv", n); /* the client closes only when all is echoed */
+    int32_t r = cio_close(fd);
+    if (r < 0) fail("close", r);
+    srv.open--;
+    return 0;
+}
+
+static intptr_t acceptor(void *arg) {
+    (void)arg;
+    cio_loop *loop = cio_task_loop();
+    while (srv.accepted < srv.conns) {
+        int32_t fd = cio_accept(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) fail("accept", fd);
+        echo_nodelay(fd);
+        srv.accepted++;
+        srv.open++;
+        int r = cio_task_spawn(loop, serve, (void *)(intptr_t)fd, &(cio_task_options){.detached = true}, NULL);
+        if (r < 0) fail("cio_task_spawn", r);
+    }
+    int32_t r = cio_close(srv.lfd);
+    if (r < 0) fail("close", r);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *usage = "BACKEND CONNS";
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+        return 2;
+    }
+    static cio_loop loop; /* the loop is large; keep it off the stack */
+    cio_backend_kind kind = bench_backend(argv[0], argv[1]);
+    srv.conns = echo_conns_arg(argv[0], argv[2], usage);
+    srv.lfd = echo_listen(srv.conns < 128 ? 128 : (int)srv.conns);
+    bench_loop_init(argv[0], &loop, kind, 0);
+
+    int r = cio_task_spawn(&loop, acceptor, NULL, &(cio_task_options){.detached = true}, NULL);
+    if (r < 0) fail("cio_task_spawn", r);
+    r = cio_loop_run(&loop, CIO_RUN_DEFAULT); /* until the last connection is closed */
+    if (r < 0) fail("cio_loop_run", r);
+    if (r > 0 || srv.open != 0 || srv.accepted != srv.conns) {
+        fprintf(stderr, "echo_task: loop ended with %d ops active, %u of %u connections open\n", r, srv.open,
+                srv.conns);
+        return 1;
+    }
+
+    cio_stats st;
+    cio_loop_stats(&loop, &st);
+    char impl[32];
+    snprintf(impl, sizeof impl, "cio-task-%s", cio_backend_name(kind));
+    echo_server_report(impl, srv.conns, srv.recvs, st.enters);
+    return cio_loop_close(&loop) == 0 ? 0 : 1;
+}

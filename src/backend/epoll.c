@@ -121,20 +121,4 @@ static const struct cio_mux epoll_mux = {
     .pollable_fd = mux_pollable_fd,
 };
 
-static int epoll_backend_init(cio_loop *loop, const cio_loop_options *opts) {
-    return cio__rd_init(loop, opts, &epoll_mux);
-}
-
-const struct cio_backend cio__backend_epoll = {
-    .name = "epoll",
-    .kind = CIO_BACKEND_EPOLL,
-    .features = 0,
-    .init = epoll_backend_init,
-    .close = cio__rd_close,
-    .submit = cio__rd_submit,
-    .cancel = cio__rd_cancel,
-    .cancel_all = cio__rd_cancel_all,
-    .wait = cio__rd_wait,
-    .wake = cio__rd_wake,
-    .pollable_fd = cio__rd_pollable_fd,
-};
+CIO_READINESS_BACKEND(cio__backend_epoll, "epoll", CIO_BACKEND_EPOLL, epoll_mux);

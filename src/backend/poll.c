@@ -161,20 +161,4 @@ static const struct cio_mux poll_mux = {
     .pollable_fd = mux_pollable_fd,
 };
 
-static int poll_backend_init(cio_loop *loop, const cio_loop_options *opts) {
-    return cio__rd_init(loop, opts, &poll_mux);
-}
-
-const struct cio_backend cio__backend_poll = {
-    .name = "poll",
-    .kind = CIO_BACKEND_POLL,
-    .features = 0,
-    .init = poll_backend_init,
-    .close = cio__rd_close,
-    .submit = cio__rd_submit,
-    .cancel = cio__rd_cancel,
-    .cancel_all = cio__rd_cancel_all,
-    .wait = cio__rd_wait,
-    .wake = cio__rd_wake,
-    .pollable_fd = cio__rd_pollable_fd,
-};
+CIO_READINESS_BACKEND(cio__backend_poll, "poll", CIO_BACKEND_POLL, poll_mux);

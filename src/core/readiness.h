@@ -79,6 +79,19 @@ int cio__rd_wait(cio_loop *loop, int64_t timeout_ns);
 int cio__rd_wake(cio_loop *loop);
 int cio__rd_pollable_fd(cio_loop *loop, cio_fd *out);
 
+/* Defines the cio_backend `var` of a readiness backend: the shared
+ * functions above over the multiplexer `mux`. */
+#define CIO_READINESS_BACKEND(var, label, kind_, mux)                                           \
+    static int var##_init(cio_loop *loop, const cio_loop_options *opts) {                     \
+        return cio__rd_init(loop, opts, &(mux));                                               \
+    }                                                                                          \
+    const struct cio_backend var = {                                                           \
+        .name = (label), .kind = (kind_), .features = 0, .init = var##_init,                   \
+        .close = cio__rd_close, .submit = cio__rd_submit, .cancel = cio__rd_cancel,            \
+        .cancel_all = cio__rd_cancel_all, .wait = cio__rd_wait, .wake = cio__rd_wake,          \
+        .pollable_fd = cio__rd_pollable_fd,                                                    \
+    }
+
 /* Rounds a wait budget up to whole milliseconds (-1 stays -1), so that a
  * wait never ends before the timer it waits for. */
 static inline int cio__rd_timeout_ms(int64_t ns) {

@@ -101,6 +101,14 @@ static intptr_t parent(void *arg) {
     cio_deadline_pop(prev);
     CHECK_EQ(cio_sleep(1000000), 0);
 
+    /* A blocking post to the task's own loop: delivered in a later turn. */
+    t_op msg;
+    cio_prep_nop(&msg.op);
+    t_arm(&msg);
+    CHECK_EQ(cio_post(loop, &msg.op), 0);
+    CHECK_EQ(cio_sleep(1000000), 0);
+    CHECK_EQ(msg.finals, 1);
+
     /* Detached children are released on their own. */
     for (int i = 0; i < 10; i++) {
         cio_task_options o = {.detached = true, .name = "detached"};

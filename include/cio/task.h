@@ -194,6 +194,9 @@ CIO_API int32_t cio_shutdown(cio_fd fd, int how);
 CIO_API int32_t cio_poll(cio_fd fd, uint32_t events);
 CIO_API int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len,
                            uint32_t flags);
+/* CIO_OP_POST: hands `msg` to the loop `target`, returning once it is in
+ * the target's queue (0) or with the error that kept it out. */
+CIO_API int32_t cio_post(cio_loop *target, cio_op *msg);
 
 #ifdef __cplusplus
 }

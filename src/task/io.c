@@ -58,3 +58,4 @@ int32_t cio_poll(cio_fd fd, uint32_t events) { AWAIT(cio_prep_poll(&op, fd, even
 int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len, uint32_t flags) {
     AWAIT(cio_prep_splice(&op, fd_in, off_in, fd_out, off_out, len, flags));
 }
+int32_t cio_post(cio_loop *target, cio_op *msg) { AWAIT(cio_prep_post(&op, target, msg)); }

@@ -17,4 +17,4 @@ for example in hello_timer tcp_echo; do
     timeout 60 "$dir/examples/$example"
 done
 echo
-echo "demo: all examples ran. Next: scripts/test.sh runs the test suite (gcc, clang, ASan+UBSan)."
+echo "demo: all examples ran. Next: scripts/test.sh runs the whole test suite."

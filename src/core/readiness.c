@@ -102,6 +102,20 @@ static uint32_t wanted(const cio_rd_handle *h) {
     return ev && edge ? ev | CIO_RD_EDGE : ev;
 }
 
+/* Ends every op parked on `h` with `res`: the handle cannot be watched, is
+ * being closed, or the loop is. */
+static void fail_parked(cio_loop *loop, cio_rd_handle *h, int32_t res) {
+    for (int q = 0; q < 3; q++) {
+        while (h->head[q]) {
+            cio_op *op = h->head[q];
+            h->head[q] = op->internal_.next;
+            if (res == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
+            cio__ready(loop, op, res);
+        }
+        h->tail[q] = NULL;
+    }
+}
+
 static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired) {
     cio_rd *rd = cio__rd(loop);
     uint32_t ev = wanted(h);
@@ -110,14 +124,7 @@ static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired) {
     if (r == 0) return;
     /* The handle cannot be watched (closed behind cio's back, say): fail
      * what waits on it rather than leave it waiting forever. */
-    for (int q = 0; q < 3; q++) {
-        while (h->head[q]) {
-            cio_op *op = h->head[q];
-            h->head[q] = op->internal_.next;
-            cio__ready(loop, op, r);
-        }
-        h->tail[q] = NULL;
-    }
+    fail_parked(loop, h, r);
     h->want = 0;
 }
 
@@ -227,15 +234,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
         int fd = op->args.close.fd;
         if (fd <= rd->max_fd_used && (unsigned)fd < rd->nhandles) {
             cio_rd_handle *h = &rd->handles[fd];
-            for (int q = 0; q < 3; q++) {
-                while (h->head[q]) {
-                    cio_op *p = h->head[q];
-                    h->head[q] = p->internal_.next;
-                    p->internal_.iflags |= IF_CANCELLED;
-                    cio__ready(loop, p, -CIO_ECANCELED);
-                }
-                h->tail[q] = NULL;
-            }
+            fail_parked(loop, h, -CIO_ECANCELED);
             rd->mux->forget(loop, fd, h);
             h->want = 0;
         }
@@ -336,14 +335,7 @@ void cio__rd_cancel_all(cio_loop *loop) {
     cio_rd *rd = cio__rd(loop);
     for (int fd = 0; fd <= rd->max_fd_used; fd++) {
         cio_rd_handle *h = &rd->handles[fd];
-        for (int q = 0; q < 3; q++) {
-            while (h->head[q]) {
-                cio_op *op = h->head[q];
-                h->head[q] = op->internal_.next;
-                cio__ready(loop, op, -CIO_ECANCELED);
-            }
-            h->tail[q] = NULL;
-        }
+        fail_parked(loop, h, -CIO_ECANCELED);
         if (h->want) rearm(loop, fd, h, false);
     }
 }

@@ -116,7 +116,9 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * Every op still in flight is cancelled and its callback runs, from inside
  * this call, with -CIO_ECANCELED (or its real result if it finished first),
  * so that every buffer is returned before the loop goes away. Callbacks may
- * not submit new ops then (cio_submit() returns -CIO_ECANCELED). Returns 0,
+ * not submit new ops then (cio_submit() returns -CIO_ECANCELED). Once every
+ * op has completed, the cio_loop_at_close() hooks run; tasks of the loop
+ * end there (cio/task.h). Returns 0,
  * or -CIO_EBUSY when called from inside one of this loop's callbacks (then
  * nothing happens; stop the loop and close it after cio_loop_run()
  * returns). Messages posted to a closed loop are lost: stop posting first.
@@ -234,6 +236,23 @@ CIO_API int cio_loop_wake(cio_loop *loop);
  * -CIO_EALREADY (`msg` is already posted or in flight).
  */
 CIO_API int cio_loop_post(cio_loop *target, cio_op *msg);
+
+/*
+ * cio_loop_at_close - have `hook->cb` run when the loop closes.
+ *
+ * For code that keeps its own state per loop (the task layer ends its
+ * tasks this way) and must tidy up before the loop goes. `hook` is an op
+ * prepared with cio_prep_nop() whose `cb` is set. It completes exactly once:
+ * inside cio_loop_close(), with `res` 0, after every op of the loop has
+ * completed and while the loop refuses new ops (cio_submit() returns
+ * -CIO_ECANCELED), newest hook first; or with -CIO_ECANCELED at the next
+ * turn when cio_cancel(loop, hook) takes it back first. A registered hook
+ * does not count as active: it never keeps cio_loop_run() going. `hook`
+ * belongs to the runtime until its callback starts. Returns 0, -CIO_EINVAL
+ * (no loop, no callback, not a nop), -CIO_EALREADY (`hook` is in use) or
+ * -CIO_ECANCELED (the loop is closing). Loop thread only.
+ */
+CIO_API int cio_loop_at_close(cio_loop *loop, cio_op *hook);
 
 /* cio_loop_stats - copy the loop's counters into `*out`. */
 CIO_API void cio_loop_stats(const cio_loop *loop, cio_stats *out);

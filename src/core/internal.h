@@ -39,7 +39,8 @@ enum {
     OP_READY,    /* result known, callback queued on the ready queue */
     OP_CHAINED,  /* waiting for the op before it in a link chain */
     OP_POSTED,   /* a message queued for another loop */
-    OP_POOL      /* queued on or running in the blocking pool */
+    OP_POOL,     /* queued on or running in the blocking pool */
+    OP_HOOK      /* registered with cio_loop_at_close(); not counted as active */
 };
 
 /* op->internal_.iflags */
@@ -64,6 +65,7 @@ typedef struct cio_core {
     cio_op *heap_root;   /* pairing heap of timers and core deadlines */
     cio_op *ready_head;  /* FIFO of ops whose result the core set */
     cio_op *ready_tail;
+    cio_op *close_hooks;     /* cio_loop_at_close() ops, newest first */
     _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
     atomic_int wake_pending; /* a wake is on its way; coalesces cio_loop_wake() */
     bool running;            /* inside cio_loop_run() */

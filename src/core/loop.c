@@ -134,7 +134,6 @@ static void drain_posts(cio_loop *loop) {
 /* Step 2 of a turn. */
 static void process(cio_loop *loop) {
     cio_core *c = cio__core(loop);
-    c->now_stale = true;
     if (c->heap_root) {
         cio__now(c);
         cio__timers_expire(loop);
@@ -158,6 +157,7 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
     if (!c->be) return -CIO_EINVAL;
     if (c->running || c->closing) return -CIO_EBUSY;
     c->running = true;
+    c->now_stale = true; /* time passed since the last call */
     int err = 0;
     uint64_t delivered = c->stats.ops_completed + c->stats.posts_received;
     process(loop);
@@ -168,6 +168,9 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
         c->stats.turns++;
         if (c->active > 0) {
             int64_t budget = (mode == CIO_RUN_NOWAIT || (waited && mode == CIO_RUN_ONCE)) ? 0 : wait_budget(c);
+            /* Completions run their callbacks inside the wait, after it may
+             * have blocked: the first of them to ask for the time reads it. */
+            c->now_stale = true;
             int r = c->be->wait(loop, budget);
             if (r < 0) {
                 err = r;
@@ -183,6 +186,35 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
 }
 
 void cio_loop_stop(cio_loop *loop) { cio__core(loop)->stop = true; }
+
+/* Every op is done: the hooks tidy up what lives beside the loop. A hook
+ * cancelled by another one completes from the ready queue. */
+static void run_close_hooks(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    while (c->close_hooks) {
+        cio_op *hook = c->close_hooks;
+        c->close_hooks = hook->internal_.next;
+        hook->internal_.state = OP_IDLE;
+        hook->res = 0;
+        c->stats.ops_completed++;
+        hook->cb(loop, hook);
+    }
+    process(loop);
+}
+
+int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
+    if (!loop || !hook || !hook->cb || hook->opcode != CIO_OP_NOP) return -CIO_EINVAL;
+    cio_core *c = cio__core(loop);
+    if (!c->be) return -CIO_EINVAL;
+    if (hook->internal_.state != OP_IDLE) return -CIO_EALREADY;
+    if (c->closing) return -CIO_ECANCELED;
+    hook->internal_.state = OP_HOOK;
+    hook->internal_.loop = loop;
+    hook->internal_.next = c->close_hooks;
+    c->close_hooks = hook;
+    c->stats.ops_submitted++;
+    return 0;
+}
 
 int cio_loop_close(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
@@ -210,11 +242,16 @@ int cio_loop_close(cio_loop *loop) {
     /* Ops in the kernel finish or acknowledge the cancel shortly; a few
      * (a disk read already under way) finish on their own. Re-ask now and
      * then in case one started after the first request. */
-    while (c->active > 0) {
-        int r = c->be->wait(loop, c->ready_head ? 0 : 50 * 1000 * 1000);
-        if (r < 0) break;
-        process(loop);
-        if (c->active > 0 && r == 0) c->be->cancel_all(loop);
+    for (;;) {
+        while (c->active > 0) {
+            c->now_stale = true;
+            int r = c->be->wait(loop, c->ready_head ? 0 : 50 * 1000 * 1000);
+            if (r < 0) break;
+            process(loop);
+            if (c->active > 0 && r == 0) c->be->cancel_all(loop);
+        }
+        if (c->active > 0 || !c->close_hooks) break;
+        run_close_hooks(loop);
     }
     drain_posts(loop);
     c->be->close(loop);

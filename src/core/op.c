@@ -196,6 +196,15 @@ static int cancel_in_core(cio_loop *loop, cio_op *t) {
     case OP_CHAINED: /* completes with -CIO_ECANCELED when the chain reaches it */
         t->internal_.iflags |= IF_CANCELLED;
         return 0;
+    case OP_HOOK: {
+        cio_op **pp = &c->close_hooks;
+        while (*pp != t) pp = &(*pp)->internal_.next;
+        *pp = t->internal_.next;
+        c->active++; /* a hook is not active; its completion will count it out */
+        t->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, t, -CIO_ECANCELED);
+        return 0;
+    }
     default: /* its result is already known (OP_READY) */
         return -CIO_ENOENT;
     }

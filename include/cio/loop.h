@@ -20,6 +20,21 @@
  * Submitting and completing ops allocates nothing. Submission only queues:
  * the kernel sees queued ops at the next turn of cio_loop_run(), all of
  * them in the same system call that waits for completions.
+ *
+ * Misuse: every function checks its loop. A NULL loop, one never set up
+ * (all zero), one whose cio_loop_init() failed, or one already closed is
+ * refused with -CIO_EINVAL (functions that return no error do nothing and
+ * return 0). What stays undefined: a loop of uninitialised memory, using
+ * a loop from a thread that does not own it, and freeing or moving a loop
+ * (or an op in flight) before cio_loop_close() returns.
+ *
+ * fork(): a loop belongs to the process that set it up. In a child, an
+ * inherited loop refuses every call with -CIO_EPERM except
+ * cio_loop_close(), which releases the child's copy of its handles and
+ * memory without running any callback or touching what the parent still
+ * uses (the parent's ops go on undisturbed), and returns 0. Tasks of an
+ * inherited loop are not resumed in the child. The child may set up loops
+ * of its own.
  */
 #ifndef CIO_LOOP_H
 #define CIO_LOOP_H
@@ -106,7 +121,15 @@ struct cio_loop {
  * table, and a wake handle). Returns 0, or -CIO_EINVAL (bad options or an
  * unknown CIO_BACKEND), -CIO_ENOTSUP (backend not built in or not usable
  * here), -CIO_ENOMEM, -CIO_EMFILE, or the kernel's error from setting up
- * the backend named. On error the loop is left unusable and needs no close.
+ * the backend named. On error the loop is left unusable (every call on it
+ * returns -CIO_EINVAL) and needs no close. `loop->data` is kept.
+ *
+ * SIGPIPE: a write op on a socket or pipe whose reader has gone must fail
+ * with -CIO_EPIPE, not kill the process, and on io_uring it may run on a
+ * kernel worker where no flag can stop the signal. So if SIGPIPE is at its
+ * default disposition, cio_loop_init() sets it to ignored, as most servers
+ * do themselves; a handler the program installed is left alone (it then
+ * runs, and the op still fails with -CIO_EPIPE).
  */
 CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
 
@@ -121,7 +144,9 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * end there (cio/task.h). Returns 0,
  * or -CIO_EBUSY when called from inside one of this loop's callbacks (then
  * nothing happens; stop the loop and close it after cio_loop_run()
- * returns). Messages posted to a closed loop are lost: stop posting first.
+ * returns), -CIO_EINVAL (NULL, never set up, or closed already). Messages
+ * posted to a closing loop are lost: stop posting first. In a child
+ * process after fork(), see the top of this file.
  */
 CIO_API int cio_loop_close(cio_loop *loop);
 
@@ -153,7 +178,8 @@ CIO_API void cio_loop_stop(cio_loop *loop);
  * (negative handle), -CIO_EALREADY (the op is already in flight),
  * -CIO_ENOENT (the cancel or timer target is not in flight), -CIO_ENOTSUP
  * (the op does not exist on this platform), -CIO_ECANCELED (the loop is
- * closing).
+ * closing), -CIO_EINVAL for a loop that is not set up or closed, -CIO_EPERM
+ * for a loop inherited across fork().
  */
 CIO_API int cio_submit(cio_loop *loop, cio_op *op);
 
@@ -213,7 +239,8 @@ CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 /*
  * cio_loop_timeout - how long an outside driver may wait before the next
  * cio_loop_run(CIO_RUN_NOWAIT): 0 if work is ready now, -1 if no timer is
- * pending, else nanoseconds until the earliest timer or deadline.
+ * pending, else nanoseconds until the earliest timer or deadline. A loop
+ * that cannot be used gives -CIO_EINVAL or -CIO_EPERM (see the top).
  */
 CIO_API int64_t cio_loop_timeout(cio_loop *loop);
 

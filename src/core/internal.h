@@ -71,6 +71,10 @@ typedef struct cio_core {
     bool running;            /* inside cio_loop_run() */
     bool stop;               /* cio_loop_stop() was called */
     bool closing;            /* inside cio_loop_close() */
+    unsigned fork_gen;       /* cio__fork_gen when the loop was set up */
+    atomic_uint pool_held;    /* ops the blocking pool holds or is still handing back */
+    atomic_uint pool_cancels; /* of those, running ones asked to stop (re-signalled each turn) */
+    unsigned pool_running;    /* running on pool threads; the pool's mutex guards it */
     cio_stats stats;
     /* The backend's own state; each backend asserts that it fits. */
     _Alignas(8) unsigned char backend[768];
@@ -120,6 +124,40 @@ int cio__pool_cancel(cio_op *op);
 /* Takes back every queued op of `loop` (loop close); returns them linked
  * through internal_.next. */
 cio_op *cio__pool_take_all(cio_loop *loop);
+
+/* Signals again the threads of `loop`'s cancelled running ops: the first
+ * signal may have come just before the thread entered its system call. */
+void cio__pool_kick(cio_loop *loop);
+
+/* Waits until no pool thread can touch `loop` (cio_loop_close). */
+void cio__pool_quiesce(cio_loop *loop);
+
+/* How often a loop with pool cancels pending signals again, at least. */
+#define CIO_POOL_RESIGNAL_NS (10 * 1000 * 1000)
+static inline int64_t cio__pool_cap_wait(cio_core *c, int64_t budget) {
+    if (CIO_UNLIKELY(atomic_load_explicit(&c->pool_cancels, memory_order_relaxed)) &&
+        (budget < 0 || budget > CIO_POOL_RESIGNAL_NS))
+        return CIO_POOL_RESIGNAL_NS;
+    return budget;
+}
+
+/* Incremented in the child at each fork(): a loop whose fork_gen differs
+ * was inherited from the parent, whose kernel objects it shares. */
+extern unsigned cio__fork_gen;
+
+/* Whether `loop` can be used here: set up, not closed, not inherited
+ * across fork(). The check every public entry point makes. */
+static inline bool cio__usable(const cio_loop *loop) {
+    const cio_core *c = cio__ccore(loop);
+    return c->be && c->fork_gen == cio__fork_gen;
+}
+
+/* The error for a loop that cio__usable() refuses (or NULL): -CIO_EINVAL
+ * when never set up or closed, -CIO_EPERM when inherited across fork(). */
+static inline int cio__refusal(const cio_loop *loop) {
+    if (!loop || !cio__ccore(loop)->be) return -CIO_EINVAL;
+    return -CIO_EPERM;
+}
 
 /* Monotonic clock in nanoseconds. */
 uint64_t cio__clock_ns(void);

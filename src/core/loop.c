@@ -9,6 +9,8 @@
  *      posted by other threads, and runs the ready queue (completions the
  *      core produced itself).
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,17 +63,41 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
     return -CIO_EINVAL;
 }
 
+unsigned cio__fork_gen;
+
+static void forked_child(void) { cio__fork_gen++; }
+static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
+static void install_fork_hook(void) { pthread_atfork(NULL, NULL, forked_child); }
+
+/* A write to a socket or pipe whose reader is gone raises SIGPIPE, which
+ * kills a process that left it at its default; sends pass MSG_NOSIGNAL,
+ * but a write op cannot, and on io_uring it may run on a kernel worker.
+ * So that every op reports -CIO_EPIPE alike, as servers want, cio ignores
+ * SIGPIPE unless the program installed a handler of its own. */
+static void ignore_default_sigpipe(void) {
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
 int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     if (!loop) return -CIO_EINVAL;
+    /* Whatever happens next, the loop is recognisably unusable until set
+     * up: every call on it then fails cleanly. */
+    void *user = loop->data;
+    memset(loop, 0, sizeof *loop);
+    loop->data = user;
     if (opts && (opts->flags != 0 || (unsigned)opts->backend > CIO_BACKEND_MOCK)) return -CIO_EINVAL;
     cio_backend_kind kind;
     int r = chosen_kind(opts, &kind);
     if (r < 0) return r;
+    pthread_once(&fork_hook_once, install_fork_hook);
+    ignore_default_sigpipe();
 
-    void *user = loop->data;
-    memset(loop, 0, sizeof *loop);
-    loop->data = user;
     cio_core *c = cio__core(loop);
+    c->fork_gen = cio__fork_gen;
     c->now = cio__clock_ns();
     atomic_init(&c->posts, NULL);
     atomic_init(&c->wake_pending, 0);
@@ -154,7 +180,7 @@ static int64_t wait_budget(cio_core *c) {
 int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
     if (!loop || (unsigned)mode > CIO_RUN_NOWAIT) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
-    if (!c->be) return -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
     if (c->running || c->closing) return -CIO_EBUSY;
     c->running = true;
     c->now_stale = true; /* time passed since the last call */
@@ -185,7 +211,9 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
     return err ? err : (int)c->active;
 }
 
-void cio_loop_stop(cio_loop *loop) { cio__core(loop)->stop = true; }
+void cio_loop_stop(cio_loop *loop) {
+    if (loop) cio__core(loop)->stop = true;
+}
 
 /* Every op is done: the hooks tidy up what lives beside the loop. A hook
  * cancelled by another one completes from the ready queue. */
@@ -205,7 +233,7 @@ static void run_close_hooks(cio_loop *loop) {
 int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
     if (!loop || !hook || !hook->cb || hook->opcode != CIO_OP_NOP) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
-    if (!c->be) return -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
     if (hook->internal_.state != OP_IDLE) return -CIO_EALREADY;
     if (c->closing) return -CIO_ECANCELED;
     hook->internal_.state = OP_HOOK;
@@ -220,6 +248,13 @@ int cio_loop_close(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
     if (!c->be) return -CIO_EINVAL;
+    if (c->fork_gen != cio__fork_gen) {
+        /* A child's copy: its ops and kernel objects are the parent's. Let
+         * go of this process's handles and memory; touch nothing else. */
+        c->be->close(loop);
+        c->be = NULL;
+        return 0;
+    }
     if (c->running || c->closing) return -CIO_EBUSY;
     c->closing = true;
     c->be->cancel_all(loop);
@@ -260,30 +295,35 @@ int cio_loop_close(cio_loop *loop) {
 }
 
 uint64_t cio_now(const cio_loop *loop) {
+    if (!loop) return 0;
     /* Reading the cache may fill it: the loop is the caller's, not const memory. */
     return cio__now((cio_core *)(uintptr_t)cio__ccore(loop));
 }
 
 uint64_t cio_loop_update_now(cio_loop *loop) {
+    if (!loop) return 0;
     cio_core *c = cio__core(loop);
     c->now_stale = false;
     return c->now = cio__clock_ns();
 }
 
 cio_backend_kind cio_loop_backend(const cio_loop *loop) {
+    if (!loop) return CIO_BACKEND_AUTO;
     const cio_core *c = cio__ccore(loop);
     return c->be ? c->be->kind : CIO_BACKEND_AUTO;
 }
 
-unsigned cio_loop_active(const cio_loop *loop) { return cio__ccore(loop)->active; }
+unsigned cio_loop_active(const cio_loop *loop) { return loop ? cio__ccore(loop)->active : 0; }
 
 int cio_loop_fd(cio_loop *loop, cio_fd *fd) {
     if (!loop || !fd) return -CIO_EINVAL;
-    cio_core *c = cio__core(loop);
-    return c->be ? c->be->pollable_fd(loop, fd) : -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
+    return cio__core(loop)->be->pollable_fd(loop, fd);
 }
 
 int64_t cio_loop_timeout(cio_loop *loop) {
+    if (!loop) return -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
     cio_core *c = cio__core(loop);
     c->now_stale = true;
     return wait_budget(c);
@@ -292,7 +332,7 @@ int64_t cio_loop_timeout(cio_loop *loop) {
 int cio_loop_wake(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
-    if (!c->be) return -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
     if (atomic_exchange_explicit(&c->wake_pending, 1, memory_order_acq_rel)) return 0;
     return c->be->wake(loop);
 }
@@ -305,7 +345,7 @@ int cio_loop_post(cio_loop *target, cio_op *msg) {
     if (!target || !msg || !msg->cb || msg->opcode == 0) return -CIO_EINVAL;
     if (msg->internal_.state != OP_IDLE) return -CIO_EALREADY;
     cio_core *c = cio__core(target);
-    if (!c->be) return -CIO_EINVAL;
+    if (!cio__usable(target)) return cio__refusal(target);
     msg->internal_.state = OP_POSTED;
     cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
     do {

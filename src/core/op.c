@@ -222,7 +222,7 @@ static void cancel_op(cio_loop *loop, cio_op *op) {
 }
 
 int cio_cancel(cio_loop *loop, cio_op *t) {
-    if (!t) return -CIO_EINVAL;
+    if (!t || !loop || !cio__usable(loop)) return t ? cio__refusal(loop) : -CIO_EINVAL;
     if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED || t->internal_.loop != loop)
         return -CIO_ENOENT;
     if (!in_flight(t)) return cancel_in_core(loop, t);
@@ -449,7 +449,7 @@ static void adopt(cio_loop *loop, cio_op *op) {
 }
 
 int cio_submit(cio_loop *loop, cio_op *op) {
-    if (CIO_UNLIKELY(!loop || !op)) return -CIO_EINVAL;
+    if (CIO_UNLIKELY(!loop || !op || !cio__usable(loop))) return op ? cio__refusal(loop) : -CIO_EINVAL;
     int r = validate(loop, op, false, true);
     if (r < 0) return r;
     adopt(loop, op);
@@ -464,6 +464,7 @@ int cio_submit(cio_loop *loop, cio_op *op) {
 
 int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n) {
     if (!loop || (!ops && n)) return -CIO_EINVAL;
+    if (!cio__usable(loop)) return cio__refusal(loop);
     /* Check all before taking any. A checked op is marked OP_CHAINED for the
      * duration so that the same op listed twice is caught. */
     for (unsigned i = 0; i < n; i++) {

@@ -2,6 +2,8 @@
  * src/core/strerror.c - cio_strerror(): our own short texts, so that the
  * message for a code is the same on every platform and thread-safe.
  */
+#include <limits.h>
+
 #include "cio.h"
 
 #define E(code, text) \
@@ -9,7 +11,7 @@
         return text;
 
 const char *cio_strerror(int err) {
-    if (err < 0) err = -err;
+    if (err < 0) err = err == INT_MIN ? INT_MAX : -err; /* -INT_MIN does not exist */
     switch (err) {
     case 0:
         return "success";

@@ -524,7 +524,18 @@ static inline void cio_prep_listen(cio_op *op, cio_fd fd, int backlog) {
  * `addrlen` may be NULL; otherwise `*addrlen` is the size of `*addr` on
  * input and the peer address length on output. With CIO_F_MULTISHOT each
  * new connection is one completion (then `addr` should be NULL).
+ *
+ * Out of descriptors (-CIO_EMFILE, -CIO_ENFILE), the pending connection
+ * stays queued and an accept retried at once would fail again at once: a
+ * server would spin at full CPU until a descriptor is freed. So cio holds
+ * such an accept back for CIO_ACCEPT_BACKOFF_NS: a single accept completes
+ * with the error after that pause (retrying it then is fine); a multishot
+ * accept reports the error at once with CIO_F_MORE set, pauses, and goes
+ * on accepting by itself. Cancelling it during the pause works as usual.
+ * Freeing descriptors (closing idle connections) is the server's part.
  */
+#define CIO_ACCEPT_BACKOFF_NS (100u * 1000u * 1000u)
+
 static inline void cio_prep_accept(cio_op *op, cio_fd fd, struct sockaddr *addr,
                                    cio_socklen *addrlen, int flags) {
     cio_prep_(op, CIO_OP_ACCEPT);

@@ -49,8 +49,10 @@ enum {
     IF_DEADLINE_HEAP = 1 << 1, /* its deadline sits in the core's heap */
     IF_TIMED_OUT = 1 << 2,     /* the core's deadline fired first */
     IF_IN_HEAP = 1 << 3,       /* it is linked into the heap right now */
-    IF_CHAIN_BROKEN = 1 << 4   /* cancelled because an op before it in its chain
+    IF_CHAIN_BROKEN = 1 << 4,  /* cancelled because an op before it in its chain
                                   failed; its own hard link must not revive the chain */
+    IF_BACKOFF = 1 << 5        /* an accept that ran out of descriptors waits in the
+                                  heap before it goes on (see accept_backoff) */
 };
 
 struct cio_backend;
@@ -135,7 +137,7 @@ void cio__pool_quiesce(cio_loop *loop);
 /* How often a loop with pool cancels pending signals again, at least. */
 #define CIO_POOL_RESIGNAL_NS (10 * 1000 * 1000)
 static inline int64_t cio__pool_cap_wait(cio_core *c, int64_t budget) {
-    if (CIO_UNLIKELY(atomic_load_explicit(&c->pool_cancels, memory_order_relaxed)) &&
+    if (atomic_load_explicit(&c->pool_cancels, memory_order_relaxed) &&
         (budget < 0 || budget > CIO_POOL_RESIGNAL_NS))
         return CIO_POOL_RESIGNAL_NS;
     return budget;

@@ -66,10 +66,44 @@ static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
     cio__ready(loop, next, -CIO_ECANCELED);
 }
 
+static void timer_arm(cio_core *c, cio_op *op, uint64_t when);
+
+/* An accept that fails for lack of descriptors (EMFILE, ENFILE) would fail
+ * again at once: the connection is still queued. A server that retries
+ * straight away, or re-arms its multishot accept, would spin at full CPU
+ * until a descriptor is freed. So the op waits CIO_ACCEPT_BACKOFF_NS in
+ * the timer heap: a single accept then reports the error, a multishot one
+ * reports it with CIO_F_MORE now and accepts again afterwards. Returns
+ * whether the op was taken. */
+static bool accept_backoff(cio_loop *loop, cio_op *op, int32_t res) {
+    cio_core *c = cio__core(loop);
+    if (op->opcode != CIO_OP_ACCEPT || (res != -CIO_EMFILE && res != -CIO_ENFILE) || c->closing ||
+        (op->internal_.iflags & (IF_CANCELLED | IF_BACKOFF | IF_TIMED_OUT)))
+        return false;
+    if (op->internal_.iflags & IF_IN_HEAP) cio__heap_remove(c, op);
+    op->res = res;
+    op->internal_.iflags |= IF_BACKOFF;
+    timer_arm(c, op, cio__now(c) + CIO_ACCEPT_BACKOFF_NS);
+    if (op->flags & CIO_F_MULTISHOT) cio__complete_more(loop, op, res);
+    return true;
+}
+
+/* The back-off of accept_backoff() is over. */
+static void backoff_over(cio_loop *loop, cio_op *op) {
+    if (!(op->flags & CIO_F_MULTISHOT)) {
+        cio__ready(loop, op, op->res); /* IF_BACKOFF stays: no second back-off */
+        return;
+    }
+    op->internal_.iflags &= (uint8_t)~IF_BACKOFF;
+    start(loop, op);
+}
+
 /* Everything a final completion may involve besides the callback: a
- * deadline still in the heap, a timeout to report, a chain to continue. */
+ * deadline still in the heap, a timeout to report, a chain to continue,
+ * an accept to hold back. */
 static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
+    if (res < 0 && accept_backoff(loop, op, res)) return;
     uint8_t ifl = op->internal_.iflags;
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
     if (res == -CIO_ECANCELED && !(ifl & IF_CANCELLED) && !c->closing &&
@@ -91,7 +125,7 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
 }
 
 void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res == -CIO_ECANCELED)) {
+    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0)) {
         complete_slow(loop, op, res);
         return;
     }
@@ -154,7 +188,11 @@ void cio__timers_expire(cio_loop *loop) {
     while ((op = cio__heap_min(c)) && op->internal_.when <= now) {
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
-            cio__ready(loop, op, (op->internal_.iflags & IF_DEADLINE_HEAP) ? -CIO_ETIMEDOUT : 0);
+            uint8_t ifl = op->internal_.iflags;
+            if ((ifl & (IF_BACKOFF | IF_DEADLINE_HEAP)) == IF_BACKOFF)
+                backoff_over(loop, op);
+            else
+                cio__ready(loop, op, (ifl & IF_DEADLINE_HEAP) ? -CIO_ETIMEDOUT : 0);
         } else {
             /* A deadline on an op the backend or the pool holds. */
             op->internal_.iflags |= IF_TIMED_OUT;

@@ -189,7 +189,9 @@ CIO_API int cio_submit(cio_loop *loop, cio_op *op);
  * CIO_F_LINK and CIO_F_HARDLINK chain an op to the next one in the array.
  * Every op is checked first: on an error none of them is taken, the error
  * is returned as in cio_submit(), and the offending op's `res` holds it.
- * Returns 0 when all were taken.
+ * A CIO_OP_CANCEL may name another op of the same batch: an earlier one is
+ * cancelled in flight, a later one before it starts. Returns 0 when all
+ * were taken.
  */
 CIO_API int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n);
 
@@ -198,7 +200,8 @@ CIO_API int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n);
  * own. The target still completes exactly once (with -CIO_ECANCELED, or its
  * result if it finished first). Returns 0 when the request was made,
  * -CIO_ENOENT when `target` is not in flight on this loop or its result is
- * already known (its callback is queued). Use a
+ * already known (its callback is queued), or the backend's error when it
+ * could not make the request (the target then completes by itself). Use a
  * CIO_OP_CANCEL op instead to learn whether the cancel found the target.
  */
 CIO_API int cio_cancel(cio_loop *loop, cio_op *target);

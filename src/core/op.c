@@ -146,17 +146,18 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
 
 /* Cancels an op the backend or the pool holds. With a `carrier` (a
  * CIO_OP_CANCEL op) the outcome is reported through it. */
-static void cancel_in_flight(cio_loop *loop, cio_op *t, cio_op *carrier) {
+static int cancel_in_flight(cio_loop *loop, cio_op *t, cio_op *carrier) {
     cio_core *c = cio__core(loop);
     if (t->internal_.state == OP_BACKEND) {
         if (carrier) carrier->internal_.state = OP_BACKEND;
         int r = c->be->cancel(loop, t, carrier);
         if (r < 0 && carrier) cio__ready(loop, carrier, r);
-        return;
+        return r;
     }
     int r = cio__pool_cancel(t);
     if (r == 0) cio__ready(loop, t, -CIO_ECANCELED);
     if (carrier) cio__ready(loop, carrier, r);
+    return 0; /* a running pool op is interrupted, or finishes by itself */
 }
 
 /* ---- timers ---- */
@@ -265,8 +266,7 @@ int cio_cancel(cio_loop *loop, cio_op *t) {
         return -CIO_ENOENT;
     if (!in_flight(t)) return cancel_in_core(loop, t);
     t->internal_.iflags |= IF_CANCELLED;
-    cancel_in_flight(loop, t, NULL);
-    return 0;
+    return cancel_in_flight(loop, t, NULL); /* the backend's refusal is the caller's to know */
 }
 
 /* ---- submission ---- */
@@ -459,11 +459,13 @@ static int validate_args(cio_loop *loop, const cio_op *op) {
     return -CIO_EINVAL;
 }
 
+/* `in_batch`: cio_submit_batch() has checked and marked the op's state
+ * already (see there). */
 static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
     cio_core *c = cio__core(loop);
     unsigned f = op->flags;
-    if (CIO_UNLIKELY(op->internal_.state != OP_IDLE || c->closing || f != 0)) {
-        if (op->internal_.state != OP_IDLE) return -CIO_EALREADY;
+    if (CIO_UNLIKELY((op->internal_.state != OP_IDLE && !in_batch) || c->closing || f != 0)) {
+        if (op->internal_.state != OP_IDLE && !in_batch) return -CIO_EALREADY;
         if (c->closing) return -CIO_ECANCELED;
         if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
         if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
@@ -503,16 +505,26 @@ int cio_submit(cio_loop *loop, cio_op *op) {
 int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n) {
     if (!loop || (!ops && n)) return -CIO_EINVAL;
     if (!cio__usable(loop)) return cio__refusal(loop);
-    /* Check all before taking any. A checked op is marked OP_CHAINED for the
-     * duration so that the same op listed twice is caught. */
-    for (unsigned i = 0; i < n; i++) {
-        int r = ops[i] ? validate(loop, ops[i], true, i + 1 == n) : -CIO_EINVAL;
-        if (r < 0) {
-            for (unsigned j = 0; j < i; j++) ops[j]->internal_.state = OP_IDLE;
-            if (ops[i]) ops[i]->res = r;
-            return r;
-        }
-        ops[i]->internal_.state = OP_CHAINED;
+    /* Check all before taking any. First every op is marked OP_CHAINED as
+     * this loop's, so that the same op listed twice is caught, and so that a
+     * cancel (or timer update) may name an op of the same batch: it then
+     * finds its target in flight, or, if the target comes later, marks it
+     * cancelled before it starts. */
+    int r = 0;
+    unsigned marked = 0;
+    for (; marked < n && r == 0; marked++) {
+        cio_op *op = ops[marked];
+        r = !op ? -CIO_EINVAL : op->internal_.state != OP_IDLE ? -CIO_EALREADY : 0;
+        if (r < 0) break;
+        op->internal_.state = OP_CHAINED;
+        op->internal_.loop = loop;
+    }
+    for (unsigned i = 0; i < n && r == 0; i++)
+        if ((r = validate(loop, ops[i], true, i + 1 == n)) < 0) ops[i]->res = r;
+    if (r < 0) {
+        for (unsigned j = 0; j < marked; j++) ops[j]->internal_.state = OP_IDLE;
+        if (marked < n && ops[marked]) ops[marked]->res = r;
+        return r;
     }
     for (unsigned i = 0; i < n; i++) {
         adopt(loop, ops[i]);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # scripts/test.sh - what CI runs: build with -Werror under gcc and under clang, run the test suite
-# and the examples on each, then do the same once more under ASan+UBSan; cross-build for aarch64
+# and the examples on each, then do the same once more under ASan+UBSan, and the threaded tests
+# under ThreadSanitizer; cross-build for aarch64
 # (tests under qemu-user) and the context switch for Windows x64 (under Wine). Prints a summary and
 # exits non-zero if any step failed.
 #
 #   scripts/test.sh                              all configurations
-#   CIO_CI_CONFIGS="gcc asan" scripts/test.sh    a subset of gcc, clang, asan, posix, aarch64, win64
+#   CIO_CI_CONFIGS="gcc asan" scripts/test.sh    a subset of gcc, clang, asan, tsan, posix, aarch64, win64
 #   CIO_CI_CLEAN=1 scripts/test.sh               start from empty build directories
 #
 # Build directories: build-ci-<config> under the repository root (or under $CIO_CI_BUILD_ROOT).
@@ -16,7 +17,7 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 build_root=${CIO_CI_BUILD_ROOT:-$root}
-configs=${CIO_CI_CONFIGS:-gcc clang asan posix aarch64 win64}
+configs=${CIO_CI_CONFIGS:-gcc clang asan tsan posix aarch64 win64}
 
 dep_groups=()
 for config in $configs; do
@@ -49,7 +50,8 @@ step() {
     return $rc
 }
 
-run_ctest() { (cd "$1" && ctest --output-on-failure -j2); }
+ctest_args=()
+run_ctest() { (cd "$1" && ctest --output-on-failure -j2 ${ctest_args[@]+"${ctest_args[@]}"}); }
 
 # run_examples <build dir> [runner...]: the runner (an emulator) prefixes each example.
 run_examples() {
@@ -179,6 +181,16 @@ for config in $configs; do
             run_config asan "$san_cc" -DCMAKE_BUILD_TYPE=Debug -DCIO_SANITIZE=ON
             unset ASAN_OPTIONS UBSAN_OPTIONS
             ;;
+        # ThreadSanitizer over the tests that run threads (their own, or the
+        # blocking pool's): the label "threads" (tests/CMakeLists.txt).
+        # die_after_fork=0: some tests fork a child that starts pool threads.
+        tsan)
+            ctest_args=(-L threads) with_examples=0
+            export TSAN_OPTIONS="halt_on_error=1:die_after_fork=0:second_deadlock_stack=1"
+            run_config tsan clang -DCMAKE_BUILD_TYPE=Debug -DCIO_TSAN=ON -DCIO_WERROR=ON
+            unset TSAN_OPTIONS
+            ctest_args=() with_examples=1
+            ;;
         # The whole library for 64-bit ARM, its tests run by qemu-user (ctest's cross-compiling
         # emulator). No io_uring: its rings are shared memory that qemu-user cannot translate.
         aarch64)
@@ -200,7 +212,7 @@ for config in $configs; do
             wine_stop
             unset WINEPREFIX WINEDEBUG WINEDLLOVERRIDES
             ;;
-        *) step "$config" "unknown configuration (use gcc, clang, asan, posix, aarch64, win64)" false ;;
+        *) step "$config" "unknown configuration (use gcc, clang, asan, tsan, posix, aarch64, win64)" false ;;
     esac
 done
 

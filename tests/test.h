@@ -48,7 +48,8 @@ typedef struct t_op {
     uint64_t order; /* global order of its final completion, from 1 */
 } t_op;
 
-static uint64_t t_completion_seq;
+/* Per thread: each loop (one per thread) orders its own completions. */
+static _Thread_local uint64_t t_completion_seq;
 
 static inline void t_cb(cio_loop *loop, cio_op *op) {
     (void)loop;

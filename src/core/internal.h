@@ -175,6 +175,26 @@ static inline uint64_t cio__now(cio_core *c) {
     return c->now;
 }
 
+/* ThreadSanitizer sees atomics and locks, not a hand-off through the
+ * kernel (a message that MSG_RING carries into another thread's ring):
+ * the sender releases the message, the receiver acquires it. */
+#if defined(__SANITIZE_THREAD__)
+#define CIO_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CIO_UNDER_TSAN 1
+#endif
+#endif
+#ifdef CIO_UNDER_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define cio__tsan_release(p) __tsan_release(p)
+#define cio__tsan_acquire(p) __tsan_acquire(p)
+#else
+#define cio__tsan_release(p) ((void)(p))
+#define cio__tsan_acquire(p) ((void)(p))
+#endif
+
 #if defined(__GNUC__)
 #define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -75,36 +75,9 @@ server_cmd() {
 # one_run IMPL CONNS: one server process, one client run against it.
 # Prints "ROUND_TRIPS_PER_S ENTERS_PER_ROUND_TRIP".
 one_run() {
-    local impl=$1 conns=$2 out=$tmp/server.out port="" line sline spid
     local -a cmd
-    read -r -a cmd <<<"$(server_cmd "$impl")"
-    # Emptied here, not by the redirection below, which runs in the
-    # background: the previous server's port must not be read as this one's.
-    : >"$out"
-    timeout -k 5 "$TIMEOUT" taskset -c "$SERVER_CPU" "${cmd[@]}" "$conns" >"$out" &
-    spid=$!
-    # The server prints its port once it listens; wait for it up to 10 s.
-    for ((t = 0; t < 1000; t++)); do
-        port=$(sed -n 's/^port=//p' "$out")
-        [[ -n $port ]] && break
-        kill -0 "$spid" 2>/dev/null || break # it died before listening
-        sleep 0.01
-    done
-    if [[ -z $port ]]; then
-        kill "$spid" 2>/dev/null || true
-        wait "$spid" || true
-        die "$impl: the server did not start"
-    fi
-    if ! line=$(timeout "$TIMEOUT" taskset -c "$CLIENT_CPU" "$client_bin" "$port" "$conns" "$ROUND_TRIPS" "$MSG")
-    then
-        kill "$spid" 2>/dev/null || true
-        wait "$spid" || true
-        die "$impl: the client failed with $conns connections"
-    fi
-    wait "$spid" || die "$impl: the server failed with $conns connections"
-    sline=$(grep '^bench=echo-server' "$out") || die "$impl: no result line from the server"
-    echo "$(field "$line" rtt_per_s) $(awk -v e="$(field "$sline" enters)" -v n="$ROUND_TRIPS" \
-        'BEGIN { printf "%.2f", e / n }')"
+    read -r -a cmd <<<"$(server_cmd "$1")"
+    echo_one_run "$1" "$2" "${cmd[@]}"
 }
 
 rows=()

@@ -147,6 +147,21 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * returns), -CIO_EINVAL (NULL, never set up, or closed already). Messages
  * posted to a closing loop are lost: stop posting first. In a child
  * process after fork(), see the top of this file.
+ *
+ * The blocking pool. Ops a backend cannot run asynchronously (file IO,
+ * openat, statx, fsync, splice on epoll and poll; opcodes the kernel's
+ * io_uring lacks) run on threads shared by every loop of the process: at
+ * most 64 (CIO_POOL_THREADS in the environment sets another cap), started
+ * as needed, gone after 5 s idle. One loop runs at most 8 (half the cap, if
+ * smaller) at a time; its further ops wait, so a loop whose ops block for
+ * good cannot stall the others. Cancelling a running pool op (cio_cancel,
+ * CIO_OP_CANCEL, its deadline, this close) interrupts its thread with
+ * signal SIGRTMAX - 1 (handler without SA_RESTART; a handler the program
+ * had installed for it still gets the program's own signals): a system
+ * call that can be interrupted (open of a FIFO, a pipe read, splice) ends
+ * and the op completes with -CIO_ECANCELED or -CIO_ETIMEDOUT. What cannot
+ * be interrupted (disk IO under way) finishes on its own, and this call
+ * waits for it. Pool threads block every other signal.
  */
 CIO_API int cio_loop_close(cio_loop *loop);
 

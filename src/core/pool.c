@@ -10,43 +10,171 @@
  * queue intrusively through op->internal_.next, so the pool allocates
  * nothing but its threads. A finished op travels back on the loop's post
  * queue (the same lock-free stack cio_loop_post() uses) with a wake.
+ *
+ * Fairness: one loop runs at most per_loop ops at a time (half the threads,
+ * at most CIO_POOL_PER_LOOP), so that a loop whose ops block for good (a
+ * FIFO with no writer, an empty pipe) cannot take every thread from the
+ * others. Its further ops wait in the queue; the other loops' ops pass them.
+ *
+ * Cancel: a queued op is taken back. A running one is interrupted: its
+ * thread gets POOL_SIGNAL, whose handler only notes that it came and is
+ * installed without SA_RESTART, so a blocking system call returns EINTR and
+ * the op completes with -CIO_ECANCELED. The signal may land just before the
+ * thread enters the call; the loop therefore signals again each turn
+ * (waiting at most CIO_POOL_RESIGNAL_NS), one signal in flight per thread,
+ * until the op is back. Pool threads block every
+ * other signal, so the process's signals never land on them. What the
+ * kernel does not interrupt (a disk read under way) finishes on its own.
+ *
+ * Lifetime: every op the pool holds counts in its loop's pool_held until
+ * the pool thread has finished waking the loop; cio_loop_close() waits for
+ * zero before it releases the wake handle and the caller frees the loop.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
 
-#define CIO_POOL_MAX_THREADS 8
+#define CIO_POOL_MAX_THREADS 64
+#define CIO_POOL_PER_LOOP 8
 #define CIO_POOL_IDLE_SECONDS 5
+
+/* A real-time signal nobody sends by accident; SIGUSR2 where there is none. */
+#if defined(SIGRTMAX)
+#define POOL_SIGNAL (SIGRTMAX - 1)
+#else
+#define POOL_SIGNAL SIGUSR2
+#endif
+
+/* One pool thread; lives on its own stack, linked in pool.workers. */
+typedef struct worker {
+    struct worker *next;
+    pthread_t tid;
+    cio_op *op;                 /* running, or NULL */
+    bool cancel;                /* someone asked `op` to stop */
+    atomic_bool signal_pending; /* sent, and its handler has not run yet */
+} worker;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;
     cio_op *head, *tail; /* queued ops, FIFO */
+    worker *workers;     /* every running thread */
     unsigned threads;    /* running workers */
     unsigned idle;       /* workers waiting for work */
-    unsigned max;        /* 0 until first use */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
+    unsigned wakeups;    /* signals sent to idle workers, not yet taken */
+    unsigned max;        /* thread cap */
+    unsigned per_loop;   /* ops of one loop running at once */
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, 0, 0, 0, 0, 0};
 
 /* fork() copies the pool's bookkeeping but not its threads: the child
- * starts with an empty pool (and a mutex nobody holds). */
+ * starts with an empty pool (and a mutex nobody holds). Ops the parent's
+ * pool held are lost to the child's copies of their loops. */
 static void before_fork(void) { pthread_mutex_lock(&pool.mu); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&pool.mu); }
 static void after_fork_child(void) {
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work, NULL);
     pool.head = pool.tail = NULL;
-    pool.threads = pool.idle = 0;
+    pool.workers = NULL;
+    pool.threads = pool.idle = pool.wakeups = 0;
 }
 
-static pthread_once_t fork_hooks_once = PTHREAD_ONCE_INIT;
-static void install_fork_hooks(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
+/* ---- interrupting a pool thread ---- */
 
-static unsigned pool_max(void) {
+static struct sigaction app_action; /* what the program had installed before us */
+
+/* The worker this thread is; NULL on every other thread. Set before the
+ * thread can receive the signal. */
+static _Thread_local worker *current_worker;
+
+static bool sent_by_pool(const siginfo_t *info) {
+#if CIO_LINUX
+    /* pthread_sigqueue() marks our own: the program's signals pass on. */
+    return info && info->si_code == SI_QUEUE && info->si_value.sival_ptr == (void *)&pool;
+#else
+    (void)info;
+    return current_worker != NULL;
+#endif
+}
+
+/* For the pool's own signal it only notes that the signal arrived: its job
+ * is to make the thread's system call return EINTR. Any other delivery of
+ * the signal is the program's, for the handler it had installed. */
+static void on_pool_signal(int sig, siginfo_t *info, void *uctx) {
+    if (sent_by_pool(info)) {
+        worker *w = current_worker;
+        if (w) atomic_store_explicit(&w->signal_pending, false, memory_order_relaxed);
+        return;
+    }
+    int saved = errno;
+    if (app_action.sa_flags & SA_SIGINFO) {
+        if (app_action.sa_sigaction) app_action.sa_sigaction(sig, info, uctx);
+    } else if (app_action.sa_handler == SIG_DFL) {
+        /* The default action of a real-time signal ends the process: keep it. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    } else if (app_action.sa_handler != SIG_IGN) {
+        app_action.sa_handler(sig);
+    }
+    errno = saved;
+}
+
+static void install_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_pool_signal;
+    sa.sa_flags = SA_SIGINFO; /* and no SA_RESTART: that is the point */
+    sigemptyset(&sa.sa_mask);
+    sigaction(POOL_SIGNAL, &sa, &app_action);
+}
+
+/* Called with pool.mu held, so `w` is alive and still runs the op it ran
+ * when the caller looked. A signal that arrives after that op is done
+ * makes a later call return EINTR early: run() restarts those. One signal
+ * at a time: real-time signals queue, and a loop that turns without
+ * waiting would otherwise bury a thread (say, one in uninterruptible disk
+ * IO) under a backlog of them. */
+static void interrupt(worker *w) {
+    if (atomic_exchange_explicit(&w->signal_pending, true, memory_order_relaxed)) return;
+#if CIO_LINUX
+    union sigval v;
+    v.sival_ptr = (void *)&pool;
+    int r = pthread_sigqueue(w->tid, POOL_SIGNAL, v);
+#else
+    int r = pthread_kill(w->tid, POOL_SIGNAL);
+#endif
+    if (r != 0) atomic_store_explicit(&w->signal_pending, false, memory_order_relaxed);
+}
+
+/* Marks the op `w` runs as cancelled and interrupts it; pool.mu held. */
+static void cancel_running(worker *w) {
+    if (!w->cancel) {
+        w->cancel = true;
+        atomic_fetch_add_explicit(&cio__core(w->op->internal_.loop)->pool_cancels, 1, memory_order_relaxed);
+    }
+    interrupt(w);
+}
+
+/* ---- the threads ---- */
+
+static unsigned env_threads(void) {
     const char *env = getenv("CIO_POOL_THREADS");
     long n = env ? strtol(env, NULL, 10) : 0;
     return n > 0 && n <= 1024 ? (unsigned)n : CIO_POOL_MAX_THREADS;
+}
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static void setup(void) {
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    install_handler();
+    pool.max = env_threads();
+    pool.per_loop = pool.max / 2 < CIO_POOL_PER_LOOP ? pool.max / 2 : CIO_POOL_PER_LOOP;
+    if (pool.per_loop == 0) pool.per_loop = 1;
 }
 
 /* Hands a finished op back to its loop. */
@@ -58,42 +186,123 @@ static void deliver(cio_op *op) {
         op->internal_.next = head;
     } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, op, memory_order_release,
                                                     memory_order_relaxed));
+    /* The loop may have completed the op and be closing already; it waits
+     * for the count below, so the loop and its wake handle live until then. */
     if (!head) cio_loop_wake(loop);
+    atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_release);
 }
 
-static void *worker(void *arg) {
-    (void)arg;
-    pthread_mutex_lock(&pool.mu);
+/* Runs the op. EINTR means "cancelled" only if someone asked; otherwise it
+ * is a stray signal (ours, late) and the call starts again. */
+static int32_t run(worker *w, cio_op *op) {
     for (;;) {
-        while (!pool.head) {
+        int32_t res = cio__sync_exec(op);
+        if (res != -CIO_EINTR) return res;
+        pthread_mutex_lock(&pool.mu);
+        bool cancel = w->cancel;
+        pthread_mutex_unlock(&pool.mu);
+        if (cancel) return -CIO_ECANCELED;
+        if (op->opcode == CIO_OP_CONNECT) return res; /* it goes on in the kernel: EALREADY next */
+    }
+}
+
+/* The first queued op whose loop may run another; pool.mu held. */
+static cio_op *take_eligible(void) {
+    cio_op *prev = NULL;
+    for (cio_op **pp = &pool.head; *pp; prev = *pp, pp = &(*pp)->internal_.next) {
+        cio_op *op = *pp;
+        if (cio__core(op->internal_.loop)->pool_running >= pool.per_loop) continue;
+        *pp = op->internal_.next;
+        if (pool.tail == op) pool.tail = prev;
+        return op;
+    }
+    return NULL;
+}
+
+static void unlink_worker(worker *w) {
+    worker **pp = &pool.workers;
+    while (*pp != w) pp = &(*pp)->next;
+    *pp = w->next;
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    worker self = {NULL, pthread_self(), NULL, false, false};
+    current_worker = &self;
+    /* Created with every signal blocked; only the pool's own gets through. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, POOL_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+    pthread_mutex_lock(&pool.mu);
+    self.next = pool.workers;
+    pool.workers = &self;
+    bool timed_out = false;
+    for (;;) {
+        cio_op *op = take_eligible();
+        if (!op) {
+            if (timed_out) break;
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_sec += CIO_POOL_IDLE_SECONDS;
             pool.idle++;
             int r = pthread_cond_timedwait(&pool.work, &pool.mu, &until);
             pool.idle--;
-            if (r != 0 && !pool.head) {
-                pool.threads--;
-                pthread_mutex_unlock(&pool.mu);
-                return NULL;
-            }
+            if (pool.wakeups) pool.wakeups--;
+            timed_out = r == ETIMEDOUT;
+            continue;
         }
-        cio_op *op = pool.head;
-        pool.head = op->internal_.next;
-        if (!pool.head) pool.tail = NULL;
+        timed_out = false;
+        cio_core *c = cio__core(op->internal_.loop);
+        c->pool_running++;
+        self.op = op;
+        self.cancel = false;
         pthread_mutex_unlock(&pool.mu);
 
-        op->res = cio__sync_exec(op);
+        int32_t res = run(&self, op);
 
+        pthread_mutex_lock(&pool.mu);
+        self.op = NULL;
+        c->pool_running--;
+        if (self.cancel) atomic_fetch_sub_explicit(&c->pool_cancels, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&pool.mu);
+        op->res = res;
         deliver(op);
         pthread_mutex_lock(&pool.mu);
     }
+    /* A signal still on its way dies with the thread, unhandled. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    current_worker = NULL;
+    unlink_worker(&self);
+    pool.threads--;
+    pthread_mutex_unlock(&pool.mu);
+    return NULL;
 }
 
+/* Starts a thread with every signal blocked; pool.mu held. */
+static bool start_thread(void) {
+    pthread_t t;
+    pthread_attr_t attr;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    bool ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (ok) pool.threads++;
+    return ok;
+}
+
+/* ---- what the core calls ---- */
+
 int cio__pool_submit(cio_op *op) {
-    pthread_once(&fork_hooks_once, install_fork_hooks);
+    pthread_once(&setup_once, setup);
+    cio_core *c = cio__core(op->internal_.loop);
     pthread_mutex_lock(&pool.mu);
-    if (!pool.max) pool.max = pool_max();
     op->internal_.state = OP_POOL;
     op->internal_.next = NULL;
     if (pool.tail)
@@ -101,20 +310,17 @@ int cio__pool_submit(cio_op *op) {
     else
         pool.head = op;
     pool.tail = op;
+    unsigned held = atomic_fetch_add_explicit(&c->pool_held, 1, memory_order_relaxed) + 1;
     int r = 0;
-    if (pool.idle == 0 && pool.threads < pool.max) {
-        pthread_t t;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_attr_setstacksize(&attr, 256 * 1024);
-        if (pthread_create(&t, &attr, worker, NULL) == 0)
-            pool.threads++;
-        else if (pool.threads == 0)
+    /* Beyond its share, the op waits for one of its loop's own to finish:
+     * the thread that ran it takes the next. */
+    if (held <= pool.per_loop) {
+        if (pool.idle > pool.wakeups) {
+            pool.wakeups++;
+            pthread_cond_signal(&pool.work);
+        } else if (pool.threads < pool.max && !start_thread() && pool.threads == 0) {
             r = -CIO_EAGAIN; /* no thread at all could run it */
-        pthread_attr_destroy(&attr);
-    } else {
-        pthread_cond_signal(&pool.work);
+        }
     }
     if (r < 0) { /* take it back out: the caller completes it with the error */
         cio_op **pp = &pool.head, *prev = NULL;
@@ -124,6 +330,7 @@ int cio__pool_submit(cio_op *op) {
         }
         *pp = NULL;
         pool.tail = prev;
+        atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&pool.mu);
     return r;
@@ -131,7 +338,7 @@ int cio__pool_submit(cio_op *op) {
 
 int cio__pool_cancel(cio_op *op) {
     pthread_mutex_lock(&pool.mu);
-    int r = -CIO_EALREADY; /* running: it finishes with its own result */
+    int r = -CIO_EALREADY; /* running or finished: it completes with its own result */
     cio_op *prev = NULL;
     for (cio_op *it = pool.head; it; prev = it, it = it->internal_.next) {
         if (it != op) continue;
@@ -140,9 +347,13 @@ int cio__pool_cancel(cio_op *op) {
         else
             pool.head = op->internal_.next;
         if (pool.tail == op) pool.tail = prev;
+        atomic_fetch_sub_explicit(&cio__core(op->internal_.loop)->pool_held, 1, memory_order_relaxed);
         r = 0;
         break;
     }
+    if (r < 0)
+        for (worker *w = pool.workers; w; w = w->next)
+            if (w->op == op) cancel_running(w);
     pthread_mutex_unlock(&pool.mu);
     return r;
 }
@@ -159,11 +370,36 @@ cio_op *cio__pool_take_all(cio_loop *loop) {
             op->internal_.next = NULL;
             *last = op;
             last = &op->internal_.next;
+            atomic_fetch_sub_explicit(&cio__core(loop)->pool_held, 1, memory_order_relaxed);
         } else {
             pool.tail = op;
             pp = &op->internal_.next;
         }
     }
+    /* What runs is interrupted; it comes back through the post queue. */
+    for (worker *w = pool.workers; w; w = w->next)
+        if (w->op && w->op->internal_.loop == loop) cancel_running(w);
     pthread_mutex_unlock(&pool.mu);
     return taken;
+}
+
+void cio__pool_kick(cio_loop *loop) {
+    pthread_mutex_lock(&pool.mu);
+    for (worker *w = pool.workers; w; w = w->next)
+        if (w->op && w->cancel && w->op->internal_.loop == loop) interrupt(w);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void cio__pool_quiesce(cio_loop *loop) {
+    cio_core *c = cio__core(loop);
+    for (unsigned spins = 0; atomic_load_explicit(&c->pool_held, memory_order_acquire) != 0; spins++) {
+        pthread_mutex_lock(&pool.mu);
+        /* No thread at all (a child after fork()): nobody can touch the loop. */
+        bool none = pool.workers == NULL;
+        pthread_mutex_unlock(&pool.mu);
+        if (none) return;
+        if (spins % 256 == 255) cio__pool_kick(loop); /* an op close could not stop at once */
+        struct timespec ts = {0, spins < 64 ? 1000 : 100000};
+        nanosleep(&ts, NULL);
+    }
 }

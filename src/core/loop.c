@@ -164,6 +164,7 @@ static void process(cio_loop *loop) {
         cio__now(c);
         cio__timers_expire(loop);
     }
+    if (atomic_load_explicit(&c->pool_cancels, memory_order_relaxed)) cio__pool_kick(loop);
     drain_posts(loop);
     drain_ready(loop);
 }
@@ -172,9 +173,9 @@ static void process(cio_loop *loop) {
 static int64_t wait_budget(cio_core *c) {
     if (c->ready_head || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
     cio_op *t = cio__heap_min(c);
-    if (!t) return -1;
+    if (!t) return cio__pool_cap_wait(c, -1);
     uint64_t now = cio__now(c);
-    return t->internal_.when > now ? (int64_t)(t->internal_.when - now) : 0;
+    return cio__pool_cap_wait(c, t->internal_.when > now ? (int64_t)(t->internal_.when - now) : 0);
 }
 
 int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
@@ -289,6 +290,7 @@ int cio_loop_close(cio_loop *loop) {
         run_close_hooks(loop);
     }
     drain_posts(loop);
+    cio__pool_quiesce(loop); /* a pool thread may still be waking the loop */
     c->be->close(loop);
     c->be = NULL;
     return c->active ? -CIO_EIO : 0;

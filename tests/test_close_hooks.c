@@ -46,6 +46,10 @@ int main(void) {
     CHECK_EQ(cio_loop_at_close(NULL, &hooks[0].op), -CIO_EINVAL);
     CHECK_EQ(cio_loop_at_close(&loop, NULL), -CIO_EINVAL);
 
+    /* A registered hook is not an op of cio_submit(): not active, not counted. */
+    cio_stats st;
+    cio_loop_stats(&loop, &st);
+    CHECK_EQ(st.ops_submitted, 0);
     /* A registered hook does not keep the loop running. */
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_DEFAULT), 0);
     CHECK_EQ(hooks[0].finals + hooks[1].finals + hooks[2].finals + hooks[3].finals, 0);
@@ -57,6 +61,8 @@ int main(void) {
     CHECK_EQ(hooks[1].finals, 1);
     CHECK_EQ(hooks[1].res, -CIO_ECANCELED);
     CHECK_EQ(cio_cancel(&loop, &hooks[1].op), -CIO_ENOENT);
+    cio_loop_stats(&loop, &st);
+    CHECK_EQ(st.ops_submitted, st.ops_completed);
     norder = 0;
 
     /* An op still in flight at close completes before any hook runs. */

@@ -225,7 +225,6 @@ static void run_close_hooks(cio_loop *loop) {
         c->close_hooks = hook->internal_.next;
         hook->internal_.state = OP_IDLE;
         hook->res = 0;
-        c->stats.ops_completed++;
         hook->cb(loop, hook);
     }
     process(loop);
@@ -241,8 +240,7 @@ int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
     hook->internal_.loop = loop;
     hook->internal_.next = c->close_hooks;
     c->close_hooks = hook;
-    c->stats.ops_submitted++;
-    return 0;
+    return 0; /* not an op of cio_submit(): the counters leave it out */
 }
 
 int cio_loop_close(cio_loop *loop) {

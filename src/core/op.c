@@ -239,7 +239,10 @@ static int cancel_in_core(cio_loop *loop, cio_op *t) {
         cio_op **pp = &c->close_hooks;
         while (*pp != t) pp = &(*pp)->internal_.next;
         *pp = t->internal_.next;
-        c->active++; /* a hook is not active; its completion will count it out */
+        /* A hook is not active: its completion through the ready queue
+         * will count it out of what this counts in. */
+        c->active++;
+        c->stats.ops_submitted++;
         t->internal_.iflags |= IF_CANCELLED;
         cio__ready(loop, t, -CIO_ECANCELED);
         return 0;

@@ -9,6 +9,16 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+/* A close hook completes exactly once in each process: with -CIO_EPERM in
+ * the child (it may only let go of memory), with 0 in the parent. */
+static int hook_calls;
+static int32_t hook_res = 1;
+static void on_hook(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    hook_calls++;
+    hook_res = op->res;
+}
+
 static int child_main(cio_loop *inherited) {
     alarm(20);
     cio_op op;
@@ -18,6 +28,7 @@ static int child_main(cio_loop *inherited) {
     if (cio_loop_wake(inherited) != -CIO_EPERM) return 12;
     if (cio_loop_close(inherited) != 0) return 13;
     if (cio_loop_close(inherited) != -CIO_EINVAL) return 14;
+    if (hook_calls != 1 || hook_res != -CIO_EPERM) return 20;
     /* A fresh loop in the child works. */
     cio_loop mine;
     if (cio_loop_init(&mine, NULL) < 0) return 15;
@@ -43,6 +54,10 @@ int main(void) {
     cio_prep_timeout(&timer.op, 3600ull * 1000000000, 0);
     t_arm(&timer);
     CHECK_EQ(cio_submit(&loop, &timer.op), 0);
+    cio_op hook;
+    cio_prep_nop(&hook);
+    hook.cb = on_hook;
+    CHECK_EQ(cio_loop_at_close(&loop, &hook), 0);
     /* Into the kernel before the fork. */
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_NOWAIT), 2);
 
@@ -66,7 +81,10 @@ int main(void) {
     CHECK_EQ(cio_cancel(&loop, &timer.op), 0);
     t_run(&loop, 5);
     CHECK_EQ(timer.res, -CIO_ECANCELED);
+    CHECK_EQ(hook_calls, 0);
     t_close(&loop);
+    CHECK_EQ(hook_calls, 1);
+    CHECK_EQ(hook_res, 0);
     printf("fork: ok\n");
     return 0;
 }

@@ -61,18 +61,21 @@ CIO_API int cio_group_init(cio_group *g, cio_loop *loop, uint32_t flags);
  * cio_group_spawn - start fn(arg) as a child of `g`; `opts` as in
  * cio_task_spawn (its `detached` is ignored: the group owns the child).
  * A child spawned into a cancelled group starts cancelled. Returns 0,
- * -CIO_EINVAL, -CIO_ENOMEM, or -CIO_ECANCELED (the loop is closing).
+ * -CIO_EINVAL (NULL group or function, or a group never initialised),
+ * -CIO_ENOMEM, or -CIO_ECANCELED (the loop is closing).
  */
 CIO_API int cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_task_options *opts);
 
 /*
  * cio_group_wait - block until every child has returned; they are then
  * released. Returns 0, or the first negative value a child returned (as an
- * int), or -CIO_EPERM outside a task. If the waiting task is cancelled, or
- * its deadline scope passes, the wait cancels the group and still waits
- * for every child to return (children unwind promptly, since their
- * blocking calls fail), then returns -CIO_ECANCELED or -CIO_ETIMEDOUT: no
- * child outlives the wait.
+ * int), or -CIO_EINVAL (NULL), or -CIO_EPERM outside a task. If the waiting
+ * task is cancelled, or its deadline scope passes, the wait cancels the
+ * group and still waits for every child to return (children unwind
+ * promptly, since their blocking calls fail), then returns -CIO_ECANCELED
+ * or -CIO_ETIMEDOUT: no child outlives the wait. Wait on the children's
+ * loop: a wait from a task of another loop that closes first cannot end
+ * there (task.h, on closing a loop).
  *
  * Afterwards the group is empty; it keeps its first error and whether it
  * was cancelled until cio_group_init() starts it afresh.
@@ -82,11 +85,11 @@ CIO_API int cio_group_wait(cio_group *g);
 /*
  * cio_group_cancel - cancel every child (cio_task_cancel), and every child
  * spawned into the group later. Children that then return -CIO_ECANCELED
- * count as errors like any other. Idempotent.
+ * count as errors like any other. Idempotent; NULL: nothing.
  */
 CIO_API void cio_group_cancel(cio_group *g);
 
-/* cio_group_size - children that have not returned yet. */
+/* cio_group_size - children that have not returned yet (0 for NULL). */
 CIO_API unsigned cio_group_size(const cio_group *g);
 
 #ifdef __cplusplus

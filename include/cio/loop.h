@@ -31,8 +31,9 @@
  * fork(): a loop belongs to the process that set it up. In a child, an
  * inherited loop refuses every call with -CIO_EPERM except
  * cio_loop_close(), which releases the child's copy of its handles and
- * memory without running any callback or touching what the parent still
- * uses (the parent's ops go on undisturbed), and returns 0. Tasks of an
+ * memory without completing any op or touching what the parent still
+ * uses (the parent's ops go on undisturbed; only cio_loop_at_close() hooks
+ * run, with -CIO_EPERM), and returns 0. Tasks of an
  * inherited loop are not resumed in the child. The child may set up loops
  * of its own.
  */
@@ -291,7 +292,11 @@ CIO_API int cio_loop_post(cio_loop *target, cio_op *msg);
  * inside cio_loop_close(), with `res` 0, after every op of the loop has
  * completed and while the loop refuses new ops (cio_submit() returns
  * -CIO_ECANCELED), newest hook first; or with -CIO_ECANCELED at the next
- * turn when cio_cancel(loop, hook) takes it back first. A registered hook
+ * turn when cio_cancel(loop, hook) takes it back first. When the close
+ * cannot end the loop's ops, hooks complete with an error instead and must
+ * only let go of their own memory, touching no op or task of the loop:
+ * -CIO_EPERM in a child closing a loop inherited across fork(), -CIO_EIO
+ * when ops stuck in the kernel outlive the close. A registered hook
  * does not count as active: it never keeps cio_loop_run() going. `hook`
  * belongs to the runtime until its callback starts. Returns 0, -CIO_EINVAL
  * (no loop, no callback, not a nop), -CIO_EALREADY (`hook` is in use) or

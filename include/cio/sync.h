@@ -14,9 +14,23 @@
  * Memory: every object here is a public struct the caller places (stack,
  * static, embedded) and keeps at one address while it is in use; nothing
  * allocates. A blocked task waits in a record on its own stack. Dropping an
- * object while a task is blocked on it is a bug; there is no destroy call,
- * since there is nothing to free. All-zero is a valid unset event, a
+ * object while a task is blocked on it is a bug, also when the task's loop
+ * is about to be closed: the close ends the task, which then takes its
+ * record out of the object's queue (cio/task.h), so the object must last
+ * until cio_loop_close() has returned. There is no destroy call, since
+ * there is nothing to free. All-zero is a valid unset event, a
  * semaphore with no permits and an unlocked mutex; channels need their init.
+ *
+ * Misuse: every call checks its pointers. A NULL object (or element, or
+ * message) makes the calls that return an int return -CIO_EINVAL, the void
+ * ones (init, set, reset, close) do nothing, and the queries (is_set,
+ * value, len) return false or 0. A channel or cross-thread channel that
+ * was never initialised (all-zero) is refused with -CIO_EINVAL too (after
+ * the -CIO_EPERM of a blocking call outside a task). Undefined, since no
+ * check is cheap: an object
+ * that is not all-zero and was never initialised, one that moved or was
+ * dropped while in use, and the same object used from two threads (except
+ * as the cross-thread channel allows).
  *
  * Threads: everything here belongs to the thread that runs the tasks using
  * it (tasks of several loops on that thread may share an object), except
@@ -173,7 +187,8 @@ typedef struct cio_chan {
 } cio_chan;
 
 /* cio_chan_init - returns 0, or -CIO_EINVAL (no channel, elem_size 0, no
- * buffer for a capacity, or a buffer size that overflows). */
+ * buffer for a capacity, or a buffer size that overflows). The other
+ * channel calls return -CIO_EINVAL on a channel never initialised. */
 CIO_API int cio_chan_init(cio_chan *ch, void *buf, size_t elem_size, size_t capacity);
 
 /* cio_chan_send - copy `elem` in, blocking while the channel is full (with
@@ -211,13 +226,18 @@ CIO_API size_t cio_chan_len(const cio_chan *ch);
  * or send it back on another channel. Messages still queued when the
  * channel is dropped are the caller's to reclaim (drain with try_recv);
  * messages in flight to a loop that is closed are lost, as with
- * cio_loop_post().
+ * cio_loop_post(), and keep the in-flight mark that cio_xchan_send() sets
+ * (zero such a message before sending it again).
  */
 typedef struct cio_xmsg {
     void *data; /* caller's; cio never reads it */
     struct {
         cio_op op; /* the carrier cio_loop_post() delivers */
         struct cio_xmsg *next;
+        union {
+            uint64_t align_;
+            unsigned char bytes[8];
+        } in_flight; /* an atomic flag: sent and not yet received; any thread */
     } internal_;
 } cio_xmsg;
 
@@ -260,7 +280,12 @@ typedef struct cio_xchan {
 CIO_API int cio_xchan_init(cio_xchan *xc, cio_loop *loop);
 
 /* cio_xchan_send - hand `msg` to the channel. Any thread. Returns 0,
- * -CIO_EINVAL, -CIO_EPIPE (closed) or -CIO_EALREADY (`msg` is in flight). */
+ * -CIO_EINVAL, -CIO_EPIPE (closed) or -CIO_EALREADY (`msg` was sent, on
+ * this or any channel, and has not been received yet: it stays queued once
+ * and the call changed nothing). The send marks the message inside
+ * `internal_` and the receive clears the mark: start a message all-zero
+ * (`= {0}`, static, calloc) before its first send; a received message may
+ * be sent again as it is. */
 CIO_API int cio_xchan_send(cio_xchan *xc, cio_xmsg *msg);
 
 /* cio_xchan_recv - take the oldest message that arrived, blocking until one
@@ -272,7 +297,8 @@ CIO_API int cio_xchan_recv(cio_xchan *xc, cio_xmsg **out);
  * context on the receiving thread. */
 CIO_API int cio_xchan_try_recv(cio_xchan *xc, cio_xmsg **out);
 
-/* cio_xchan_close - close the channel; any thread. Returns 0. */
+/* cio_xchan_close - close the channel; any thread. Returns 0, or
+ * -CIO_EINVAL (no channel, or one never initialised). */
 CIO_API int cio_xchan_close(cio_xchan *xc);
 
 #ifdef __cplusplus

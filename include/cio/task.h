@@ -29,6 +29,38 @@
  * the task resumes only after that op completed (its buffer is on the
  * task's stack) and sees -CIO_ECANCELED, and every later blocking call of
  * the task fails the same way at once, so that it unwinds.
+ *
+ * Closing the loop ends its tasks. cio_loop_close() first completes every
+ * op of the loop, so a task blocked in one resumes with -CIO_ECANCELED (or
+ * the op's result). Then every task of the loop that has not returned is
+ * cancelled, wherever it waits (an op, a sync primitive, a join), and run
+ * until it returns, inside cio_loop_close(); its blocking calls then fail
+ * at once, and no IO can be submitted any more (clean up with plain
+ * close(2), or cancel the tasks and run the loop before closing it, as
+ * cio_main() does). Last, every task of the loop is released, also those
+ * that returned and were never joined or detached: after cio_loop_close()
+ * every cio_task handle of that loop is invalid. Exceptions, which stay as
+ * they are and keep their stacks: a task that a task of another loop is
+ * joining (that join releases it), a task still blocked in
+ * cio_group_wait() for children that run on another loop, and the task
+ * that called cio_loop_close() itself. A task that loops forever without
+ * returning (ignoring -CIO_ECANCELED and never blocking) hangs the close,
+ * as it would hang cio_loop_run(). In a forked child, closing the child's
+ * copy of a loop leaves the tasks it inherited untouched (they are the
+ * parent's); loops the child sets up have tasks of their own as usual.
+ *
+ * Stack overflow: below each stack lies CIO_TASK_STACK_GUARD bytes of
+ * inaccessible address space. A task that runs past its stack touches it,
+ * and the process dies (SIGABRT) with a report naming the task
+ * (cio_task_options.name). What this cannot catch: a single frame or
+ * alloca() larger than the guard whose first access lies beyond it (a
+ * large buffer written from its low end only) jumps over the guard into
+ * whatever memory lies below, often another task's stack; mind that a
+ * compiler may inline a recursive function into itself, making one frame
+ * of several. Frames smaller than the guard are always caught. Build code with
+ * such frames with -fstack-clash-protection (gcc, clang), which probes
+ * every page of a large frame in order, so the guard is always hit; on
+ * Windows the compilers always probe (__chkstk).
  */
 #ifndef CIO_TASK_H
 #define CIO_TASK_H
@@ -53,6 +85,16 @@ typedef intptr_t (*cio_task_fn)(void *arg);
  * touches cost memory. */
 #define CIO_TASK_STACK_DEFAULT (256u * 1024u)
 
+/* The guard region below every task's stack (rounded up to whole pages):
+ * 128 KiB of address space on 64-bit systems, 64 KiB on 32-bit ones. It
+ * costs no memory. Frames smaller than it cannot skip it (see above). On
+ * Windows three pages, since the compilers probe every page of a frame. */
+#if defined(_WIN32)
+#define CIO_TASK_STACK_GUARD (3u * 4096u)
+#else
+#define CIO_TASK_STACK_GUARD (sizeof(void *) >= 8 ? 128u * 1024u : 64u * 1024u)
+#endif
+
 /* Options for cio_task_spawn(); all-zero (or NULL) means the defaults. */
 typedef struct cio_task_options {
     size_t stack_size; /* 0: CIO_TASK_STACK_DEFAULT; rounded up to whole pages */
@@ -65,10 +107,15 @@ typedef struct cio_task_options {
  *
  * The task starts at the loop's next turn (or when the spawning task next
  * blocks), not inside this call. Its stack is mapped here, with a guard
- * page below it, or reused from this thread's pool. Unless detached, the
+ * region below it, or reused from this thread's pool. Unless detached, the
  * task must be joined (cio_task_join) or detached (cio_task_detach) to be
- * released. `*out` (may be NULL) receives the handle. Returns 0,
- * -CIO_EINVAL (no loop or function) or -CIO_ENOMEM. Loop thread only.
+ * released, or its loop closed. `*out` (may be NULL) receives the handle,
+ * valid until the task is released. The first spawn on a loop allocates a
+ * small record for the loop's tasks and registers it with
+ * cio_loop_at_close(). Returns 0, -CIO_EINVAL (no loop or function, or a
+ * loop that is not initialised), -CIO_ENOMEM or -CIO_ECANCELED (the loop
+ * is closing). Loop thread only: spawn on the thread that will close the
+ * loop.
  */
 CIO_API int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts,
                            cio_task **out);
@@ -76,9 +123,13 @@ CIO_API int cio_task_spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_
 /*
  * cio_task_join - wait until `t` returns, store its return value in
  * `*result` (may be NULL) and release it. From a task only. Returns 0,
- * -CIO_EINVAL (detached, joined already, or itself), -CIO_EPERM (not in a
- * task) or -CIO_ECANCELED (the joining task was cancelled; `t` goes on and
- * must still be joined or detached).
+ * -CIO_EINVAL (NULL, detached, joined already, or itself), -CIO_EPERM (not
+ * in a task) or -CIO_ECANCELED (the joining task was cancelled; `t` goes on
+ * and must still be joined or detached).
+ *
+ * Handles: every call taking a cio_task returns -CIO_EINVAL for NULL. A
+ * handle of a task that was released (joined, detached and returned, or
+ * its loop closed) is a dangling pointer: using it is undefined.
  */
 CIO_API int cio_task_join(cio_task *t, intptr_t *result);
 
@@ -121,10 +172,14 @@ CIO_API int cio_sleep_until(uint64_t at);
 
 /*
  * cio_main - run fn(arg) as a task on a fresh loop until it returns, then
- * close the loop; the task's return value goes to `*result` (may be NULL).
- * Tasks it spawned and left running are cancelled by the close, and their
- * ops completed. Returns 0 or the error of cio_loop_init/cio_task_spawn.
- * Any thread; the loop lives on this thread for the duration.
+ * close the loop; the task's return value goes to `*result` (may be NULL;
+ * left alone if the task never returned). Tasks it spawned and left running
+ * are cancelled and the loop runs while they unwind, so that their clean-up
+ * IO still works; the close ends what remains (see above). If the main
+ * task blocks with nothing in flight that could wake it (a deadlock), it is
+ * cancelled. Returns 0, -CIO_EINVAL (no function), or the error of
+ * cio_loop_init, cio_task_spawn or cio_loop_run. Any thread; the loop lives
+ * on this thread for the duration.
  */
 CIO_API int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result);
 
@@ -144,7 +199,9 @@ CIO_API void cio_deadline_pop(uint64_t previous);
 /*
  * cio_await - submit `op` (prepared by a cio_prep_* helper; its `cb` and
  * `data` are the task's while in flight) and block until its final
- * completion; returns op->res. The building block of every call below.
+ * completion; returns op->res, or -CIO_EINVAL (NULL), -CIO_EPERM, or the
+ * error of cio_submit() (then nothing was submitted). The building block
+ * of every call below.
  */
 CIO_API int32_t cio_await(cio_op *op);
 
@@ -152,7 +209,8 @@ CIO_API int32_t cio_await(cio_op *op);
  * cio_await_all - submit `n` prepared ops at once (one cio_submit_batch, so
  * links between them work) and block until every one has completed; each
  * result is in its op's `res`. Returns 0, or the submission error (then no
- * op was submitted), -CIO_EPERM, -CIO_ECANCELED (already cancelled).
+ * op was submitted), -CIO_EINVAL (`ops` or one of them NULL), -CIO_EPERM,
+ * -CIO_ECANCELED (already cancelled).
  */
 CIO_API int cio_await_all(cio_op *const *ops, unsigned n);
 

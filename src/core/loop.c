@@ -216,18 +216,20 @@ void cio_loop_stop(cio_loop *loop) {
     if (loop) cio__core(loop)->stop = true;
 }
 
-/* Every op is done: the hooks tidy up what lives beside the loop. A hook
- * cancelled by another one completes from the ready queue. */
-static void run_close_hooks(cio_loop *loop) {
+/* The hooks tidy up what lives beside the loop: with `res` 0 once every
+ * op is done, or with an error when the close cannot end them (the hook
+ * then lets go of its memory and touches no op or task). A hook cancelled
+ * by another one completes from the ready queue. */
+static void run_close_hooks(cio_loop *loop, int32_t res) {
     cio_core *c = cio__core(loop);
     while (c->close_hooks) {
         cio_op *hook = c->close_hooks;
         c->close_hooks = hook->internal_.next;
         hook->internal_.state = OP_IDLE;
-        hook->res = 0;
+        hook->res = res;
         hook->cb(loop, hook);
     }
-    process(loop);
+    if (res == 0) process(loop);
 }
 
 int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
@@ -250,6 +252,8 @@ int cio_loop_close(cio_loop *loop) {
     if (c->fork_gen != cio__fork_gen) {
         /* A child's copy: its ops and kernel objects are the parent's. Let
          * go of this process's handles and memory; touch nothing else. */
+        c->closing = true;
+        run_close_hooks(loop, -CIO_EPERM);
         c->be->close(loop);
         c->be = NULL;
         return 0;
@@ -285,8 +289,9 @@ int cio_loop_close(cio_loop *loop) {
             if (c->active > 0 && r == 0) c->be->cancel_all(loop);
         }
         if (c->active > 0 || !c->close_hooks) break;
-        run_close_hooks(loop);
+        run_close_hooks(loop, 0);
     }
+    run_close_hooks(loop, -CIO_EIO); /* ops the backend could not end: see the return */
     drain_posts(loop);
     cio__pool_quiesce(loop); /* a pool thread may still be waking the loop */
     c->be->close(loop);

@@ -27,7 +27,11 @@ static unsigned char *slot(cio_chan *ch, size_t i) {
     return ch->internal_.buf + ((ch->internal_.head + i) % ch->internal_.capacity) * ch->internal_.elem_size;
 }
 
+/* A channel's checks: a NULL one, or one never initialised (all-zero). */
+static bool usable(const cio_chan *ch, const void *elem) { return ch && elem && ch->internal_.elem_size; }
+
 int cio_chan_try_send(cio_chan *ch, const void *elem) {
+    if (!usable(ch, elem)) return -CIO_EINVAL;
     if (ch->internal_.closed) return -CIO_EPIPE;
     size_t es = ch->internal_.elem_size;
     cio_sync_waiter *r = ch->internal_.receivers.head;
@@ -45,6 +49,7 @@ int cio_chan_try_send(cio_chan *ch, const void *elem) {
 }
 
 int cio_chan_try_recv(cio_chan *ch, void *elem) {
+    if (!usable(ch, elem)) return -CIO_EINVAL;
     size_t es = ch->internal_.elem_size;
     cio_sync_waiter *s = ch->internal_.senders.head;
     if (ch->internal_.count > 0) {
@@ -66,7 +71,10 @@ int cio_chan_try_recv(cio_chan *ch, void *elem) {
     return ch->internal_.closed ? -CIO_EPIPE : -CIO_EAGAIN;
 }
 
+/* The blocking calls check their arguments, then that a task runs, then
+ * the channel's state (try_send and try_recv check it again). */
 int cio_chan_send(cio_chan *ch, const void *elem) {
+    if (!ch || !elem) return -CIO_EINVAL;
     if (!cio_task_current()) return -CIO_EPERM;
     if (cio_task_cancelled()) return -CIO_ECANCELED;
     int r = cio_chan_try_send(ch, elem);
@@ -77,6 +85,7 @@ int cio_chan_send(cio_chan *ch, const void *elem) {
 }
 
 int cio_chan_recv(cio_chan *ch, void *elem) {
+    if (!ch || !elem) return -CIO_EINVAL;
     if (!cio_task_current()) return -CIO_EPERM;
     if (cio_task_cancelled()) return -CIO_ECANCELED;
     int r = cio_chan_try_recv(ch, elem);
@@ -87,9 +96,10 @@ int cio_chan_recv(cio_chan *ch, void *elem) {
 }
 
 void cio_chan_close(cio_chan *ch) {
+    if (!ch) return;
     ch->internal_.closed = true;
     cio__sync_wake_all(&ch->internal_.receivers, -CIO_EPIPE);
     cio__sync_wake_all(&ch->internal_.senders, -CIO_EPIPE);
 }
 
-size_t cio_chan_len(const cio_chan *ch) { return ch->internal_.count; }
+size_t cio_chan_len(const cio_chan *ch) { return ch ? ch->internal_.count : 0; }

@@ -55,7 +55,7 @@ int cio_group_init(cio_group *g, cio_loop *loop, uint32_t flags) {
 }
 
 int cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_task_options *opts) {
-    if (!g || !fn) return -CIO_EINVAL;
+    if (!g || !fn || !g->internal_.loop) return -CIO_EINVAL;
     cio_task_options o = {0};
     if (opts) o = *opts;
     o.detached = true;
@@ -79,6 +79,7 @@ int cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_task_opti
 }
 
 int cio_group_wait(cio_group *g) {
+    if (!g) return -CIO_EINVAL;
     if (!cio_task_current()) return -CIO_EPERM;
     int ended = 0; /* -CIO_ECANCELED or -CIO_ETIMEDOUT once the wait itself was cut short */
     if (cio_task_cancelled()) ended = -CIO_ECANCELED;
@@ -97,8 +98,9 @@ int cio_group_wait(cio_group *g) {
 }
 
 void cio_group_cancel(cio_group *g) {
+    if (!g) return;
     g->internal_.cancelled = true;
     cancel_children(g);
 }
 
-unsigned cio_group_size(const cio_group *g) { return g->internal_.live; }
+unsigned cio_group_size(const cio_group *g) { return g ? g->internal_.live : 0; }

@@ -1,16 +1,22 @@
 /*
  * src/task/stack.c - task stacks (see stack.h).
  *
- * A stack is one anonymous mapping: a PROT_NONE guard page, then the usable
- * pages. Pages are committed only when touched, so a task parked after a
- * shallow call chain costs one or two pages of memory whatever its size.
- * Freed stacks of the default size wait in a small per-thread pool, since
- * tasks come and go much faster than mmap and munmap.
+ * A stack is one anonymous mapping: a PROT_NONE guard region, then the
+ * usable pages. Pages are committed only when touched, so a task parked
+ * after a shallow call chain costs one or two pages of memory whatever its
+ * size. Freed stacks wait in a per-thread pool, since tasks come and go
+ * much faster than mmap and munmap.
  *
- * A stack overflow touches the guard page. The SIGSEGV handler runs on an
+ * The guard is not one page but CIO_STACK_GUARD_BYTES: a function whose
+ * frame is larger than a page moves the stack pointer past a single guard
+ * page in one step, and its first store (a buffer's low end) then lands in
+ * whatever lies below, typically another task's stack. Address space is
+ * cheap and PROT_NONE costs no memory, so the guard is as large as common
+ * frames. A stack overflow touches it; the SIGSEGV handler runs on an
  * alternate signal stack (the faulting stack has no room left), checks the
- * address against the running task's guard page, and reports the task by
- * name before aborting; any other fault goes on to the previous handler.
+ * address against the running task's guard region, and reports the task
+ * by name before aborting; any other fault goes on to the previous
+ * handler.
  */
 #include "stack.h"
 
@@ -50,6 +56,15 @@ static pooled_stack *header(const cio_stack *s) {
     return (pooled_stack *)(void *)(s->base + s->size - sizeof(pooled_stack));
 }
 
+size_t cio__stack_guard_size(void) {
+    static size_t guard;
+    if (!guard) {
+        size_t page = cio__stack_page();
+        guard = (CIO_STACK_GUARD_BYTES + page - 1) & ~(page - 1);
+    }
+    return guard;
+}
+
 int cio__stack_get(cio_stack *s, size_t size) {
     size_t page = cio__stack_page();
     size = (size + page - 1) & ~(page - 1);
@@ -67,13 +82,14 @@ int cio__stack_get(cio_stack *s, size_t size) {
 #ifdef MAP_STACK
     flags |= MAP_STACK;
 #endif
-    char *m = mmap(NULL, size + page, PROT_READ | PROT_WRITE, flags, -1, 0);
+    size_t guard = cio__stack_guard_size();
+    char *m = mmap(NULL, size + guard, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (m == MAP_FAILED) return -CIO_ENOMEM;
-    if (mprotect(m, page, PROT_NONE) < 0) {
-        munmap(m, size + page);
+    if (mprotect(m, guard, PROT_NONE) < 0) {
+        munmap(m, size + guard);
         return -CIO_ENOMEM;
     }
-    s->base = m + page;
+    s->base = m + guard;
     s->size = size;
     return 0;
 }
@@ -89,8 +105,8 @@ void cio__stack_put(cio_stack *s) {
         pooled++;
         return;
     }
-    size_t page = cio__stack_page();
-    munmap(s->base - page, s->size + page);
+    size_t guard = cio__stack_guard_size();
+    munmap(s->base - guard, s->size + guard);
 }
 
 /* ---- overflow reports ---- */

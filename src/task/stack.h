@@ -1,7 +1,7 @@
 /*
- * src/task/stack.h - task stacks: mapped with a guard page below them,
+ * src/task/stack.h - task stacks: mapped with a guard region below them,
  * pooled per thread, and a SIGSEGV handler that turns a hit on the guard
- * page into a clear report naming the task.
+ * region into a clear report naming the task.
  */
 #ifndef CIO_TASK_STACK_H
 #define CIO_TASK_STACK_H
@@ -9,13 +9,13 @@
 #include <stddef.h>
 
 typedef struct cio_stack {
-    char *base;   /* lowest usable byte; the guard page lies just below */
+    char *base;   /* lowest usable byte; the guard region lies just below */
     size_t size;  /* usable bytes */
 } cio_stack;
 
 /* What the overflow handler needs to know about the running task. */
 typedef struct cio_stack_owner {
-    const char *guard_lo; /* the guard page */
+    const char *guard_lo; /* the guard region: cio__stack_guard_size() bytes below the stack */
     size_t guard_len;
     const char *name;     /* the task's name, for the report */
 } cio_stack_owner;
@@ -29,6 +29,19 @@ void cio__stack_put(cio_stack *s);
 
 /* The page size rounding every stack size. */
 size_t cio__stack_page(void);
+
+/* The inaccessible address space below each stack: CIO_TASK_STACK_GUARD
+ * of cio/task.h (task.c checks that they agree; this file stays free of
+ * the public headers for tests/cross). Windows: three pages (stack_win.c). */
+#if defined(_WIN32)
+#define CIO_STACK_GUARD_BYTES (3u * 4096u)
+#else
+#define CIO_STACK_GUARD_BYTES (sizeof(void *) >= 8 ? 128u * 1024u : 64u * 1024u)
+#endif
+
+/* The guard region's size: CIO_STACK_GUARD_BYTES rounded up to whole pages
+ * (on Windows, three pages of whatever size the system's are). */
+size_t cio__stack_guard_size(void);
 
 /* Sets the task whose stack overflow the handler should report (NULL:
  * none is running) and makes sure the handler is installed. */

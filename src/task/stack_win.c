@@ -10,6 +10,13 @@
  *   two committed PAGE_GUARD pages
  *   the usable stack, committed read-write = StackLimit .. StackBase
  *
+ * Three pages of guard are enough here, unlike on POSIX (stack.c): code
+ * built for Windows probes every page of a frame larger than one
+ * (__chkstk, by MSVC, mingw-w64 gcc and clang alike), so no frame steps
+ * over the guard pages. (A larger never-committed region below them was
+ * tried: the system grows a task's stack into it as it does a thread's,
+ * and under Wine the overflow then ended the process without the report.)
+ *
  * The usable pages are committed up front: StackLimit must be the true
  * bottom of the committed stack (stack probes skip what lies above it), and
  * growing it on demand would need the limit tracked per task. Committing
@@ -54,6 +61,8 @@ size_t cio__stack_page(void) {
     return page;
 }
 
+size_t cio__stack_guard_size(void) { return GUARD_PAGES * cio__stack_page(); }
+
 int cio__stack_get(cio_stack *s, size_t size) {
     size_t page = cio__stack_page();
     size = (size + page - 1) & ~(page - 1);
@@ -95,10 +104,7 @@ static LONG CALLBACK on_fault(EXCEPTION_POINTERS *ep) {
     const cio_stack_owner *o = running;
     if (!o) return EXCEPTION_CONTINUE_SEARCH;
     const EXCEPTION_RECORD *r = ep->ExceptionRecord;
-    /* The guard area ends where the usable stack (and the task's guard_lo
-     * + guard_len) begins. */
-    const char *hi = o->guard_lo + o->guard_len;
-    const char *lo = hi - GUARD_PAGES * cio__stack_page();
+    const char *lo = o->guard_lo, *hi = o->guard_lo + o->guard_len;
     int ours = r->ExceptionCode == EXCEPTION_STACK_OVERFLOW;
     if ((r->ExceptionCode == EXCEPTION_ACCESS_VIOLATION || r->ExceptionCode == EXCEPTION_GUARD_PAGE) &&
         r->NumberParameters >= 2) {

@@ -13,11 +13,27 @@
  * A task's struct sits at the top of its own stack: spawning maps (or
  * reuses) one region and allocates nothing else.
  */
+#include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
 
 #include "task_internal.h"
 
+/* Far enough never to fire, small enough that no clock arithmetic overflows. */
+#define FAR_FUTURE_NS ((uint64_t)1 << 62)
+
 enum { T_READY, T_RUNNING, T_BLOCKED, T_DONE };
+
+/* Off the hot path: kept out of line, so that the spawn stays small. */
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#else
+#define COLD
+#endif
+
+_Static_assert(CIO_TASK_STACK_GUARD == CIO_STACK_GUARD_BYTES, "task.h and stack.h agree on the guard");
 
 /* The ops a task waits for in cio_await_all and cio_await_first. */
 typedef struct multi {
@@ -30,6 +46,21 @@ typedef struct multi {
 } multi;
 
 
+/*
+ * The tasks of one loop, kept so that the loop's close can end them: L1
+ * knows nothing of tasks, so the first spawn on a loop registers `hook`
+ * with cio_loop_at_close(), and the hook ends and releases every task of
+ * the loop (end_tasks). One record per loop that has had tasks, in a
+ * thread-local list: tasks belong to their loop's thread.
+ */
+typedef struct loop_tasks {
+    cio_op hook;
+    cio_loop *loop;
+    struct loop_tasks *next;  /* this thread's records */
+    struct cio_task *head;    /* every task of the loop not released yet */
+    bool closing;             /* the hook runs: no more spawns */
+} loop_tasks;
+
 struct cio_task {
     cio_ctx ctx;
     cio_loop *loop;
@@ -39,10 +70,11 @@ struct cio_task {
     cio_op wake;          /* resumes the task from the loop */
     cio_op *blocked_op;   /* the op it waits in (cio_await), for cancel */
     multi *blocked_multi; /* or the ops of cio_await_all/first */
-    cio_waiter *blocked_waiter; /* or its place in a wait queue */
-    cio_waitq joiners;
+    cio_waiter *blocked_waiter; /* or its place in a wait queue (a plain wait) */
+    cio_sync_queue_ joiners;
     cio_task *run_next;   /* this thread's run queue */
-    cio_task *live_next, *live_prev; /* this thread's tasks that have not returned */
+    loop_tasks *rec;      /* its loop's record; NULL once released or let go by the close */
+    cio_task *rec_next, *rec_prev;
     uint64_t deadline;    /* the innermost deadline scope's, 0: none */
     cio_stack stack;
     cio_stack_owner owner;
@@ -54,21 +86,27 @@ static _Thread_local cio_task *current;
 static _Thread_local cio_ctx scheduler; /* the loop thread's own stack */
 static _Thread_local cio_task *runq_head, *runq_tail;
 static _Thread_local bool in_run;
-static _Thread_local cio_task *live_head;
+static _Thread_local loop_tasks *records;
 
-static void live_unlink(cio_task *t) {
-    if (t->live_prev)
-        t->live_prev->live_next = t->live_next;
+static void rec_unlink(cio_task *t) {
+    loop_tasks *r = t->rec;
+    if (!r) return;
+    if (t->rec_prev)
+        t->rec_prev->rec_next = t->rec_next;
     else
-        live_head = t->live_next;
-    if (t->live_next) t->live_next->live_prev = t->live_prev;
+        r->head = t->rec_next;
+    if (t->rec_next) t->rec_next->rec_prev = t->rec_prev;
+    t->rec = NULL;
 }
 
 cio_task *cio_task_current(void) { return current; }
 bool cio_task_cancelled(void) { return current && current->cancelled; }
 cio_loop *cio_task_loop(void) { return current ? current->loop : NULL; }
 
-static void release(cio_task *t) { cio__stack_put(&t->stack); }
+static void release(cio_task *t) {
+    rec_unlink(t);
+    cio__stack_put(&t->stack);
+}
 
 /* Switches into `t` and back when it blocks or returns. */
 static void switch_into(cio_task *t) {
@@ -79,8 +117,7 @@ static void switch_into(cio_task *t) {
     current = NULL;
     cio__stack_running(NULL);
     if (t->state == T_DONE) {
-        live_unlink(t);
-        cio__waitq_wake_all(&t->joiners, 0);
+        cio__sync_wake_all(&t->joiners, 0);
         if (t->detached) release(t);
     }
 }
@@ -147,6 +184,115 @@ static void park(void) {
     cio__ctx_switch(&t->ctx, &scheduler);
 }
 
+/* ---- wait queues ---- */
+
+static void waiter_link(cio_sync_queue_ *q, cio_waiter *w) {
+    w->next = NULL;
+    w->prev = q->tail;
+    if (q->tail)
+        q->tail->next = w;
+    else
+        q->head = w;
+    q->tail = w;
+    w->queue = q;
+}
+
+static void waiter_unlink(cio_waiter *w) {
+    cio_sync_queue_ *q = w->queue;
+    if (!q) return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        q->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        q->tail = w->prev;
+    w->queue = NULL;
+}
+
+/* A plain wait: the task parks until a waker or the cancel (which takes the
+ * waiter out and sets -CIO_ECANCELED) makes it ready. The hot path of
+ * every hand-off between tasks. */
+static int wait_plain(cio_sync_queue_ *q, cio_waiter *w, cio_task *t, bool shielded) {
+    w->task = t;
+    w->woken = false;
+    w->shielded = shielded;
+    w->timer = NULL;
+    waiter_link(q, w);
+    t->blocked_waiter = w;
+    park();
+    t->blocked_waiter = NULL;
+    return w->woken ? w->result : -CIO_ECANCELED;
+}
+
+int cio__waitq_wait(cio_waitq *q, cio_waiter *w) {
+    cio_task *t = current;
+    if (t->cancelled) return -CIO_ECANCELED;
+    return wait_plain(q, w, t, false);
+}
+
+int cio__sync_wait(cio_sync_queue_ *q, cio_waiter *w, uint64_t at, unsigned flags) {
+    cio_task *t = current;
+    bool shielded = (flags & CIO_SYNC_SHIELD) != 0;
+    if (t->cancelled && !shielded) return -CIO_ECANCELED;
+    if (shielded || (flags & CIO_SYNC_NO_DEADLINE))
+        at = 0;
+    else if (t->deadline && (!at || t->deadline < at))
+        at = t->deadline;
+    if (!at && !(flags & CIO_SYNC_KEEP_ALIVE)) return wait_plain(q, w, t, shielded);
+    w->task = t;
+    w->woken = false;
+    w->shielded = false;
+    waiter_link(q, w);
+    cio_op timer;
+    if (at)
+        cio_prep_timeout(&timer, at, CIO_TIMEOUT_ABS);
+    else
+        cio_prep_timeout(&timer, FAR_FUTURE_NS, 0);
+    w->timer = &timer;
+    int32_t r = cio_await(&timer);
+    /* A waker that found the timer already fired still handed over. */
+    if (w->woken) return w->result;
+    waiter_unlink(w);
+    if (r == 0 || r == -CIO_ETIMEDOUT) return -CIO_ETIMEDOUT;
+    return r; /* -CIO_ECANCELED: the task (or the loop's close); or the submission's error */
+}
+
+/* Hands `result` to `w`, which is out of its queue, and resumes it. */
+static void waiter_resume(cio_waiter *w, int result) {
+    w->woken = true;
+    w->result = result;
+    if (w->timer)
+        cio_cancel(w->task->loop, w->timer); /* -CIO_ENOENT if it fired already: it resumes anyway */
+    else
+        make_ready(w->task);
+}
+
+void cio__sync_wake(cio_sync_queue_ *q, cio_waiter *w, int result) {
+    (void)q; /* the waiter knows its queue */
+    waiter_unlink(w);
+    waiter_resume(w, result);
+}
+
+cio_waiter *cio__waitq_wake_one(cio_waitq *q, int result) {
+    cio_waiter *w = q->head;
+    if (!w) return NULL;
+    q->head = w->next;
+    if (q->head)
+        q->head->prev = NULL;
+    else
+        q->tail = NULL;
+    w->queue = NULL;
+    waiter_resume(w, result);
+    return w;
+}
+
+void cio__sync_wake_all(cio_sync_queue_ *q, int result) {
+    while (cio__waitq_wake_one(q, result)) {
+    }
+}
+
 static void task_main(void *arg) {
     cio_task *t = arg;
     t->result = t->fn(t->arg);
@@ -154,12 +300,54 @@ static void task_main(void *arg) {
     cio__ctx_switch(&t->ctx, &scheduler); /* never resumed */
 }
 
+static void on_loop_close(cio_loop *loop, cio_op *hook);
+
+#if !defined(_WIN32)
+/* A forked child inherits the records of its parent's loops, whose copies
+ * in the child close without running their hooks: it forgets them (they
+ * stay allocated, since the inherited tasks still point at them), so that
+ * a loop the child sets up at the same address gets a record of its own. */
+static void forget_records(void) { records = NULL; }
+static void at_fork_once(void) { pthread_atfork(NULL, NULL, forget_records); }
+#endif
+
+/* The record of `loop` on this thread, registered at the first spawn. */
+static COLD int loop_record(cio_loop *loop, loop_tasks **out) {
+#if !defined(_WIN32)
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, at_fork_once);
+#endif
+    for (loop_tasks *r = records; r; r = r->next)
+        if (r->loop == loop) {
+            *out = r;
+            return 0;
+        }
+    loop_tasks *r = calloc(1, sizeof *r);
+    if (!r) return -CIO_ENOMEM;
+    cio_prep_nop(&r->hook);
+    r->hook.cb = on_loop_close;
+    r->hook.data = r;
+    r->loop = loop;
+    int e = cio_loop_at_close(loop, &r->hook);
+    if (e < 0) { /* not a usable loop, or one that is closing */
+        free(r);
+        return e;
+    }
+    r->next = records;
+    records = r;
+    *out = r;
+    return 0;
+}
+
 static int spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_options *opts, size_t extra,
                  void **extra_out, cio_task **out) {
     if (!loop || !fn) return -CIO_EINVAL;
+    loop_tasks *rec = current && current->loop == loop ? current->rec : NULL; /* a task spawning beside itself */
+    int r;
+    if (!rec && (r = loop_record(loop, &rec)) < 0) return r;
+    if (rec->closing) return -CIO_ECANCELED;
     size_t want = opts && opts->stack_size ? opts->stack_size : CIO_TASK_STACK_DEFAULT;
-    int r = cio__stack_guard_install();
-    if (r < 0) return r;
+    if ((r = cio__stack_guard_install()) < 0) return r;
     cio_stack st;
     /* The task struct takes the top of the mapping. */
     if ((r = cio__stack_get(&st, want + sizeof(cio_task) + (extra ? extra + 64 : 0))) < 0) return r;
@@ -173,8 +361,8 @@ static int spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_optio
     t->fn = fn;
     t->arg = arg;
     t->detached = opts && opts->detached;
-    t->owner.guard_lo = st.base - cio__stack_page();
-    t->owner.guard_len = cio__stack_page();
+    t->owner.guard_len = cio__stack_guard_size();
+    t->owner.guard_lo = st.base - t->owner.guard_len;
     t->owner.name = opts && opts->name ? opts->name : "task";
     /* A spawned task inherits its parent's deadline scope. */
     if (current) t->deadline = current->deadline;
@@ -188,9 +376,10 @@ static int spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_optio
         release(t);
         return -CIO_ECANCELED;
     }
-    t->live_next = live_head;
-    if (live_head) live_head->live_prev = t;
-    live_head = t;
+    t->rec = rec;
+    t->rec_next = rec->head;
+    if (rec->head) rec->head->rec_prev = t;
+    rec->head = t;
     if (extra_out) *extra_out = (void *)stack_top;
     if (out) *out = t;
     return 0;
@@ -228,18 +417,7 @@ int cio_task_cancel(cio_task *t) {
         for (unsigned i = 0; i < t->blocked_multi->n; i++) cio_cancel(t->loop, t->blocked_multi->ops[i]);
     } else if (t->blocked_waiter && !t->blocked_waiter->shielded) {
         cio_waiter *w = t->blocked_waiter;
-        cio_waitq *q = w->queue;
-        if (q) {
-            if (w->prev)
-                w->prev->next = w->next;
-            else
-                q->head = w->next;
-            if (w->next)
-                w->next->prev = w->prev;
-            else
-                q->tail = w->prev;
-            w->queue = NULL;
-        }
+        waiter_unlink(w);
         w->result = -CIO_ECANCELED;
         make_ready(t);
     }
@@ -254,12 +432,14 @@ int cio_task_detach(cio_task *t) {
 }
 
 int cio_task_join(cio_task *t, intptr_t *result) {
+    if (!t) return -CIO_EINVAL;
     if (!current) return -CIO_EPERM;
-    if (!t || t == current || t->detached || t->joining) return -CIO_EINVAL;
+    if (t == current || t->detached || t->joining) return -CIO_EINVAL;
     t->joining = true;
     if (t->state != T_DONE) {
-        cio_waiter w = {0};
-        int r = cio__waitq_wait(&t->joiners, &w);
+        cio_waiter w;
+        w.data = NULL;
+        int r = cio__sync_wait(&t->joiners, &w, 0, CIO_SYNC_NO_DEADLINE);
         if (r < 0) {
             t->joining = false;
             return r;
@@ -268,46 +448,6 @@ int cio_task_join(cio_task *t, intptr_t *result) {
     if (result) *result = t->result;
     release(t);
     return 0;
-}
-
-/* ---- wait queues ---- */
-
-int cio__waitq_wait(cio_waitq *q, cio_waiter *w) {
-    cio_task *t = current;
-    if (t->cancelled && !w->shielded) return -CIO_ECANCELED;
-    w->task = t;
-    w->queue = q;
-    w->result = 0;
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
-    t->blocked_waiter = w;
-    park();
-    t->blocked_waiter = NULL;
-    return w->result;
-}
-
-cio_waiter *cio__waitq_wake_one(cio_waitq *q, int result) {
-    cio_waiter *w = q->head;
-    if (!w) return NULL;
-    q->head = w->next;
-    if (q->head)
-        q->head->prev = NULL;
-    else
-        q->tail = NULL;
-    w->queue = NULL;
-    w->result = result;
-    make_ready(w->task);
-    return w;
-}
-
-void cio__waitq_wake_all(cio_waitq *q, int result) {
-    while (cio__waitq_wake_one(q, result)) {
-    }
 }
 
 /* ---- blocking on ops ---- */
@@ -326,6 +466,7 @@ static void on_op_done(cio_loop *loop, cio_op *op) {
 
 int32_t cio_await(cio_op *op) {
     cio_task *t = current;
+    if (!op) return -CIO_EINVAL;
     if (!t) return -CIO_EPERM;
     if (t->cancelled) return -CIO_ECANCELED;
     apply_deadline(t, op);
@@ -358,12 +499,14 @@ static void on_multi_done(cio_loop *loop, cio_op *op) {
 
 static int await_many(cio_op *const *ops, unsigned n, bool first) {
     cio_task *t = current;
+    if (!ops && n) return -CIO_EINVAL;
     if (!t) return -CIO_EPERM;
     if (t->cancelled) return -CIO_ECANCELED;
     if (n == 0) return first ? -CIO_EINVAL : 0;
     multi m = {.ops = ops, .n = n, .pending = n, .first = -1, .cancel_rest = first, .task = t};
+    for (unsigned i = 0; i < n; i++)
+        if (!ops[i]) return -CIO_EINVAL; /* before any op is touched */
     for (unsigned i = 0; i < n; i++) {
-        if (!ops[i]) return -CIO_EINVAL;
         apply_deadline(t, ops[i]);
         ops[i]->cb = on_multi_done;
         ops[i]->data = &m;
@@ -408,44 +551,190 @@ void cio_deadline_pop(uint64_t previous) {
     if (current) current->deadline = previous;
 }
 
+/* ---- the loop's close ---- */
+
+/* Rounds of cancel-and-run the close gives its tasks. A cancelled task can
+ * block again only in a shielded wait (cio_group_wait for its children),
+ * which its children, cancelled in the same round, end; a round in which
+ * no task runs ends the close's attempts at once. */
+#define CLOSE_ROUNDS 1000
+
+/* Moves the tasks of `loop` from the run queue *head..*tail into the
+ * (empty) thread run queue, keeping the others where they are. */
+static void take_queued(cio_task **head, cio_task **tail, const cio_loop *loop) {
+    cio_task *keep = NULL, *keep_tail = NULL;
+    for (cio_task *n = *head, *next; n; n = next) {
+        next = n->run_next;
+        n->run_next = NULL;
+        cio_task **h = n->loop == loop ? &runq_head : &keep;
+        cio_task **tl = n->loop == loop ? &runq_tail : &keep_tail;
+        if (*tl)
+            (*tl)->run_next = n;
+        else
+            *h = n;
+        *tl = n;
+    }
+    *head = keep;
+    *tail = keep_tail;
+}
+
+/*
+ * Ends every task of `rec`'s loop, from its close hook: every op of the
+ * loop has completed and the loop refuses new ones, so a task is either
+ * ready, blocked on a wait queue (a sync primitive, a join) or done. Each
+ * live one is cancelled and run until it returns; then every task of the
+ * loop is released, joined or not.
+ *
+ * The close may be called from a task (of another loop): the thread's
+ * scheduling state is saved and put back, so that this runs the tasks of
+ * the closing loop from here as the loop stack would, and wakes of other
+ * loops' tasks are handed back to them.
+ */
+static void end_tasks(loop_tasks *rec) {
+    cio_task *saved_current = current, *saved_head = runq_head, *saved_tail = runq_tail;
+    cio_ctx saved_scheduler = scheduler;
+    bool saved_in_run = in_run;
+    current = NULL;
+    runq_head = runq_tail = NULL;
+    rec->closing = true;
+    take_queued(&saved_head, &saved_tail, rec->loop);
+    cio_task *other_head = NULL, *other_tail = NULL; /* other loops' tasks woken meanwhile */
+    for (unsigned round = 0; round < CLOSE_ROUNDS; round++) {
+        /* Cancel first and run afterwards, so that the list stays as it is
+         * while it is walked: with in_run set, waking only queues. */
+        in_run = true;
+        for (cio_task *x = rec->head; x; x = x->rec_next) {
+            if (x->state == T_DONE) continue;
+            cio_task_cancel(x);
+            if (x->state == T_READY) run(x); /* queues it, unless it is already */
+        }
+        if (!runq_head) break;
+        while (runq_head) {
+            cio_task *n = runq_head;
+            runq_head = n->run_next;
+            if (!runq_head) runq_tail = NULL;
+            n->run_next = NULL;
+            if (n->loop != rec->loop) {
+                if (other_tail)
+                    other_tail->run_next = n;
+                else
+                    other_head = n;
+                other_tail = n;
+                continue;
+            }
+            n->queued = false;
+            if (n->state == T_READY) switch_into(n);
+        }
+    }
+    /* Release what is done. Left alone: a task still blocked (a shielded
+     * wait for children on another loop) or running (the close was called
+     * from a task of this very loop), whose stack is in use; and a finished
+     * task that a task of another loop is joining, which that join
+     * releases. */
+    for (cio_task *x = rec->head, *next; x; x = next) {
+        next = x->rec_next;
+        if (x->state == T_DONE && !x->joining && !x->detached)
+            release(x);
+        else
+            rec_unlink(x);
+    }
+    current = saved_current;
+    scheduler = saved_scheduler;
+    in_run = saved_in_run;
+    runq_head = saved_head;
+    runq_tail = saved_tail;
+    cio__stack_running(current ? &current->owner : NULL);
+    /* Other loops' tasks woken by the ones that ended: back to their own
+     * loop, or behind the task that closed this one. */
+    for (cio_task *n = other_head, *next; n; n = next) {
+        next = n->run_next;
+        n->run_next = NULL;
+        n->queued = false;
+        if (n->state != T_READY) continue;
+        if (in_run) {
+            run(n);
+        } else {
+            arm_wake(n);
+            if (!n->wake_armed) run(n);
+        }
+    }
+}
+
+static void on_loop_close(cio_loop *loop, cio_op *hook) {
+    (void)loop;
+    loop_tasks *rec = hook->data;
+    for (loop_tasks **pp = &records; *pp; pp = &(*pp)->next)
+        if (*pp == rec) {
+            *pp = rec->next;
+            break;
+        }
+    if (hook->res == 0) {
+        end_tasks(rec);
+    } else {
+        /* Taken back without a close: let the tasks go as they are. */
+        while (rec->head) rec_unlink(rec->head);
+    }
+    free(rec);
+}
+
 /* ---- cio_main ---- */
 
 /* Cancels every live task of `loop`; returns how many there were. */
 static unsigned cancel_live(cio_loop *loop) {
     unsigned n = 0;
-    for (cio_task *x = live_head; x; x = x->live_next)
-        if (x->loop == loop) {
-            cio_task_cancel(x);
-            n++;
-        }
+    for (loop_tasks *r = records; r; r = r->next) {
+        if (r->loop != loop) continue;
+        for (cio_task *x = r->head; x; x = x->rec_next)
+            if (x->state != T_DONE) {
+                cio_task_cancel(x);
+                n++;
+            }
+    }
     return n;
 }
 
+/* The main task runs detached (the close may release it) and leaves its
+ * result here, on cio_main's stack. */
+typedef struct main_task {
+    cio_task_fn fn;
+    void *arg;
+    intptr_t result;
+    bool done;
+} main_task;
+
+static intptr_t run_main(void *arg) {
+    main_task *m = arg;
+    m->result = m->fn(m->arg);
+    m->done = true;
+    return 0;
+}
+
 int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result) {
+    if (!fn) return -CIO_EINVAL;
     cio_loop loop;
     int r = cio_loop_init(&loop, opts);
     if (r < 0) return r;
+    main_task m = {.fn = fn, .arg = arg};
+    cio_task_options o = {.detached = true, .name = "main"};
     cio_task *t;
-    if ((r = cio_task_spawn(&loop, fn, arg, NULL, &t)) < 0) {
+    if ((r = cio_task_spawn(&loop, run_main, &m, &o, &t)) < 0) {
         cio_loop_close(&loop);
         return r;
     }
-    while (t->state != T_DONE) {
+    while (!m.done) { /* `t` is valid until then */
         r = cio_loop_run(&loop, CIO_RUN_ONCE);
         if (r < 0) break;
-        if (r == 0 && t->state == T_BLOCKED && !t->blocked_op && !t->blocked_multi) {
+        if (r == 0 && !m.done && t->state == T_BLOCKED && !t->blocked_op && !t->blocked_multi) {
             /* Nothing in flight can ever wake it: a deadlock. End it. */
             cio_task_cancel(t);
         }
     }
-    /* The close reaches tasks blocked in ops only: cancel every task of this
-     * loop still alive, wherever it waits, and let them unwind first. The
-     * bound is for a task that ignores its cancellation. */
+    /* Tasks still alive are cancelled and unwind while the loop still
+     * runs, so that the IO of their clean-up (a cio_close) still works;
+     * the close ends whatever remains. The bound is for a task that
+     * ignores its cancellation. */
     for (int round = 0; r >= 0 && round < 1000 && cancel_live(&loop); round++) r = cio_loop_run(&loop, CIO_RUN_ONCE);
     cio_loop_close(&loop);
-    if (t->state == T_DONE) {
-        if (result) *result = t->result;
-        release(t);
-    }
+    if (m.done && result) *result = m.result;
     return r < 0 ? r : 0;
 }

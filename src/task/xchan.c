@@ -22,6 +22,16 @@ static atomic_uint *close_flag(cio_xchan *xc) {
     return (atomic_uint *)(void *)xc->internal_.close_requested.bytes;
 }
 
+/* The in-flight mark: set by the send, cleared when a receiver takes the
+ * message. A value, not a bit, so that a message whose memory was never
+ * cleared is taken for in flight only if it happens to hold exactly this. */
+#define IN_FLIGHT 0xC10F1A6Eu
+
+static atomic_uint *flight_flag(cio_xmsg *m) {
+    _Static_assert(sizeof(atomic_uint) <= sizeof m->internal_.in_flight.bytes, "room for the flag");
+    return (atomic_uint *)(void *)m->internal_.in_flight.bytes;
+}
+
 static cio_xmsg *msg_of(cio_op *op) {
     return (cio_xmsg *)(void *)((char *)op - offsetof(cio_xmsg, internal_.op));
 }
@@ -62,17 +72,25 @@ int cio_xchan_init(cio_xchan *xc, cio_loop *loop) {
 }
 
 int cio_xchan_send(cio_xchan *xc, cio_xmsg *msg) {
-    if (!xc || !msg) return -CIO_EINVAL;
+    if (!xc || !msg || !xc->internal_.loop) return -CIO_EINVAL;
     if (atomic_load_explicit(close_flag(xc), memory_order_acquire)) return -CIO_EPIPE;
+    /* Checked before the carrier is prepared: the prep clears the op's own
+     * state, which is what cio_loop_post() would have refused it by. The
+     * mark also covers a message that arrived and waits in the queue, where
+     * the carrier is idle again. */
+    if (atomic_exchange_explicit(flight_flag(msg), IN_FLIGHT, memory_order_acq_rel) == IN_FLIGHT)
+        return -CIO_EALREADY;
     cio_op *op = &msg->internal_.op;
     cio_prep_nop(op);
     op->cb = on_message;
     op->data = xc;
-    return cio_loop_post(xc->internal_.loop, op);
+    int r = cio_loop_post(xc->internal_.loop, op);
+    if (r < 0) atomic_store_explicit(flight_flag(msg), 0, memory_order_release);
+    return r;
 }
 
 int cio_xchan_close(cio_xchan *xc) {
-    if (!xc) return -CIO_EINVAL;
+    if (!xc || !xc->internal_.loop) return -CIO_EINVAL;
     if (atomic_exchange_explicit(close_flag(xc), 1, memory_order_acq_rel)) return 0;
     cio_op *op = &xc->internal_.close_msg;
     cio_prep_nop(op);
@@ -81,24 +99,32 @@ int cio_xchan_close(cio_xchan *xc) {
     return cio_loop_post(xc->internal_.loop, op);
 }
 
+/* The receiver takes `m`: from now on the sender may send it again. */
+static cio_xmsg *taken(cio_xmsg *m) {
+    m->internal_.next = NULL;
+    atomic_store_explicit(flight_flag(m), 0, memory_order_release);
+    return m;
+}
+
 int cio_xchan_try_recv(cio_xchan *xc, cio_xmsg **out) {
+    if (!xc || !out || !xc->internal_.loop) return -CIO_EINVAL;
     cio_xmsg *m = xc->internal_.head;
     if (!m) return xc->internal_.closed ? -CIO_EPIPE : -CIO_EAGAIN;
     xc->internal_.head = m->internal_.next;
     if (!xc->internal_.head) xc->internal_.tail = NULL;
-    m->internal_.next = NULL;
-    *out = m;
+    *out = taken(m);
     return 0;
 }
 
 int cio_xchan_recv(cio_xchan *xc, cio_xmsg **out) {
-    if (!cio_task_current()) return -CIO_EPERM;
+    if (!xc || !out) return -CIO_EINVAL;
+    if (!cio_task_current()) return -CIO_EPERM; /* then try_recv checks that `xc` was initialised */
     if (cio_task_cancelled()) return -CIO_ECANCELED;
     int r = cio_xchan_try_recv(xc, out);
     if (r != -CIO_EAGAIN) return r;
     cio_sync_waiter w;
     w.data = NULL;
     r = cio__sync_wait(&xc->internal_.receivers, &w, 0, CIO_SYNC_KEEP_ALIVE);
-    if (r == 0) *out = w.data;
+    if (r == 0) *out = taken(w.data);
     return r;
 }

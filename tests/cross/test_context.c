@@ -9,6 +9,9 @@
  *   test_context overflow   overflows a context's stack on purpose: the
  *                           guard page must stop it, and the report must
  *                           name the context ("deep")
+ *   test_context overflow16k, overflow48k
+ *                           the same through frames of 16 and 48 KiB that
+ *                           are written at their low end only
  *
  * A context switch must hand each context back the registers the ABI
  * makes callee-saved, its floating-point control state and its stack (the
@@ -373,12 +376,36 @@ static void overflow_main(void *arg) {
     exit(1);
 }
 
-static int overflow(void) {
+/* Frames larger than a page, written at their low end only: without a
+ * guard larger than the frame (POSIX) or the compiler's probes of every
+ * page (Windows), each step jumps over a one-page guard. Not inlined into
+ * itself: that would make one frame of several times the size, larger
+ * than any guard. */
+#define BIG_FRAME(N)                                                     \
+    __attribute__((noinline)) static unsigned long big_##N(unsigned long n) { \
+        volatile char pad[N];                                            \
+        for (int i = 0; i < 64; i++) pad[i] = (char)(n + (unsigned)i);   \
+        if (n == bottom) return 0;                                       \
+        return big_##N(n + 1) + (unsigned long)pad[1];                   \
+    }
+BIG_FRAME(16384)
+BIG_FRAME(49152)
+
+static int big_frames;
+
+static void overflow_big_main(void *arg) {
+    (void)arg;
+    printf("overflowing: %lu\n", big_frames == 16 ? big_16384(0) : big_49152(0)); /* never printed */
+    exit(1);
+}
+
+static int overflow(int frames_kib) {
     CHECK(cio__stack_guard_install() == 0);
     cio_stack st;
     CHECK(cio__stack_get(&st, 64 * 1024) == 0);
-    cio_stack_owner owner = {st.base - cio__stack_page(), cio__stack_page(), "deep"};
-    cio__ctx_make(&overflow_ctx, st.base, st.size, overflow_main, NULL);
+    cio_stack_owner owner = {st.base - cio__stack_guard_size(), cio__stack_guard_size(), "deep"};
+    big_frames = frames_kib;
+    cio__ctx_make(&overflow_ctx, st.base, st.size, frames_kib ? overflow_big_main : overflow_main, NULL);
     fflush(stdout);
     cio__stack_running(&owner);
     cio__ctx_switch(&main_ctx, &overflow_ctx);
@@ -392,7 +419,9 @@ int main(int argc, char **argv) {
     /* A crash must end the run, not wait on an error dialog or a debugger. */
     SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
 #endif
-    if (argc > 1 && strcmp(argv[1], "overflow") == 0) return overflow();
+    if (argc > 1 && strcmp(argv[1], "overflow") == 0) return overflow(0);
+    if (argc > 1 && strcmp(argv[1], "overflow16k") == 0) return overflow(16);
+    if (argc > 1 && strcmp(argv[1], "overflow48k") == 0) return overflow(48);
     third_nearest = one / three;
     CHECK(fesetround(FE_UPWARD) == 0);
     third_up = one / three;

@@ -552,7 +552,14 @@ static inline void cio_prep_connect(cio_op *op, cio_fd fd, const struct sockaddr
     op->opcode = CIO_OP_CONNECT;
 }
 
-/* Receives up to `len` bytes; completes with the count, 0 when the peer closed. */
+/*
+ * Receives up to `len` bytes; completes with the count, 0 when the peer
+ * closed. With MSG_WAITALL on a stream socket it goes on until all `len`
+ * bytes have arrived, the peer's end of file or an error, and completes with
+ * the total; bytes already received are reported even when it then fails,
+ * is cancelled or times out (a datagram is one message all the same). The
+ * same holds for recvmsg, send and sendmsg, on every backend.
+ */
 static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len, int flags) {
     cio_prep_(op, CIO_OP_RECV);
     op->args.sr.fd = fd;
@@ -592,6 +599,11 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * Waits until `fd` is ready for `events` (CIO_POLL*); completes with the
  * ready mask. With CIO_F_MULTISHOT it reports each readiness edge until
  * cancelled. For libraries that want readiness rather than completion.
+ * A regular file, directory or block device has no readiness of its own and
+ * is always ready, as poll(2) says: the poll completes at once with the
+ * asked events among CIO_POLLIN and CIO_POLLOUT, or -CIO_EINVAL when it asks
+ * for neither; with CIO_F_MULTISHOT too, that one completion is final (no
+ * new edge can come).
  */
 static inline void cio_prep_poll(cio_op *op, cio_fd fd, uint32_t events) {
     cio_prep_(op, CIO_OP_POLL);

@@ -16,7 +16,6 @@
 #include "backend.h"
 
 #define WAKE_TOKEN UINT64_MAX
-#define MAX_EVENTS 256
 
 typedef struct epoll_state {
     int epfd;
@@ -64,6 +63,8 @@ static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bo
         /* ENOENT: the fd was closed behind cio's back and the number reused. */
         if (errno != ENOENT) return -errno;
     }
+    /* EPERM: a handle with no readiness (a regular file); the readiness
+     * layer then treats it as always ready, as poll(2) and io_uring do. */
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
     h->registered = h->active = 1;
     return 0;
@@ -74,15 +75,18 @@ static void mux_forget(cio_loop *loop, int fd, cio_rd_handle *h) {
     h->registered = h->active = 0;
 }
 
-static int mux_wait(cio_loop *loop, int64_t timeout_ns) {
+/* Only fills `out`: the readiness layer dispatches once this returns. */
+static int mux_wait(cio_loop *loop, int64_t timeout_ns, cio_rd_ready *out, unsigned max) {
     epoll_state *s = es(loop);
     cio_rd *rd = cio__rd(loop);
     cio_core *c = cio__core(loop);
-    struct epoll_event events[MAX_EVENTS];
+    struct epoll_event events[CIO_RD_MAX_READY];
+    if (max > CIO_RD_MAX_READY) max = CIO_RD_MAX_READY;
     c->stats.enters++;
-    int n = epoll_wait(s->epfd, events, MAX_EVENTS, cio__rd_timeout_ms(timeout_ns));
+    int n = epoll_wait(s->epfd, events, (int)max, cio__rd_timeout_ms(timeout_ns));
     if (n < 0) return errno == EINTR ? 0 : -errno;
     c->stats.kernel_completions += (uint64_t)n;
+    int k = 0;
     for (int i = 0; i < n; i++) {
         if (events[i].data.u64 == WAKE_TOKEN) {
             uint64_t v;
@@ -94,9 +98,11 @@ static int mux_wait(cio_loop *loop, int64_t timeout_ns) {
         int fd = events[i].data.fd;
         if ((unsigned)fd < rd->nhandles && !(rd->handles[fd].want & CIO_RD_EDGE))
             rd->handles[fd].active = 0; /* one-shot fired */
-        cio__rd_event(loop, fd, events[i].events);
+        out[k].fd = fd;
+        out[k].revents = events[i].events;
+        k++;
     }
-    return n;
+    return k;
 }
 
 static int mux_wake(cio_loop *loop) {

@@ -13,21 +13,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/readiness.h"
 #include "backend.h"
 
-typedef struct ready_fd {
-    int fd;
-    uint32_t revents;
-} ready_fd;
-
 typedef struct poll_state {
     struct pollfd *fds; /* [0] is the wake pipe */
-    ready_fd *ready;    /* scratch: the events of one poll(), copied out */
     unsigned n;         /* entries in use, wake pipe included */
     unsigned cap;
+    unsigned scan;      /* where the next wait starts reporting (round robin) */
     int wake_r, wake_w;
 } poll_state;
 
@@ -51,12 +47,10 @@ static int mux_init(cio_loop *loop, unsigned max_fds) {
     poll_state *s = ps(loop);
     s->cap = max_fds + 1;
     s->fds = calloc(s->cap, sizeof *s->fds);
-    s->ready = calloc(s->cap, sizeof *s->ready);
     int p[2];
-    int r = (s->fds && s->ready) ? make_pipe(p) : -CIO_ENOMEM;
+    int r = s->fds ? make_pipe(p) : -CIO_ENOMEM;
     if (r < 0) {
         free(s->fds);
-        free(s->ready);
         return r;
     }
     s->wake_r = p[0];
@@ -72,7 +66,6 @@ static void mux_close(cio_loop *loop) {
     close(s->wake_r);
     close(s->wake_w);
     free(s->fds);
-    free(s->ready);
 }
 
 static void drop(cio_loop *loop, cio_rd_handle *h) {
@@ -86,6 +79,14 @@ static void drop(cio_loop *loop, cio_rd_handle *h) {
     h->slot = 0;
 }
 
+/* A handle that poll(2) would call ready forever: it has no readiness of
+ * its own (epoll refuses such handles with EPERM). Asked only when a poll op
+ * starts watching, so that sockets pay no extra call. */
+static bool no_readiness(int fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired) {
     (void)fired; /* level-triggered: nothing to renew */
     poll_state *s = ps(loop);
@@ -95,8 +96,19 @@ static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bo
         return 0;
     }
     if (!h->slot) {
-        if (s->n == s->cap) return -CIO_EMFILE;
+        if (h->head[RD_Q_POLL] && no_readiness(fd)) return -CIO_EPERM;
+        if (s->n == s->cap) {
+            /* More handles watched than the descriptor limit at init: the
+             * program raised it since. Nothing points into the array while
+             * callbacks run (mux_wait copies the events out first). */
+            unsigned cap = s->cap * 2;
+            struct pollfd *grown = realloc(s->fds, cap * sizeof *grown);
+            if (!grown) return -CIO_ENOMEM;
+            s->fds = grown;
+            s->cap = cap;
+        }
         s->fds[s->n].fd = fd;
+        s->fds[s->n].revents = 0;
         h->slot = ++s->n;
     }
     s->fds[h->slot - 1].events = (short)(events & ~CIO_RD_EDGE); /* poll(2) has only levels */
@@ -108,34 +120,36 @@ static void mux_forget(cio_loop *loop, int fd, cio_rd_handle *h) {
     if (h->slot) drop(loop, h);
 }
 
-static int mux_wait(cio_loop *loop, int64_t timeout_ns) {
+/* Only fills `out`: the readiness layer dispatches once this returns, so
+ * callbacks that re-arm or drop handles (which reorders the array) or grow
+ * it never run while it is being read. */
+static int mux_wait(cio_loop *loop, int64_t timeout_ns, cio_rd_ready *out, unsigned max) {
     poll_state *s = ps(loop);
     cio_core *c = cio__core(loop);
     c->stats.enters++;
     int n = poll(s->fds, s->n, cio__rd_timeout_ms(timeout_ns));
     if (n < 0) return errno == EINTR ? 0 : -errno;
     c->stats.kernel_completions += (uint64_t)n;
-    /* Callbacks re-arm and drop handles, which reorders the array: copy the
-     * events out before running any of them. */
-    unsigned k = 0;
-    for (unsigned i = 0; i < s->n && k < (unsigned)n; i++) {
+    /* More ready handles than `out` holds: the rest are reported by the
+     * next poll() (levels), and that report starts after the last one
+     * taken, so that the handles late in the array get their turn too. */
+    unsigned k = 0, seen = 0, i = s->scan < s->n ? s->scan : 0;
+    for (unsigned j = 0; j < s->n && seen < (unsigned)n; j++, i = i + 1 < s->n ? i + 1 : 0) {
         if (!s->fds[i].revents) continue;
-        s->ready[k].fd = s->fds[i].fd;
-        s->ready[k].revents = (uint16_t)s->fds[i].revents;
-        s->fds[i].revents = 0;
-        k++;
-    }
-    for (unsigned i = 0; i < k; i++) {
-        if (s->ready[i].fd == s->wake_r) {
+        seen++;
+        if (s->fds[i].fd == s->wake_r) {
             char buf[64];
             while (read(s->wake_r, buf, sizeof buf) > 0) {
             }
             cio__wake_consumed(loop);
-            continue;
+        } else if (k < max) {
+            out[k].fd = s->fds[i].fd;
+            out[k].revents = (uint16_t)s->fds[i].revents;
+            if (++k == max) s->scan = i + 1;
         }
-        cio__rd_event(loop, s->ready[i].fd, s->ready[i].revents);
+        s->fds[i].revents = 0;
     }
-    return n;
+    return (int)k;
 }
 
 static int mux_wake(cio_loop *loop) {

@@ -11,7 +11,11 @@
  * done here, in user space.
  *
  * A multiplexer (src/backend/epoll.c, poll.c) only watches handles and
- * waits, behind the four calls of struct cio_mux, like Redis' ae_*.c.
+ * waits, behind the calls of struct cio_mux, like Redis' ae_*.c. As in ae.c
+ * the multiplexer only fills an array of (fd, events); the core then
+ * dispatches each entry by fd, looking the handle up again after every user
+ * callback: a callback may grow the handle table (moving it), close a handle
+ * through cio, or cancel and submit ops anywhere.
  */
 #ifndef CIO_CORE_READINESS_H
 #define CIO_CORE_READINESS_H
@@ -25,7 +29,19 @@ typedef struct cio_rd_handle {
     uint32_t slot;             /* the multiplexer's own: poll's array index + 1 */
     uint8_t registered;        /* the multiplexer's own: epoll knows the fd */
     uint8_t active;            /* the multiplexer's own: epoll's one-shot is armed */
+    uint16_t gen;              /* bumped when cio forgets the handle (a close through
+                                  cio): events fetched before then are the old handle's */
 } cio_rd_handle;
+
+/* One ready handle, as a multiplexer reports it. `gen` is the core's. */
+typedef struct cio_rd_ready {
+    int fd;
+    uint32_t revents; /* poll bits */
+    uint16_t gen;
+} cio_rd_ready;
+
+/* At most this many ready handles per wait; more are reported next time. */
+#define CIO_RD_MAX_READY 256
 
 enum { RD_Q_IN = 0, RD_Q_OUT = 1, RD_Q_POLL = 2 };
 
@@ -41,14 +57,18 @@ struct cio_mux {
     void (*close)(cio_loop *loop);
     /* Watch `fd` for `events` (poll bits; 0: stop watching). `fired` says
      * the handle has just reported an event, so a one-shot registration
-     * must be renewed even if `events` did not change. */
+     * must be renewed even if `events` did not change. Returns 0, or
+     * -CIO_EPERM for a handle that has no readiness to wait for (a regular
+     * file: always ready, as poll(2) says), or another error. */
     int (*arm)(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired);
     /* Forget `fd` before it is closed. */
     void (*forget)(cio_loop *loop, int fd, cio_rd_handle *h);
-    /* Wait up to `timeout_ns` (-1: no limit); report each ready handle with
-     * cio__rd_event() and each wake with cio__wake_consumed(). Returns the
-     * number of events or a negative error. */
-    int (*wait)(cio_loop *loop, int64_t timeout_ns);
+    /* Wait up to `timeout_ns` (-1: no limit); consume a wake itself (with
+     * cio__wake_consumed()) and fill `out` (room for `max`) with the fd and
+     * poll bits of each ready handle. Runs no callback and keeps no pointer
+     * into the handle table. Returns the number of entries filled or a
+     * negative error. */
+    int (*wait)(cio_loop *loop, int64_t timeout_ns, cio_rd_ready *out, unsigned max);
     int (*wake)(cio_loop *loop);
     int (*pollable_fd)(cio_loop *loop, cio_fd *out);
 };
@@ -65,9 +85,6 @@ typedef struct cio_rd {
 
 static inline cio_rd *cio__rd(cio_loop *loop) { return CIO_BACKEND_STATE(loop, cio_rd); }
 #define CIO_MUX_STATE(loop, type) ((type *)(void *)cio__rd(loop)->mux_state)
-
-/* What a multiplexer reports: `fd` is ready with poll bits `revents`. */
-void cio__rd_event(cio_loop *loop, int fd, uint32_t revents);
 
 /* The cio_backend functions every readiness backend shares. */
 int cio__rd_init(cio_loop *loop, const cio_loop_options *opts, const struct cio_mux *mux);

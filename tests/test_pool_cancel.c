@@ -1,20 +1,24 @@
 /*
- * tests/test_pool_cancel.c - ops that block for good on a pool thread (or
- * in an io_uring kernel worker) end when cancelled (issue 7, bug 11).
+ * tests/test_pool_cancel.c - an op that blocks for good on a pool thread
+ * (or in an io_uring kernel worker) ends when cancelled (issue 7, bug 11).
  *
- * An openat of a FIFO nobody writes to blocks until a writer comes; so
- * does a splice from an empty pipe. Each is ended by cio_cancel(), by a
- * CIO_OP_CANCEL op, by its deadline, and by cio_loop_close(), promptly
- * (CLOCK_MONOTONIC, generous bounds) and exactly once with the documented
- * result. Submitting and cancelling at once, many times, covers the
- * signal that reaches the pool thread just before its system call.
+ * A splice from a pipe nobody writes to blocks until a writer comes. On
+ * epoll and poll it runs on the blocking pool; on io_uring the kernel runs
+ * it in an io-wq worker, so there the same cases test the kernel's cancel.
+ * (An open of a FIFO no longer blocks on any backend: op.h, and
+ * tests/test_fifo_open.c.) Each stuck op is ended by cio_cancel(), also
+ * while the loop turns without ever waiting, by a CIO_OP_CANCEL op, by its
+ * deadline, and by cio_loop_close() (more ops than a loop may run on the
+ * pool at once, so some are still queued), promptly (CLOCK_MONOTONIC,
+ * generous bounds) and exactly once with the documented result; no byte
+ * reaches the splice's output file (fstat). Submitting and cancelling at
+ * once, many times, covers the signal that reaches the pool thread just
+ * before its system call. A handler the program installed for the pool's
+ * signal (SIGRTMAX - 1) still gets the program's own signals, never the
+ * pool's.
  *
- * Everything runs as the backend runs it (io_uring's own openat opens a
- * FIFO for reading without blocking, so there only the splice blocks),
- * then again on io_uring with CIO_URING_DISABLE=openat, where the open
- * takes the blocking pool. A
- * handler the program installed for the pool's signal (SIGRTMAX - 1) still
- * gets the program's own signals, never the pool's.
+ * Without splice (CIO_POSIX_ONLY, not Linux) no op blocks for good on the
+ * pool: only the signal handler's part runs, and the test reports a skip.
  */
 #include "fs_util.h"
 
@@ -22,10 +26,15 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#define HAVE_SPLICE 1
+#else
+#define HAVE_SPLICE 0
+#endif
+
 #define BOUND 2.0 /* seconds an interrupted op may take to come back */
 #define MS 1000000ull
 
-static char fifo_path[128];
 static atomic_int app_signals;
 
 static void app_handler(int sig, siginfo_t *info, void *uctx) {
@@ -41,6 +50,45 @@ static void sleep_ms(long ms) {
     }
 }
 
+#if HAVE_SPLICE
+
+/* The empty pipe every stuck op reads from, open until the process ends
+ * (the guard below writes to it), and the file they would write to. */
+static int stuck_pipe[2] = {-1, -1};
+static int out_fd = -1;
+
+/* The guard: if a cio_loop_close() does not return in time (the fix is
+ * missing), bytes in the pipe release the splices it waits for, so that
+ * the program ends with its report rather than at the watchdog. */
+static atomic_llong close_started_ns; /* 0: no close under way */
+
+static long long now_ns(void) { return (long long)(t_seconds() * 1e9); }
+
+static void *guard(void *arg) {
+    (void)arg;
+    for (;;) {
+        long long t0 = atomic_load(&close_started_ns);
+        if (t0 && now_ns() - t0 > 5000 * (long long)MS) {
+            ssize_t w = write(stuck_pipe[1], "x", 1);
+            (void)w;
+        }
+        sleep_ms(50);
+    }
+    return NULL;
+}
+
+static void timed_close(cio_loop *loop, const char *what) {
+    atomic_store(&close_started_ns, now_ns());
+    double t0 = t_seconds();
+    CHECK_EQ(cio_loop_close(loop), 0);
+    double took = t_seconds() - t0;
+    atomic_store(&close_started_ns, 0);
+    if (took > BOUND) {
+        fprintf(stderr, "%s: cio_loop_close took %.3f s with blocked ops in flight\n", what, took);
+        exit(1);
+    }
+}
+
 /* Turns `loop` until `t` has its final completion or `limit` seconds pass. */
 static bool run_until_done(cio_loop *loop, t_op *t, double limit) {
     double end = t_seconds() + limit;
@@ -51,9 +99,10 @@ static bool run_until_done(cio_loop *loop, t_op *t, double limit) {
     return t->finals > 0;
 }
 
-/* Submits an open of the FIFO and lets it reach the system call that blocks. */
-static void start_fifo_open(cio_loop *loop, t_op *t, uint64_t deadline) {
-    cio_prep_openat(&t->op, CIO_AT_FDCWD, fifo_path, O_RDONLY | O_CLOEXEC, 0);
+/* Submits a splice from the empty pipe and lets it reach the system call
+ * that blocks. */
+static void start_stuck(cio_loop *loop, t_op *t, uint64_t deadline) {
+    cio_prep_splice(&t->op, stuck_pipe[0], CIO_OFFSET_CURRENT, out_fd, 0, 4096, 0);
     t_arm(t);
     t->op.deadline = deadline;
     CHECK_EQ(cio_submit(loop, &t->op), 0);
@@ -63,25 +112,31 @@ static void start_fifo_open(cio_loop *loop, t_op *t, uint64_t deadline) {
 static void expect_done(t_op *t, int32_t want, double started, const char *what) {
     double took = t_seconds() - started;
     if (t->finals != 1 || t->res != want || took > BOUND) {
-        fprintf(stderr, "%s: finals %d, res %d (%s), want %d, after %.3f s\n", what, t->finals, t->res,
-                t->res < 0 ? cio_strerror(t->res) : "-", want, took);
+        fprintf(stderr, "%s: finals %d, res %d (%s), want %d (%s), after %.3f s\n", what, t->finals, t->res,
+                t->res < 0 ? cio_strerror(t->res) : "-", want, cio_strerror(want), took);
         exit(1);
     }
 }
 
+static void expect_nothing_written(void) {
+    struct stat st;
+    CHECK_EQ(fstat(out_fd, &st), 0);
+    CHECK_EQ(st.st_size, 0);
+}
+
 static void by_cio_cancel(cio_loop *loop) {
     t_op t;
-    start_fifo_open(loop, &t, 0);
-    sleep_ms(100); /* the thread (or kernel worker) is now asleep in open() */
+    start_stuck(loop, &t, 0);
+    sleep_ms(100); /* the thread (or kernel worker) is now asleep in splice() */
     CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
     if (t.finals != 0) {
-        fprintf(stderr, "FIFO open with no writer completed with %d\n", t.res);
+        fprintf(stderr, "splice from an empty pipe completed with %d\n", t.res);
         exit(1);
     }
     double t0 = t_seconds();
     CHECK_EQ(cio_cancel(loop, &t.op), 0);
     run_until_done(loop, &t, BOUND + 1);
-    expect_done(&t, -CIO_ECANCELED, t0, "FIFO open cancelled by cio_cancel");
+    expect_done(&t, -CIO_ECANCELED, t0, "splice cancelled by cio_cancel");
 }
 
 /* The same, with a loop that turns without ever waiting (an outside
@@ -89,25 +144,25 @@ static void by_cio_cancel(cio_loop *loop) {
 static void by_cio_cancel_spinning(cio_loop *loop) {
     for (int i = 0; i < 10; i++) {
         t_op t;
-        start_fifo_open(loop, &t, 0);
+        start_stuck(loop, &t, 0);
         sleep_ms(20);
         double t0 = t_seconds();
         CHECK_EQ(cio_cancel(loop, &t.op), 0);
         while (t.finals == 0 && t_seconds() < t0 + BOUND + 1) CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
-        expect_done(&t, -CIO_ECANCELED, t0, "FIFO open cancelled, loop turning without waiting");
+        expect_done(&t, -CIO_ECANCELED, t0, "splice cancelled, loop turning without waiting");
     }
 }
 
 static void by_cancel_op(cio_loop *loop) {
     t_op t, c;
-    start_fifo_open(loop, &t, 0);
+    start_stuck(loop, &t, 0);
     sleep_ms(50);
     cio_prep_cancel(&c.op, &t.op);
     t_arm(&c);
     double t0 = t_seconds();
     CHECK_EQ(cio_submit(loop, &c.op), 0);
     run_until_done(loop, &t, BOUND + 1);
-    expect_done(&t, -CIO_ECANCELED, t0, "FIFO open cancelled by CIO_OP_CANCEL");
+    expect_done(&t, -CIO_ECANCELED, t0, "splice cancelled by CIO_OP_CANCEL");
     CHECK(run_until_done(loop, &c, 1.0));
     CHECK_EQ(c.finals, 1);
     /* Found it running: 0 or -CIO_EALREADY, as op.h says. */
@@ -117,175 +172,66 @@ static void by_cancel_op(cio_loop *loop) {
 static void by_deadline(cio_loop *loop) {
     t_op t;
     double t0 = t_seconds();
-    start_fifo_open(loop, &t, cio_now(loop) + 200 * MS);
+    start_stuck(loop, &t, cio_now(loop) + 200 * MS);
     run_until_done(loop, &t, BOUND + 1);
     CHECK(t_seconds() - t0 >= 0.19); /* not before its deadline */
-    expect_done(&t, -CIO_ETIMEDOUT, t0 + 0.2, "FIFO open past its deadline");
+    expect_done(&t, -CIO_ETIMEDOUT, t0 + 0.2, "splice past its deadline");
 }
 
 /* Cancelled right after submission, or a few microseconds later: the
- * signal may reach the pool thread before it enters open(). */
+ * signal may reach the pool thread before it enters splice(). */
 static void at_once(cio_loop *loop) {
     double end = t_seconds() + 3.0;
     int n = 0;
     for (; n < 300 && t_seconds() < end; n++) {
         t_op t;
-        start_fifo_open(loop, &t, 0);
+        start_stuck(loop, &t, 0);
         for (volatile int spin = 0; spin < (n % 20) * 500; spin++) {
         }
         double t0 = t_seconds();
         CHECK_EQ(cio_cancel(loop, &t.op), 0);
         run_until_done(loop, &t, BOUND + 1);
-        expect_done(&t, -CIO_ECANCELED, t0, "FIFO open cancelled at once");
+        expect_done(&t, -CIO_ECANCELED, t0, "splice cancelled at once");
     }
     CHECK(n >= 20);
 }
 
-/* Splice from a pipe nobody writes to, with a deadline. */
-static void splice_deadline(cio_loop *loop, const char *dir) {
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    char out_path[160];
-    fs_path(out_path, sizeof out_path, dir, "splice_out");
-    int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    CHECK(out >= 0);
-    t_op t;
-    cio_prep_splice(&t.op, p[0], CIO_OFFSET_CURRENT, out, 0, 4096, 0);
-    t_arm(&t);
-    double t0 = t_seconds();
-    t.op.deadline = cio_now(loop) + 200 * MS;
-    CHECK_EQ(cio_submit(loop, &t.op), 0);
-    run_until_done(loop, &t, BOUND + 1);
-    CHECK(t_seconds() - t0 >= 0.19);
-    expect_done(&t, -CIO_ETIMEDOUT, t0 + 0.2, "splice from an empty pipe past its deadline");
-    /* And cancelled: -CIO_ECANCELED, never a kernel-internal code. */
-    cio_prep_splice(&t.op, p[0], CIO_OFFSET_CURRENT, out, 0, 4096, 0);
-    t_arm(&t);
-    CHECK_EQ(cio_submit(loop, &t.op), 0);
-    CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
-    sleep_ms(50);
-    t0 = t_seconds();
-    CHECK_EQ(cio_cancel(loop, &t.op), 0);
-    run_until_done(loop, &t, BOUND + 1);
-    expect_done(&t, -CIO_ECANCELED, t0, "splice from an empty pipe cancelled");
-    struct stat st;
-    CHECK_EQ(fstat(out, &st), 0);
-    CHECK_EQ(st.st_size, 0);
-    close(out);
-    close(p[0]);
-    close(p[1]);
-#else
-    (void)loop;
-    (void)dir;
-#endif
-}
-
-/* Close with blocked ops in flight returns promptly; each completes once. */
-static void on_close(const char *dir, bool fifo, bool splice) {
+/* Close with blocked ops in flight returns promptly; each completes once.
+ * Ten: more than one loop may run on the pool at once (8), so that close
+ * takes some back from the queue and interrupts the others. */
+static void on_close(void) {
     cio_loop loop;
-    t_loop_init(&loop, 16);
-    enum { N = 4 };
+    t_loop_init(&loop, 64);
+    enum { N = 10 };
     t_op t[N];
-    int n = fifo ? N : 0;
-    for (int i = 0; i < n; i++) start_fifo_open(&loop, &t[i], 0);
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
-    int p[2] = {-1, -1}, out = -1;
-    t_op sp;
-    sp.finals = 0;
-    if (splice) {
-        CHECK_EQ(pipe(p), 0);
-        char out_path[160];
-        fs_path(out_path, sizeof out_path, dir, "close_out");
-        out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        CHECK(out >= 0);
-        cio_prep_splice(&sp.op, p[0], CIO_OFFSET_CURRENT, out, 0, 4096, 0);
-        t_arm(&sp);
-        CHECK_EQ(cio_submit(&loop, &sp.op), 0);
-    }
-#else
-    (void)dir;
-    (void)splice;
-#endif
-    CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
+    for (int i = 0; i < N; i++) start_stuck(&loop, &t[i], 0);
     sleep_ms(100);
-    double t0 = t_seconds();
-    CHECK_EQ(cio_loop_close(&loop), 0);
-    double took = t_seconds() - t0;
-    if (took > BOUND) {
-        fprintf(stderr, "cio_loop_close took %.3f s with blocked ops in flight\n", took);
-        exit(1);
-    }
-    for (int i = 0; i < n; i++) {
+    CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
+    for (int i = 0; i < N; i++) CHECK_EQ(t[i].finals, 0);
+    timed_close(&loop, "close with ten stuck splices");
+    for (int i = 0; i < N; i++) {
         CHECK_EQ(t[i].finals, 1);
         CHECK_EQ(t[i].res, -CIO_ECANCELED);
     }
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
-    if (splice) {
-        CHECK_EQ(sp.finals, 1);
-        CHECK_EQ(sp.res, -CIO_ECANCELED);
-        close(out);
-        close(p[0]);
-        close(p[1]);
-    }
-#endif
 }
 
-/* The guard: if the fix is missing, a writer releases whatever still
- * blocks in open(), so that the program ends with its report. */
-static void *release_later(void *arg) {
-    (void)arg;
-    sleep_ms(6000);
-    for (;;) {
-        int fd = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0) close(fd);
-        sleep_ms(100);
-    }
-    return NULL;
-}
-
-/* io_uring's own openat first tries without blocking, which opens a FIFO
- * for reading at once, writer or not: there nothing blocks. */
-static bool fifo_open_blocks(cio_loop *loop) {
-    t_op t;
-    start_fifo_open(loop, &t, 0);
-    sleep_ms(50);
-    CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
-    if (t.finals == 0) {
-        CHECK_EQ(cio_cancel(loop, &t.op), 0);
-        CHECK(run_until_done(loop, &t, 30.0));
-        return true;
-    }
-    CHECK(t.res >= 0);
-    close(t.res);
-    return false;
-}
-
-static void run_all(const char *dir, const char *mode, bool kernel_openat) {
+static void run_all(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    bool blocks = !kernel_openat || fifo_open_blocks(&loop);
-    if (blocks) {
-        by_cio_cancel(&loop);
-        by_cio_cancel_spinning(&loop);
-        by_cancel_op(&loop);
-        by_deadline(&loop);
-        at_once(&loop);
-    }
-    t_close(&loop);
-    if (blocks) on_close(dir, true, false);
-    printf("pool_cancel, FIFO open (%s): %s\n", mode, blocks ? "ok" : "does not block here");
+    const char *name = cio_backend_name(cio_loop_backend(&loop));
+    by_cio_cancel(&loop);
+    by_cio_cancel_spinning(&loop);
+    by_cancel_op(&loop);
+    by_deadline(&loop);
+    at_once(&loop);
+    CHECK_EQ(cio_loop_active(&loop), 0);
+    timed_close(&loop, "close after the cases");
+    on_close();
+    expect_nothing_written();
+    printf("pool_cancel, splice from an empty pipe (%s): ok\n", name);
 }
 
-/* The pipe ops: the kernel's on io_uring, the pool's elsewhere. */
-static void run_splice(const char *dir) {
-    cio_loop loop;
-    t_loop_init(&loop, 64);
-    splice_deadline(&loop, dir);
-    t_close(&loop);
-    on_close(dir, false, true);
-    printf("pool_cancel, splice: ok\n");
-}
+#endif /* HAVE_SPLICE */
 
 int main(void) {
     struct sigaction sa;
@@ -296,28 +242,36 @@ int main(void) {
     CHECK_EQ(sigaction(SIGRTMAX - 1, &sa, NULL), 0);
 
     const char *dir = fs_mkdtemp();
-    fs_path(fifo_path, sizeof fifo_path, dir, "fifo");
-    CHECK_EQ(mkfifo(fifo_path, 0600), 0);
-    pthread_t guard;
-    CHECK_EQ(pthread_create(&guard, NULL, release_later, NULL), 0);
-    CHECK_EQ(pthread_detach(guard), 0);
-
-    cio_loop probe;
-    t_loop_init(&probe, 8);
-    cio_backend_kind kind = cio_loop_backend(&probe);
-    bool uring = kind == CIO_BACKEND_URING;
-    t_close(&probe);
-    run_all(dir, cio_backend_name(kind), uring);
-    if (uring) {
-        CHECK_EQ(setenv("CIO_URING_DISABLE", "openat", 1), 0);
-        run_all(dir, "io_uring, openat on the pool", false);
-    }
-    run_splice(dir);
+    char out_path[160];
+    fs_path(out_path, sizeof out_path, dir, "splice_out");
+#if HAVE_SPLICE
+    CHECK_EQ(pipe2(stuck_pipe, O_CLOEXEC), 0);
+    out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(out_fd >= 0);
+    pthread_t g;
+    CHECK_EQ(pthread_create(&g, NULL, guard, NULL), 0);
+    CHECK_EQ(pthread_detach(g), 0);
+    run_all();
+#else
+    /* Still a file op on the pool, so that the pool has installed its handler. */
+    cio_loop loop;
+    t_loop_init(&loop, 8);
+    t_op t;
+    cio_prep_openat(&t.op, CIO_AT_FDCWD, out_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    CHECK(fs_do(&loop, &t) >= 0);
+    CHECK_EQ(close(t.res), 0);
+    t_close(&loop);
+#endif
 
     /* The pool's signals never reached the program's handler; its own do. */
     CHECK_EQ(atomic_load(&app_signals), 0);
     CHECK_EQ(kill(getpid(), SIGRTMAX - 1), 0);
     for (int i = 0; i < 200 && atomic_load(&app_signals) == 0; i++) sleep_ms(10);
     CHECK_EQ(atomic_load(&app_signals), 1);
+#if !HAVE_SPLICE
+    printf("pool_cancel: skipped, no op blocks for good on the pool without splice (the signal handler part ran)\n");
+    return 77;
+#else
     return 0;
+#endif
 }

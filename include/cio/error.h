@@ -23,6 +23,7 @@ extern "C" {
 #define CIO_ENOENT ENOENT             /* no such file, or: cancel target not found */
 #define CIO_EINTR EINTR               /* interrupted */
 #define CIO_EIO EIO                   /* input/output error */
+#define CIO_ENXIO ENXIO               /* no such device: e.g. a FIFO opened for writing has no reader */
 #define CIO_EBADF EBADF               /* bad handle */
 #define CIO_EAGAIN EAGAIN             /* try again */
 #define CIO_ENOMEM ENOMEM             /* out of memory */

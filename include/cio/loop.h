@@ -159,7 +159,7 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * CIO_OP_CANCEL, its deadline, this close) interrupts its thread with
  * signal SIGRTMAX - 1 (handler without SA_RESTART; a handler the program
  * had installed for it still gets the program's own signals): a system
- * call that can be interrupted (open of a FIFO, a pipe read, splice) ends
+ * call that can be interrupted (a splice from an empty pipe, most waits) ends
  * and the op completes with -CIO_ECANCELED or -CIO_ETIMEDOUT. What cannot
  * be interrupted (disk IO under way) finishes on its own, and this call
  * waits for it. Pool threads block every other signal.

@@ -438,7 +438,14 @@ static inline void cio_prep_fsync(cio_op *op, cio_fd fd, uint32_t flags) {
     op->args.fsync.flags = flags;
 }
 
-/* Opens `path` relative to `dirfd` (CIO_AT_FDCWD); completes with the new handle. */
+/*
+ * Opens `path` relative to `dirfd` (CIO_AT_FDCWD); completes with the new
+ * handle. An open never blocks on a FIFO, on every backend (as io_uring's
+ * own openat, which tries with O_NONBLOCK first): opened for reading it
+ * completes at once, writer or not; opened for writing with no reader it
+ * fails with -CIO_ENXIO. The new handle has O_NONBLOCK only if `flags`
+ * asked for it. (A plain open(2) would wait for the other end instead.)
+ */
 static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, int flags,
                                    uint32_t mode) {
     cio_prep_(op, CIO_OP_OPENAT);
@@ -448,7 +455,27 @@ static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, i
     op->args.open.mode = mode;
 }
 
-/* Closes a handle; completes with 0. */
+/*
+ * Closes a handle; completes with 0, or -CIO_EBADF when it was not open.
+ *
+ * The same on every backend: the ops of this loop still waiting on the
+ * handle (recv, send, accept, connect, poll, a read or write of a socket or
+ * pipe) complete first, with -CIO_ECANCELED (or with their own result if
+ * they had finished already), then the close completes. When its callback
+ * runs no op of this loop uses the handle any more and it is closed: a peer
+ * sees end of file. An op submitted on the handle after the close and
+ * before its completion fails with -CIO_EBADF. Not reached: ops of other
+ * loops, ops running on the blocking pool (file IO on epoll and poll), and
+ * on io_uring a splice whose fd_in the handle is (only fd_out is matched).
+ *
+ * A plain close(2) behind cio's back while ops wait on the handle is a
+ * mistake, and what follows differs: on io_uring the waiting ops hold the
+ * file open (the peer sees no end of file) and go on until they complete,
+ * are cancelled or time out; on epoll the file is closed, but the waiting
+ * ops never complete by themselves (a cancel, their deadline or the loop's
+ * close ends them); on poll they complete with -CIO_EBADF. A later close
+ * of that number through cio fails with -CIO_EBADF and cancels nothing.
+ */
 static inline void cio_prep_close(cio_op *op, cio_fd fd) {
     cio_prep_(op, CIO_OP_CLOSE);
     op->args.close.fd = fd;
@@ -598,7 +625,13 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
 /*
  * Waits until `fd` is ready for `events` (CIO_POLL*); completes with the
  * ready mask. With CIO_F_MULTISHOT it reports each readiness edge until
- * cancelled. For libraries that want readiness rather than completion.
+ * cancelled (one report when the handle becomes ready, another when new
+ * data or a new event comes). The poll backend is the exception: poll(2)
+ * has only levels, so there a multishot poll reports on every loop turn
+ * while the handle stays ready, until the program drains it (reads until
+ * -CIO_EAGAIN) or cancels the poll. For libraries that want readiness
+ * rather than completion. The ready mask holds only the asked events and
+ * CIO_POLLERR/CIO_POLLHUP, as poll(2) reports them.
  * A regular file, directory or block device has no readiness of its own and
  * is always ready, as poll(2) says: the poll completes at once with the
  * asked events among CIO_POLLIN and CIO_POLLOUT, or -CIO_EINVAL when it asks

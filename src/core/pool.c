@@ -13,8 +13,9 @@
  *
  * Fairness: one loop runs at most per_loop ops at a time (half the threads,
  * at most CIO_POOL_PER_LOOP), so that a loop whose ops block for good (a
- * FIFO with no writer, an empty pipe) cannot take every thread from the
- * others. Its further ops wait in the queue; the other loops' ops pass them.
+ * splice from an empty pipe, an open on a hung network file system) cannot
+ * take every thread from the others. Its further ops wait in the queue;
+ * the other loops' ops pass them.
  *
  * Cancel: a queued op is taken back. A running one is interrupted: its
  * thread gets POOL_SIGNAL, whose handler only notes that it came and is

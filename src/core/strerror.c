@@ -19,6 +19,7 @@ const char *cio_strerror(int err) {
         E(CIO_ENOENT, "no such file, directory or op")
         E(CIO_EINTR, "interrupted")
         E(CIO_EIO, "input/output error")
+        E(CIO_ENXIO, "no such device or address")
         E(CIO_EBADF, "bad handle")
         E(CIO_EAGAIN, "resource temporarily unavailable")
         E(CIO_ENOMEM, "out of memory")

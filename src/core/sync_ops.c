@@ -101,6 +101,32 @@ static int32_t do_rwv(const cio_op *op) {
     return result(rd ? readv(fd, op->args.rwv.iov, cnt) : writev(fd, op->args.rwv.iov, cnt));
 }
 
+/* Opens as io_uring's own openat does, so that an open means the same on
+ * every backend (op.h): with O_NONBLOCK added, which opens a FIFO for
+ * reading at once and fails a write-open with no reader with ENXIO instead
+ * of waiting for good for the other end; O_NONBLOCK is then cleared unless
+ * the caller asked for it. Where the non-blocking try says EAGAIN (a lease
+ * to break, a device that is busy) io_uring retries in a worker that may
+ * block, and so does this. */
+static int32_t do_openat(const cio_op *op) {
+    const int flags = op->args.open.flags;
+    const mode_t mode = (mode_t)op->args.open.mode;
+    int fd = openat(op->args.open.dirfd, op->args.open.path, flags | O_NONBLOCK, mode);
+    if (flags & O_NONBLOCK) return result(fd);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
+        return result(openat(op->args.open.dirfd, op->args.open.path, flags, mode));
+    }
+    /* O_PATH drops O_NONBLOCK, and its handle refuses F_SETFL. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
 int32_t cio__sync_exec(cio_op *op) {
     switch (op->opcode) {
     case CIO_OP_NOP:
@@ -117,8 +143,7 @@ int32_t cio__sync_exec(cio_op *op) {
 #endif
         return result(fsync(op->args.fsync.fd));
     case CIO_OP_OPENAT:
-        return result(openat(op->args.open.dirfd, op->args.open.path, op->args.open.flags,
-                             (mode_t)op->args.open.mode));
+        return do_openat(op);
     case CIO_OP_CLOSE:
         return result(close(op->args.close.fd));
     case CIO_OP_STATX:

@@ -128,9 +128,9 @@ static void child(int mode) {
     for (int i = 0; i < 5; i++) CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
     usleep(20000);
     for (int i = 0; i < 5; i++) CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
-    if (returned) { /* io_uring opens a FIFO without waiting for a writer */
+    if (returned) { /* a FIFO opens without waiting for a writer; no splice off Linux */
         printf("%s: did not block (returned %d)\n", names[kind], result);
-        CHECK(kind == K_OPEN_FIFO && result >= 0);
+        CHECK((kind == K_OPEN_FIFO && result >= 0) || (kind == K_SPLICE && result == -CIO_ENOTSUP));
         CHECK_EQ(cio_loop_close(&loop), 0);
         _exit(0);
     }

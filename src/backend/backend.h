@@ -30,10 +30,12 @@ struct cio_backend {
     /* Release everything. Called only once no op is in flight. */
     void (*close)(cio_loop *loop);
 
-    /* Take `op` (already validated, state OP_BACKEND). Returns 0, or
-     * -CIO_ENOTSUP when this backend does not run the opcode (the core then
-     * runs it itself), or another error that the core reports as the op's
-     * result. Must not run callbacks. */
+    /* Take `op` (already validated, state OP_BACKEND). Returns 0, or 1 when
+     * taken but the core must time op->deadline itself (a backend with
+     * CIO_BE_KERNEL_DEADLINES that cannot for this op), or -CIO_ENOTSUP
+     * when this backend does not run the opcode (the core then runs it
+     * itself), or another error that the core reports as the op's result.
+     * Must not run callbacks. */
     int (*submit)(cio_loop *loop, cio_op *op);
 
     /* Ask the kernel to cancel `target`, which this backend took. When

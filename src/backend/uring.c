@@ -6,35 +6,78 @@
  * turn queued and waits for completions together.
  *
  * user_data carries a tag in its low three bits (ops are 8-aligned):
- *   TAG_OP      a cio_op of this loop
- *   TAG_POST    a message another loop sent with MSG_RING
- *   TAG_WAKE    the read on the wake eventfd
- *   TAG_IGNORE  internal SQEs whose CQE means nothing to us (link timeouts
- *               for deadlines, fire-and-forget cancels)
+ *   TAG_OP        a cio_op of this loop
+ *   TAG_POST      a message another loop sent with MSG_RING
+ *   TAG_WAKE      the read on the wake eventfd
+ *   TAG_IGNORE    internal SQEs whose CQE means nothing to us
+ *                 (fire-and-forget cancels)
+ *   TAG_LT        the link timeout that carries the op's deadline
+ *   TAG_FDCANCEL  the cancel-by-handle that a close sends first
+ *
+ * A tag is never reused while the kernel can still act on it. The kernel
+ * runs a link timeout that fires as task work which cancels by user_data,
+ * possibly after the op it guards has completed; had the callback submitted
+ * the same op again, the stale timeout would cancel the new one. So an op
+ * with a link timeout completes (its callback runs) only once both its own
+ * CQE and its timeout's have been reaped; the first to arrive parks the
+ * result in op->res. Both usually come in the same batch. Ops the kernel
+ * always runs in a worker (splice, fsync, the path ops) get no link
+ * timeout: since Linux 6.15 it would be armed only once the blocking call
+ * returned. The core times their deadlines and cancels them like any op.
+ *
+ * Closing a handle through cio first cancels this loop's ops on it
+ * (ASYNC_CANCEL by fd, all matches), and the close itself is held until
+ * they have all completed: the kernel may post the cancelled ops' CQEs
+ * after the cancel's own (through task work, or from an io-wq worker that
+ * had to be interrupted). A per-handle count of ops in flight, kept here,
+ * says when.
+ *
+ * Never lose a completion, nor invent one: a full SQ is submitted early;
+ * when the kernel cannot take more (or the ring is not bound to its thread
+ * yet) ops and cancels wait in a backlog, in order, until the next enter
+ * makes room. Completions that overflowed the CQ are flushed back
+ * (IORING_FEAT_NODROP) and reaped. Opcodes the kernel lacks (the probe
+ * says) are declined with -CIO_ENOTSUP and the core runs them as plain
+ * system calls; the environment variable CIO_URING_DISABLE="bind,listen,..."
+ * pretends more are missing, for testing that path.
  *
  * Setup tries SINGLE_ISSUER|DEFER_TASKRUN, then COOP_TASKRUN|TASKRUN_FLAG,
  * then no task-run flags; always SUBMIT_ALL and CLAMP, CQ twice the SQ. The
  * ring starts disabled and is enabled by the first thread that enters it,
  * so a loop can be set up on one thread and run on another.
- *
- * Never lose a completion: a full SQ is submitted early and the op retried;
- * completions that overflowed the CQ are flushed back (IORING_FEAT_NODROP)
- * and reaped. Opcodes the kernel lacks (the probe says) are declined with
- * -CIO_ENOTSUP and the core runs them as plain system calls; the environment
- * variable CIO_URING_DISABLE="bind,listen,..." pretends more are missing,
- * for testing that path.
  */
 #include <liburing.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
 
-enum { TAG_OP = 0, TAG_POST = 1, TAG_WAKE = 2, TAG_IGNORE = 3, TAG_MASK = 7 };
+enum { TAG_OP = 0, TAG_POST = 1, TAG_WAKE = 2, TAG_IGNORE = 3, TAG_LT = 4, TAG_FDCANCEL = 5, TAG_MASK = 7 };
+
+/* op->internal_.bflags. An op on the fast path has none but BF_FD; any
+ * other sends its CQE through finish(). */
+enum {
+    BF_FD = 1 << 9,       /* counted in fdc[] under op->args.rw.fd (fast path) */
+    BF_SLOW = 1 << 10,    /* taken by submit_slow(): multishot, post, full SQ, ... */
+    BF_LT = 1 << 0,       /* its link timeout's CQE is still to come */
+    BF_DONE = 1 << 1,     /* its own final CQE came; the result waits in op->res */
+    BF_LT_FIRED = 1 << 2, /* the link timeout fired: the deadline passed */
+    BF_QUEUED = 1 << 3,   /* in the backlog, waiting for its SQEs */
+    BF_QCANCEL = 1 << 4,  /* in the backlog, waiting for an SQE that cancels it */
+    BF_DROPPED = 1 << 5,  /* cancelled while queued: ends with -CIO_ECANCELED at the next flush */
+    BF_HELD = 1 << 6,     /* a close waiting for the ops on its handle to finish */
+    BF_FDCANCEL = 1 << 7, /* a close whose cancel-by-handle has not completed yet */
+    BF_POS_CUR = 1 << 8   /* issued again at the current position after -ESPIPE */
+};
+
+/* In the per-handle counts: a close of this handle is queued or held, so
+ * new ops on it are refused with -CIO_EBADF (as if it were closed already). */
+#define FD_CLOSING 0x80000000u
 
 /* Opcodes newer than the packaged liburing's header; filled in by hand. */
 enum { URING_OP_BIND = 56, URING_OP_LISTEN = 57 };
@@ -43,14 +86,23 @@ typedef struct uring {
     struct io_uring ring;
     unsigned setup_flags;
     uint32_t native;     /* bit (1 << cio opcode): the kernel runs it itself */
-    uint32_t plain;      /* of those, the ones that are one plain SQE (not a post) */
+    uint32_t plain;      /* of those, the ones that are one plain SQE with the handle
+                            (if any) first in op->args: not a post, close or splice */
+    uint32_t fast;       /* `plain`, or 0 while the backlog holds anything */
     int wake_fd;         /* eventfd that cio_loop_wake() writes */
     int notify_fd;       /* eventfd registered for cio_loop_fd(), or -1 */
     int enter_fd;        /* registered ring index, or the ring fd */
     unsigned enter_flags;
     bool bound;          /* enabled and bound to the running thread */
     bool wake_armed;     /* the wake read is in flight */
+    bool wake_wanted;    /* the wake read found no SQE: arm it at the next flush */
+    bool cancel_all_wanted; /* likewise for a loop close's cancel of everything */
     uint64_t wake_buf;
+    cio_op *bl_head;     /* the backlog, oldest first, linked through internal_.next */
+    cio_op *bl_tail;
+    cio_op *held;        /* closes waiting for their handle's ops (BF_HELD) */
+    uint32_t *fdc;       /* per handle: ops of this loop in flight on it, | FD_CLOSING */
+    uint32_t fdc_cap;
 } uring;
 
 _Static_assert(sizeof(uring) <= sizeof(((cio_core *)0)->backend), "uring state must fit");
@@ -89,6 +141,58 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_SPLICE] = IORING_OP_SPLICE,
     [CIO_OP_POST] = IORING_OP_MSG_RING,
 };
+
+/* Where an op keeps the handle that the kernel's cancel-by-fd matches (the
+ * request's file), as 1 + its offset in op->args; 0: none. Splice matches
+ * by fd_out only: its fd_in is looked up when it runs. */
+#define FD_AT(member) (uint8_t)(1 + offsetof(cio_op, args.member) - offsetof(cio_op, args))
+static const uint8_t fd_at[CIO_OP_COUNT_] = {
+    [CIO_OP_READ] = FD_AT(rw.fd),          [CIO_OP_WRITE] = FD_AT(rw.fd),
+    [CIO_OP_READV] = FD_AT(rwv.fd),        [CIO_OP_WRITEV] = FD_AT(rwv.fd),
+    [CIO_OP_FSYNC] = FD_AT(fsync.fd),      [CIO_OP_BIND] = FD_AT(addr.fd),
+    [CIO_OP_LISTEN] = FD_AT(listen.fd),    [CIO_OP_ACCEPT] = FD_AT(accept.fd),
+    [CIO_OP_CONNECT] = FD_AT(addr.fd),     [CIO_OP_RECV] = FD_AT(sr.fd),
+    [CIO_OP_SEND] = FD_AT(sr.fd),          [CIO_OP_RECVMSG] = FD_AT(msg.fd),
+    [CIO_OP_SENDMSG] = FD_AT(msg.fd),      [CIO_OP_SHUTDOWN] = FD_AT(shutdown.fd),
+    [CIO_OP_POLL] = FD_AT(poll.fd),        [CIO_OP_SPLICE] = FD_AT(splice.fd_out),
+};
+
+/* The opcodes whose handle is the first member of op->args (all but splice). */
+static const uint32_t fd_first =
+    1u << CIO_OP_READ | 1u << CIO_OP_WRITE | 1u << CIO_OP_READV | 1u << CIO_OP_WRITEV | 1u << CIO_OP_FSYNC |
+    1u << CIO_OP_BIND | 1u << CIO_OP_LISTEN | 1u << CIO_OP_ACCEPT | 1u << CIO_OP_CONNECT | 1u << CIO_OP_RECV |
+    1u << CIO_OP_SEND | 1u << CIO_OP_RECVMSG | 1u << CIO_OP_SENDMSG | 1u << CIO_OP_SHUTDOWN | 1u << CIO_OP_POLL;
+_Static_assert(offsetof(cio_op, args.rw.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.rwv.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.fsync.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.addr.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.listen.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.accept.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.sr.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.msg.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.shutdown.fd) == offsetof(cio_op, args) &&
+                   offsetof(cio_op, args.poll.fd) == offsetof(cio_op, args),
+               "the fast path finds these handles first in op->args");
+
+static inline cio_fd op_fd(const cio_op *op) {
+    unsigned at = fd_at[op->opcode];
+    if (!at) return -1;
+    cio_fd fd;
+    memcpy(&fd, (const char *)&op->args + at - 1, sizeof fd);
+    return fd;
+}
+
+/* Opcodes that the kernel always hands to an io-wq worker without trying
+ * them inline first. Since Linux 6.15 (and its stable backports) a link
+ * timeout is armed only when the issue returns, which for these is when
+ * the blocking call is over: a splice from an empty pipe would ignore its
+ * deadline. Their deadlines are the core's; a deadline cancels them like
+ * cio_cancel does (the kernel interrupts the worker). */
+static const uint32_t core_timed = 1u << CIO_OP_SPLICE | 1u << CIO_OP_FSYNC | 1u << CIO_OP_STATX |
+                                   1u << CIO_OP_UNLINKAT | 1u << CIO_OP_RENAMEAT | 1u << CIO_OP_MKDIRAT;
+
+/* Whether the op's deadline travels with it as a link timeout. */
+static inline bool has_lt(const cio_op *op) { return op->deadline && !(core_timed & (1u << op->opcode)); }
 
 /* Ops whose absence the core can cover with a plain, non-blocking-in-practice
  * system call. If the kernel lacks any other, this backend is not used. */
@@ -170,20 +274,23 @@ static unsigned sq_free(const uring *u) {
     return sq->ring_entries - (sq->sqe_tail - IO_URING_READ_ONCE(*sq->khead));
 }
 
-/* The SQ is full: submit what is staged to make room for `n` SQEs. */
-static CIO_NOINLINE bool reserve_slow(cio_loop *loop, uring *u, unsigned n) {
+/* The SQ lacks room for `n` SQEs: submit what is staged to make some. Only
+ * a bound ring is entered: the first enter binds it to its thread, which
+ * must be the one that runs the loop. With `in_order`, nothing may pass
+ * what waits in the backlog. */
+static CIO_NOINLINE bool make_room(cio_loop *loop, uring *u, unsigned n, bool in_order) {
+    if (!u->bound || (in_order && u->bl_head)) return false;
     cio__core(loop)->stats.sq_full_flushes++;
     /* The kernel may refuse more while completions wait in its overflow
-     * list; entering with GETEVENTS flushes them into the CQ. A few tries
-     * are enough: the SQ empties as soon as the kernel accepts it. */
-    for (int i = 0; i < 4 && sq_free(u) < n; i++)
-        if (enter(loop, u, i > 0, false, 0) < 0) return false;
+     * list; entering with GETEVENTS flushes them into the CQ. */
+    for (int i = 0; i < 2 && sq_free(u) < n; i++)
+        if (enter(loop, u, i > 0, false, 0) < 0) break;
     return sq_free(u) >= n;
 }
 
-/* Makes room for `n` SQEs. */
-static inline bool reserve(cio_loop *loop, uring *u, unsigned n) {
-    return CIO_LIKELY(sq_free(u) >= n) || reserve_slow(loop, u, n);
+/* Room for `n` SQEs of an op or cancel that must keep its place in line. */
+static inline bool room(cio_loop *loop, uring *u, unsigned n) {
+    return CIO_LIKELY(sq_free(u) >= n && !u->bl_head) || make_room(loop, u, n, true);
 }
 
 static struct io_uring_sqe *take_sqe(uring *u) {
@@ -193,10 +300,43 @@ static struct io_uring_sqe *take_sqe(uring *u) {
     return sqe;
 }
 
+/* ---- the backlog: ops and cancels waiting for SQEs, in order ---- */
+
+static void enqueue(uring *u, cio_op *op, uint16_t bf) {
+    op->internal_.bflags |= bf;
+    u->fast = 0; /* everything queues behind it now */
+    op->internal_.next = NULL;
+    if (u->bl_tail)
+        u->bl_tail->internal_.next = op;
+    else
+        u->bl_head = op;
+    u->bl_tail = op;
+}
+
+/* Takes `op` out of the backlog wherever it is (rare: a queued cancel whose
+ * target completed first). */
+static void unqueue(uring *u, cio_op *op) {
+    for (cio_op *prev = NULL, *p = u->bl_head; p; prev = p, p = p->internal_.next) {
+        if (p != op) continue;
+        if (prev)
+            prev->internal_.next = p->internal_.next;
+        else
+            u->bl_head = p->internal_.next;
+        if (u->bl_tail == p) u->bl_tail = prev;
+        break;
+    }
+    if (!u->bl_head) u->fast = u->plain;
+    op->internal_.bflags &= (uint16_t)~(BF_QUEUED | BF_QCANCEL);
+}
+
 /* ---- completions ---- */
 
 static void arm_wake(cio_loop *loop, uring *u) {
-    if (u->wake_armed || !reserve(loop, u, 1)) return;
+    if (u->wake_armed) return;
+    if (sq_free(u) < 1 && !make_room(loop, u, 1, false)) {
+        u->wake_wanted = true;
+        return;
+    }
     struct io_uring_sqe *sqe = take_sqe(u);
     io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof u->wake_buf, 0);
     sqe->user_data = TAG_WAKE;
@@ -213,43 +353,166 @@ static int32_t post_sent(cio_op *op, int32_t res) {
 }
 
 static int uring_submit(cio_loop *loop, cio_op *op);
+static void stage_op(uring *u, cio_op *op);
+static void stage_close(uring *u, cio_op *op);
+
+/* The last op on a handle being closed has finished (or the close's cancel
+ * has): the held close goes to the kernel now. */
+static CIO_NOINLINE void release_close(cio_loop *loop, uring *u, cio_fd fd, bool force) {
+    for (cio_op **pp = &u->held; *pp; pp = &(*pp)->internal_.next) {
+        cio_op *op = *pp;
+        if (op->args.close.fd != fd) continue;
+        /* Its cancel's CQE must come first: the tag is the close's. */
+        if (op->internal_.bflags & BF_FDCANCEL) return;
+        if (!force && u->fdc[fd] != FD_CLOSING) return;
+        *pp = op->internal_.next;
+        op->internal_.bflags &= (uint16_t)~BF_HELD;
+        if (room(loop, u, has_lt(op) ? 2 : 1)) {
+            u->fdc[fd] &= ~FD_CLOSING;
+            stage_op(u, op);
+        } else {
+            enqueue(u, op, BF_QUEUED); /* still closing: the flush finds no op left and closes */
+        }
+        return;
+    }
+}
 
 /* The kernel ends a multishot op with a successful CQE when it cannot post
  * into a full CQ. cio's multishot goes on until a cancel or an error ends
  * it: deliver the result as one more, and arm the op again. */
-static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, cio_op *op, int32_t res) {
+static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
     if (res < 0 || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) || cio__core(loop)->closing)
         return false;
+    cio_fd fd = op_fd(op);
+    if (fd >= 0 && (u->fdc[fd] & FD_CLOSING)) return false;
     cio__complete_more(loop, op, res);
     op->flags &= (uint8_t)~CIO_F_MORE;
     int r = -CIO_ECANCELED;
-    if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && (r = uring_submit(loop, op)) == 0) return true;
-    cio__complete(loop, op, r); /* cancelled from that callback, or no room to re-arm */
+    /* Its callback may have cancelled it, or begun to close its handle. */
+    if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && !(fd >= 0 && (u->fdc[fd] & FD_CLOSING)) &&
+        (r = uring_submit(loop, op)) >= 0)
+        return true;
+    if (r == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
+    cio__complete(loop, op, r);
     return true;
+}
+
+static bool offset_given(const cio_op *op) {
+    switch (op->opcode) {
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        return op->args.rw.offset != CIO_OFFSET_CURRENT;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        return op->args.rwv.offset != CIO_OFFSET_CURRENT;
+    default:
+        return false;
+    }
+}
+
+/* The kernel is done with `op` (and with its link timeout, if it had one):
+ * deliver `res` as its final completion, after the few translations a
+ * plain CQE result needs. */
+static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    cio_core *c = cio__core(loop);
+    uint16_t bf = op->internal_.bflags;
+    op->internal_.bflags = 0;
+    cio_fd fd = op_fd(op);
+    bool fd_closing = fd >= 0 && (u->fdc[fd] & FD_CLOSING);
+    if (res < 0) {
+        bool stopped = (bf & BF_LT_FIRED) || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) ||
+                       fd_closing || c->closing;
+        /* A worker interrupted in a blocking call (a cancelled splice)
+         * reports the kernel's internal restart codes. */
+        if ((uint32_t)(res + 516) <= 4u) res = stopped ? -CIO_ECANCELED : -CIO_EINTR;
+        /* An offset on a handle with no position (a socket) is ignored, as
+         * op.h says; the kernel refuses it before moving any byte. */
+        if (res == -CIO_ESPIPE && offset_given(op) && !(bf & BF_POS_CUR) && !fd_closing && !c->closing &&
+            !(op->internal_.iflags & IF_CANCELLED)) {
+            op->internal_.bflags = BF_POS_CUR;
+            if (room(loop, u, has_lt(op) ? 2 : 1))
+                stage_op(u, op);
+            else
+                enqueue(u, op, BF_QUEUED);
+            return;
+        }
+        /* Cancelled, and not by its deadline: by a close of its handle. */
+        if (res == -CIO_ECANCELED && op->deadline && !(bf & BF_LT_FIRED) && !(op->internal_.iflags & IF_TIMED_OUT))
+            op->internal_.iflags |= IF_CANCELLED;
+    }
+    uint32_t left = 1;
+    if (fd >= 0) left = --u->fdc[fd];
+    if (op->flags & CIO_F_MULTISHOT) {
+        if (!multishot_rearm(loop, u, op, res)) cio__complete(loop, op, res);
+    } else {
+        cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
+    }
+    if (left == FD_CLOSING) release_close(loop, u, fd, false);
+}
+
+/* The last op on a handle whose close waits: its callback, then the close. */
+static CIO_NOINLINE void complete_last(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    cio_fd fd = op->args.rw.fd;
+    cio__complete(loop, op, res);
+    release_close(loop, u, fd, false);
+}
+
+/* An op's own final CQE, when anything about it is unusual. */
+static CIO_NOINLINE void op_cqe_slow(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    if (op->internal_.bflags & BF_QCANCEL) unqueue(u, op); /* nothing left to cancel */
+    if (op->internal_.bflags & BF_LT) {
+        op->res = res;
+        op->internal_.bflags |= BF_DONE;
+        return;
+    }
+    finish(loop, u, op, res);
+}
+
+/* The link timeout's CQE: -ECANCELED when the op finished first, else the
+ * deadline passed and the kernel tried to cancel the op. */
+static void lt_cqe(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    /* Its own CQE, if still to come, goes to finish() too. */
+    uint16_t bf = (uint16_t)((op->internal_.bflags & ~BF_LT) | BF_SLOW);
+    if (res != -ECANCELED) bf |= BF_LT_FIRED;
+    op->internal_.bflags = bf;
+    if (bf & BF_DONE) finish(loop, u, op, op->res);
 }
 
 static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_t flags) {
     if (CIO_LIKELY((ud & TAG_MASK) == TAG_OP && !(flags & IORING_CQE_F_MORE))) {
         cio_op *op = (cio_op *)(uintptr_t)ud;
-        if (CIO_UNLIKELY(op->flags & CIO_F_MULTISHOT) && multishot_rearm(loop, op, res)) return;
-        cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
+        uint16_t bf = op->internal_.bflags;
+        if (CIO_UNLIKELY((bf & ~BF_FD) || (res < 0 && (res == -CIO_ESPIPE || (uint32_t)(res + 516) <= 4u)))) {
+            op_cqe_slow(loop, u, op, res);
+            return;
+        }
+        if (bf && CIO_UNLIKELY(--u->fdc[op->args.rw.fd] == FD_CLOSING)) {
+            complete_last(loop, u, op, res);
+            return;
+        }
+        cio__complete(loop, op, res);
         return;
     }
+    cio_op *op = (cio_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
     switch (ud & TAG_MASK) {
-    case TAG_OP: {
-        cio_op *op = (cio_op *)(uintptr_t)ud;
-        if (flags & IORING_CQE_F_MORE)
-            cio__complete_more(loop, op, res);
-        else
-            cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
+    case TAG_OP: /* a multishot op goes on */
+        cio__complete_more(loop, op, res);
         break;
-    }
-    case TAG_POST: {
-        cio_op *msg = (cio_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
-        msg->res = res;
-        cio__deliver_post(loop, msg);
+    case TAG_LT:
+        lt_cqe(loop, u, op, res);
         break;
-    }
+    case TAG_FDCANCEL:
+        op->internal_.bflags &= (uint16_t)~BF_FDCANCEL;
+        /* An error (-EBADF: the number is not open, closed behind cio's
+         * back) cancelled nothing: the close goes ahead at once rather than
+         * wait for ops that may never end. */
+        release_close(loop, u, op->args.close.fd, res < 0);
+        break;
+    case TAG_POST:
+        cio__tsan_acquire(op); /* written by the sender's thread before its MSG_RING */
+        op->res = res;
+        cio__deliver_post(loop, op);
+        break;
     case TAG_WAKE:
         u->wake_armed = false;
         cio__wake_consumed(loop);
@@ -295,23 +558,6 @@ static int reap(cio_loop *loop, uring *u) {
         c->stats.kernel_completions += head - first;
     }
     return total;
-}
-
-static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
-    uring *u = state(loop);
-    bool have = io_uring_cq_ready(&u->ring) > 0;
-    /* A turn that does not wait needs the kernel only to submit, or when it
-     * says it holds completions (TASKRUN flag), not for a bare GETEVENTS:
-     * a task yield then costs no system call. */
-    bool getevents = timeout_ns != 0 || !(u->setup_flags & IORING_SETUP_TASKRUN_FLAG);
-    int r = enter(loop, u, getevents, !have, timeout_ns);
-    if (r < 0) return r;
-    if (u->notify_fd >= 0) {
-        uint64_t v;
-        ssize_t ignored = read(u->notify_fd, &v, sizeof v); /* re-arm edge for outside pollers */
-        (void)ignored;
-    }
-    return reap(loop, u);
 }
 
 /* ---- submission ---- */
@@ -413,30 +659,21 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
     }
 }
 
-/* Ops that need more than one plain SQE: a post (MSG_RING to another
- * ring), an op with a deadline (plus its LINK_TIMEOUT), or any op when the
- * SQ is full or the kernel lacks the opcode. */
-static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
-    if (!(u->native & (1u << op->opcode))) return -CIO_ENOTSUP;
-    cio_loop *target = NULL;
-    if (op->opcode == CIO_OP_POST) {
-        /* MSG_RING reaches only another io_uring loop. */
-        target = op->args.post.target;
-        const cio_core *tc = cio__core(target);
-        if (!tc->be || tc->be->kind != CIO_BACKEND_URING) return -CIO_ENOTSUP;
-    }
-    if (!reserve(loop, u, op->deadline ? 2 : 1)) return -CIO_EAGAIN;
+/* Writes the op's SQE, and its link timeout's when it has a deadline; the
+ * caller made room for both. */
+static void stage_op(uring *u, cio_op *op) {
     struct io_uring_sqe *sqe = take_sqe(u);
-    if (target) {
+    if (op->opcode == CIO_OP_POST) {
         cio_op *msg = op->args.post.msg;
-        msg->internal_.state = OP_POSTED;
-        io_uring_prep_msg_ring(sqe, state(target)->ring.ring_fd, (unsigned)msg->res,
+        io_uring_prep_msg_ring(sqe, state(op->args.post.target)->ring.ring_fd, (unsigned)msg->res,
                                (uint64_t)(uintptr_t)msg | TAG_POST, 0);
+        cio__tsan_release(msg); /* the target's thread takes it over when MSG_RING lands */
     } else {
         prep(sqe, op);
+        if (op->internal_.bflags & BF_POS_CUR) sqe->off = (uint64_t)-1;
     }
     sqe->user_data = (uint64_t)(uintptr_t)op;
-    if (op->deadline) {
+    if (has_lt(op)) {
         /* The kernel cancels the op at the deadline; the core maps that
          * -ECANCELED to -CIO_ETIMEDOUT. The timespec lives in the op. */
         sqe->flags |= IOSQE_IO_LINK;
@@ -445,15 +682,167 @@ static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
         struct io_uring_sqe *lt = take_sqe(u);
         io_uring_prep_link_timeout(lt, (struct __kernel_timespec *)(void *)&op->internal_.u.ts,
                                    IORING_TIMEOUT_ABS);
-        lt->user_data = TAG_IGNORE;
+        lt->user_data = (uint64_t)(uintptr_t)op | TAG_LT;
+        op->internal_.bflags |= BF_LT;
     }
-    return 0;
+}
+
+/* A close. While ops of this loop are still on the handle, cancel them
+ * all first and hold the close until the last one has completed, so that
+ * their callbacks run before the close's. Needs room for one SQE, or two
+ * with a deadline. */
+static void stage_close(uring *u, cio_op *op) {
+    cio_fd fd = op->args.close.fd;
+    if ((uint32_t)fd < u->fdc_cap && (u->fdc[fd] & ~FD_CLOSING)) {
+        u->fdc[fd] |= FD_CLOSING;
+        struct io_uring_sqe *sqe = take_sqe(u);
+        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        sqe->user_data = (uint64_t)(uintptr_t)op | TAG_FDCANCEL;
+        op->internal_.bflags |= BF_HELD | BF_FDCANCEL;
+        op->internal_.next = u->held;
+        u->held = op;
+        return;
+    }
+    if ((uint32_t)fd < u->fdc_cap) u->fdc[fd] &= ~FD_CLOSING;
+    stage_op(u, op);
+}
+
+/* Asks the kernel to cancel `target`; a `carrier` (CIO_OP_CANCEL) reports
+ * the outcome. */
+static void stage_cancel(uring *u, cio_op *target, cio_op *carrier) {
+    struct io_uring_sqe *sqe = take_sqe(u);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)target, 0);
+    sqe->user_data = carrier ? (uint64_t)(uintptr_t)carrier : TAG_IGNORE;
+}
+
+static void stage_cancel_all(uring *u) {
+    struct io_uring_sqe *sqe = take_sqe(u);
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    sqe->user_data = TAG_IGNORE;
+}
+
+/* Ends an op that never reached the kernel: cancelled while it waited in
+ * the backlog, or the loop is closing. */
+static void drop(cio_loop *loop, uring *u, cio_op *op) {
+    if (op->opcode == CIO_OP_CLOSE) {
+        cio_fd fd = op->args.close.fd;
+        if ((uint32_t)fd < u->fdc_cap) u->fdc[fd] &= ~FD_CLOSING;
+    }
+    if (op->opcode == CIO_OP_POST) op->args.post.msg->internal_.state = OP_IDLE; /* never sent */
+    op->internal_.iflags |= IF_CANCELLED;
+    finish(loop, u, op, -CIO_ECANCELED);
+}
+
+/* Moves the backlog into the SQ, oldest first, entering the kernel to make
+ * room, and ends what was cancelled while it waited. Runs callbacks; returns
+ * how many ops it ended. Only what is queued now: callbacks that queue more
+ * wait for the next flush. */
+static int flush(cio_loop *loop, uring *u) {
+    cio_core *c = cio__core(loop);
+    int ended = 0;
+    if (u->wake_wanted) {
+        u->wake_wanted = false;
+        arm_wake(loop, u);
+    }
+    if (u->cancel_all_wanted) {
+        if (sq_free(u) >= 1 || make_room(loop, u, 1, false)) {
+            u->cancel_all_wanted = false;
+            stage_cancel_all(u);
+        }
+    }
+    cio_op *last = u->bl_tail;
+    while (u->bl_head) {
+        cio_op *op = u->bl_head;
+        uint16_t bf = op->internal_.bflags;
+        /* A loop that closes ends what never reached the kernel; a close
+         * still closes its handle. */
+        bool dropped = (bf & BF_DROPPED) || (c->closing && (bf & BF_QUEUED) && op->opcode != CIO_OP_CLOSE);
+        if (!dropped) {
+            unsigned n = ((bf & BF_QCANCEL) || op->opcode == CIO_OP_CANCEL || !has_lt(op)) ? 1 : 2;
+            if (sq_free(u) < n) {
+                c->stats.sq_full_flushes++;
+                if (enter(loop, u, true, false, 0) < 0 || sq_free(u) < n) break;
+            }
+        }
+        u->bl_head = op->internal_.next;
+        if (!u->bl_head) u->bl_tail = NULL;
+        op->internal_.bflags &= (uint16_t)~(BF_QUEUED | BF_QCANCEL | BF_DROPPED);
+        if (dropped) {
+            drop(loop, u, op);
+            ended++;
+        } else if (bf & BF_QCANCEL) {
+            stage_cancel(u, op, NULL);
+        } else if (op->opcode == CIO_OP_CANCEL) {
+            stage_cancel(u, op->args.cancel.target, op);
+        } else if (op->opcode == CIO_OP_CLOSE) {
+            stage_close(u, op);
+        } else {
+            stage_op(u, op);
+        }
+        if (op == last) break;
+    }
+    if (!u->bl_head) u->fast = u->plain;
+    return ended;
+}
+
+/* Grows the per-handle counts to cover `fd` (the process raised its limit
+ * on open files after the loop was set up). */
+static CIO_NOINLINE bool fdc_grow(uring *u, cio_fd fd) {
+    uint32_t cap = u->fdc_cap;
+    while (cap <= (uint32_t)fd) cap = cap < 0x40000000u ? cap * 2 : (uint32_t)fd + 1;
+    uint32_t *p = realloc(u->fdc, (size_t)cap * sizeof *p);
+    if (!p) return false;
+    memset(p + u->fdc_cap, 0, (size_t)(cap - u->fdc_cap) * sizeof *p);
+    u->fdc = p;
+    u->fdc_cap = cap;
+    return true;
+}
+
+/* Everything but a plain op with an SQE free: a post (MSG_RING to another
+ * ring), a close, an op with a deadline, a full SQ or a backlog, a handle
+ * beyond the counts or being closed, an opcode the kernel lacks. Returns
+ * 1 when the core must time the op's deadline. */
+static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
+    unsigned opc = op->opcode;
+    if (!(u->native & (1u << opc))) return -CIO_ENOTSUP;
+    if (opc == CIO_OP_POST) {
+        /* MSG_RING reaches only another io_uring loop. */
+        const cio_core *tc = cio__core(op->args.post.target);
+        if (!tc->be || tc->be->kind != CIO_BACKEND_URING) return -CIO_ENOTSUP;
+    }
+    cio_fd fd = opc == CIO_OP_CLOSE ? op->args.close.fd : op_fd(op);
+    if (fd >= 0) {
+        if ((uint32_t)fd >= u->fdc_cap && !fdc_grow(u, fd)) return -CIO_ENOMEM;
+        /* A close of this handle is under way: to this op it is closed. */
+        if (u->fdc[fd] & FD_CLOSING) return -CIO_EBADF;
+        if (opc != CIO_OP_CLOSE) u->fdc[fd]++;
+    }
+    if (opc == CIO_OP_POST) op->args.post.msg->internal_.state = OP_POSTED;
+    op->internal_.bflags = BF_SLOW;
+    if (!room(loop, u, has_lt(op) ? 2 : 1)) {
+        if (opc == CIO_OP_CLOSE) u->fdc[fd] |= FD_CLOSING;
+        enqueue(u, op, BF_QUEUED);
+    } else if (opc == CIO_OP_CLOSE) {
+        stage_close(u, op);
+    } else {
+        stage_op(u, op);
+    }
+    return op->deadline && (core_timed & (1u << opc)) ? 1 : 0;
 }
 
 static int uring_submit(cio_loop *loop, cio_op *op) {
     uring *u = state(loop);
-    if (CIO_UNLIKELY(!(u->plain & (1u << op->opcode)) || op->deadline || sq_free(u) == 0))
-        return submit_slow(loop, u, op);
+    uint32_t bit = 1u << op->opcode;
+    if (CIO_UNLIKELY(!(u->fast & bit) || op->deadline || sq_free(u) == 0)) return submit_slow(loop, u, op);
+    /* An op with no handle keeps the bflags of 0 that its prep, or its last
+     * completion here, left. */
+    if (bit & fd_first) {
+        cio_fd fd = op->args.rw.fd;
+        if (CIO_UNLIKELY((op->flags & CIO_F_MULTISHOT) || (uint32_t)fd >= u->fdc_cap || (u->fdc[fd] & FD_CLOSING)))
+            return submit_slow(loop, u, op);
+        u->fdc[fd]++;
+        op->internal_.bflags = BF_FD;
+    }
     struct io_uring_sqe *sqe = take_sqe(u);
     prep(sqe, op);
     sqe->user_data = (uint64_t)(uintptr_t)op;
@@ -462,19 +851,70 @@ static int uring_submit(cio_loop *loop, cio_op *op) {
 
 static int uring_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     uring *u = state(loop);
-    if (!reserve(loop, u, 1)) return -CIO_EAGAIN;
-    struct io_uring_sqe *sqe = take_sqe(u);
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)target, 0);
-    sqe->user_data = carrier ? (uint64_t)(uintptr_t)carrier : TAG_IGNORE;
+    uint16_t bf = target->internal_.bflags;
+    if (bf & BF_QUEUED) {
+        /* It never reached the kernel: it ends at the next flush, in its
+         * place in line (before a close of its handle queued after it). */
+        target->internal_.bflags |= BF_DROPPED;
+        if (carrier) cio__ready(loop, carrier, (bf & BF_DROPPED) ? -CIO_EALREADY : 0);
+        return 0;
+    }
+    if (bf & (BF_DONE | BF_HELD)) {
+        /* The kernel has finished it (only its timeout's CQE is missing),
+         * or it is a close already cancelling its handle's ops. */
+        if (carrier) cio__ready(loop, carrier, (bf & BF_DONE) ? -CIO_ENOENT : -CIO_EALREADY);
+        return 0;
+    }
+    if (carrier) {
+        carrier->internal_.bflags = 0;
+        if (room(loop, u, 1))
+            stage_cancel(u, target, carrier);
+        else
+            enqueue(u, carrier, BF_QUEUED);
+    } else if (!(bf & BF_QCANCEL)) {
+        if (room(loop, u, 1))
+            stage_cancel(u, target, NULL);
+        else
+            enqueue(u, target, BF_QCANCEL);
+    }
     return 0;
 }
 
 static void uring_cancel_all(cio_loop *loop) {
     uring *u = state(loop);
-    if (!reserve(loop, u, 1)) return;
-    struct io_uring_sqe *sqe = take_sqe(u);
-    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    sqe->user_data = TAG_IGNORE;
+    /* What waits in the backlog never reached the kernel: the next flush
+     * ends it, seeing the loop closing. */
+    if (sq_free(u) >= 1 || make_room(loop, u, 1, false))
+        stage_cancel_all(u);
+    else
+        u->cancel_all_wanted = true;
+}
+
+static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
+    uring *u = state(loop);
+    int ended = 0;
+    if (CIO_UNLIKELY(u->bl_head || u->wake_wanted || u->cancel_all_wanted)) {
+        ended = flush(loop, u);
+        if (ended)
+            timeout_ns = 0; /* callbacks ran: the core takes its turn first */
+        else if (u->bl_head && (timeout_ns < 0 || timeout_ns > 1000000))
+            timeout_ns = 1000000; /* the kernel takes no more now: try again soon */
+    }
+    bool have = io_uring_cq_ready(&u->ring) > 0;
+    /* A turn that does not wait needs the kernel only to submit, or when it
+     * says it holds completions (TASKRUN flag), not for a bare GETEVENTS:
+     * a task yield then costs no system call. */
+    bool getevents = timeout_ns != 0 || !(u->setup_flags & IORING_SETUP_TASKRUN_FLAG);
+    int r = enter(loop, u, getevents, !have, timeout_ns);
+    if (r < 0) return r;
+    if (u->notify_fd >= 0) {
+        uint64_t v;
+        ssize_t ignored = read(u->notify_fd, &v, sizeof v); /* re-arm edge for outside pollers */
+        (void)ignored;
+    }
+    int n = reap(loop, u);
+    if (CIO_UNLIKELY(u->bl_head)) ended += flush(loop, u);
+    return n + ended;
 }
 
 static int uring_wake(cio_loop *loop) {
@@ -535,6 +975,7 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     memset(u, 0, sizeof *u);
     u->wake_fd = u->notify_fd = -1;
     unsigned entries = opts && opts->entries ? opts->entries : 256;
+    if (entries < 2) entries = 2; /* an op with a deadline takes two SQEs at once */
     static const unsigned attempts[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
             IORING_SETUP_R_DISABLED,
@@ -563,16 +1004,28 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     }
     if ((r = probe(u)) < 0) goto fail;
     apply_disable_env(u);
-    u->plain = u->native & ~(1u << CIO_OP_POST);
+    u->plain = u->native & ~(1u << CIO_OP_POST | 1u << CIO_OP_CLOSE | 1u << CIO_OP_SPLICE);
+    u->fast = u->plain;
     u->enter_fd = u->ring.ring_fd;
     u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (u->wake_fd < 0) {
         r = -errno;
         goto fail;
     }
+    /* Counts for every handle the process may open now; a handle beyond
+     * (the limit was raised later) grows the table when it first appears. */
+    struct rlimit rl;
+    rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    u->fdc_cap = n < 64 ? 64 : n > (1u << 20) ? (1u << 20) : (uint32_t)n;
+    u->fdc = calloc(u->fdc_cap, sizeof *u->fdc);
+    if (!u->fdc) {
+        r = -CIO_ENOMEM;
+        goto fail;
+    }
     arm_wake(loop, u);
     return 0;
 fail:
+    if (u->wake_fd >= 0) close(u->wake_fd);
     io_uring_queue_exit(&u->ring);
     return r;
 }
@@ -590,6 +1043,8 @@ static void uring_close(cio_loop *loop) {
     io_uring_queue_exit(&u->ring);
     close(u->wake_fd);
     if (u->notify_fd >= 0) close(u->notify_fd);
+    free(u->fdc);
+    u->fdc = NULL;
 }
 
 const struct cio_backend cio__backend_uring = {

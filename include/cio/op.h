@@ -630,8 +630,11 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * has only levels, so there a multishot poll reports on every loop turn
  * while the handle stays ready, until the program drains it (reads until
  * -CIO_EAGAIN) or cancels the poll. For libraries that want readiness
- * rather than completion. The ready mask holds only the asked events and
- * CIO_POLLERR/CIO_POLLHUP, as poll(2) reports them.
+ * rather than completion. The ready mask is the handle's state as poll(2)
+ * reports it, limited to the asked events and CIO_POLLERR/CIO_POLLHUP, and
+ * on Linux CIO_POLLRDHUP (the peer shut down its side), which every backend
+ * watches for and reports whether asked or not, as io_uring's poll does:
+ * a poll waiting for other events completes then too.
  * A regular file, directory or block device has no readiness of its own and
  * is always ready, as poll(2) says: the poll completes at once with the
  * asked events among CIO_POLLIN and CIO_POLLOUT, or -CIO_EINVAL when it asks

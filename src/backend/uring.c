@@ -46,12 +46,15 @@
  * ring starts disabled and is enabled by the first thread that enters it,
  * so a loop can be set up on one thread and run on another.
  */
+#include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -72,7 +75,8 @@ enum {
     BF_DROPPED = 1 << 5,  /* cancelled while queued: ends with -CIO_ECANCELED at the next flush */
     BF_HELD = 1 << 6,     /* a close waiting for the ops on its handle to finish */
     BF_FDCANCEL = 1 << 7, /* a close whose cancel-by-handle has not completed yet */
-    BF_POS_CUR = 1 << 8   /* issued again at the current position after -ESPIPE */
+    BF_POS_CUR = 1 << 8,  /* issued again at the current position after -ESPIPE */
+    BF_OPEN_WAIT = 1 << 11 /* an open issued again without O_NONBLOCK after -EAGAIN */
 };
 
 /* In the per-handle counts: a close of this handle is queued or held, so
@@ -380,9 +384,18 @@ static CIO_NOINLINE void release_close(cio_loop *loop, uring *u, cio_fd fd, bool
 /* The kernel ends a multishot op with a successful CQE when it cannot post
  * into a full CQ. cio's multishot goes on until a cancel or an error ends
  * it: deliver the result as one more, and arm the op again. */
+/* A handle that is always ready (a regular file, a directory, a block
+ * device): the kernel ends a multishot poll on it with one final result,
+ * which is final for cio too (no later edge can come). */
+static bool no_readiness(cio_fd fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
 static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
     if (res < 0 || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) || cio__core(loop)->closing)
         return false;
+    if (op->opcode == CIO_OP_POLL && no_readiness(op->args.poll.fd)) return false;
     cio_fd fd = op_fd(op);
     if (fd >= 0 && (u->fdc[fd] & FD_CLOSING)) return false;
     cio__complete_more(loop, op, res);
@@ -408,6 +421,18 @@ static bool offset_given(const cio_op *op) {
     default:
         return false;
     }
+}
+
+/* A poll's ready mask as poll(2) would give it. The kernel may report
+ * what woke the handle rather than its state (data arriving wakes a socket
+ * with POLLPRI among the bits, whether urgent data came or not): ask
+ * poll(2) itself, once per result. 0: not ready for anything asked after
+ * all. */
+static int32_t poll_truth(const cio_op *op, int32_t res) {
+    if (res <= 0) return res;
+    struct pollfd p = {.fd = op->args.poll.fd, .events = (short)(op->args.poll.events | CIO_POLLRDHUP)};
+    if (poll(&p, 1, 0) < 0) return res;
+    return (int32_t)((uint16_t)p.revents & (op->args.poll.events | POLLERR | POLLHUP | POLLNVAL | CIO_POLLRDHUP));
 }
 
 /* The kernel is done with `op` (and with its link timeout, if it had one):
@@ -439,6 +464,34 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
         /* Cancelled, and not by its deadline: by a close of its handle. */
         if (res == -CIO_ECANCELED && op->deadline && !(bf & BF_LT_FIRED) && !(op->internal_.iflags & IF_TIMED_OUT))
             op->internal_.iflags |= IF_CANCELLED;
+    }
+    /* The kernel opens a FIFO without waiting only when it opens inline
+     * (not with O_CREAT or O_TRUNC, nor for a path out of its cache): so
+     * every open goes with O_NONBLOCK, which the caller gets only if asked
+     * for; one that would have had to wait (a lease) goes again without. */
+    if (op->opcode == CIO_OP_OPENAT && !(op->args.open.flags & O_NONBLOCK)) {
+        if (res >= 0) {
+            res = cio__open_done(res);
+        } else if (res == -CIO_EAGAIN && !(bf & BF_OPEN_WAIT) && !c->closing && !(op->internal_.iflags & IF_CANCELLED)) {
+            op->internal_.bflags = BF_SLOW | BF_OPEN_WAIT;
+            if (room(loop, u, has_lt(op) ? 2 : 1))
+                stage_op(u, op);
+            else
+                enqueue(u, op, BF_QUEUED);
+            return;
+        }
+    }
+    if (op->opcode == CIO_OP_POLL && res > 0 && !(op->flags & CIO_F_MULTISHOT) && (res = poll_truth(op, res)) == 0) {
+        if (fd_closing || c->closing || (op->internal_.iflags & IF_CANCELLED)) {
+            res = -CIO_ECANCELED;
+        } else { /* a wake with nothing asked for behind it: wait for a real one */
+            op->internal_.bflags = BF_SLOW;
+            if (room(loop, u, has_lt(op) ? 2 : 1))
+                stage_op(u, op);
+            else
+                enqueue(u, op, BF_QUEUED);
+            return;
+        }
     }
     uint32_t left = 1;
     if (fd >= 0) left = --u->fdc[fd];
@@ -496,6 +549,7 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
     cio_op *op = (cio_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
     switch (ud & TAG_MASK) {
     case TAG_OP: /* a multishot op goes on */
+        if (op->opcode == CIO_OP_POLL && (res = poll_truth(op, res)) == 0) break; /* nothing asked for */
         cio__complete_more(loop, op, res);
         break;
     case TAG_LT:
@@ -584,8 +638,9 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         io_uring_prep_fsync(sqe, op->args.fsync.fd,
                             (op->args.fsync.flags & CIO_FSYNC_DATASYNC) ? IORING_FSYNC_DATASYNC : 0);
         break;
-    case CIO_OP_OPENAT:
-        io_uring_prep_openat(sqe, op->args.open.dirfd, op->args.open.path, op->args.open.flags,
+    case CIO_OP_OPENAT: /* never blocking on a FIFO: see open_finished() */
+        io_uring_prep_openat(sqe, op->args.open.dirfd, op->args.open.path,
+                             op->args.open.flags | ((op->internal_.bflags & BF_OPEN_WAIT) ? 0 : O_NONBLOCK),
                              op->args.open.mode);
         break;
     case CIO_OP_CLOSE:
@@ -1004,7 +1059,8 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     }
     if ((r = probe(u)) < 0) goto fail;
     apply_disable_env(u);
-    u->plain = u->native & ~(1u << CIO_OP_POST | 1u << CIO_OP_CLOSE | 1u << CIO_OP_SPLICE);
+    u->plain = u->native & ~(1u << CIO_OP_POST | 1u << CIO_OP_CLOSE | 1u << CIO_OP_SPLICE | 1u << CIO_OP_POLL |
+                             1u << CIO_OP_OPENAT);
     u->fast = u->plain;
     u->enter_fd = u->ring.ring_fd;
     u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -113,6 +113,12 @@ void cio__wake_consumed(cio_loop *loop);
  * The fallback for opcodes a backend does not run itself. */
 int32_t cio__sync_exec(cio_op *op);
 
+/* An open never blocks on a FIFO (op.h): it is made with O_NONBLOCK added,
+ * as io_uring's own openat does. For the caller who did not ask for it,
+ * this clears O_NONBLOCK on the new handle `fd`; returns `fd`, or closes it
+ * and returns the error. */
+int32_t cio__open_done(int fd);
+
 /* ---- the blocking pool (pool.c) ---- */
 
 /* Queues `op` (state becomes OP_POOL) to run cio__sync_exec() on a pool

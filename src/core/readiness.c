@@ -95,12 +95,21 @@ static cio_rd_handle *handle(cio_rd *rd, int fd) {
     return &rd->handles[fd];
 }
 
+/* io_uring's poll always watches for the peer's shutdown of its side (the
+ * kernel's IO_POLL_UNMASK) and reports it, asked or not; so do the
+ * readiness backends, on Linux, the one system with POLLRDHUP. */
+#if defined(__linux__)
+#define RD_ALWAYS_REPORTED CIO_POLLRDHUP
+#else
+#define RD_ALWAYS_REPORTED 0u
+#endif
+
 /* The events `h` needs reported now, from what is parked in it. */
 static uint32_t wanted(const cio_rd_handle *h) {
     uint32_t ev = (h->head[RD_Q_IN] ? POLLIN : 0) | (h->head[RD_Q_OUT] ? POLLOUT : 0);
     bool edge = !ev && h->head[RD_Q_POLL];
     for (const cio_op *p = h->head[RD_Q_POLL]; p; p = p->internal_.next) {
-        ev |= p->args.poll.events;
+        ev |= p->args.poll.events | RD_ALWAYS_REPORTED;
         if (!(p->flags & CIO_F_MULTISHOT)) edge = false;
     }
     ev &= POLLIN | POLLOUT | POLLPRI | CIO_POLLRDHUP;
@@ -431,7 +440,7 @@ static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen) {
 /* What a poll op says about `revents`: 0 when it is not concerned. */
 static int32_t poll_hit(const cio_op *op, uint32_t revents) {
     if (revents & POLLNVAL) return -CIO_EBADF; /* not an open handle: what io_uring and epoll say */
-    return (int32_t)(revents & (op->args.poll.events | POLLERR | POLLHUP));
+    return (int32_t)(revents & (op->args.poll.events | POLLERR | POLLHUP | RD_ALWAYS_REPORTED));
 }
 
 /* Reports `revents` to the polls parked on `fd`. The ones that end here are

@@ -117,6 +117,10 @@ static int32_t do_openat(const cio_op *op) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -errno;
         return result(openat(op->args.open.dirfd, op->args.open.path, flags, mode));
     }
+    return cio__open_done(fd);
+}
+
+int32_t cio__open_done(int fd) {
     /* O_PATH drops O_NONBLOCK, and its handle refuses F_SETFL. */
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {

@@ -1,0 +1,71 @@
+/*
+ * CIO_OP_POLL on a handle with no readiness of its own (issue 7, bug 12a):
+ * a regular file or a directory is always ready. What op.h promises, on
+ * every backend: the poll completes at once with the asked events among
+ * POLLIN/POLLOUT (what poll(2) says of such a handle), -CIO_EINVAL when it
+ * asks for neither, and a multishot poll completes once, finally (no new
+ * edge can ever come) -- io_uring's own answer. epoll used to fail it with
+ * EPERM from epoll_ctl.
+ *
+ * Oracle: poll(2) on the same handle, and completion counts.
+ */
+#include "test.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+static const uint32_t asks[] = {
+    CIO_POLLIN, CIO_POLLOUT, CIO_POLLIN | CIO_POLLOUT, CIO_POLLIN | CIO_POLLPRI, CIO_POLLPRI, CIO_POLLRDHUP,
+};
+
+/* What poll(2) reports for `fd` asked `events`; -CIO_EINVAL where it would
+ * never report anything (it would wait forever; io_uring refuses). */
+static int32_t oracle(int fd, uint32_t events) {
+    struct pollfd p = {.fd = fd, .events = (short)events};
+    CHECK_EQ(poll(&p, 1, 0), p.revents ? 1 : 0);
+    return p.revents ? (int32_t)(p.revents & (short)events) : -CIO_EINVAL;
+}
+
+static void poll_handle(int fd, const char *what) {
+    for (int multishot = 0; multishot < 2; multishot++) {
+        for (unsigned i = 0; i < sizeof asks / sizeof *asks; i++) {
+            cio_loop loop;
+            t_loop_init(&loop, 64);
+            t_op p;
+            cio_prep_poll(&p.op, fd, asks[i]);
+            t_arm(&p);
+            if (multishot) p.op.flags = CIO_F_MULTISHOT;
+            CHECK_EQ(cio_submit(&loop, &p.op), 0);
+            /* Bounded by turns as well as time: a multishot poll that keeps
+             * firing must not keep this loop busy forever. */
+            double end = t_seconds() + 5;
+            for (int turn = 0; turn < 100 && !p.finals && t_seconds() < end; turn++)
+                CHECK(cio_loop_run(&loop, CIO_RUN_ONCE) >= 0);
+            int32_t want = oracle(fd, asks[i]);
+            if (p.finals != 1 || p.mores != 0 || p.res != want) {
+                fprintf(stderr, "%s, events %#x%s: %d final(s), %d more(s), res %d; expected one final, %d\n", what,
+                        asks[i], multishot ? ", multishot" : "", p.finals, p.mores, p.res, want);
+                exit(1);
+            }
+            CHECK_EQ(cio_loop_active(&loop), 0);
+            t_close(&loop);
+        }
+    }
+}
+
+int main(void) {
+    char path[] = "/tmp/cio_poll_file_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    CHECK_EQ(write(fd, "data", 4), 4);
+    poll_handle(fd, "regular file");
+    int ro = open("/tmp", O_RDONLY | O_DIRECTORY);
+    CHECK(ro >= 0);
+    poll_handle(ro, "directory");
+    close(ro);
+    close(fd);
+    printf("poll_file: ok\n");
+    return 0;
+}

@@ -464,9 +464,16 @@ static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, i
  * they had finished already), then the close completes. When its callback
  * runs no op of this loop uses the handle any more and it is closed: a peer
  * sees end of file. An op submitted on the handle after the close and
- * before its completion fails with -CIO_EBADF. Not reached: ops of other
- * loops, ops running on the blocking pool (file IO on epoll and poll), and
- * on io_uring a splice whose fd_in the handle is (only fd_out is matched).
+ * before its completion fails with -CIO_EBADF (or, if the close had to
+ * wait for pool ops, is ended like the ops before it). Ops of this loop
+ * on the blocking pool (file IO on epoll and poll, opcodes io_uring lacks;
+ * cio_loop_close in cio/loop.h) that name the handle, as their fd, a
+ * splice's fd_in or fd_out, or a dirfd, are ended too: a queued one is
+ * taken back, a running one interrupted, and the submission of the close
+ * waits on the calling thread until none runs. What cannot be interrupted
+ * (a disk read under way) finishes first, with its own result. Not
+ * reached: ops of other loops, and on io_uring a splice the kernel runs
+ * whose fd_in the handle is (only fd_out is matched).
  *
  * A plain close(2) behind cio's back while ops wait on the handle is a
  * mistake, and what follows differs: on io_uring the waiting ops hold the

@@ -51,8 +51,10 @@ enum {
     IF_IN_HEAP = 1 << 3,       /* it is linked into the heap right now */
     IF_CHAIN_BROKEN = 1 << 4,  /* cancelled because an op before it in its chain
                                   failed; its own hard link must not revive the chain */
-    IF_BACKOFF = 1 << 5        /* an accept that ran out of descriptors waits in the
+    IF_BACKOFF = 1 << 5,       /* an accept that ran out of descriptors waits in the
                                   heap before it goes on (see accept_backoff) */
+    IF_CLOSE_HELD = 1 << 6     /* a close waiting on the ready queue behind the pool
+                                  ops it ended (see close_after_pool) */
 };
 
 struct cio_backend;
@@ -139,6 +141,13 @@ void cio__pool_kick(cio_loop *loop);
 
 /* Waits until no pool thread can touch `loop` (cio_loop_close). */
 void cio__pool_quiesce(cio_loop *loop);
+
+/* Before a close of `fd` through `loop`: takes back the loop's queued pool
+ * ops that use `fd` and interrupts its running ones, waits until none of
+ * them runs, and puts them all on the ready queue (-CIO_ECANCELED, or the
+ * result an op reached first). Returns whether the close must wait behind
+ * anything: such ops, or finished pool ops still in the post queue. */
+bool cio__pool_close_fd(cio_loop *loop, cio_fd fd);
 
 /* How often a loop with pool cancels pending signals again, at least. */
 #define CIO_POOL_RESIGNAL_NS (10 * 1000 * 1000)

@@ -67,6 +67,7 @@ static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
 }
 
 static void timer_arm(cio_core *c, cio_op *op, uint64_t when);
+static void to_backend(cio_loop *loop, cio_op *op);
 
 /* An accept that fails for lack of descriptors (EMFILE, ENFILE) would fail
  * again at once: the connection is still queued. A server that retries
@@ -103,6 +104,12 @@ static void backoff_over(cio_loop *loop, cio_op *op) {
  * an accept to hold back. */
 static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
+    if (op->internal_.iflags & IF_CLOSE_HELD) { /* its turn now: see close_after_pool */
+        op->internal_.iflags &= (uint8_t)~IF_CLOSE_HELD;
+        if (atomic_load_explicit(&c->pool_held, memory_order_relaxed)) cio__pool_close_fd(loop, op->args.close.fd);
+        to_backend(loop, op);
+        return;
+    }
     if (res < 0 && accept_backoff(loop, op, res)) return;
     uint8_t ifl = op->internal_.iflags;
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
@@ -313,13 +320,34 @@ static CIO_NOINLINE void start_slow(cio_loop *loop, cio_op *op, int r) {
  * (The four are adjacent in enum cio_opcode.) */
 static inline bool core_opcode(unsigned opcode) { return opcode - CIO_OP_TIMEOUT <= CIO_OP_CANCEL - CIO_OP_TIMEOUT; }
 
-static inline void start_in_backend(cio_loop *loop, cio_op *op) {
+/* A close must not run under an op of this loop on a pool thread (the
+ * number could be reused under it), and op.h promises that the ops on the
+ * handle complete first. The pool ends them and queues them as ready; the
+ * close then waits behind them on the ready queue, since a backend may
+ * complete it (io_uring) before the core drains that queue. */
+static CIO_NOINLINE bool close_after_pool(cio_loop *loop, cio_op *op) {
+    cio_core *c = cio__core(loop);
+    if (!atomic_load_explicit(&c->pool_held, memory_order_relaxed) &&
+        !atomic_load_explicit(&c->posts, memory_order_relaxed))
+        return false;
+    if (!cio__pool_close_fd(loop, op->args.close.fd)) return false;
+    op->internal_.iflags |= IF_CLOSE_HELD;
+    cio__ready(loop, op, 0);
+    return true;
+}
+
+static inline void to_backend(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
     op->internal_.state = OP_BACKEND;
     int r = c->be->submit(loop, op);
     if (CIO_LIKELY(r == 0 && !op->deadline)) return;
     if (r == 0 && (c->be->features & CIO_BE_KERNEL_DEADLINES)) return;
     start_slow(loop, op, r);
+}
+
+static inline void start_in_backend(cio_loop *loop, cio_op *op) {
+    if (CIO_UNLIKELY(op->opcode == CIO_OP_CLOSE) && close_after_pool(loop, op)) return;
+    to_backend(loop, op);
 }
 
 /* Starts an op: at submission, or when the op before it in a chain is done. */

@@ -23,9 +23,19 @@
  * the op completes with -CIO_ECANCELED. The signal may land just before the
  * thread enters the call; the loop therefore signals again each turn
  * (waiting at most CIO_POOL_RESIGNAL_NS), one signal in flight per thread,
- * until the op is back. Pool threads block every
+ * until the op is back. "In flight" ends when the handler has run, or
+ * POOL_RESEND_NS after the sending: a handler may run late (ThreadSanitizer
+ * defers an asynchronous signal to the thread's next intercepted call,
+ * which for a thread that took it just before splice() never comes), and
+ * such a thread must still be interrupted. Pool threads block every
  * other signal, so the process's signals never land on them. What the
  * kernel does not interrupt (a disk read under way) finishes on its own.
+ *
+ * Close: a close through cio of a handle takes back the loop's queued ops
+ * that use it and interrupts its running ones, and waits until none runs
+ * (cio__pool_close_fd): the close must not run, nor its number be reused,
+ * under an op on a pool thread. Those ops are handed straight back to the
+ * closing thread rather than through the post queue.
  *
  * Lifetime: every op the pool holds counts in its loop's pool_held until
  * the pool thread has finished waking the loop; cio_loop_close() waits for
@@ -43,6 +53,12 @@
 #define CIO_POOL_MAX_THREADS 64
 #define CIO_POOL_PER_LOOP 8
 #define CIO_POOL_IDLE_SECONDS 5
+/* A signal whose handler has not run this long after it was sent is sent
+ * again (see the top). Rare enough that a thread in uninterruptible IO is
+ * not buried under queued real-time signals. */
+#define POOL_RESEND_NS (20 * 1000 * 1000)
+/* How often a close waiting for a pool op signals it again. */
+#define POOL_CLOSE_RESIGNAL_NS (5 * 1000 * 1000)
 
 /* A real-time signal nobody sends by accident; SIGUSR2 where there is none. */
 #if defined(SIGRTMAX)
@@ -51,6 +67,13 @@
 #define POOL_SIGNAL SIGUSR2
 #endif
 
+/* A close waiting for the running ops that use its handle
+ * (cio__pool_close_fd); lives on the closing thread's stack. */
+typedef struct closer {
+    cio_op *head, *tail; /* ops handed back, finished */
+    unsigned running;    /* ops claimed and still running */
+} closer;
+
 /* One pool thread; lives on its own stack, linked in pool.workers. */
 typedef struct worker {
     struct worker *next;
@@ -58,11 +81,14 @@ typedef struct worker {
     cio_op *op;                 /* running, or NULL */
     bool cancel;                /* someone asked `op` to stop */
     atomic_bool signal_pending; /* sent, and its handler has not run yet */
+    uint64_t sent_ns;           /* when the last signal was sent */
+    closer *closer;             /* a close waits for `op`: hand it back there */
 } worker;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;
+    pthread_cond_t done; /* a claimed op was handed back to its closer */
     cio_op *head, *tail; /* queued ops, FIFO */
     worker *workers;     /* every running thread */
     unsigned threads;    /* running workers */
@@ -70,7 +96,7 @@ static struct {
     unsigned wakeups;    /* signals sent to idle workers, not yet taken */
     unsigned max;        /* thread cap */
     unsigned per_loop;   /* ops of one loop running at once */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, 0, 0, 0, 0, 0};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, 0, 0, 0, 0, 0};
 
 /* fork() copies the pool's bookkeeping but not its threads: the child
  * starts with an empty pool (and a mutex nobody holds). Ops the parent's
@@ -80,6 +106,7 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&pool.mu); }
 static void after_fork_child(void) {
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work, NULL);
+    pthread_cond_init(&pool.done, NULL);
     pool.head = pool.tail = NULL;
     pool.workers = NULL;
     pool.threads = pool.idle = pool.wakeups = 0;
@@ -139,9 +166,14 @@ static void install_handler(void) {
  * makes a later call return EINTR early: run() restarts those. One signal
  * at a time: real-time signals queue, and a loop that turns without
  * waiting would otherwise bury a thread (say, one in uninterruptible disk
- * IO) under a backlog of them. */
+ * IO) under a backlog of them. But not forever: a handler that has not
+ * run after POOL_RESEND_NS may have been deferred (see the top). */
 static void interrupt(worker *w) {
-    if (atomic_exchange_explicit(&w->signal_pending, true, memory_order_relaxed)) return;
+    uint64_t now = cio__clock_ns();
+    if (atomic_exchange_explicit(&w->signal_pending, true, memory_order_relaxed) &&
+        now - w->sent_ns < POOL_RESEND_NS)
+        return;
+    w->sent_ns = now;
 #if CIO_LINUX
     union sigval v;
     v.sival_ptr = (void *)&pool;
@@ -178,19 +210,17 @@ static void setup(void) {
     if (pool.per_loop == 0) pool.per_loop = 1;
 }
 
-/* Hands a finished op back to its loop. */
-static void deliver(cio_op *op) {
-    cio_loop *loop = op->internal_.loop;
-    cio_core *c = cio__core(loop);
+/* Puts a finished op on its loop's post queue; pool.mu held, so that a
+ * close (cio__pool_close_fd) sees each op either still running or posted.
+ * Returns whether the queue was empty (the loop then needs a wake). */
+static bool post_back(cio_op *op) {
+    cio_core *c = cio__core(op->internal_.loop);
     cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
     do {
         op->internal_.next = head;
     } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, op, memory_order_release,
                                                     memory_order_relaxed));
-    /* The loop may have completed the op and be closing already; it waits
-     * for the count below, so the loop and its wake handle live until then. */
-    if (!head) cio_loop_wake(loop);
-    atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_release);
+    return head == NULL;
 }
 
 /* Runs the op. EINTR means "cancelled" only if someone asked; otherwise it
@@ -228,7 +258,7 @@ static void unlink_worker(worker *w) {
 
 static void *worker_main(void *arg) {
     (void)arg;
-    worker self = {NULL, pthread_self(), NULL, false, false};
+    worker self = {NULL, pthread_self(), NULL, false, false, 0, NULL};
     current_worker = &self;
     /* Created with every signal blocked; only the pool's own gets through. */
     sigset_t set;
@@ -263,13 +293,32 @@ static void *worker_main(void *arg) {
 
         int32_t res = run(&self, op);
 
+        cio_loop *loop = op->internal_.loop;
         pthread_mutex_lock(&pool.mu);
         self.op = NULL;
         c->pool_running--;
         if (self.cancel) atomic_fetch_sub_explicit(&c->pool_cancels, 1, memory_order_relaxed);
-        pthread_mutex_unlock(&pool.mu);
         op->res = res;
-        deliver(op);
+        closer *cl = self.closer;
+        self.closer = NULL;
+        if (cl) { /* its loop's thread waits in cio__pool_close_fd, alive */
+            op->internal_.next = NULL;
+            if (cl->tail)
+                cl->tail->internal_.next = op;
+            else
+                cl->head = op;
+            cl->tail = op;
+            cl->running--;
+            atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
+            pthread_cond_broadcast(&pool.done);
+            continue;
+        }
+        bool wake = post_back(op);
+        pthread_mutex_unlock(&pool.mu);
+        /* The loop may have completed the op and be closing already; it waits
+         * for the count below, so the loop and its wake handle live until then. */
+        if (wake) cio_loop_wake(loop);
+        atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_release);
         pthread_mutex_lock(&pool.mu);
     }
     /* A signal still on its way dies with the thread, unhandled. */
@@ -403,4 +452,111 @@ void cio__pool_quiesce(cio_loop *loop) {
         struct timespec ts = {0, spins < 64 ? 1000 : 100000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Whether `op` names handle `fd` in any of its handle arguments. */
+static bool uses_fd(const cio_op *op, cio_fd fd) {
+    switch (op->opcode) {
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        return op->args.rw.fd == fd;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        return op->args.rwv.fd == fd;
+    case CIO_OP_FSYNC:
+        return op->args.fsync.fd == fd;
+    case CIO_OP_OPENAT:
+        return op->args.open.dirfd == fd;
+    case CIO_OP_STATX:
+        return op->args.statx.dirfd == fd;
+    case CIO_OP_UNLINKAT:
+        return op->args.unlink.dirfd == fd;
+    case CIO_OP_RENAMEAT:
+        return op->args.rename.olddirfd == fd || op->args.rename.newdirfd == fd;
+    case CIO_OP_MKDIRAT:
+        return op->args.mkdir.dirfd == fd;
+    case CIO_OP_BIND:
+    case CIO_OP_CONNECT:
+        return op->args.addr.fd == fd;
+    case CIO_OP_LISTEN:
+        return op->args.listen.fd == fd;
+    case CIO_OP_ACCEPT:
+        return op->args.accept.fd == fd;
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+        return op->args.sr.fd == fd;
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
+        return op->args.msg.fd == fd;
+    case CIO_OP_SHUTDOWN:
+        return op->args.shutdown.fd == fd;
+    case CIO_OP_POLL:
+        return op->args.poll.fd == fd;
+    case CIO_OP_SPLICE:
+        return op->args.splice.fd_in == fd || op->args.splice.fd_out == fd;
+    case CIO_OP_CLOSE:
+        return op->args.close.fd == fd;
+    default:
+        return false;
+    }
+}
+
+bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
+    cio_core *c = cio__core(loop);
+    closer cl = {NULL, NULL, 0};
+    cio_op *taken = NULL, **last = &taken;
+    pthread_mutex_lock(&pool.mu);
+    cio_op **pp = &pool.head;
+    pool.tail = NULL;
+    while (*pp) {
+        cio_op *op = *pp;
+        if (op->internal_.loop == loop && uses_fd(op, fd)) {
+            *pp = op->internal_.next;
+            op->internal_.next = NULL;
+            *last = op;
+            last = &op->internal_.next;
+            atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
+        } else {
+            pool.tail = op;
+            pp = &op->internal_.next;
+        }
+    }
+    for (worker *w = pool.workers; w; w = w->next) {
+        if (!w->op || w->closer || w->op->internal_.loop != loop || !uses_fd(w->op, fd)) continue;
+        w->closer = &cl;
+        cl.running++;
+        cancel_running(w);
+    }
+    /* Bounded by what the kernel does not interrupt (a disk read under
+     * way), which ends by itself. The signal may have come just before the
+     * thread entered its call: send it again now and then. */
+    while (cl.running) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += POOL_CLOSE_RESIGNAL_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&pool.done, &pool.mu, &until);
+        for (worker *w = pool.workers; w && cl.running; w = w->next)
+            if (w->closer == &cl) interrupt(w);
+    }
+    /* An op of this loop that finished by itself may wait in the post
+     * queue: the close must come after its callback too. */
+    bool posted = atomic_load_explicit(&c->posts, memory_order_relaxed) != NULL;
+    pthread_mutex_unlock(&pool.mu);
+
+    bool any = taken || cl.head || posted;
+    for (cio_op *op = taken, *next; op; op = next) {
+        next = op->internal_.next;
+        op->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, op, -CIO_ECANCELED);
+    }
+    for (cio_op *op = cl.head, *next; op; op = next) {
+        next = op->internal_.next;
+        if (op->res == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
+        cio__ready(loop, op, op->res);
+    }
+    return any;
 }

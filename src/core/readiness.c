@@ -326,6 +326,12 @@ static int32_t waitall_step(cio_op *op, int32_t r) {
     return -CIO_EAGAIN;
 }
 
+/* Where a send or recv that has moved `done` bytes goes on. Only a
+ * transfer under way moves the pointer: a zero-length one may have none. */
+static char *sr_rest(const cio_op *op, uint32_t done) {
+    return done ? (char *)op->args.sr.buf + done : op->args.sr.buf;
+}
+
 /* One non-blocking attempt; -CIO_EAGAIN means "park and wait". */
 static int32_t attempt(cio_op *op) {
     /* Bytes a MSG_WAITALL transfer has done already (op->res: see cio__rd_submit). */
@@ -333,11 +339,10 @@ static int32_t attempt(cio_op *op) {
     int32_t r;
     switch (op->opcode) {
     case CIO_OP_RECV:
-        r = result(recv(op->args.sr.fd, (char *)op->args.sr.buf + done, op->args.sr.len - done,
-                        op->args.sr.flags | MSG_DONTWAIT));
+        r = result(recv(op->args.sr.fd, sr_rest(op, done), op->args.sr.len - done, op->args.sr.flags | MSG_DONTWAIT));
         break;
     case CIO_OP_SEND:
-        r = result(send(op->args.sr.fd, (const char *)op->args.sr.buf + done, op->args.sr.len - done,
+        r = result(send(op->args.sr.fd, sr_rest(op, done), op->args.sr.len - done,
                         op->args.sr.flags | MSG_DONTWAIT | CIO_MSG_NOSIGNAL));
         break;
     case CIO_OP_RECVMSG:

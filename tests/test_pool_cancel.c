@@ -14,7 +14,7 @@
  * reaches the splice's output file (fstat). Submitting and cancelling at
  * once, many times, covers the signal that reaches the pool thread just
  * before its system call. A handler the program installed for the pool's
- * signal (SIGRTMAX - 1) still gets the program's own signals, never the
+ * signal (SIGRTMAX - 2) still gets the program's own signals, never the
  * pool's.
  *
  * Without splice (CIO_POSIX_ONLY, not Linux) no op blocks for good on the
@@ -239,7 +239,7 @@ int main(void) {
     sa.sa_sigaction = app_handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    CHECK_EQ(sigaction(SIGRTMAX - 1, &sa, NULL), 0);
+    CHECK_EQ(sigaction(SIGRTMAX - 2, &sa, NULL), 0);
 
     const char *dir = fs_mkdtemp();
     char out_path[160];
@@ -265,7 +265,7 @@ int main(void) {
 
     /* The pool's signals never reached the program's handler; its own do. */
     CHECK_EQ(atomic_load(&app_signals), 0);
-    CHECK_EQ(kill(getpid(), SIGRTMAX - 1), 0);
+    CHECK_EQ(kill(getpid(), SIGRTMAX - 2), 0);
     for (int i = 0; i < 200 && atomic_load(&app_signals) == 0; i++) sleep_ms(10);
     CHECK_EQ(atomic_load(&app_signals), 1);
 #if !HAVE_SPLICE

@@ -157,7 +157,7 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * smaller) at a time; its further ops wait, so a loop whose ops block for
  * good cannot stall the others. Cancelling a running pool op (cio_cancel,
  * CIO_OP_CANCEL, its deadline, this close) interrupts its thread with
- * signal SIGRTMAX - 1 (handler without SA_RESTART; a handler the program
+ * signal SIGRTMAX - 2 (handler without SA_RESTART; a handler the program
  * had installed for it still gets the program's own signals): a system
  * call that can be interrupted (a splice from an empty pipe, most waits) ends
  * and the op completes with -CIO_ECANCELED or -CIO_ETIMEDOUT. What cannot

@@ -60,9 +60,11 @@
 /* How often a close waiting for a pool op signals it again. */
 #define POOL_CLOSE_RESIGNAL_NS (5 * 1000 * 1000)
 
-/* A real-time signal nobody sends by accident; SIGUSR2 where there is none. */
+/* A real-time signal nobody sends by accident; SIGUSR2 where there is none.
+ * Not SIGRTMAX or SIGRTMAX - 1: qemu-user keeps those two for itself, and
+ * a guest's pthread_sigqueue() of them fails with EINVAL there. */
 #if defined(SIGRTMAX)
-#define POOL_SIGNAL (SIGRTMAX - 1)
+#define POOL_SIGNAL (SIGRTMAX - 2)
 #else
 #define POOL_SIGNAL SIGUSR2
 #endif

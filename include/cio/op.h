@@ -62,13 +62,13 @@ enum cio_opcode {
     CIO_OP_TIMER_UPDATE, /* moves a pending CIO_OP_TIMEOUT to a new time */
     CIO_OP_TIMER_REMOVE, /* cancels a pending CIO_OP_TIMEOUT */
     CIO_OP_CANCEL,       /* cancels any op in flight */
+    CIO_OP_CLOSE,
     CIO_OP_READ,
     CIO_OP_WRITE,
     CIO_OP_READV,
     CIO_OP_WRITEV,
     CIO_OP_FSYNC,
     CIO_OP_OPENAT,
-    CIO_OP_CLOSE,
     CIO_OP_STATX,
     CIO_OP_UNLINKAT,
     CIO_OP_RENAMEAT,

@@ -75,7 +75,10 @@ typedef struct cio_core {
     bool running;            /* inside cio_loop_run() */
     bool stop;               /* cio_loop_stop() was called */
     bool closing;            /* inside cio_loop_close() */
+    bool accepting;          /* set up, not closing, not inherited across fork(): the one
+                                test cio_submit() makes on its fast path (all zero: false) */
     unsigned fork_gen;       /* cio__fork_gen when the loop was set up */
+    struct cio_core *live_next, *live_prev; /* the process's accepting loops (fork) */
     atomic_uint pool_held;    /* ops the blocking pool holds or is still handing back */
     atomic_uint pool_cancels; /* of those, running ones asked to stop (re-signalled each turn) */
     unsigned pool_running;    /* running on pool threads; the pool's mutex guards it */

@@ -65,9 +65,45 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
 
 unsigned cio__fork_gen;
 
-static void forked_child(void) { cio__fork_gen++; }
+/* The loops of this process that take ops, so that a forked child can mark
+ * its copies as not its own: cio_submit() then needs no check of its own. */
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static cio_core *live_head;
+
+static void live_add(cio_core *c) {
+    pthread_mutex_lock(&live_mu);
+    c->accepting = true;
+    c->live_prev = NULL;
+    c->live_next = live_head;
+    if (live_head) live_head->live_prev = c;
+    live_head = c;
+    pthread_mutex_unlock(&live_mu);
+}
+
+/* Stops `c` taking ops (its close begins); idempotent. */
+static void live_remove(cio_core *c) {
+    pthread_mutex_lock(&live_mu);
+    if (c->accepting) {
+        c->accepting = false;
+        if (c->live_prev)
+            c->live_prev->live_next = c->live_next;
+        else
+            live_head = c->live_next;
+        if (c->live_next) c->live_next->live_prev = c->live_prev;
+    }
+    pthread_mutex_unlock(&live_mu);
+}
+
+static void before_fork(void) { pthread_mutex_lock(&live_mu); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&live_mu); }
+static void forked_child(void) {
+    cio__fork_gen++;
+    for (cio_core *c = live_head; c; c = c->live_next) c->accepting = false;
+    live_head = NULL;
+    pthread_mutex_unlock(&live_mu);
+}
 static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
-static void install_fork_hook(void) { pthread_atfork(NULL, NULL, forked_child); }
+static void install_fork_hook(void) { pthread_atfork(before_fork, after_fork_parent, forked_child); }
 
 /* A write to a socket or pipe whose reader is gone raises SIGPIPE, which
  * kills a process that left it at its default; sends pass MSG_NOSIGNAL,
@@ -107,7 +143,10 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
         if (kind != CIO_BACKEND_AUTO && backends[i]->kind != kind) continue;
         c->be = backends[i];
         r = c->be->init(loop, opts);
-        if (r == 0) return 0;
+        if (r == 0) {
+            live_add(c);
+            return 0;
+        }
         if (kind != CIO_BACKEND_AUTO) break;
     }
     c->be = NULL;
@@ -253,6 +292,7 @@ int cio_loop_close(cio_loop *loop) {
         /* A child's copy: its ops and kernel objects are the parent's. Let
          * go of this process's handles and memory; touch nothing else. */
         c->closing = true;
+        live_remove(c); /* a no-op: the fork took it off already */
         run_close_hooks(loop, -CIO_EPERM);
         c->be->close(loop);
         c->be = NULL;
@@ -260,6 +300,7 @@ int cio_loop_close(cio_loop *loop) {
     }
     if (c->running || c->closing) return -CIO_EBUSY;
     c->closing = true;
+    live_remove(c);
     c->be->cancel_all(loop);
     for (cio_op *op = cio__pool_take_all(loop), *next; op; op = next) {
         next = op->internal_.next;

@@ -67,7 +67,7 @@ static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
 }
 
 static void timer_arm(cio_core *c, cio_op *op, uint64_t when);
-static void to_backend(cio_loop *loop, cio_op *op);
+static void start_in_backend(cio_loop *loop, cio_op *op);
 
 /* An accept that fails for lack of descriptors (EMFILE, ENFILE) would fail
  * again at once: the connection is still queued. A server that retries
@@ -107,7 +107,7 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
     if (op->internal_.iflags & IF_CLOSE_HELD) { /* its turn now: see close_after_pool */
         op->internal_.iflags &= (uint8_t)~IF_CLOSE_HELD;
         if (atomic_load_explicit(&c->pool_held, memory_order_relaxed)) cio__pool_close_fd(loop, op->args.close.fd);
-        to_backend(loop, op);
+        start_in_backend(loop, op);
         return;
     }
     if (res < 0 && accept_backoff(loop, op, res)) return;
@@ -316,9 +316,10 @@ static CIO_NOINLINE void start_slow(cio_loop *loop, cio_op *op, int r) {
     }
 }
 
-/* Timers and cancels run in the core; every other op goes to the backend.
- * (The four are adjacent in enum cio_opcode.) */
-static inline bool core_opcode(unsigned opcode) { return opcode - CIO_OP_TIMEOUT <= CIO_OP_CANCEL - CIO_OP_TIMEOUT; }
+/* Timers and cancels run in the core, and a close passes through it (see
+ * close_after_pool); every other op goes straight to the backend. (The five
+ * are adjacent in enum cio_opcode, so that this is one comparison.) */
+static inline bool core_opcode(unsigned opcode) { return opcode - CIO_OP_TIMEOUT <= CIO_OP_CLOSE - CIO_OP_TIMEOUT; }
 
 /* A close must not run under an op of this loop on a pool thread (the
  * number could be reused under it), and op.h promises that the ops on the
@@ -336,18 +337,13 @@ static CIO_NOINLINE bool close_after_pool(cio_loop *loop, cio_op *op) {
     return true;
 }
 
-static inline void to_backend(cio_loop *loop, cio_op *op) {
+static inline void start_in_backend(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
     op->internal_.state = OP_BACKEND;
     int r = c->be->submit(loop, op);
     if (CIO_LIKELY(r == 0 && !op->deadline)) return;
     if (r == 0 && (c->be->features & CIO_BE_KERNEL_DEADLINES)) return;
     start_slow(loop, op, r);
-}
-
-static inline void start_in_backend(cio_loop *loop, cio_op *op) {
-    if (CIO_UNLIKELY(op->opcode == CIO_OP_CLOSE) && close_after_pool(loop, op)) return;
-    to_backend(loop, op);
 }
 
 /* Starts an op: at submission, or when the op before it in a chain is done. */
@@ -368,6 +364,9 @@ static void start(cio_loop *loop, cio_op *op) {
         return;
     case CIO_OP_CANCEL:
         cancel_op(loop, op);
+        return;
+    case CIO_OP_CLOSE:
+        if (!close_after_pool(loop, op)) start_in_backend(loop, op);
         return;
     default:
         start_in_backend(loop, op);
@@ -495,9 +494,10 @@ static int validate_args(cio_loop *loop, const cio_op *op) {
 static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
     cio_core *c = cio__core(loop);
     unsigned f = op->flags;
-    if (CIO_UNLIKELY((op->internal_.state != OP_IDLE && !in_batch) || c->closing || f != 0)) {
+    if (CIO_UNLIKELY((op->internal_.state != OP_IDLE && !in_batch) || !c->accepting || f != 0)) {
+        /* Closing now; or never set up, closed, inherited across fork(). */
+        if (!c->accepting) return (c->closing && c->be) ? -CIO_ECANCELED : cio__refusal(loop);
         if (op->internal_.state != OP_IDLE && !in_batch) return -CIO_EALREADY;
-        if (c->closing) return -CIO_ECANCELED;
         if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
         if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
         if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
@@ -520,7 +520,7 @@ static void adopt(cio_loop *loop, cio_op *op) {
 }
 
 int cio_submit(cio_loop *loop, cio_op *op) {
-    if (CIO_UNLIKELY(!loop || !op || !cio__usable(loop))) return op ? cio__refusal(loop) : -CIO_EINVAL;
+    if (CIO_UNLIKELY(!loop || !op)) return -CIO_EINVAL;
     int r = validate(loop, op, false, true);
     if (r < 0) return r;
     adopt(loop, op);

@@ -231,7 +231,7 @@ static int bind_thread(uring *u) {
 /* Publishes staged SQEs and calls io_uring_enter once. With `getevents`, it
  * also runs deferred completions and, with `wait` and a `timeout_ns` other
  * than 0, sleeps until one completion (or the timeout). */
-static int enter(cio_loop *loop, uring *u, bool getevents, bool wait, int64_t timeout_ns) {
+static CIO_ALWAYS_INLINE int enter(cio_loop *loop, uring *u, bool getevents, bool wait, int64_t timeout_ns) {
     if (!u->bound) {
         int r = bind_thread(u);
         if (r < 0) return r;

@@ -217,10 +217,12 @@ void __tsan_release(void *addr);
 #define CIO_LIKELY(x) __builtin_expect(!!(x), 1)
 #define CIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CIO_NOINLINE __attribute__((noinline))
+#define CIO_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define CIO_LIKELY(x) (x)
 #define CIO_UNLIKELY(x) (x)
 #define CIO_NOINLINE
+#define CIO_ALWAYS_INLINE inline
 #endif
 
 /* Fires the timers that are due at core->now and enforces core deadlines. */

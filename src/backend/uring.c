@@ -483,7 +483,8 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
     }
     if (op->opcode == CIO_OP_POLL && res > 0 && !(op->flags & CIO_F_MULTISHOT) && (res = poll_truth(op, res)) == 0) {
         if (fd_closing || c->closing || (op->internal_.iflags & IF_CANCELLED)) {
-            res = -CIO_ECANCELED;
+            res = -CIO_ECANCELED; /* ended by its close or a cancel, not by its deadline */
+            op->internal_.iflags |= IF_CANCELLED;
         } else { /* a wake with nothing asked for behind it: wait for a real one */
             op->internal_.bflags = BF_SLOW;
             if (room(loop, u, has_lt(op) ? 2 : 1))

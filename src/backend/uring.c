@@ -146,21 +146,6 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_POST] = IORING_OP_MSG_RING,
 };
 
-/* Where an op keeps the handle that the kernel's cancel-by-fd matches (the
- * request's file), as 1 + its offset in op->args; 0: none. Splice matches
- * by fd_out only: its fd_in is looked up when it runs. */
-#define FD_AT(member) (uint8_t)(1 + offsetof(cio_op, args.member) - offsetof(cio_op, args))
-static const uint8_t fd_at[CIO_OP_COUNT_] = {
-    [CIO_OP_READ] = FD_AT(rw.fd),          [CIO_OP_WRITE] = FD_AT(rw.fd),
-    [CIO_OP_READV] = FD_AT(rwv.fd),        [CIO_OP_WRITEV] = FD_AT(rwv.fd),
-    [CIO_OP_FSYNC] = FD_AT(fsync.fd),      [CIO_OP_BIND] = FD_AT(addr.fd),
-    [CIO_OP_LISTEN] = FD_AT(listen.fd),    [CIO_OP_ACCEPT] = FD_AT(accept.fd),
-    [CIO_OP_CONNECT] = FD_AT(addr.fd),     [CIO_OP_RECV] = FD_AT(sr.fd),
-    [CIO_OP_SEND] = FD_AT(sr.fd),          [CIO_OP_RECVMSG] = FD_AT(msg.fd),
-    [CIO_OP_SENDMSG] = FD_AT(msg.fd),      [CIO_OP_SHUTDOWN] = FD_AT(shutdown.fd),
-    [CIO_OP_POLL] = FD_AT(poll.fd),        [CIO_OP_SPLICE] = FD_AT(splice.fd_out),
-};
-
 /* The opcodes whose handle is the first member of op->args (all but splice). */
 static const uint32_t fd_first =
     1u << CIO_OP_READ | 1u << CIO_OP_WRITE | 1u << CIO_OP_READV | 1u << CIO_OP_WRITEV | 1u << CIO_OP_FSYNC |
@@ -178,13 +163,10 @@ _Static_assert(offsetof(cio_op, args.rw.fd) == offsetof(cio_op, args) &&
                    offsetof(cio_op, args.poll.fd) == offsetof(cio_op, args),
                "the fast path finds these handles first in op->args");
 
-static inline cio_fd op_fd(const cio_op *op) {
-    unsigned at = fd_at[op->opcode];
-    if (!at) return -1;
-    cio_fd fd;
-    memcpy(&fd, (const char *)&op->args + at - 1, sizeof fd);
-    return fd;
-}
+/* The handle the kernel's cancel by handle matches (the request's file):
+ * the core's `file` (a splice's fd_out; its fd_in is looked up when it
+ * runs). */
+static inline cio_fd op_fd(const cio_op *op) { return cio__op_file(op); }
 
 /* Opcodes that the kernel always hands to an io-wq worker without trying
  * them inline first. Since Linux 6.15 (and its stable backports) a link

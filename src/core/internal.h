@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "cio.h"
 
@@ -123,6 +124,39 @@ int32_t cio__sync_exec(cio_op *op);
  * this clears O_NONBLOCK on the new handle `fd`; returns `fd`, or closes it
  * and returns the error. */
 int32_t cio__open_done(int fd);
+
+/* ---- the handles an op names (op.c) ---- */
+
+/* Where an op keeps its handles, as 1 + the offset in op->args (0: none).
+ * `file` is the handle it does its IO on (a splice's fd_out; for io_uring
+ * the request's file, which a cancel by handle matches); `also` are the
+ * others it names (a splice's fd_in, the directories of the *at ops). A
+ * close is none of these: every user treats it apart. One table, so that
+ * readiness, io_uring and the pool agree on what an op uses. */
+typedef struct cio_op_handles {
+    uint8_t file;
+    uint8_t also[2];
+} cio_op_handles;
+extern const cio_op_handles cio__op_handles[CIO_OP_COUNT_];
+
+static inline cio_fd cio__handle_at(const cio_op *op, unsigned at) {
+    cio_fd fd;
+    memcpy(&fd, (const char *)&op->args + at - 1, sizeof fd);
+    return fd;
+}
+
+/* The handle `op` does its IO on, or -1 (CIO_FD_INVALID) when none. */
+static inline cio_fd cio__op_file(const cio_op *op) {
+    unsigned at = cio__op_handles[op->opcode].file;
+    return at ? cio__handle_at(op, at) : (cio_fd)CIO_FD_INVALID;
+}
+
+/* Whether `op` names `fd` in any of its handles. */
+static inline bool cio__op_uses(const cio_op *op, cio_fd fd) {
+    const cio_op_handles *h = &cio__op_handles[op->opcode];
+    return (h->file && cio__handle_at(op, h->file) == fd) || (h->also[0] && cio__handle_at(op, h->also[0]) == fd) ||
+           (h->also[1] && cio__handle_at(op, h->also[1]) == fd);
+}
 
 /* ---- the blocking pool (pool.c) ---- */
 

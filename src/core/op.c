@@ -21,6 +21,32 @@
 #define IOV_MAX 1024
 #endif
 
+#define AT(member) (uint8_t)(1 + offsetof(cio_op, args.member) - offsetof(cio_op, args))
+const cio_op_handles cio__op_handles[CIO_OP_COUNT_] = {
+    [CIO_OP_READ] = {AT(rw.fd), {0, 0}},
+    [CIO_OP_WRITE] = {AT(rw.fd), {0, 0}},
+    [CIO_OP_READV] = {AT(rwv.fd), {0, 0}},
+    [CIO_OP_WRITEV] = {AT(rwv.fd), {0, 0}},
+    [CIO_OP_FSYNC] = {AT(fsync.fd), {0, 0}},
+    [CIO_OP_OPENAT] = {0, {AT(open.dirfd), 0}},
+    [CIO_OP_STATX] = {0, {AT(statx.dirfd), 0}},
+    [CIO_OP_UNLINKAT] = {0, {AT(unlink.dirfd), 0}},
+    [CIO_OP_RENAMEAT] = {0, {AT(rename.olddirfd), AT(rename.newdirfd)}},
+    [CIO_OP_MKDIRAT] = {0, {AT(mkdir.dirfd), 0}},
+    [CIO_OP_BIND] = {AT(addr.fd), {0, 0}},
+    [CIO_OP_LISTEN] = {AT(listen.fd), {0, 0}},
+    [CIO_OP_ACCEPT] = {AT(accept.fd), {0, 0}},
+    [CIO_OP_CONNECT] = {AT(addr.fd), {0, 0}},
+    [CIO_OP_RECV] = {AT(sr.fd), {0, 0}},
+    [CIO_OP_SEND] = {AT(sr.fd), {0, 0}},
+    [CIO_OP_RECVMSG] = {AT(msg.fd), {0, 0}},
+    [CIO_OP_SENDMSG] = {AT(msg.fd), {0, 0}},
+    [CIO_OP_SHUTDOWN] = {AT(shutdown.fd), {0, 0}},
+    [CIO_OP_POLL] = {AT(poll.fd), {0, 0}},
+    [CIO_OP_SPLICE] = {AT(splice.fd_out), {AT(splice.fd_in), 0}},
+};
+#undef AT
+
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
     op->res = res;

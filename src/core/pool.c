@@ -456,53 +456,6 @@ void cio__pool_quiesce(cio_loop *loop) {
     }
 }
 
-/* Whether `op` names handle `fd` in any of its handle arguments. */
-static bool uses_fd(const cio_op *op, cio_fd fd) {
-    switch (op->opcode) {
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return op->args.rw.fd == fd;
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        return op->args.rwv.fd == fd;
-    case CIO_OP_FSYNC:
-        return op->args.fsync.fd == fd;
-    case CIO_OP_OPENAT:
-        return op->args.open.dirfd == fd;
-    case CIO_OP_STATX:
-        return op->args.statx.dirfd == fd;
-    case CIO_OP_UNLINKAT:
-        return op->args.unlink.dirfd == fd;
-    case CIO_OP_RENAMEAT:
-        return op->args.rename.olddirfd == fd || op->args.rename.newdirfd == fd;
-    case CIO_OP_MKDIRAT:
-        return op->args.mkdir.dirfd == fd;
-    case CIO_OP_BIND:
-    case CIO_OP_CONNECT:
-        return op->args.addr.fd == fd;
-    case CIO_OP_LISTEN:
-        return op->args.listen.fd == fd;
-    case CIO_OP_ACCEPT:
-        return op->args.accept.fd == fd;
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-        return op->args.sr.fd == fd;
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        return op->args.msg.fd == fd;
-    case CIO_OP_SHUTDOWN:
-        return op->args.shutdown.fd == fd;
-    case CIO_OP_POLL:
-        return op->args.poll.fd == fd;
-    case CIO_OP_SPLICE:
-        return op->args.splice.fd_in == fd || op->args.splice.fd_out == fd;
-    case CIO_OP_CLOSE:
-        return op->args.close.fd == fd;
-    default:
-        return false;
-    }
-}
-
 bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
     cio_core *c = cio__core(loop);
     closer cl = {NULL, NULL, 0};
@@ -512,7 +465,7 @@ bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
     pool.tail = NULL;
     while (*pp) {
         cio_op *op = *pp;
-        if (op->internal_.loop == loop && uses_fd(op, fd)) {
+        if (op->internal_.loop == loop && cio__op_uses(op, fd)) {
             *pp = op->internal_.next;
             op->internal_.next = NULL;
             *last = op;
@@ -524,7 +477,7 @@ bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
         }
     }
     for (worker *w = pool.workers; w; w = w->next) {
-        if (!w->op || w->closer || w->op->internal_.loop != loop || !uses_fd(w->op, fd)) continue;
+        if (!w->op || w->closer || w->op->internal_.loop != loop || !cio__op_uses(w->op, fd)) continue;
         w->closer = &cl;
         cl.running++;
         cancel_running(w);

@@ -31,32 +31,7 @@
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
-/* ---- the handle an op works on, and which FIFO it waits in ---- */
-
-static int op_fd(const cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return op->args.rw.fd;
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        return op->args.rwv.fd;
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-        return op->args.sr.fd;
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        return op->args.msg.fd;
-    case CIO_OP_ACCEPT:
-        return op->args.accept.fd;
-    case CIO_OP_CONNECT:
-        return op->args.addr.fd;
-    case CIO_OP_POLL:
-        return op->args.poll.fd;
-    default:
-        return -1;
-    }
-}
+/* ---- which FIFO an op waits in (its handle: cio__op_file) ---- */
 
 /* The FIFO an op parks in, or -1 for ops that have no readiness. */
 static int op_queue(const cio_op *op) {
@@ -380,7 +355,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
     }
     int q = op_queue(op);
     if (q < 0) return -CIO_ENOTSUP;
-    int fd = op_fd(op);
+    int fd = cio__op_file(op);
     int r = 0;
     if (q != RD_Q_POLL && op->opcode != CIO_OP_RECV && op->opcode != CIO_OP_SEND &&
         op->opcode != CIO_OP_RECVMSG && op->opcode != CIO_OP_SENDMSG)
@@ -511,7 +486,7 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
 
 int cio__rd_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     cio_rd *rd = cio__rd(loop);
-    int fd = op_fd(target), q = op_queue(target);
+    int fd = cio__op_file(target), q = op_queue(target);
     int r = -CIO_ENOENT;
     if (q >= 0 && (unsigned)fd < rd->nhandles && unpark(&rd->handles[fd], q, target)) {
         cio__ready(loop, target, early_result(target, -CIO_ECANCELED));

@@ -110,7 +110,10 @@ struct rude_peer {
     uint32_t seed;     /* pattern of what the peer sends */
     uint32_t rx_seed;  /* pattern of what the peer expects */
     unsigned delay_ms; /* before acting */
-    size_t chunk;      /* read or write size */
+    size_t chunk;      /* read or write size (with slow_until: while slow) */
+    size_t slow_until; /* rude_peer_recv_all: read `chunk` bytes at a time, pausing
+                          pause_ms after each, until this many came; then at full speed */
+    unsigned pause_ms;
     int mode;          /* what the script does next, as the script defines it */
     /* results */
     size_t got;        /* bytes received */
@@ -154,12 +157,15 @@ static inline int rude_peer_send_all(rude_peer *p) {
     return 0;
 }
 
-/* Peer: reads until end of stream (or an error), checking the pattern. */
+/* Peer: reads until end of stream (or an error), checking the pattern;
+ * a slow reader first when slow_until is set. */
 static inline void rude_peer_recv_all(rude_peer *p) {
     uint8_t buf[16384];
     size_t chunk = p->chunk && p->chunk < sizeof buf ? p->chunk : sizeof buf;
     for (;;) {
-        ssize_t r = recv(p->fd, buf, chunk, 0);
+        bool slow = p->got < p->slow_until;
+        if (slow && p->got > 0) rude_sleep_ms(p->pause_ms);
+        ssize_t r = recv(p->fd, buf, slow || !p->slow_until ? chunk : sizeof buf, 0);
         if (r == 0) {
             p->eof = 1;
             return;

@@ -12,29 +12,6 @@
 
 enum { TOTAL = 8 << 20, SLOW_PART = 256 << 10, SLOW_CHUNK = 1024 };
 
-/* Peer: SLOW_PART bytes in SLOW_CHUNK reads, pausing 1 ms after each,
- * then large reads to the end of the stream. */
-static void peer_slow_reader(rude_peer *p) {
-    uint8_t buf[16384];
-    for (;;) {
-        bool slow = p->got < SLOW_PART;
-        ssize_t r = recv(p->fd, buf, slow ? SLOW_CHUNK : sizeof buf, 0);
-        if (r == 0) {
-            p->eof = 1;
-            return;
-        }
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            p->err = errno;
-            return;
-        }
-        size_t bad = rude_mismatch(buf, (size_t)r, p->rx_seed, p->got);
-        if (bad != (size_t)-1 && p->bad_at == (size_t)-1) p->bad_at = bad;
-        p->got += (size_t)r;
-        if (slow) rude_sleep_ms(1);
-    }
-}
-
 static void check_peer(const rude_peer *p) {
     CHECK_EQ(p->err, 0);
     CHECK_EQ(p->bad_at, (size_t)-1);
@@ -85,8 +62,8 @@ static void callback_style(cio_loop *loop, const uint8_t *data) {
     rude_pair(loop, &s, &p, 64 << 10);
     int small = 64 << 10;
     CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    rude_peer peer = {.rx_seed = 7};
-    rude_peer_start(&peer, p, peer_slow_reader);
+    rude_peer peer = {.rx_seed = 7, .chunk = SLOW_CHUNK, .slow_until = SLOW_PART, .pause_ms = 1};
+    rude_peer_start(&peer, p, rude_peer_recv_all);
 
     sender snd;
     memset(&snd, 0, sizeof snd);
@@ -146,8 +123,8 @@ static intptr_t task_sender(void *arg) {
 static void task_style(cio_loop *loop, const uint8_t *data) {
     int s, p;
     rude_pair(loop, &s, &p, 0); /* default buffers this time */
-    rude_peer peer = {.rx_seed = 7};
-    rude_peer_start(&peer, p, peer_slow_reader);
+    rude_peer peer = {.rx_seed = 7, .chunk = SLOW_CHUNK, .slow_until = SLOW_PART, .pause_ms = 1};
+    rude_peer_start(&peer, p, rude_peer_recv_all);
     task_arg a = {.fd = s, .data = data};
     cio_task_options det = {.detached = true};
     CHECK_EQ(cio_task_spawn(loop, task_sender, &a, &det, NULL), 0);

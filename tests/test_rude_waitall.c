@@ -45,27 +45,6 @@ static void peer_trickle(rude_peer *p) {
     }
 }
 
-/* Peer: reads slowly (p->chunk bytes, p->delay_ms pauses) to the end. */
-static void peer_slow_read(rude_peer *p) {
-    uint8_t buf[16384];
-    for (;;) {
-        ssize_t r = recv(p->fd, buf, p->chunk, 0);
-        if (r == 0) {
-            p->eof = 1;
-            return;
-        }
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            p->err = errno;
-            return;
-        }
-        size_t bad = rude_mismatch(buf, (size_t)r, p->rx_seed, p->got);
-        if (bad != (size_t)-1 && p->bad_at == (size_t)-1) p->bad_at = bad;
-        p->got += (size_t)r;
-        if (p->got < 64 << 10) rude_sleep_ms(p->delay_ms);
-    }
-}
-
 static void start_trickle(rude_peer *peer, int p, size_t n, size_t chunk, unsigned pause, int then,
                           uint32_t seed) {
     memset(peer, 0, sizeof *peer);
@@ -175,8 +154,8 @@ static void send_to_slow_reader(cio_loop *loop) {
     uint8_t *data = malloc(N);
     CHECK(data != NULL);
     rude_fill(data, N, 44, 0);
-    rude_peer peer = {.chunk = 2048, .delay_ms = 1, .rx_seed = 44};
-    rude_peer_start(&peer, p, peer_slow_read);
+    rude_peer peer = {.chunk = 2048, .slow_until = 64 << 10, .pause_ms = 1, .rx_seed = 44};
+    rude_peer_start(&peer, p, rude_peer_recv_all);
     t_op t;
     cio_prep_send(&t.op, s, data, N, MSG_WAITALL | MSG_NOSIGNAL);
     int32_t r = net_do(loop, &t);

@@ -63,8 +63,6 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
     return -CIO_EINVAL;
 }
 
-unsigned cio__fork_gen;
-
 /* The loops of this process that take ops, so that a forked child can mark
  * its copies as not its own: cio_submit() then needs no check of its own. */
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -97,7 +95,6 @@ static void live_remove(cio_core *c) {
 static void before_fork(void) { pthread_mutex_lock(&live_mu); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&live_mu); }
 static void forked_child(void) {
-    cio__fork_gen++;
     for (cio_core *c = live_head; c; c = c->live_next) c->accepting = false;
     live_head = NULL;
     pthread_mutex_unlock(&live_mu);
@@ -133,7 +130,6 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     ignore_default_sigpipe();
 
     cio_core *c = cio__core(loop);
-    c->fork_gen = cio__fork_gen;
     c->now = cio__clock_ns();
     atomic_init(&c->posts, NULL);
     atomic_init(&c->wake_pending, 0);
@@ -288,11 +284,10 @@ int cio_loop_close(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
     if (!c->be) return -CIO_EINVAL;
-    if (c->fork_gen != cio__fork_gen) {
+    if (cio__inherited(c)) {
         /* A child's copy: its ops and kernel objects are the parent's. Let
-         * go of this process's handles and memory; touch nothing else. */
-        c->closing = true;
-        live_remove(c); /* a no-op: the fork took it off already */
+         * go of this process's handles and memory; touch nothing else
+         * (the hooks cannot submit: the loop refuses it as inherited). */
         run_close_hooks(loop, -CIO_EPERM);
         c->be->close(loop);
         c->be = NULL;

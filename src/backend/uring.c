@@ -1074,7 +1074,7 @@ static void uring_close(cio_loop *loop) {
     /* The wake read points into this loop's memory: see it completed
      * before the ring goes (cancel_all reached it). A child's copy of the
      * loop (fork) must not enter the parent's ring: it only lets go. */
-    bool inherited = cio__inherited(cio__core(loop));
+    bool inherited = cio__core(loop)->inherited;
     for (int i = 0; i < 100 && u->wake_armed && !inherited; i++) {
         if (i % 10 == 9) uring_cancel_all(loop);
         if (uring_wait(loop, 10 * 1000 * 1000) < 0) break;

@@ -78,6 +78,7 @@ typedef struct cio_core {
     bool closing;            /* inside cio_loop_close() */
     bool accepting;          /* set up, not closing, not inherited across fork(): the one
                                 test cio_submit() makes on its fast path (all zero: false) */
+    bool inherited;          /* a forked child's copy: its kernel objects are the parent's */
     struct cio_core *live_next, *live_prev; /* the process's accepting loops (fork) */
     atomic_uint pool_held;    /* ops the blocking pool holds or is still handing back */
     atomic_uint pool_cancels; /* of those, running ones asked to stop (re-signalled each turn) */
@@ -194,17 +195,14 @@ static inline int64_t cio__pool_cap_wait(cio_core *c, int64_t budget) {
     return budget;
 }
 
-/* A loop set up in this process takes ops until its close begins; one
- * set up but neither taking ops nor closing was inherited across fork()
- * (the child's fork handler cleared `accepting`): its kernel objects are
- * the parent's. */
-static inline bool cio__inherited(const cio_core *c) { return c->be && !c->accepting && !c->closing; }
-
 /* Whether `loop` can be used here: set up, not closed, not inherited
- * across fork(). The check every public entry point makes. */
+ * across fork(). The check every public entry point makes; it reads only
+ * what does not change while other threads may call (wake, post): `be`
+ * goes only once the close no longer lets them, and `inherited` is set in
+ * a forked child, where no other thread runs. */
 static inline bool cio__usable(const cio_loop *loop) {
     const cio_core *c = cio__ccore(loop);
-    return c->be && (c->accepting || c->closing);
+    return c->be && !c->inherited;
 }
 
 /* The error for a loop that cio__usable() refuses (or NULL): -CIO_EINVAL

@@ -95,7 +95,10 @@ static void live_remove(cio_core *c) {
 static void before_fork(void) { pthread_mutex_lock(&live_mu); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&live_mu); }
 static void forked_child(void) {
-    for (cio_core *c = live_head; c; c = c->live_next) c->accepting = false;
+    for (cio_core *c = live_head; c; c = c->live_next) {
+        c->accepting = false; /* cio_submit's one test */
+        c->inherited = true;  /* and what it means, for everything else */
+    }
     live_head = NULL;
     pthread_mutex_unlock(&live_mu);
 }
@@ -284,7 +287,7 @@ int cio_loop_close(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
     if (!c->be) return -CIO_EINVAL;
-    if (cio__inherited(c)) {
+    if (c->inherited) {
         /* A child's copy: its ops and kernel objects are the parent's. Let
          * go of this process's handles and memory; touch nothing else
          * (the hooks cannot submit: the loop refuses it as inherited). */

@@ -57,16 +57,31 @@ typedef enum cio_backend_kind {
     CIO_BACKEND_URING,    /* Linux io_uring */
     CIO_BACKEND_EPOLL,    /* Linux epoll, with completion emulated in user space */
     CIO_BACKEND_POLL,     /* POSIX poll, with completion emulated in user space */
-    CIO_BACKEND_IOCP,     /* Windows I/O completion ports */
-    CIO_BACKEND_MOCK      /* deterministic simulation for tests */
+    CIO_BACKEND_IOCP,     /* Windows I/O completion ports. Not built yet (cio does not
+                             run on Windows so far): cio_loop_init() refuses it with
+                             -CIO_ENOTSUP */
+    CIO_BACKEND_MOCK      /* deterministic simulation for tests, with virtual time. Not
+                             built yet: cio_loop_init() refuses it with -CIO_ENOTSUP */
 } cio_backend_kind;
 
-/* Options for cio_loop_init(). All-zero (or a NULL pointer) means defaults. */
+/*
+ * Options for cio_loop_init(). Start from all-zero (`= {0}`, or pass NULL):
+ * zero is the default of every field. The struct's size never changes:
+ * later versions give meaning to the reserved words, which must be zero,
+ * so a program built against this header keeps working unchanged.
+ */
 typedef struct cio_loop_options {
     uint32_t entries;         /* submission queue size; 0 = 256. Rounded up to a
                                  power of two and clamped by the kernel. */
     cio_backend_kind backend; /* CIO_BACKEND_AUTO by default */
     uint32_t flags;           /* reserved, must be 0 */
+    uint32_t reserved0_;      /* must be 0 */
+    uint64_t seed;            /* the seed of a simulated backend's run (CIO_BACKEND_MOCK;
+                                 0: its default); the other backends ignore it */
+    const void *backend_options; /* a backend's own settings, as that backend's header
+                                    describes them; NULL for its defaults. The backends
+                                    built today take none and ignore it */
+    uint64_t reserved_[5];    /* must be 0 */
 } cio_loop_options;
 
 /* How cio_loop_run() proceeds. */
@@ -120,10 +135,12 @@ struct cio_loop {
  *
  * This is the only call that allocates (the kernel ring or the handle
  * table, and a wake handle). Returns 0, or -CIO_EINVAL (bad options or an
- * unknown CIO_BACKEND), -CIO_ENOTSUP (backend not built in or not usable
- * here), -CIO_ENOMEM, -CIO_EMFILE, or the kernel's error from setting up
- * the backend named. On error the loop is left unusable (every call on it
- * returns -CIO_EINVAL) and needs no close. `loop->data` is kept.
+ * unknown CIO_BACKEND; the first such call of a process also writes one
+ * line naming the variable to stderr), -CIO_ENOTSUP (backend not built in
+ * or not usable here), -CIO_ENOMEM, -CIO_EMFILE, or the kernel's error
+ * from setting up the backend named. On error the loop is left unusable
+ * (every call on it returns -CIO_EINVAL) and needs no close. `loop->data`
+ * is kept.
  *
  * SIGPIPE: a write op on a socket or pipe whose reader has gone must fail
  * with -CIO_EPIPE, not kill the process, and on io_uring it may run on a

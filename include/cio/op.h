@@ -35,11 +35,6 @@
 
 #include "platform.h"
 
-#if !defined(_WIN32)
-#include <fcntl.h>
-#include <poll.h>
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -117,26 +112,156 @@ enum cio_opcode {
 /* CIO_OP_FSYNC: flush data only (fdatasync), not all metadata. */
 #define CIO_FSYNC_DATASYNC 0x1u
 
-#if !defined(_WIN32)
-/* Directory handle meaning "the current directory" for the *at ops.
- * (fcntl.h hides AT_FDCWD in strict ISO C mode; its Linux value is fixed.) */
-#if defined(AT_FDCWD)
-#define CIO_AT_FDCWD AT_FDCWD
+/*
+ * Portable constants. Every constant a program needs for the ops exists on
+ * every platform. On POSIX systems each equals the system's own (CIO_O_CREAT
+ * is O_CREAT, CIO_POLLIN is POLLIN, ...; the library checks that when it is
+ * built), so a program may pass either; on Windows they are cio's, and the
+ * backend translates them. This header needs neither fcntl.h nor poll.h on
+ * Linux.
+ */
+
+/* The handle meaning "the current directory" for the *at ops. */
+#if defined(_WIN32)
+#define CIO_AT_FDCWD ((cio_fd)(intptr_t)-100)
+#elif defined(__APPLE__)
+#define CIO_AT_FDCWD (-2)
 #else
 #define CIO_AT_FDCWD (-100)
 #endif
-/* Readiness events for CIO_OP_POLL (the OS's poll(2) bits). */
-#define CIO_POLLIN POLLIN
-#define CIO_POLLOUT POLLOUT
-#define CIO_POLLPRI POLLPRI
-#define CIO_POLLERR POLLERR
-#define CIO_POLLHUP POLLHUP
-#define CIO_POLLRDHUP 0x2000
+
+/* Flags of the *at ops: statx (CIO_AT_SYMLINK_NOFOLLOW, CIO_AT_EMPTY_PATH:
+ * the status of the directory handle itself, with path ""), unlinkat
+ * (CIO_AT_REMOVEDIR: remove a directory). And open flags for
+ * cio_prep_openat(). */
+#if defined(__linux__) || defined(_WIN32)
+#define CIO_AT_SYMLINK_NOFOLLOW 0x100
+#define CIO_AT_REMOVEDIR 0x200
+#define CIO_AT_EMPTY_PATH 0x1000
 #endif
 
-/* Mask bits for CIO_OP_STATX (which fields to fill). */
+#if defined(_WIN32) || (defined(__linux__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || \
+                                               defined(__arm__) || defined(__riscv) || defined(__powerpc__) ||     \
+                                               defined(__s390__) || defined(__loongarch__)))
+#define CIO_O_RDONLY 00
+#define CIO_O_WRONLY 01
+#define CIO_O_RDWR 02
+#define CIO_O_CREAT 0100
+#define CIO_O_EXCL 0200
+#define CIO_O_NOCTTY 0400
+#define CIO_O_TRUNC 01000
+#define CIO_O_APPEND 02000
+#define CIO_O_NONBLOCK 04000
+#define CIO_O_DSYNC 010000
+#define CIO_O_SYNC 04010000
+#define CIO_O_CLOEXEC 02000000
+#if defined(__aarch64__) || defined(__arm__) || defined(__powerpc__)
+#define CIO_O_DIRECTORY 040000
+#define CIO_O_NOFOLLOW 0100000
+#else
+#define CIO_O_DIRECTORY 0200000
+#define CIO_O_NOFOLLOW 0400000
+#endif
+#else /* another system: its own values, from its header */
+#include <fcntl.h>
+#define CIO_O_RDONLY O_RDONLY
+#define CIO_O_WRONLY O_WRONLY
+#define CIO_O_RDWR O_RDWR
+#define CIO_O_CREAT O_CREAT
+#define CIO_O_EXCL O_EXCL
+#define CIO_O_NOCTTY O_NOCTTY
+#define CIO_O_TRUNC O_TRUNC
+#define CIO_O_APPEND O_APPEND
+#define CIO_O_NONBLOCK O_NONBLOCK
+#define CIO_O_DSYNC O_DSYNC
+#define CIO_O_SYNC O_SYNC
+#define CIO_O_CLOEXEC O_CLOEXEC
+#define CIO_O_DIRECTORY O_DIRECTORY
+#define CIO_O_NOFOLLOW O_NOFOLLOW
+#if !defined(__linux__)
+#define CIO_AT_SYMLINK_NOFOLLOW AT_SYMLINK_NOFOLLOW
+#define CIO_AT_REMOVEDIR AT_REMOVEDIR
+#if defined(AT_EMPTY_PATH)
+#define CIO_AT_EMPTY_PATH AT_EMPTY_PATH
+#else
+#define CIO_AT_EMPTY_PATH 0x40000000 /* cio's: the system has none, cio's statx handles it */
+#endif
+#endif
+#endif
+
+/* Flags of cio_prep_renameat() (renameat2's; Linux only: elsewhere a
+ * rename with flags fails with -CIO_ENOTSUP). */
+#define CIO_RENAME_NOREPLACE 0x1u /* fail with -CIO_EEXIST if the new name exists */
+#define CIO_RENAME_EXCHANGE 0x2u  /* swap the two names atomically */
+
+/* Readiness events for CIO_OP_POLL: the values poll(2) has on every POSIX
+ * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux
+ * only. */
+#define CIO_POLLIN 0x001u
+#define CIO_POLLPRI 0x002u
+#define CIO_POLLOUT 0x004u
+#define CIO_POLLERR 0x008u
+#define CIO_POLLHUP 0x010u
+#define CIO_POLLNVAL 0x020u
+#define CIO_POLLRDHUP 0x2000u
+
+/* cio_prep_shutdown(): which direction to shut down (SHUT_RD, SHUT_WR,
+ * SHUT_RDWR on POSIX; SD_RECEIVE, SD_SEND, SD_BOTH on Windows). */
+#define CIO_SHUT_RD 0
+#define CIO_SHUT_WR 1
+#define CIO_SHUT_RDWR 2
+
+/* Flags of send, recv, sendmsg and recvmsg (see cio_prep_recv). */
+#if defined(_WIN32)
+#define CIO_MSG_PEEK MSG_PEEK
+#define CIO_MSG_WAITALL MSG_WAITALL
+#define CIO_MSG_DONTWAIT 0x10000000 /* cio's: Winsock has none; the backend handles it */
+#else
+#define CIO_MSG_PEEK MSG_PEEK
+#define CIO_MSG_WAITALL MSG_WAITALL
+#define CIO_MSG_DONTWAIT MSG_DONTWAIT
+#endif
+
+/* Flags for the new handle of cio_prep_socket() (in `type`) and
+ * cio_prep_accept() (in `flags`). */
+#if defined(SOCK_NONBLOCK)
+#define CIO_SOCK_NONBLOCK SOCK_NONBLOCK
+#define CIO_SOCK_CLOEXEC SOCK_CLOEXEC
+#else /* cio's: the backend applies them after making the socket */
+#define CIO_SOCK_NONBLOCK 0x40000000
+#define CIO_SOCK_CLOEXEC 0x20000000
+#endif
+
+/* cio_prep_splice() flags (Linux's SPLICE_F_*). */
+#define CIO_SPLICE_F_MOVE 0x1u
+#define CIO_SPLICE_F_NONBLOCK 0x2u
+#define CIO_SPLICE_F_MORE 0x4u
+
+/* Mask bits for CIO_OP_STATX: which fields to fill (and, in the result's
+ * `mask`, which were filled). Linux's STATX_* values on every platform. */
+#define CIO_STATX_TYPE 0x0001u
+#define CIO_STATX_MODE 0x0002u
+#define CIO_STATX_NLINK 0x0004u
+#define CIO_STATX_UID 0x0008u
+#define CIO_STATX_GID 0x0010u
+#define CIO_STATX_ATIME 0x0020u
+#define CIO_STATX_MTIME 0x0040u
+#define CIO_STATX_CTIME 0x0080u
+#define CIO_STATX_INO 0x0100u
+#define CIO_STATX_SIZE 0x0200u
+#define CIO_STATX_BLOCKS 0x0400u
 #define CIO_STATX_BASIC_STATS 0x07ffu
 #define CIO_STATX_BTIME 0x0800u
+
+/* The file type in cio_statx.mode (the POSIX encoding, on every platform). */
+#define CIO_S_IFMT 0170000u
+#define CIO_S_IFSOCK 0140000u
+#define CIO_S_IFLNK 0120000u
+#define CIO_S_IFREG 0100000u
+#define CIO_S_IFBLK 0060000u
+#define CIO_S_IFDIR 0040000u
+#define CIO_S_IFCHR 0020000u
+#define CIO_S_IFIFO 0010000u
 
 /*
  * File status as CIO_OP_STATX returns it. The layout equals Linux's
@@ -221,7 +346,7 @@ struct cio_op {
         } fsync;
         struct {
             cio_fd dirfd;
-            int flags; /* O_* */
+            int flags; /* CIO_O_* (the same as O_* on POSIX) */
             const char *path;
             uint32_t mode;
         } open;
@@ -230,14 +355,14 @@ struct cio_op {
         } close;
         struct {
             cio_fd dirfd;
-            int flags;     /* AT_* */
+            int flags;     /* CIO_AT_SYMLINK_NOFOLLOW, CIO_AT_EMPTY_PATH */
             uint32_t mask; /* CIO_STATX_* */
             const char *path;
             cio_statx *buf;
         } statx;
         struct {
             cio_fd dirfd;
-            int flags; /* 0 or AT_REMOVEDIR */
+            int flags; /* 0 or CIO_AT_REMOVEDIR */
             const char *path;
         } unlink;
         struct {
@@ -254,7 +379,7 @@ struct cio_op {
         } mkdir;
         struct {
             int domain;
-            int type; /* may include SOCK_NONBLOCK, SOCK_CLOEXEC */
+            int type; /* may include CIO_SOCK_NONBLOCK, CIO_SOCK_CLOEXEC */
             int protocol;
         } socket;
         struct {
@@ -268,7 +393,7 @@ struct cio_op {
         } listen;
         struct {
             cio_fd fd;
-            int flags; /* SOCK_NONBLOCK, SOCK_CLOEXEC for the new socket */
+            int flags; /* CIO_SOCK_NONBLOCK, CIO_SOCK_CLOEXEC for the new socket */
             struct sockaddr *addr; /* may be NULL */
             cio_socklen *addrlen;  /* in: size of *addr; out: its length */
         } accept;
@@ -276,16 +401,16 @@ struct cio_op {
             cio_fd fd;
             uint32_t len;
             void *buf;
-            int flags; /* MSG_* */
+            int flags; /* CIO_MSG_* (MSG_* on POSIX) */
         } sr; /* send, recv */
         struct {
             cio_fd fd;
-            int flags; /* MSG_* */
+            int flags; /* CIO_MSG_* (MSG_* on POSIX) */
             cio_msghdr *msg;
         } msg; /* sendmsg, recvmsg */
         struct {
             cio_fd fd;
-            int how; /* SHUT_RD, SHUT_WR, SHUT_RDWR */
+            int how; /* CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR */
         } shutdown;
         struct {
             cio_fd fd;
@@ -295,7 +420,7 @@ struct cio_op {
             cio_fd fd_in;
             cio_fd fd_out;
             uint32_t len;
-            uint32_t flags; /* SPLICE_F_* */
+            uint32_t flags; /* CIO_SPLICE_F_* */
             uint64_t off_in; /* CIO_OFFSET_CURRENT for pipes and the position */
             uint64_t off_out;
         } splice;
@@ -305,10 +430,11 @@ struct cio_op {
         } post;
     } args;
 
-    /* The runtime's bookkeeping. Never read or write it. */
+    /* The runtime's bookkeeping. Never read or write it. Its size is part
+     * of the ABI: 64 bytes on 64-bit systems, plus an OVERLAPPED on Windows. */
     struct {
-        cio_op *next;
-        cio_op *link;
+        cio_op *next; /* the one queue an op is in (ready, pool, a handle's FIFO) */
+        cio_op *link; /* the next op of its link chain */
         cio_loop *loop;
         union {
             struct {
@@ -317,14 +443,59 @@ struct cio_op {
             struct {
                 int64_t sec, nsec;
             } ts; /* a kernel timespec, for backends with kernel deadlines */
-        } u;
+        } u;          /* with `when`, the backend's own while it holds an op whose
+                         deadline it keeps itself (a simulated backend's clock) */
         uint64_t when;
         uint32_t seq;
         uint8_t state;
         uint8_t iflags;
         uint16_t bflags; /* the backend's own per-op flags */
+#if defined(_WIN32)
+        union {
+            OVERLAPPED ov; /* the kernel's while the op is in flight */
+            cio_fd handle; /* a new handle, once the op completed: see cio_op_fd() */
+        } win;
+#endif
     } internal_;
 };
+
+/* cio_op's size: two cache lines on 64-bit POSIX systems, where the
+ * handles in `args` are ints; on 64-bit Windows handles are pointers and
+ * every op carries an OVERLAPPED for its completion port, 168 bytes. */
+#if defined(__cplusplus)
+#define CIO_STATIC_ASSERT_(c, m) static_assert(c, m)
+#else
+#define CIO_STATIC_ASSERT_(c, m) _Static_assert(c, m)
+#endif
+#if defined(_WIN64)
+CIO_STATIC_ASSERT_(sizeof(cio_op) == 168, "cio_op is 168 bytes on 64-bit Windows");
+#elif defined(_WIN32)
+CIO_STATIC_ASSERT_(sizeof(cio_op) <= 128, "cio_op fits two cache lines on 32-bit Windows");
+#elif UINTPTR_MAX == UINT64_MAX
+CIO_STATIC_ASSERT_(sizeof(cio_op) == 128, "cio_op is two cache lines on 64-bit systems");
+#else
+CIO_STATIC_ASSERT_(sizeof(cio_op) <= 128, "cio_op fits two cache lines");
+#endif
+CIO_STATIC_ASSERT_(sizeof(((cio_op *)0)->res) == 4, "cio_op.res is an int32_t on every platform");
+
+/*
+ * cio_op_fd - the handle that a successful openat, socket or accept made,
+ * read in its completion callback (or after cio_await() in a task): the
+ * portable way to take it. On POSIX systems it is op->res itself (a
+ * descriptor); on Windows a HANDLE or SOCKET does not fit op->res, which
+ * is then 0 on success, and the handle is kept in the op. CIO_FD_INVALID
+ * when op->res is an error or the op makes no handle.
+ */
+static inline cio_fd cio_op_fd(const cio_op *op) {
+    if (op->res < 0 ||
+        (op->opcode != CIO_OP_OPENAT && op->opcode != CIO_OP_SOCKET && op->opcode != CIO_OP_ACCEPT))
+        return CIO_FD_INVALID;
+#if defined(_WIN32)
+    return op->internal_.win.handle;
+#else
+    return (cio_fd)op->res;
+#endif
+}
 
 /*
  * cio_op_name - the opcode's name ("read", "accept", ...), or "invalid".
@@ -490,7 +661,7 @@ static inline void cio_prep_close(cio_op *op, cio_fd fd) {
 
 /*
  * File status of `path` relative to `dirfd` into `*buf`. With
- * AT_EMPTY_PATH in `flags` and path "", the status of `dirfd` itself.
+ * CIO_AT_EMPTY_PATH in `flags` and path "", the status of `dirfd` itself.
  */
 static inline void cio_prep_statx(cio_op *op, cio_fd dirfd, const char *path, int flags,
                                   uint32_t mask, cio_statx *buf) {
@@ -502,7 +673,7 @@ static inline void cio_prep_statx(cio_op *op, cio_fd dirfd, const char *path, in
     op->args.statx.buf = buf;
 }
 
-/* Removes a file, or a directory with AT_REMOVEDIR in `flags`. */
+/* Removes a file, or a directory with CIO_AT_REMOVEDIR in `flags`. */
 static inline void cio_prep_unlinkat(cio_op *op, cio_fd dirfd, const char *path, int flags) {
     cio_prep_(op, CIO_OP_UNLINKAT);
     op->args.unlink.dirfd = dirfd;
@@ -622,7 +793,7 @@ static inline void cio_prep_sendmsg(cio_op *op, cio_fd fd, const cio_msghdr *msg
     op->opcode = CIO_OP_SENDMSG;
 }
 
-/* Shuts down one or both directions of a socket (SHUT_RD, SHUT_WR, SHUT_RDWR). */
+/* Shuts down one or both directions of a socket (CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR). */
 static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
     cio_prep_(op, CIO_OP_SHUTDOWN);
     op->args.shutdown.fd = fd;

@@ -226,23 +226,26 @@ CIO_API int cio_await_first(cio_op *const *ops, unsigned n);
 /* The L1 ops, blocking: arguments and results as the cio_prep_* helper of
  * the same name (cio/op.h) documents them (cio_stat is cio_prep_statx).
  * Each returns the op's result, -CIO_EPERM outside a task, or
- * -CIO_ECANCELED once the task is cancelled. */
+ * -CIO_ECANCELED once the task is cancelled. The three that make a handle
+ * (cio_openat, cio_socket, cio_accept) return it as an intptr_t, so that
+ * it fits where a handle is pointer-sized (Windows): the new handle
+ * (cast it to cio_fd) when >= 0, else the error. */
 CIO_API int32_t cio_read(cio_fd fd, void *buf, uint32_t len, uint64_t offset);
 CIO_API int32_t cio_write(cio_fd fd, const void *buf, uint32_t len, uint64_t offset);
 CIO_API int32_t cio_readv(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset);
 CIO_API int32_t cio_writev(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t offset);
 CIO_API int32_t cio_fsync(cio_fd fd, uint32_t flags);
-CIO_API int32_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode);
+CIO_API intptr_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode);
 CIO_API int32_t cio_close(cio_fd fd);
 CIO_API int32_t cio_stat(cio_fd dirfd, const char *path, int flags, uint32_t mask, cio_statx *buf);
 CIO_API int32_t cio_unlinkat(cio_fd dirfd, const char *path, int flags);
 CIO_API int32_t cio_renameat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, const char *newpath,
                              uint32_t flags);
 CIO_API int32_t cio_mkdirat(cio_fd dirfd, const char *path, uint32_t mode);
-CIO_API int32_t cio_socket(int domain, int type, int protocol);
+CIO_API intptr_t cio_socket(int domain, int type, int protocol);
 CIO_API int32_t cio_bind(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen);
 CIO_API int32_t cio_listen(cio_fd fd, int backlog);
-CIO_API int32_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags);
+CIO_API intptr_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags);
 CIO_API int32_t cio_connect(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen);
 CIO_API int32_t cio_recv(cio_fd fd, void *buf, uint32_t len, int flags);
 CIO_API int32_t cio_send(cio_fd fd, const void *buf, uint32_t len, int flags);

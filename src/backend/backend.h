@@ -56,6 +56,12 @@ struct cio_backend {
 
     /* A handle that is readable while the loop has work (cio_loop_fd). */
     int (*pollable_fd)(cio_loop *loop, cio_fd *out);
+
+    /* The loop's clock, in nanoseconds, never going back; NULL: the
+     * system's monotonic clock. A simulated backend makes time virtual
+     * here (its `wait` then advances it instead of sleeping). Everything
+     * the core times (cio_now, timers, deadlines, wait budgets) reads it. */
+    uint64_t (*clock)(cio_loop *loop);
 };
 
 #ifdef CIO_HAVE_URING

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "cio.h"
+#include "opdef.h"
+#include "queue.h"
 
 /* Linux interfaces beyond POSIX (statx, accept4, splice, renameat2) are
  * used only here; CIO_POSIX_ONLY builds what macOS and the BSDs would. */
@@ -68,9 +70,8 @@ typedef struct cio_core {
     unsigned active;     /* ops submitted and not finally completed */
     uint32_t timer_seq;  /* orders timers with equal deadlines FIFO */
     cio_op *heap_root;   /* pairing heap of timers and core deadlines */
-    cio_op *ready_head;  /* FIFO of ops whose result the core set */
-    cio_op *ready_tail;
-    cio_op *close_hooks;     /* cio_loop_at_close() ops, newest first */
+    opq ready;           /* ops whose result the core set, callbacks to run */
+    opq close_hooks;     /* cio_loop_at_close() ops, newest first */
     _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
     atomic_int wake_pending; /* a wake is on its way; coalesces cio_loop_wake() */
     bool running;            /* inside cio_loop_run() */
@@ -124,39 +125,6 @@ int32_t cio__sync_exec(cio_op *op);
  * this clears O_NONBLOCK on the new handle `fd`; returns `fd`, or closes it
  * and returns the error. */
 int32_t cio__open_done(int fd);
-
-/* ---- the handles an op names (op.c) ---- */
-
-/* Where an op keeps its handles, as 1 + the offset in op->args (0: none).
- * `file` is the handle it does its IO on (a splice's fd_out; for io_uring
- * the request's file, which a cancel by handle matches); `also` are the
- * others it names (a splice's fd_in, the directories of the *at ops). A
- * close is none of these: every user treats it apart. One table, so that
- * readiness, io_uring and the pool agree on what an op uses. */
-typedef struct cio_op_handles {
-    uint8_t file;
-    uint8_t also[2];
-} cio_op_handles;
-extern const cio_op_handles cio__op_handles[CIO_OP_COUNT_];
-
-static inline cio_fd cio__handle_at(const cio_op *op, unsigned at) {
-    cio_fd fd;
-    memcpy(&fd, (const char *)&op->args + at - 1, sizeof fd);
-    return fd;
-}
-
-/* The handle `op` does its IO on, or -1 (CIO_FD_INVALID) when none. */
-static inline cio_fd cio__op_file(const cio_op *op) {
-    unsigned at = cio__op_handles[op->opcode].file;
-    return at ? cio__handle_at(op, at) : (cio_fd)CIO_FD_INVALID;
-}
-
-/* Whether `op` names `fd` in any of its handles. */
-static inline bool cio__op_uses(const cio_op *op, cio_fd fd) {
-    const cio_op_handles *h = &cio__op_handles[op->opcode];
-    return (h->file && cio__handle_at(op, h->file) == fd) || (h->also[0] && cio__handle_at(op, h->also[0]) == fd) ||
-           (h->also[1] && cio__handle_at(op, h->also[1]) == fd);
-}
 
 /* ---- the blocking pool (pool.c) ---- */
 
@@ -212,15 +180,19 @@ static inline int cio__refusal(const cio_loop *loop) {
     return -CIO_EPERM;
 }
 
-/* Monotonic clock in nanoseconds. */
+/* The system's monotonic clock in nanoseconds. */
 uint64_t cio__clock_ns(void);
+
+/* The loop's clock: the backend's (a simulated one is virtual), else the
+ * system's. Read it through cio__now(). */
+uint64_t cio__clock(cio_core *c);
 
 /* The loop's time: read from the clock at most once per turn, and only when
  * someone needs it (a turn with no timers and no relative timeouts never
  * reads the clock). */
 static inline uint64_t cio__now(cio_core *c) {
     if (c->now_stale) {
-        c->now = cio__clock_ns();
+        c->now = cio__clock(c);
         c->now_stale = false;
     }
     return c->now;

@@ -11,6 +11,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,12 @@ uint64_t cio__clock_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t cio__clock(cio_core *c) {
+    if (CIO_LIKELY(!c->be || !c->be->clock)) return cio__clock_ns(); /* also a loop never set up */
+    cio_loop *loop = (cio_loop *)(void *)((char *)c - offsetof(cio_loop, internal_));
+    return c->be->clock(loop);
 }
 
 /* The backends built in, in the order CIO_BACKEND_AUTO tries them. */
@@ -60,6 +67,11 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
         *kind = CIO_BACKEND_URING;
         return 0;
     }
+    /* "invalid argument" alone does not lead an operator to a variable set
+     * far away (a unit file, a container spec); once per process is enough. */
+    static atomic_bool told;
+    if (!atomic_exchange(&told, true))
+        fprintf(stderr, "cio: CIO_BACKEND=%s is not one of auto, io_uring, epoll, poll\n", env);
     return -CIO_EINVAL;
 }
 
@@ -118,6 +130,15 @@ static void ignore_default_sigpipe(void) {
     }
 }
 
+/* Reserved words must be zero, so that later meanings of them cannot
+ * surprise a program. */
+static bool options_valid(const cio_loop_options *opts) {
+    if (opts->flags || opts->reserved0_ || (unsigned)opts->backend > CIO_BACKEND_MOCK) return false;
+    for (size_t i = 0; i < sizeof opts->reserved_ / sizeof opts->reserved_[0]; i++)
+        if (opts->reserved_[i]) return false;
+    return true;
+}
+
 int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     if (!loop) return -CIO_EINVAL;
     /* Whatever happens next, the loop is recognisably unusable until set
@@ -125,7 +146,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     void *user = loop->data;
     memset(loop, 0, sizeof *loop);
     loop->data = user;
-    if (opts && (opts->flags != 0 || (unsigned)opts->backend > CIO_BACKEND_MOCK)) return -CIO_EINVAL;
+    if (opts && !options_valid(opts)) return -CIO_EINVAL;
     cio_backend_kind kind;
     int r = chosen_kind(opts, &kind);
     if (r < 0) return r;
@@ -143,6 +164,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
         c->be = backends[i];
         r = c->be->init(loop, opts);
         if (r == 0) {
+            c->now = cio__clock(c); /* the backend's clock, which may be virtual */
             live_add(c);
             return 0;
         }
@@ -156,11 +178,8 @@ static void drain_ready(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     /* Only what is queued now: an op that keeps re-queueing itself from its
      * callback must not keep the loop from waiting for the kernel. */
-    cio_op *last = c->ready_tail;
-    while (c->ready_head) {
-        cio_op *op = c->ready_head;
-        c->ready_head = op->internal_.next;
-        if (!c->ready_head) c->ready_tail = NULL;
+    cio_op *last = c->ready.tail, *op;
+    while ((op = opq_pop(&c->ready))) {
         cio__complete(loop, op, op->res);
         if (op == last) break;
     }
@@ -177,21 +196,14 @@ void cio__deliver_post(cio_loop *loop, cio_op *msg) {
 static void drain_posts(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     if (!atomic_load_explicit(&c->posts, memory_order_relaxed)) return;
-    cio_op *stack = atomic_exchange_explicit(&c->posts, NULL, memory_order_acquire);
-    cio_op *fifo = NULL; /* the stack is newest first; deliver oldest first */
-    while (stack) {
-        cio_op *next = stack->internal_.next;
-        stack->internal_.next = fifo;
-        fifo = stack;
-        stack = next;
-    }
-    while (fifo) {
-        cio_op *next = fifo->internal_.next;
-        if (fifo->internal_.state == OP_POOL) /* an op the blocking pool finished */
-            cio__complete(loop, fifo, fifo->res);
+    /* The stack is newest first; deliver oldest first. */
+    opq fifo = opq_from_stack(atomic_exchange_explicit(&c->posts, NULL, memory_order_acquire));
+    cio_op *op;
+    while ((op = opq_pop(&fifo))) {
+        if (op->internal_.state == OP_POOL) /* an op the blocking pool finished */
+            cio__complete(loop, op, op->res);
         else
-            cio__deliver_post(loop, fifo);
-        fifo = next;
+            cio__deliver_post(loop, op);
     }
 }
 
@@ -209,7 +221,7 @@ static void process(cio_loop *loop) {
 
 /* How long the backend may block: 0 when work is already waiting. */
 static int64_t wait_budget(cio_core *c) {
-    if (c->ready_head || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
+    if (!opq_empty(&c->ready) || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
     cio_op *t = cio__heap_min(c);
     if (!t) return cio__pool_cap_wait(c, -1);
     uint64_t now = cio__now(c);
@@ -260,9 +272,8 @@ void cio_loop_stop(cio_loop *loop) {
  * by another one completes from the ready queue. */
 static void run_close_hooks(cio_loop *loop, int32_t res) {
     cio_core *c = cio__core(loop);
-    while (c->close_hooks) {
-        cio_op *hook = c->close_hooks;
-        c->close_hooks = hook->internal_.next;
+    cio_op *hook;
+    while ((hook = opq_pop(&c->close_hooks))) {
         hook->internal_.state = OP_IDLE;
         hook->res = res;
         hook->cb(loop, hook);
@@ -278,8 +289,7 @@ int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
     if (c->closing) return -CIO_ECANCELED;
     hook->internal_.state = OP_HOOK;
     hook->internal_.loop = loop;
-    hook->internal_.next = c->close_hooks;
-    c->close_hooks = hook;
+    opq_push_front(&c->close_hooks, hook); /* the newest runs first */
     return 0; /* not an op of cio_submit(): the counters leave it out */
 }
 
@@ -322,12 +332,12 @@ int cio_loop_close(cio_loop *loop) {
     for (;;) {
         while (c->active > 0) {
             c->now_stale = true;
-            int r = c->be->wait(loop, c->ready_head ? 0 : 50 * 1000 * 1000);
+            int r = c->be->wait(loop, !opq_empty(&c->ready) ? 0 : 50 * 1000 * 1000);
             if (r < 0) break;
             process(loop);
             if (c->active > 0 && r == 0) c->be->cancel_all(loop);
         }
-        if (c->active > 0 || !c->close_hooks) break;
+        if (c->active > 0 || opq_empty(&c->close_hooks)) break;
         run_close_hooks(loop, 0);
     }
     run_close_hooks(loop, -CIO_EIO); /* ops the backend could not end: see the return */
@@ -348,7 +358,7 @@ uint64_t cio_loop_update_now(cio_loop *loop) {
     if (!loop) return 0;
     cio_core *c = cio__core(loop);
     c->now_stale = false;
-    return c->now = cio__clock_ns();
+    return c->now = cio__clock(c);
 }
 
 cio_backend_kind cio_loop_backend(const cio_loop *loop) {

@@ -12,73 +12,15 @@
  * Completions the core produces itself never run inside cio_submit(): they
  * go to the ready queue, which the loop drains in the same turn.
  */
-#include <limits.h>
-
 #include "../backend/backend.h"
 #include "internal.h"
 
-#ifndef IOV_MAX
-#define IOV_MAX 1024
-#endif
-
-#define AT(member) (uint8_t)(1 + offsetof(cio_op, args.member) - offsetof(cio_op, args))
-const cio_op_handles cio__op_handles[CIO_OP_COUNT_] = {
-    [CIO_OP_READ] = {AT(rw.fd), {0, 0}},
-    [CIO_OP_WRITE] = {AT(rw.fd), {0, 0}},
-    [CIO_OP_READV] = {AT(rwv.fd), {0, 0}},
-    [CIO_OP_WRITEV] = {AT(rwv.fd), {0, 0}},
-    [CIO_OP_FSYNC] = {AT(fsync.fd), {0, 0}},
-    [CIO_OP_OPENAT] = {0, {AT(open.dirfd), 0}},
-    [CIO_OP_STATX] = {0, {AT(statx.dirfd), 0}},
-    [CIO_OP_UNLINKAT] = {0, {AT(unlink.dirfd), 0}},
-    [CIO_OP_RENAMEAT] = {0, {AT(rename.olddirfd), AT(rename.newdirfd)}},
-    [CIO_OP_MKDIRAT] = {0, {AT(mkdir.dirfd), 0}},
-    [CIO_OP_BIND] = {AT(addr.fd), {0, 0}},
-    [CIO_OP_LISTEN] = {AT(listen.fd), {0, 0}},
-    [CIO_OP_ACCEPT] = {AT(accept.fd), {0, 0}},
-    [CIO_OP_CONNECT] = {AT(addr.fd), {0, 0}},
-    [CIO_OP_RECV] = {AT(sr.fd), {0, 0}},
-    [CIO_OP_SEND] = {AT(sr.fd), {0, 0}},
-    [CIO_OP_RECVMSG] = {AT(msg.fd), {0, 0}},
-    [CIO_OP_SENDMSG] = {AT(msg.fd), {0, 0}},
-    [CIO_OP_SHUTDOWN] = {AT(shutdown.fd), {0, 0}},
-    [CIO_OP_POLL] = {AT(poll.fd), {0, 0}},
-    [CIO_OP_SPLICE] = {AT(splice.fd_out), {AT(splice.fd_in), 0}},
-};
-#undef AT
 
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
     op->res = res;
     op->internal_.state = OP_READY;
-    op->internal_.next = NULL;
-    if (c->ready_tail)
-        c->ready_tail->internal_.next = op;
-    else
-        c->ready_head = op;
-    c->ready_tail = op;
-}
-
-/* Whether `op` finishing with `res` lets a soft link go on: io_uring's rule,
- * applied everywhere (an error, or a short read or write, breaks the chain). */
-static bool link_continues(const cio_op *op, int32_t res) {
-    if (res < 0) return false;
-    switch (op->opcode) {
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return (uint32_t)res == op->args.rw.len;
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV: {
-        size_t total = 0;
-        for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++) total += op->args.rwv.iov[i].iov_len;
-        return (size_t)res == total;
-    }
-    case CIO_OP_SEND:
-    case CIO_OP_RECV:
-        return !(op->args.sr.flags & MSG_WAITALL) || (uint32_t)res == op->args.sr.len;
-    default:
-        return true;
-    }
+    opq_push(&c->ready, op);
 }
 
 static void start(cio_loop *loop, cio_op *op);
@@ -145,7 +87,7 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
 
     cio_op *next = op->internal_.link;
     bool ok = next && !(ifl & IF_CHAIN_BROKEN) &&
-              ((op->flags & CIO_F_HARDLINK) || link_continues(op, res));
+              ((op->flags & CIO_F_HARDLINK) || cio__link_continues(op, res));
     op->internal_.link = NULL;
     op->internal_.state = OP_IDLE;
     op->internal_.iflags = 0;
@@ -269,9 +211,7 @@ static int cancel_in_core(cio_loop *loop, cio_op *t) {
         t->internal_.iflags |= IF_CANCELLED;
         return 0;
     case OP_HOOK: {
-        cio_op **pp = &c->close_hooks;
-        while (*pp != t) pp = &(*pp)->internal_.next;
-        *pp = t->internal_.next;
+        opq_remove(&c->close_hooks, t);
         /* A hook is not active: its completion through the ready queue
          * will count it out of what this counts in. */
         c->active++;
@@ -307,13 +247,6 @@ int cio_cancel(cio_loop *loop, cio_op *t) {
 
 /* ---- submission ---- */
 
-/* Ops whose system call never blocks for long, so that running them on the
- * loop's thread is cheaper than a trip through the pool. */
-static bool runs_inline(unsigned opcode) {
-    return opcode == CIO_OP_NOP || opcode == CIO_OP_SOCKET || opcode == CIO_OP_BIND ||
-           opcode == CIO_OP_LISTEN || opcode == CIO_OP_SHUTDOWN || opcode == CIO_OP_CLOSE;
-}
-
 /* What follows a backend's answer other than "taken, nothing more to do".
  * An op the backend declined (-CIO_ENOTSUP) runs on the loop's thread if
  * its system call is quick, else on the blocking pool; a post goes through
@@ -321,11 +254,12 @@ static bool runs_inline(unsigned opcode) {
  * core's heap. */
 static CIO_NOINLINE void start_slow(cio_loop *loop, cio_op *op, int r) {
     if (r == -CIO_ENOTSUP) {
-        if (op->opcode == CIO_OP_POST) {
+        unsigned run = cio__opdef(op)->run;
+        if (run == OPD_RUN_POST) {
             cio__ready(loop, op, cio_loop_post(op->args.post.target, op->args.post.msg));
             return;
         }
-        if (runs_inline(op->opcode)) {
+        if (run == OPD_RUN_INLINE) {
             cio__ready(loop, op, cio__sync_exec(op));
             return;
         }
@@ -408,111 +342,19 @@ static bool bad_fd(cio_fd fd) {
 #endif
 }
 
-static bool bad_dirfd(cio_fd fd) {
-#if defined(_WIN32)
-    return false;
-#else
-    return fd < 0 && fd != CIO_AT_FDCWD;
-#endif
-}
+static bool bad_dirfd(cio_fd fd) { return fd != CIO_AT_FDCWD && bad_fd(fd); }
 
-/* Checks everything about `op` that can be checked before it runs. */
-/* The op's arguments, as far as they can be checked before it runs. */
+/* The op's arguments, as far as they can be checked before it runs: its
+ * handles from the table, the rest by the opcode's own check. */
 static int validate_args(cio_loop *loop, const cio_op *op) {
-    const cio_op *t;
-    switch (op->opcode) {
-    case CIO_OP_NOP:
-        return 0;
-    case CIO_OP_TIMEOUT:
-        return (op->args.timeout.flags & ~CIO_TIMEOUT_ABS) ? -CIO_EINVAL : 0;
-    case CIO_OP_TIMER_UPDATE:
-    case CIO_OP_TIMER_REMOVE:
-        t = op->args.timer.target;
-        if (!t || t->opcode != CIO_OP_TIMEOUT || (op->args.timer.flags & ~CIO_TIMEOUT_ABS))
-            return -CIO_EINVAL;
-        if (t->internal_.state == OP_IDLE) return -CIO_ENOENT;
-        return t->internal_.loop == loop ? 0 : -CIO_EINVAL;
-    case CIO_OP_CANCEL:
-        t = op->args.cancel.target;
-        if (!t || t == op) return -CIO_EINVAL;
-        if (t->internal_.state == OP_IDLE || t->internal_.state == OP_POSTED) return -CIO_ENOENT;
-        return t->internal_.loop == loop ? 0 : -CIO_EINVAL;
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        if (bad_fd(op->args.rw.fd)) return -CIO_EBADF;
-        return (!op->args.rw.buf && op->args.rw.len) ? -CIO_EINVAL : 0;
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        if (bad_fd(op->args.rwv.fd)) return -CIO_EBADF;
-        if (op->args.rwv.iovcnt > IOV_MAX || (!op->args.rwv.iov && op->args.rwv.iovcnt))
-            return -CIO_EINVAL;
-        for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++)
-            if (!op->args.rwv.iov[i].iov_base && op->args.rwv.iov[i].iov_len) return -CIO_EINVAL;
-        return 0;
-    case CIO_OP_FSYNC:
-        if (bad_fd(op->args.fsync.fd)) return -CIO_EBADF;
-        return (op->args.fsync.flags & ~CIO_FSYNC_DATASYNC) ? -CIO_EINVAL : 0;
-    case CIO_OP_OPENAT:
-        if (bad_dirfd(op->args.open.dirfd)) return -CIO_EBADF;
-        return op->args.open.path ? 0 : -CIO_EINVAL;
-    case CIO_OP_CLOSE:
-        return bad_fd(op->args.close.fd) ? -CIO_EBADF : 0;
-    case CIO_OP_STATX:
-        if (bad_dirfd(op->args.statx.dirfd)) return -CIO_EBADF;
-        return (op->args.statx.path && op->args.statx.buf) ? 0 : -CIO_EINVAL;
-    case CIO_OP_UNLINKAT:
-        if (bad_dirfd(op->args.unlink.dirfd)) return -CIO_EBADF;
-        return op->args.unlink.path ? 0 : -CIO_EINVAL;
-    case CIO_OP_RENAMEAT:
-        if (bad_dirfd(op->args.rename.olddirfd) || bad_dirfd(op->args.rename.newdirfd))
-            return -CIO_EBADF;
-        return (op->args.rename.oldpath && op->args.rename.newpath) ? 0 : -CIO_EINVAL;
-    case CIO_OP_MKDIRAT:
-        if (bad_dirfd(op->args.mkdir.dirfd)) return -CIO_EBADF;
-        return op->args.mkdir.path ? 0 : -CIO_EINVAL;
-    case CIO_OP_SOCKET:
-        return 0;
-    case CIO_OP_BIND:
-    case CIO_OP_CONNECT:
-        if (bad_fd(op->args.addr.fd)) return -CIO_EBADF;
-        return op->args.addr.addr ? 0 : -CIO_EINVAL;
-    case CIO_OP_LISTEN:
-        return bad_fd(op->args.listen.fd) ? -CIO_EBADF : 0;
-    case CIO_OP_ACCEPT:
-        if (bad_fd(op->args.accept.fd)) return -CIO_EBADF;
-        return (op->args.accept.addr && !op->args.accept.addrlen) ? -CIO_EINVAL : 0;
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-        if (bad_fd(op->args.sr.fd)) return -CIO_EBADF;
-        return (!op->args.sr.buf && op->args.sr.len) ? -CIO_EINVAL : 0;
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        if (bad_fd(op->args.msg.fd)) return -CIO_EBADF;
-        return op->args.msg.msg ? 0 : -CIO_EINVAL;
-    case CIO_OP_SHUTDOWN:
-        if (bad_fd(op->args.shutdown.fd)) return -CIO_EBADF;
-        return (op->args.shutdown.how == SHUT_RD || op->args.shutdown.how == SHUT_WR ||
-                op->args.shutdown.how == SHUT_RDWR)
-                   ? 0
-                   : -CIO_EINVAL;
-    case CIO_OP_POLL:
-        if (bad_fd(op->args.poll.fd)) return -CIO_EBADF;
-        return op->args.poll.events ? 0 : -CIO_EINVAL;
-    case CIO_OP_SPLICE:
-#if CIO_LINUX
-        return (bad_fd(op->args.splice.fd_in) || bad_fd(op->args.splice.fd_out)) ? -CIO_EBADF : 0;
-#else
-        return -CIO_ENOTSUP;
-#endif
-    case CIO_OP_POST: {
-        const cio_op *m = op->args.post.msg;
-        if (!op->args.post.target || !m || !m->cb || m->opcode == 0) return -CIO_EINVAL;
-        return m->internal_.state == OP_IDLE ? 0 : -CIO_EALREADY;
+    const cio_opdef *d = cio__opdef(op);
+    if (d->file && bad_fd(cio__handle_at(op, d->file))) return -CIO_EBADF;
+    for (unsigned i = 0; i < 2 && d->also[i]; i++) {
+        cio_fd fd = cio__handle_at(op, d->also[i]);
+        if (d->also_dirs ? bad_dirfd(fd) : bad_fd(fd)) return -CIO_EBADF;
     }
-    default:
-        break;
-    }
-    return -CIO_EINVAL;
+    if (op->opcode == CIO_OP_CLOSE && bad_fd(op->args.close.fd)) return -CIO_EBADF;
+    return d->check ? d->check(loop, op) : 0;
 }
 
 /* `in_batch`: cio_submit_batch() has checked and marked the op's state
@@ -527,11 +369,10 @@ static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) 
         if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
         if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
         if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
-        if ((f & CIO_F_MULTISHOT) && op->opcode != CIO_OP_ACCEPT && op->opcode != CIO_OP_POLL)
-            return -CIO_EINVAL;
     }
-    if (op->opcode == CIO_OP_NOP) return 0;
+    if (op->opcode == CIO_OP_NOP && !f) return 0;
     if (CIO_UNLIKELY(op->opcode == 0 || op->opcode >= CIO_OP_COUNT_)) return -CIO_EINVAL;
+    if ((f & CIO_F_MULTISHOT) && !cio__opdef(op)->multishot) return -CIO_EINVAL;
     return validate_args(loop, op);
 }
 

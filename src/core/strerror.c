@@ -16,7 +16,7 @@ const char *cio_strerror(int err) {
     case 0:
         return "success";
         E(CIO_EPERM, "operation not permitted")
-        E(CIO_ENOENT, "no such file, directory or op")
+        E(CIO_ENOENT, "no such file or directory")
         E(CIO_EINTR, "interrupted")
         E(CIO_EIO, "input/output error")
         E(CIO_ENXIO, "no such device or address")
@@ -62,22 +62,4 @@ const char *cio_strerror(int err) {
     default:
         return "unknown error";
     }
-}
-
-static const char *const op_names[CIO_OP_COUNT_] = {
-    [CIO_OP_NOP] = "nop",         [CIO_OP_TIMEOUT] = "timeout",   [CIO_OP_TIMER_UPDATE] = "timer_update",
-    [CIO_OP_TIMER_REMOVE] = "timer_remove", [CIO_OP_CANCEL] = "cancel", [CIO_OP_READ] = "read",
-    [CIO_OP_WRITE] = "write",     [CIO_OP_READV] = "readv",       [CIO_OP_WRITEV] = "writev",
-    [CIO_OP_FSYNC] = "fsync",     [CIO_OP_OPENAT] = "openat",     [CIO_OP_CLOSE] = "close",
-    [CIO_OP_STATX] = "statx",     [CIO_OP_UNLINKAT] = "unlinkat", [CIO_OP_RENAMEAT] = "renameat",
-    [CIO_OP_MKDIRAT] = "mkdirat", [CIO_OP_SOCKET] = "socket",     [CIO_OP_BIND] = "bind",
-    [CIO_OP_LISTEN] = "listen",   [CIO_OP_ACCEPT] = "accept",     [CIO_OP_CONNECT] = "connect",
-    [CIO_OP_RECV] = "recv",       [CIO_OP_SEND] = "send",         [CIO_OP_RECVMSG] = "recvmsg",
-    [CIO_OP_SENDMSG] = "sendmsg", [CIO_OP_SHUTDOWN] = "shutdown", [CIO_OP_POLL] = "poll",
-    [CIO_OP_SPLICE] = "splice",   [CIO_OP_POST] = "post",
-};
-
-const char *cio_op_name(int opcode) {
-    if (opcode <= 0 || opcode >= CIO_OP_COUNT_) return "invalid";
-    return op_names[opcode];
 }

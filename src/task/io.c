@@ -11,6 +11,16 @@
         return cio_await(&op); \
     } while (0)
 
+/* An op that makes a handle: the handle itself, which cio_op_fd() takes
+ * from wherever the platform keeps it. */
+#define AWAIT_HANDLE(prep_call)                          \
+    do {                                                 \
+        cio_op op;                                       \
+        prep_call;                                       \
+        int32_t r_ = cio_await(&op);                     \
+        return r_ < 0 ? r_ : (intptr_t)cio_op_fd(&op);  \
+    } while (0)
+
 int32_t cio_read(cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
     AWAIT(cio_prep_read(&op, fd, buf, len, offset));
 }
@@ -24,8 +34,8 @@ int32_t cio_writev(cio_fd fd, const cio_iovec *iov, uint32_t iovcnt, uint64_t of
     AWAIT(cio_prep_writev(&op, fd, iov, iovcnt, offset));
 }
 int32_t cio_fsync(cio_fd fd, uint32_t flags) { AWAIT(cio_prep_fsync(&op, fd, flags)); }
-int32_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode) {
-    AWAIT(cio_prep_openat(&op, dirfd, path, flags, mode));
+intptr_t cio_openat(cio_fd dirfd, const char *path, int flags, uint32_t mode) {
+    AWAIT_HANDLE(cio_prep_openat(&op, dirfd, path, flags, mode));
 }
 int32_t cio_close(cio_fd fd) { AWAIT(cio_prep_close(&op, fd)); }
 int32_t cio_stat(cio_fd dirfd, const char *path, int flags, uint32_t mask, cio_statx *buf) {
@@ -36,13 +46,13 @@ int32_t cio_renameat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, cons
     AWAIT(cio_prep_renameat(&op, olddirfd, oldpath, newdirfd, newpath, flags));
 }
 int32_t cio_mkdirat(cio_fd dirfd, const char *path, uint32_t mode) { AWAIT(cio_prep_mkdirat(&op, dirfd, path, mode)); }
-int32_t cio_socket(int domain, int type, int protocol) { AWAIT(cio_prep_socket(&op, domain, type, protocol)); }
+intptr_t cio_socket(int domain, int type, int protocol) { AWAIT_HANDLE(cio_prep_socket(&op, domain, type, protocol)); }
 int32_t cio_bind(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen) {
     AWAIT(cio_prep_bind(&op, fd, addr, addrlen));
 }
 int32_t cio_listen(cio_fd fd, int backlog) { AWAIT(cio_prep_listen(&op, fd, backlog)); }
-int32_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags) {
-    AWAIT(cio_prep_accept(&op, fd, addr, addrlen, flags));
+intptr_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen, int flags) {
+    AWAIT_HANDLE(cio_prep_accept(&op, fd, addr, addrlen, flags));
 }
 int32_t cio_connect(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen) {
     AWAIT(cio_prep_connect(&op, fd, addr, addrlen));

@@ -44,7 +44,7 @@ extern "C" {
 typedef struct cio_group {
     struct {
         cio_loop *loop;
-        struct cio_group_child_ *children; /* those still running */
+        cio_list_ children; /* those still running */
         unsigned live;
         uint32_t flags;
         int first_error;

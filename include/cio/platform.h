@@ -61,6 +61,15 @@ typedef struct msghdr cio_msghdr;
 typedef socklen_t cio_socklen;
 #endif
 
+/* A list the runtime keeps inside public structs (the waiters of a sync
+ * primitive, the children of a group); never read or write it. */
+typedef struct cio_lnode_ {
+    struct cio_lnode_ *next, *prev;
+} cio_lnode_;
+typedef struct cio_list_ {
+    cio_lnode_ *head, *tail;
+} cio_list_;
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,10 +73,7 @@ extern "C" {
 #endif
 
 /* A queue of blocked tasks; the runtime's. */
-struct cio_sync_waiter_;
-typedef struct cio_sync_queue_ {
-    struct cio_sync_waiter_ *head, *tail;
-} cio_sync_queue_;
+typedef cio_list_ cio_sync_queue_;
 
 /* ---- event ---- */
 
@@ -233,7 +230,7 @@ typedef struct cio_xmsg {
     void *data; /* caller's; cio never reads it */
     struct {
         cio_op op; /* the carrier cio_loop_post() delivers */
-        struct cio_xmsg *next;
+        cio_lnode_ node; /* in its channel's queue of arrived messages */
         union {
             uint64_t align_;
             unsigned char bytes[8];
@@ -264,7 +261,7 @@ typedef struct cio_xmsg {
 typedef struct cio_xchan {
     struct {
         cio_loop *loop;
-        struct cio_xmsg *head, *tail; /* arrived, not yet received */
+        cio_list_ arrived; /* not yet received */
         cio_sync_queue_ receivers;
         cio_op close_msg;
         bool closed;

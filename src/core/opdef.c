@@ -271,9 +271,9 @@ bool cio__link_continues(const cio_op *op, int32_t res) {
     if (res < 0) return false;
     switch (d->link) {
     case OPD_LINK_LEN:
-        return (uint32_t)res == cio__arg_u32(op, d->len);
+        return (uint32_t)res == CIO_ARG(uint32_t, op, d->len);
     case OPD_LINK_WAITALL:
-        return !(cio__op_msg_flags(op) & CIO_MSG_WAITALL) || (uint32_t)res == cio__arg_u32(op, d->len);
+        return !(cio__op_msg_flags(op) & CIO_MSG_WAITALL) || (uint32_t)res == CIO_ARG(uint32_t, op, d->len);
     case OPD_LINK_IOV: {
         size_t total = 0;
         for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++) total += op->args.rwv.iov[i].iov_len;

@@ -66,27 +66,11 @@ extern const cio_opdef cio__opdefs[CIO_OP_COUNT_];
 
 static inline const cio_opdef *cio__opdef(const cio_op *op) { return &cio__opdefs[op->opcode]; }
 
-/* The uint32_t, int or uint64_t argument at stored offset `at` (nonzero). */
-static inline uint32_t cio__arg_u32(const cio_op *op, unsigned at) {
-    uint32_t v;
-    memcpy(&v, (const char *)&op->args + at - 1, sizeof v);
-    return v;
-}
-static inline int cio__arg_int(const cio_op *op, unsigned at) {
-    int v;
-    memcpy(&v, (const char *)&op->args + at - 1, sizeof v);
-    return v;
-}
-static inline uint64_t cio__arg_u64(const cio_op *op, unsigned at) {
-    uint64_t v;
-    memcpy(&v, (const char *)&op->args + at - 1, sizeof v);
-    return v;
-}
-static inline cio_fd cio__handle_at(const cio_op *op, unsigned at) {
-    cio_fd fd;
-    memcpy(&fd, (const char *)&op->args + at - 1, sizeof fd);
-    return fd;
-}
+/* The argument of type `type` at stored offset `at` (nonzero): the member
+ * of op->args there, which has that type. */
+#define CIO_ARG(type, op, at) (*(const type *)(const void *)((const char *)&(op)->args + (at) - 1))
+
+static inline cio_fd cio__handle_at(const cio_op *op, unsigned at) { return CIO_ARG(cio_fd, op, at); }
 
 /* The handle `op` does its IO on, or CIO_FD_INVALID when none. */
 static inline cio_fd cio__op_file(const cio_op *op) {
@@ -105,13 +89,13 @@ static inline bool cio__op_uses(const cio_op *op, cio_fd fd) {
 /* The op's MSG_* flags (0 for an opcode without them). */
 static inline int cio__op_msg_flags(const cio_op *op) {
     unsigned at = cio__opdef(op)->msg_flags;
-    return at ? cio__arg_int(op, at) : 0;
+    return at ? CIO_ARG(int, op, at) : 0;
 }
 
 /* Whether the op has a file offset other than CIO_OFFSET_CURRENT. */
 static inline bool cio__op_offset_given(const cio_op *op) {
     unsigned at = cio__opdef(op)->offset;
-    return at && cio__arg_u64(op, at) != CIO_OFFSET_CURRENT;
+    return at && CIO_ARG(uint64_t, op, at) != CIO_OFFSET_CURRENT;
 }
 
 /* Whether `op` finishing with `res` lets a soft link go on: io_uring's

@@ -1,17 +1,20 @@
 /*
- * src/core/queue.h - the one queue of ops: an intrusive FIFO linked through
- * op->internal_.next.
+ * src/core/queue.h - the intrusive queues every layer uses; none allocates.
  *
- * Every place that holds ops in order uses it: the core's ready queue, the
- * blocking pool's queue, the readiness layer's per-handle FIFOs, the
- * io_uring backlog. An op is in at most one such queue at a time (its state
- * says which), so one link field serves them all, and queuing allocates
- * nothing.
+ * opq: the one queue of ops, a FIFO linked through op->internal_.next.
+ * Every place that holds ops in order uses it: the core's ready queue and
+ * close hooks, the blocking pool's queue, the readiness layer's per-handle
+ * FIFOs, the io_uring backlog. An op is in at most one such queue at a time
+ * (its state says which), so one link field serves them all. Singly
+ * linked, on purpose: a back link would push cio_op past two cache lines.
+ * Taking an op out of the middle walks the queue; that happens only for a
+ * cancel or a close, and the queues it walks (one handle's parked ops, one
+ * loop's pool ops) are short.
  *
- * Singly linked, on purpose: a back link would push cio_op past two cache
- * lines. Taking an op out of the middle walks the queue; that happens only
- * for a cancel or a close, and the queues it walks (one handle's parked
- * ops, one loop's pool ops) are short.
+ * list: the one list of everything else (tasks, waiters, group children,
+ * loop records, cross-thread messages): doubly linked through an embedded
+ * cio_lnode_ (cio/platform.h), since a waiter or a task leaves from the
+ * middle whenever it is cancelled or times out.
  */
 #ifndef CIO_CORE_QUEUE_H
 #define CIO_CORE_QUEUE_H
@@ -111,6 +114,56 @@ static inline opq opq_from_stack(cio_op *stack) {
         stack = next;
     }
     return q;
+}
+
+/* ---- list ---- */
+
+typedef cio_lnode_ lnode;
+typedef cio_list_ list;
+
+/* The struct of `type` whose `member` is the node `n`. */
+#define LIST_ENTRY(n, type, member) ((type *)(void *)((char *)(n) - offsetof(type, member)))
+
+static inline bool list_empty(const list *l) { return !l->head; }
+
+static inline void list_push(list *l, lnode *n) {
+    n->next = NULL;
+    n->prev = l->tail;
+    if (l->tail)
+        l->tail->next = n;
+    else
+        l->head = n;
+    l->tail = n;
+}
+
+static inline void list_push_front(list *l, lnode *n) {
+    n->prev = NULL;
+    n->next = l->head;
+    if (l->head)
+        l->head->prev = n;
+    else
+        l->tail = n;
+    l->head = n;
+}
+
+/* Takes `n`, which must be in `l`, out. */
+static inline void list_remove(list *l, lnode *n) {
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        l->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        l->tail = n->prev;
+    n->next = n->prev = NULL;
+}
+
+/* The first node, taken out; NULL when empty. */
+static inline lnode *list_pop(list *l) {
+    lnode *n = l->head;
+    if (n) list_remove(l, n);
+    return n;
 }
 
 #endif /* CIO_CORE_QUEUE_H */

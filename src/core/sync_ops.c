@@ -29,7 +29,16 @@ static int32_t do_statx(const cio_op *op) {
                         op->args.statx.mask, (struct statx *)(void *)out));
 #else
     struct stat st;
-    if (fstatat(op->args.statx.dirfd, op->args.statx.path, &st, op->args.statx.flags) < 0) return -errno;
+    int flags = op->args.statx.flags;
+#if !defined(AT_EMPTY_PATH) /* CIO_AT_EMPTY_PATH is cio's own here (op.h) */
+    if ((flags & CIO_AT_EMPTY_PATH) && op->args.statx.path[0] == '\0') {
+        if (fstat(op->args.statx.dirfd, &st) < 0) return -errno;
+    } else if (fstatat(op->args.statx.dirfd, op->args.statx.path, &st, flags & ~CIO_AT_EMPTY_PATH) < 0) {
+        return -errno;
+    }
+#else
+    if (fstatat(op->args.statx.dirfd, op->args.statx.path, &st, flags) < 0) return -errno;
+#endif
     memset(out, 0, sizeof *out);
     out->mask = CIO_STATX_BASIC_STATS;
     out->blksize = (uint32_t)st.st_blksize;
@@ -47,30 +56,40 @@ static int32_t do_statx(const cio_op *op) {
 #endif
 }
 
-static int32_t do_accept(const cio_op *op) {
-#if CIO_LINUX || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
-    return result(accept4(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen,
-                          op->args.accept.flags));
-#else
-    /* No accept4: apply its flags by hand. */
-    int fd = accept(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen);
+/* CIO_SOCK_NONBLOCK and CIO_SOCK_CLOEXEC on a new socket, for systems
+ * whose socket() and accept() take no such flags (op.h gives them cio's
+ * own values there). Returns `fd`, or closes it and returns the error. */
+static int32_t sock_flags_done(int fd, int flags) {
     if (fd < 0) return -errno;
-    int flags = op->args.accept.flags;
-#ifdef SOCK_CLOEXEC
-    if ((flags & SOCK_CLOEXEC) && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) goto fail;
-#endif
-#ifdef SOCK_NONBLOCK
-    if (flags & SOCK_NONBLOCK) {
+    if ((flags & CIO_SOCK_CLOEXEC) && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) goto fail;
+    if (flags & CIO_SOCK_NONBLOCK) {
         int fl = fcntl(fd, F_GETFL);
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) goto fail;
     }
-#endif
-    (void)flags;
     return fd;
 fail:;
     int err = -errno;
     close(fd);
     return err;
+}
+
+static int32_t do_accept(const cio_op *op) {
+    int flags = op->args.accept.flags;
+#if CIO_LINUX || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    (void)sock_flags_done;
+    return result(accept4(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen, flags));
+#else /* no accept4 */
+    return sock_flags_done(accept(op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen), flags);
+#endif
+}
+
+static int32_t do_socket(const cio_op *op) {
+    int type = op->args.socket.type;
+#if defined(SOCK_NONBLOCK)
+    return result(socket(op->args.socket.domain, type, op->args.socket.protocol));
+#else
+    const int mine = CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC;
+    return sock_flags_done(socket(op->args.socket.domain, type & ~mine, op->args.socket.protocol), type & mine);
 #endif
 }
 
@@ -161,14 +180,14 @@ int32_t cio__sync_exec(cio_op *op) {
                                     op->args.rename.newdirfd, op->args.rename.newpath,
                                     op->args.rename.flags));
 #else
-        if (op->args.rename.flags) return -CIO_EINVAL;
+        if (op->args.rename.flags) return -CIO_ENOTSUP; /* renameat2 is Linux's alone */
 #endif
         return result(renameat(op->args.rename.olddirfd, op->args.rename.oldpath, op->args.rename.newdirfd,
                                op->args.rename.newpath));
     case CIO_OP_MKDIRAT:
         return result(mkdirat(op->args.mkdir.dirfd, op->args.mkdir.path, (mode_t)op->args.mkdir.mode));
     case CIO_OP_SOCKET:
-        return result(socket(op->args.socket.domain, op->args.socket.type, op->args.socket.protocol));
+        return do_socket(op);
     case CIO_OP_BIND:
         return result(bind(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
     case CIO_OP_CONNECT:

@@ -34,7 +34,7 @@ int cio_chan_try_send(cio_chan *ch, const void *elem) {
     if (!usable(ch, elem)) return -CIO_EINVAL;
     if (ch->internal_.closed) return -CIO_EPIPE;
     size_t es = ch->internal_.elem_size;
-    cio_sync_waiter *r = ch->internal_.receivers.head;
+    cio_sync_waiter *r = cio__waitq_first(&ch->internal_.receivers);
     if (r) {
         memcpy(r->data, elem, es);
         cio__sync_wake(&ch->internal_.receivers, r, 0);
@@ -51,7 +51,7 @@ int cio_chan_try_send(cio_chan *ch, const void *elem) {
 int cio_chan_try_recv(cio_chan *ch, void *elem) {
     if (!usable(ch, elem)) return -CIO_EINVAL;
     size_t es = ch->internal_.elem_size;
-    cio_sync_waiter *s = ch->internal_.senders.head;
+    cio_sync_waiter *s = cio__waitq_first(&ch->internal_.senders);
     if (ch->internal_.count > 0) {
         memcpy(elem, slot(ch, 0), es);
         ch->internal_.head = (ch->internal_.head + 1) % ch->internal_.capacity;

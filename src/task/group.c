@@ -14,7 +14,7 @@
 #include "sync_internal.h"
 
 typedef struct cio_group_child_ {
-    struct cio_group_child_ *next, *prev;
+    lnode node; /* in the group's `children` */
     cio_group *group;
     cio_task_fn fn;
     void *arg;
@@ -23,18 +23,14 @@ typedef struct cio_group_child_ {
 
 static void cancel_children(cio_group *g) {
     /* cio_task_cancel never runs a task, so the list stays as it is. */
-    for (child *c = g->internal_.children; c; c = c->next) cio_task_cancel(c->task);
+    for (lnode *n = g->internal_.children.head; n; n = n->next) cio_task_cancel(LIST_ENTRY(n, child, node)->task);
 }
 
 static intptr_t child_main(void *arg) {
     child *c = arg;
     intptr_t r = c->fn(c->arg);
     cio_group *g = c->group;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g->internal_.children = c->next;
-    if (c->next) c->next->prev = c->prev;
+    list_remove(&g->internal_.children, &c->node);
     if (r < 0 && !g->internal_.first_error) {
         g->internal_.first_error = r < INT_MIN ? INT_MIN : (int)r;
         if (g->internal_.flags & CIO_GROUP_CANCEL_ON_ERROR) {
@@ -69,10 +65,7 @@ int cio_group_spawn(cio_group *g, cio_task_fn fn, void *arg, const cio_task_opti
     c->fn = fn;
     c->arg = arg;
     c->task = t;
-    c->prev = NULL;
-    c->next = g->internal_.children;
-    if (c->next) c->next->prev = c;
-    g->internal_.children = c;
+    list_push_front(&g->internal_.children, &c->node);
     g->internal_.live++;
     if (g->internal_.cancelled) cio_task_cancel(t);
     return 0;

@@ -72,7 +72,7 @@ int cio_sem_acquire(cio_sem *sem) {
 
 int cio_sem_release(cio_sem *sem) {
     if (!sem) return -CIO_EINVAL;
-    cio_sync_waiter *w = sem->internal_.waiters.head;
+    cio_sync_waiter *w = cio__waitq_first(&sem->internal_.waiters);
     if (w) {
         cio__sync_wake(&sem->internal_.waiters, w, 0);
         return 0;
@@ -119,7 +119,7 @@ int cio_mutex_unlock(cio_mutex *m) {
     if (!m) return -CIO_EINVAL;
     cio_task *self = cio_task_current();
     if (!self || m->internal_.owner != self) return -CIO_EPERM;
-    cio_sync_waiter *w = m->internal_.waiters.head;
+    cio_sync_waiter *w = cio__waitq_first(&m->internal_.waiters);
     if (w) {
         m->internal_.owner = w->task;
         cio__sync_wake(&m->internal_.waiters, w, 0);

@@ -56,8 +56,8 @@ typedef struct multi {
 typedef struct loop_tasks {
     cio_op hook;
     cio_loop *loop;
-    struct loop_tasks *next;  /* this thread's records */
-    struct cio_task *head;    /* every task of the loop not released yet */
+    lnode node;               /* in this thread's `records` */
+    list tasks;               /* every task of the loop not released yet */
     bool closing;             /* the hook runs: no more spawns */
 } loop_tasks;
 
@@ -72,9 +72,9 @@ struct cio_task {
     multi *blocked_multi; /* or the ops of cio_await_all/first */
     cio_waiter *blocked_waiter; /* or its place in a wait queue (a plain wait) */
     cio_sync_queue_ joiners;
-    cio_task *run_next;   /* this thread's run queue */
+    lnode run_node;       /* in this thread's run queue */
     loop_tasks *rec;      /* its loop's record; NULL once released or let go by the close */
-    cio_task *rec_next, *rec_prev;
+    lnode rec_node;       /* in rec->tasks */
     uint64_t deadline;    /* the innermost deadline scope's, 0: none */
     cio_stack stack;
     cio_stack_owner owner;
@@ -84,18 +84,18 @@ struct cio_task {
 
 static _Thread_local cio_task *current;
 static _Thread_local cio_ctx scheduler; /* the loop thread's own stack */
-static _Thread_local cio_task *runq_head, *runq_tail;
+static _Thread_local list runq;
 static _Thread_local bool in_run;
-static _Thread_local loop_tasks *records;
+static _Thread_local list records; /* loop_tasks */
+
+#define TASK_OF_RUN(n) LIST_ENTRY(n, cio_task, run_node)
+#define TASK_OF_REC(n) LIST_ENTRY(n, cio_task, rec_node)
+#define REC_OF(n) LIST_ENTRY(n, loop_tasks, node)
 
 static void rec_unlink(cio_task *t) {
     loop_tasks *r = t->rec;
     if (!r) return;
-    if (t->rec_prev)
-        t->rec_prev->rec_next = t->rec_next;
-    else
-        r->head = t->rec_next;
-    if (t->rec_next) t->rec_next->rec_prev = t->rec_prev;
+    list_remove(&r->tasks, &t->rec_node);
     t->rec = NULL;
 }
 
@@ -127,21 +127,15 @@ static void run(cio_task *t) {
     if (in_run) { /* a callback run from inside a task's op: queue it */
         if (!t->queued) {
             t->queued = true;
-            t->run_next = NULL;
-            if (runq_tail)
-                runq_tail->run_next = t;
-            else
-                runq_head = t;
-            runq_tail = t;
+            list_push(&runq, &t->run_node);
         }
         return;
     }
     in_run = true;
     switch_into(t);
-    while (runq_head) {
-        cio_task *n = runq_head;
-        runq_head = n->run_next;
-        if (!runq_head) runq_tail = NULL;
+    lnode *q;
+    while ((q = list_pop(&runq))) {
+        cio_task *n = TASK_OF_RUN(q);
         n->queued = false;
         if (n->state == T_READY) switch_into(n);
     }
@@ -187,27 +181,13 @@ static void park(void) {
 /* ---- wait queues ---- */
 
 static void waiter_link(cio_sync_queue_ *q, cio_waiter *w) {
-    w->next = NULL;
-    w->prev = q->tail;
-    if (q->tail)
-        q->tail->next = w;
-    else
-        q->head = w;
-    q->tail = w;
+    list_push(q, &w->node);
     w->queue = q;
 }
 
 static void waiter_unlink(cio_waiter *w) {
-    cio_sync_queue_ *q = w->queue;
-    if (!q) return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        q->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        q->tail = w->prev;
+    if (!w->queue) return;
+    list_remove(w->queue, &w->node);
     w->queue = NULL;
 }
 
@@ -276,13 +256,9 @@ void cio__sync_wake(cio_sync_queue_ *q, cio_waiter *w, int result) {
 }
 
 cio_waiter *cio__waitq_wake_one(cio_waitq *q, int result) {
-    cio_waiter *w = q->head;
-    if (!w) return NULL;
-    q->head = w->next;
-    if (q->head)
-        q->head->prev = NULL;
-    else
-        q->tail = NULL;
+    lnode *n = list_pop(q);
+    if (!n) return NULL;
+    cio_waiter *w = CIO_WAITER_OF(n);
     w->queue = NULL;
     waiter_resume(w, result);
     return w;
@@ -307,7 +283,7 @@ static void on_loop_close(cio_loop *loop, cio_op *hook);
  * in the child close without running their hooks: it forgets them (they
  * stay allocated, since the inherited tasks still point at them), so that
  * a loop the child sets up at the same address gets a record of its own. */
-static void forget_records(void) { records = NULL; }
+static void forget_records(void) { records = (list){NULL, NULL}; }
 static void at_fork_once(void) { pthread_atfork(NULL, NULL, forget_records); }
 #endif
 
@@ -317,9 +293,9 @@ static COLD int loop_record(cio_loop *loop, loop_tasks **out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, at_fork_once);
 #endif
-    for (loop_tasks *r = records; r; r = r->next)
-        if (r->loop == loop) {
-            *out = r;
+    for (lnode *n = records.head; n; n = n->next)
+        if (REC_OF(n)->loop == loop) {
+            *out = REC_OF(n);
             return 0;
         }
     loop_tasks *r = calloc(1, sizeof *r);
@@ -333,8 +309,7 @@ static COLD int loop_record(cio_loop *loop, loop_tasks **out) {
         free(r);
         return e;
     }
-    r->next = records;
-    records = r;
+    list_push_front(&records, &r->node);
     *out = r;
     return 0;
 }
@@ -377,9 +352,7 @@ static int spawn(cio_loop *loop, cio_task_fn fn, void *arg, const cio_task_optio
         return -CIO_ECANCELED;
     }
     t->rec = rec;
-    t->rec_next = rec->head;
-    if (rec->head) rec->head->rec_prev = t;
-    rec->head = t;
+    list_push_front(&rec->tasks, &t->rec_node);
     if (extra_out) *extra_out = (void *)stack_top;
     if (out) *out = t;
     return 0;
@@ -559,23 +532,13 @@ void cio_deadline_pop(uint64_t previous) {
  * no task runs ends the close's attempts at once. */
 #define CLOSE_ROUNDS 1000
 
-/* Moves the tasks of `loop` from the run queue *head..*tail into the
- * (empty) thread run queue, keeping the others where they are. */
-static void take_queued(cio_task **head, cio_task **tail, const cio_loop *loop) {
-    cio_task *keep = NULL, *keep_tail = NULL;
-    for (cio_task *n = *head, *next; n; n = next) {
-        next = n->run_next;
-        n->run_next = NULL;
-        cio_task **h = n->loop == loop ? &runq_head : &keep;
-        cio_task **tl = n->loop == loop ? &runq_tail : &keep_tail;
-        if (*tl)
-            (*tl)->run_next = n;
-        else
-            *h = n;
-        *tl = n;
-    }
-    *head = keep;
-    *tail = keep_tail;
+/* Moves the tasks of `loop` from `from` to the end of `to`, keeping the
+ * others where they are, both in order. */
+static void take_queued(list *from, list *to, const cio_loop *loop) {
+    list keep = {NULL, NULL};
+    lnode *q;
+    while ((q = list_pop(from))) list_push(TASK_OF_RUN(q)->loop == loop ? to : &keep, q);
+    *from = keep;
 }
 
 /*
@@ -591,35 +554,31 @@ static void take_queued(cio_task **head, cio_task **tail, const cio_loop *loop) 
  * loops' tasks are handed back to them.
  */
 static void end_tasks(loop_tasks *rec) {
-    cio_task *saved_current = current, *saved_head = runq_head, *saved_tail = runq_tail;
+    cio_task *saved_current = current;
+    list saved_runq = runq;
     cio_ctx saved_scheduler = scheduler;
     bool saved_in_run = in_run;
     current = NULL;
-    runq_head = runq_tail = NULL;
+    runq = (list){NULL, NULL};
     rec->closing = true;
-    take_queued(&saved_head, &saved_tail, rec->loop);
-    cio_task *other_head = NULL, *other_tail = NULL; /* other loops' tasks woken meanwhile */
+    take_queued(&saved_runq, &runq, rec->loop);
+    list others = {NULL, NULL}; /* other loops' tasks woken meanwhile */
     for (unsigned round = 0; round < CLOSE_ROUNDS; round++) {
         /* Cancel first and run afterwards, so that the list stays as it is
          * while it is walked: with in_run set, waking only queues. */
         in_run = true;
-        for (cio_task *x = rec->head; x; x = x->rec_next) {
+        for (lnode *xn = rec->tasks.head; xn; xn = xn->next) {
+            cio_task *x = TASK_OF_REC(xn);
             if (x->state == T_DONE) continue;
             cio_task_cancel(x);
             if (x->state == T_READY) run(x); /* queues it, unless it is already */
         }
-        if (!runq_head) break;
-        while (runq_head) {
-            cio_task *n = runq_head;
-            runq_head = n->run_next;
-            if (!runq_head) runq_tail = NULL;
-            n->run_next = NULL;
+        if (list_empty(&runq)) break;
+        lnode *q;
+        while ((q = list_pop(&runq))) {
+            cio_task *n = TASK_OF_RUN(q);
             if (n->loop != rec->loop) {
-                if (other_tail)
-                    other_tail->run_next = n;
-                else
-                    other_head = n;
-                other_tail = n;
+                list_push(&others, q);
                 continue;
             }
             n->queued = false;
@@ -631,8 +590,9 @@ static void end_tasks(loop_tasks *rec) {
      * from a task of this very loop), whose stack is in use; and a finished
      * task that a task of another loop is joining, which that join
      * releases. */
-    for (cio_task *x = rec->head, *next; x; x = next) {
-        next = x->rec_next;
+    for (lnode *xn = rec->tasks.head, *next; xn; xn = next) {
+        next = xn->next;
+        cio_task *x = TASK_OF_REC(xn);
         if (x->state == T_DONE && !x->joining && !x->detached)
             release(x);
         else
@@ -641,14 +601,13 @@ static void end_tasks(loop_tasks *rec) {
     current = saved_current;
     scheduler = saved_scheduler;
     in_run = saved_in_run;
-    runq_head = saved_head;
-    runq_tail = saved_tail;
+    runq = saved_runq;
     cio__stack_running(current ? &current->owner : NULL);
     /* Other loops' tasks woken by the ones that ended: back to their own
      * loop, or behind the task that closed this one. */
-    for (cio_task *n = other_head, *next; n; n = next) {
-        next = n->run_next;
-        n->run_next = NULL;
+    lnode *q;
+    while ((q = list_pop(&others))) {
+        cio_task *n = TASK_OF_RUN(q);
         n->queued = false;
         if (n->state != T_READY) continue;
         if (in_run) {
@@ -663,16 +622,12 @@ static void end_tasks(loop_tasks *rec) {
 static void on_loop_close(cio_loop *loop, cio_op *hook) {
     (void)loop;
     loop_tasks *rec = hook->data;
-    for (loop_tasks **pp = &records; *pp; pp = &(*pp)->next)
-        if (*pp == rec) {
-            *pp = rec->next;
-            break;
-        }
+    list_remove(&records, &rec->node);
     if (hook->res == 0) {
         end_tasks(rec);
     } else {
         /* Taken back without a close: let the tasks go as they are. */
-        while (rec->head) rec_unlink(rec->head);
+        while (rec->tasks.head) rec_unlink(TASK_OF_REC(rec->tasks.head));
     }
     free(rec);
 }
@@ -682,13 +637,16 @@ static void on_loop_close(cio_loop *loop, cio_op *hook) {
 /* Cancels every live task of `loop`; returns how many there were. */
 static unsigned cancel_live(cio_loop *loop) {
     unsigned n = 0;
-    for (loop_tasks *r = records; r; r = r->next) {
+    for (lnode *rn = records.head; rn; rn = rn->next) {
+        loop_tasks *r = REC_OF(rn);
         if (r->loop != loop) continue;
-        for (cio_task *x = r->head; x; x = x->rec_next)
+        for (lnode *xn = r->tasks.head; xn; xn = xn->next) {
+            cio_task *x = TASK_OF_REC(xn);
             if (x->state != T_DONE) {
                 cio_task_cancel(x);
                 n++;
             }
+        }
     }
     return n;
 }

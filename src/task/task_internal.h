@@ -27,12 +27,13 @@
 
 #include "cio/sync.h"
 #include "cio/task.h"
+#include "../core/queue.h"
 #include "context.h"
 #include "stack.h"
 
 /* One blocked task in a wait queue; lives on that task's stack. */
 typedef struct cio_sync_waiter_ {
-    struct cio_sync_waiter_ *next, *prev;
+    lnode node;             /* in `queue` */
     cio_sync_queue_ *queue; /* the queue it is in; NULL once taken out */
     cio_task *task;
     void *data;             /* the primitive's: an element to fill or to take, a message */
@@ -43,6 +44,11 @@ typedef struct cio_sync_waiter_ {
 } cio_waiter;
 
 typedef cio_sync_queue_ cio_waitq;
+
+#define CIO_WAITER_OF(n) LIST_ENTRY(n, cio_waiter, node)
+
+/* The first waiter of `q` (still in it), or NULL. */
+static inline cio_waiter *cio__waitq_first(const cio_waitq *q) { return q->head ? CIO_WAITER_OF(q->head) : NULL; }
 
 /* cio__sync_wait flags. */
 #define CIO_SYNC_SHIELD 0x1u      /* not ended by cancelling the task; no deadline either (a group

@@ -37,18 +37,13 @@ static cio_xmsg *msg_of(cio_op *op) {
 }
 
 static void deliver(cio_xchan *xc, cio_xmsg *m) {
-    cio_sync_waiter *w = xc->internal_.receivers.head;
+    cio_sync_waiter *w = cio__waitq_first(&xc->internal_.receivers);
     if (w) {
         w->data = m;
         cio__sync_wake(&xc->internal_.receivers, w, 0);
         return;
     }
-    m->internal_.next = NULL;
-    if (xc->internal_.tail)
-        xc->internal_.tail->internal_.next = m;
-    else
-        xc->internal_.head = m;
-    xc->internal_.tail = m;
+    list_push(&xc->internal_.arrived, &m->internal_.node);
 }
 
 static void on_message(cio_loop *loop, cio_op *op) {
@@ -101,18 +96,15 @@ int cio_xchan_close(cio_xchan *xc) {
 
 /* The receiver takes `m`: from now on the sender may send it again. */
 static cio_xmsg *taken(cio_xmsg *m) {
-    m->internal_.next = NULL;
     atomic_store_explicit(flight_flag(m), 0, memory_order_release);
     return m;
 }
 
 int cio_xchan_try_recv(cio_xchan *xc, cio_xmsg **out) {
     if (!xc || !out || !xc->internal_.loop) return -CIO_EINVAL;
-    cio_xmsg *m = xc->internal_.head;
-    if (!m) return xc->internal_.closed ? -CIO_EPIPE : -CIO_EAGAIN;
-    xc->internal_.head = m->internal_.next;
-    if (!xc->internal_.head) xc->internal_.tail = NULL;
-    *out = taken(m);
+    lnode *n = list_pop(&xc->internal_.arrived);
+    if (!n) return xc->internal_.closed ? -CIO_EPIPE : -CIO_EAGAIN;
+    *out = taken(LIST_ENTRY(n, cio_xmsg, internal_.node));
     return 0;
 }
 

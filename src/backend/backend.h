@@ -7,6 +7,17 @@
  * queue, posts from other threads, counters, validation) is the core's.
  *
  * All functions run on the loop's thread except `wake`.
+ *
+ * What an op the backend holds (state OP_BACKEND) lends it: the one queue
+ * link internal_.next (src/core/queue.h: opq), internal_.bflags, and, for a
+ * backend with CIO_BE_KERNEL_DEADLINES (the core then keeps none of its
+ * ops' deadlines in its heap), internal_.u and internal_.when: kernel
+ * timespecs, or a simulated backend's own heap of virtual completion
+ * times. On Windows, internal_.win (the OVERLAPPED, then the handle a
+ * completed op made, which cio_op_fd() returns). What is common about each
+ * opcode (its handles, its direction for readiness, who runs it when the
+ * backend declines it) is in src/core/opdef.h: a backend adds the calls
+ * that run an opcode, not a description of it.
  */
 #ifndef CIO_BACKEND_H
 #define CIO_BACKEND_H

@@ -334,29 +334,6 @@ static void start(cio_loop *loop, cio_op *op) {
     }
 }
 
-static bool bad_fd(cio_fd fd) {
-#if defined(_WIN32)
-    return fd == CIO_FD_INVALID;
-#else
-    return fd < 0;
-#endif
-}
-
-static bool bad_dirfd(cio_fd fd) { return fd != CIO_AT_FDCWD && bad_fd(fd); }
-
-/* The op's arguments, as far as they can be checked before it runs: its
- * handles from the table, the rest by the opcode's own check. */
-static int validate_args(cio_loop *loop, const cio_op *op) {
-    const cio_opdef *d = cio__opdef(op);
-    if (d->file && bad_fd(cio__handle_at(op, d->file))) return -CIO_EBADF;
-    for (unsigned i = 0; i < 2 && d->also[i]; i++) {
-        cio_fd fd = cio__handle_at(op, d->also[i]);
-        if (d->also_dirs ? bad_dirfd(fd) : bad_fd(fd)) return -CIO_EBADF;
-    }
-    if (op->opcode == CIO_OP_CLOSE && bad_fd(op->args.close.fd)) return -CIO_EBADF;
-    return d->check ? d->check(loop, op) : 0;
-}
-
 /* `in_batch`: cio_submit_batch() has checked and marked the op's state
  * already (see there). */
 static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) {
@@ -373,7 +350,7 @@ static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) 
     if (op->opcode == CIO_OP_NOP && !f) return 0;
     if (CIO_UNLIKELY(op->opcode == 0 || op->opcode >= CIO_OP_COUNT_)) return -CIO_EINVAL;
     if ((f & CIO_F_MULTISHOT) && !cio__opdef(op)->multishot) return -CIO_EINVAL;
-    return validate_args(loop, op);
+    return cio__op_check(loop, op);
 }
 
 /* Takes a validated op into the loop's accounting. */

@@ -94,6 +94,22 @@ SAME(CIO_S_IFIFO, S_IFIFO);
 
 /* ---- argument checks (handles are checked from the table) ---- */
 
+static bool bad_fd(cio_fd fd) {
+#if defined(_WIN32)
+    return fd == CIO_FD_INVALID;
+#else
+    return fd < 0;
+#endif
+}
+
+static bool bad_dirfd(cio_fd fd) { return fd != CIO_AT_FDCWD && bad_fd(fd); }
+
+/* A close names its handle in none of the table's fields (see there). */
+static int check_close(cio_loop *loop, const cio_op *op) {
+    (void)loop;
+    return bad_fd(op->args.close.fd) ? -CIO_EBADF : 0;
+}
+
 static int check_timeout(cio_loop *loop, const cio_op *op) {
     (void)loop;
     return (op->args.timeout.flags & ~CIO_TIMEOUT_ABS) ? -CIO_EINVAL : 0;
@@ -223,7 +239,7 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
     [CIO_OP_CANCEL] = CORE("cancel", check_cancel),
     /* A close names its handle in none of the fields: every part of cio
      * treats a close apart (it ends the others' ops on the handle). */
-    [CIO_OP_CLOSE] = {.name = "close", .run = OPD_RUN_INLINE},
+    [CIO_OP_CLOSE] = {.name = "close", .run = OPD_RUN_INLINE, .check = check_close},
     [CIO_OP_READ] = {.name = "read", .file = AT(rw.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_LEN,
                      .len = AT(rw.len), .offset = AT(rw.offset), .check = check_buf},
     [CIO_OP_WRITE] = {.name = "write", .file = AT(rw.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_LEN,
@@ -282,6 +298,16 @@ bool cio__link_continues(const cio_op *op, int32_t res) {
     default:
         return true;
     }
+}
+
+int cio__op_check(cio_loop *loop, const cio_op *op) {
+    const cio_opdef *d = cio__opdef(op);
+    if (d->file && bad_fd(cio__handle_at(op, d->file))) return -CIO_EBADF;
+    for (unsigned i = 0; i < 2 && d->also[i]; i++) {
+        cio_fd fd = cio__handle_at(op, d->also[i]);
+        if (d->also_dirs ? bad_dirfd(fd) : bad_fd(fd)) return -CIO_EBADF;
+    }
+    return d->check ? d->check(loop, op) : 0;
 }
 
 const char *cio_op_name(int opcode) {

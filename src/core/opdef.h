@@ -98,6 +98,11 @@ static inline bool cio__op_offset_given(const cio_op *op) {
     return at && CIO_ARG(uint64_t, op, at) != CIO_OFFSET_CURRENT;
 }
 
+/* Checks the arguments of `op` (a valid opcode): its handles from the
+ * table, the rest by the opcode's own check. 0 or the error cio_submit()
+ * returns. */
+int cio__op_check(cio_loop *loop, const cio_op *op);
+
 /* Whether `op` finishing with `res` lets a soft link go on: io_uring's
  * rule, applied on every backend (an error, or a short transfer, breaks
  * the chain). */

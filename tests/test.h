@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +143,36 @@ static inline void t_close(cio_loop *loop) { CHECK_EQ(cio_loop_close(loop), 0); 
 static inline int t_under_emulator(void) {
     const char *e = getenv("CIO_TEST_EMULATOR");
     return e && *e && strcmp(e, "0") != 0;
+}
+
+/* Runs `child(arg)` in a forked child whose stderr goes into `out` (room
+ * for `size` bytes, NUL-terminated) and returns its wait status; the child
+ * exits 0 if `child` returns. No core files: such children die on purpose. */
+static inline int t_fork_capture(void (*child)(void *arg), void *arg, char *out, size_t size) {
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        child(arg);
+        _exit(0);
+    }
+    close(p[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got < size - 1 && (n = read(p[0], out + got, size - 1 - got)) > 0) got += (size_t)n;
+    out[got] = 0;
+    close(p[0]);
+    int status;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    return status;
 }
 
 #endif /* CIO_TEST_H */

@@ -95,28 +95,17 @@ static intptr_t child_main(void *arg) {
     return 0; /* not reached */
 }
 
+/* In the child: returning means the overflow went unnoticed. */
+static void overflow_child(void *arg) {
+    (void)arg;
+    cio_main(child_main, NULL, NULL, NULL);
+}
+
 static void one_case(size_t frame, size_t offset) {
-    int err[2];
-    CHECK_EQ(pipe(err), 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(err[1], 2);
-        close(err[0]);
-        frame_size = frame;
-        start_offset = offset;
-        cio_main(child_main, NULL, NULL, NULL);
-        _exit(0); /* reaching here means the overflow went unnoticed */
-    }
-    close(err[1]);
-    char msg[1024] = {0};
-    size_t got = 0;
-    ssize_t n;
-    while (got < sizeof msg - 1 && (n = read(err[0], msg + got, sizeof msg - 1 - got)) > 0) got += (size_t)n;
-    close(err[0]);
-    int status;
-    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    frame_size = frame;
+    start_offset = offset;
+    char msg[1024];
+    int status = t_fork_capture(overflow_child, NULL, msg, sizeof msg);
     char want[64];
     snprintf(want, sizeof want, "stack overflow in task 'big%zu'", frame / 1024);
     bool ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(msg, want) && !strstr(msg, "corrupted");

@@ -61,6 +61,56 @@
  * such frames with -fstack-clash-protection (gcc, clang), which probes
  * every page of a large frame in order, so the guard is always hit; on
  * Windows the compilers always probe (__chkstk).
+ *
+ * What tasks change in the process and the thread, from the first
+ * cio_task_spawn() on (nothing before it):
+ *
+ * - A SIGSEGV handler, installed once for the whole process at the first
+ *   spawn on any thread (SA_SIGINFO | SA_ONSTACK). It acts only on a fault
+ *   in the guard region of the task running on the faulting thread: the
+ *   report, then abort(). Every other SIGSEGV goes on to the disposition
+ *   SIGSEGV had when the handler was installed, as the kernel would have
+ *   delivered it: a handler (SA_SIGINFO or plain) is called with its own
+ *   sa_mask blocked, and, if it had SA_RESETHAND, once only; under SIG_DFL
+ *   a fault kills the process as it would have, and a SIGSEGV sent with
+ *   kill() is raised again and kills it too; under SIG_IGN a sent one is
+ *   ignored and a fault kills (so does the kernel). The one difference: the
+ *   previous handler runs on the alternate signal stack even if it did not
+ *   ask for SA_ONSTACK. Install your own handler before the first spawn, or,
+ *   if after it, keep the handler sigaction() hands back and call it for
+ *   the faults yours does not handle: otherwise a task's stack overflow
+ *   reaches your handler, and ends without the report. Windows: a
+ *   vectored exception handler, added once, which passes on every
+ *   exception that is not an overflow of the running task's stack.
+ * - An alternate signal stack (sigaltstack) on each thread that spawns
+ *   tasks: a handler cannot run on the stack that overflowed. cio looks at
+ *   the thread's first spawn. A thread that has one already, of at least
+ *   4 KiB more than MINSIGSTKSZ or sysconf(_SC_MINSIGSTKSZ) (the signal
+ *   frame, larger on CPUs with wide vector registers), keeps it, and
+ *   cio never changes or frees it; mind that it then must stay in place
+ *   while the thread runs tasks. Otherwise cio maps its own, 64 KiB with an
+ *   inaccessible page below, and installs it in place of the thread's
+ *   setting (none, or one too small); when the thread exits, that setting
+ *   comes back, if cio's is still the one installed, and cio's is
+ *   unmapped. Windows: none.
+ * - A pool of freed task stacks per thread, since mapping a stack costs
+ *   much more than a spawn: a released task's stack waits there for the
+ *   next spawn of the same stack size on that thread. The pool holds at
+ *   most 4,096 stacks and 512 MiB of usable stack (32 MiB on 32-bit
+ *   systems), and never more than the thread once had live at a time;
+ *   beyond either limit the oldest pooled stack is unmapped. A pooled
+ *   stack keeps the pages its last task touched only while it is among
+ *   the newest few: at least 64 stacks, more when spawns drew more than
+ *   that from the pool at once during the last second or two. Each older
+ *   one gives its pages back (madvise MADV_DONTNEED, so a task on it
+ *   starts on fresh zeroed pages) and costs no memory, only address space
+ *   (its stack size plus CIO_TASK_STACK_GUARD), two memory mappings of the
+ *   system's per-process limit (vm.max_map_count) and, under strict
+ *   overcommit accounting (vm.overcommit_memory=2) only, its stack size of
+ *   commit charge. When the thread exits, its pooled stacks are unmapped.
+ *   Windows: at most 64 stacks and 64 MiB per thread, each committed in
+ *   full and keeping the pages its last task touched, kept when the thread
+ *   exits.
  */
 #ifndef CIO_TASK_H
 #define CIO_TASK_H
@@ -107,7 +157,9 @@ typedef struct cio_task_options {
  *
  * The task starts at the loop's next turn (or when the spawning task next
  * blocks), not inside this call. Its stack is mapped here, with a guard
- * region below it, or reused from this thread's pool. Unless detached, the
+ * region below it, or reused from this thread's pool; the first spawn
+ * installs the SIGSEGV handler and, on its thread, perhaps an alternate
+ * signal stack (see the top of this file). Unless detached, the
  * task must be joined (cio_task_join) or detached (cio_task_detach) to be
  * released, or its loop closed. `*out` (may be NULL) receives the handle,
  * valid until the task is released. The first spawn on a loop allocates a

@@ -39,16 +39,22 @@
 /* First: it brings winsock2.h, which must come before windows.h. */
 #include "cio/error.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <windows.h>
 
+/* Freed stacks wait in a per-thread pool: up to POOL_MAX of them and
+ * POOL_MAX_BYTES of usable stack (they stay committed, which the system's
+ * commit limit counts); past either limit a freed stack is released. A
+ * pooled stack keeps the pages its last task touched. (The pool is not
+ * released when a thread exits.) */
 #define POOL_MAX 64
+#define POOL_MAX_BYTES ((size_t)64 << 20)
 #define GUARD_PAGES 3 /* one reserved-only page, then two PAGE_GUARD pages */
 
 static _Thread_local cio_stack pool[POOL_MAX];
 static _Thread_local unsigned pooled;
+static _Thread_local size_t pooled_bytes;
 static _Thread_local const cio_stack_owner *running;
 
 size_t cio__stack_page(void) {
@@ -70,6 +76,7 @@ int cio__stack_get(cio_stack *s, size_t size) {
         if (pool[i].size != size) continue;
         *s = pool[i];
         pool[i] = pool[--pooled];
+        pooled_bytes -= size;
         return 0;
     }
     char *m = VirtualAlloc(NULL, size + GUARD_PAGES * page, MEM_RESERVE, PAGE_NOACCESS);
@@ -86,7 +93,8 @@ int cio__stack_get(cio_stack *s, size_t size) {
 }
 
 void cio__stack_put(cio_stack *s) {
-    if (pooled < POOL_MAX) {
+    if (pooled < POOL_MAX && s->size <= POOL_MAX_BYTES - pooled_bytes) {
+        pooled_bytes += s->size;
         pool[pooled++] = *s;
         return;
     }
@@ -119,14 +127,18 @@ static LONG CALLBACK on_fault(EXCEPTION_POINTERS *ep) {
     return EXCEPTION_CONTINUE_SEARCH; /* not reached */
 }
 
+/* One handler for the process (`running` is per thread), added once: a
+ * second thread's first spawn waits until the first thread's is in. */
+static BOOL CALLBACK add_handler(PINIT_ONCE once, PVOID param, PVOID *ctx) {
+    (void)once;
+    (void)param;
+    (void)ctx;
+    return AddVectoredExceptionHandler(1, on_fault) != NULL;
+}
+
 int cio__stack_guard_install(void) {
-    static atomic_int installed; /* one handler for the process; `running` is per thread */
-    if (atomic_exchange(&installed, 1)) return 0;
-    if (!AddVectoredExceptionHandler(1, on_fault)) {
-        atomic_store(&installed, 0);
-        return -CIO_ENOMEM;
-    }
-    return 0;
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    return InitOnceExecuteOnce(&once, add_handler, NULL, NULL) ? 0 : -CIO_ENOMEM;
 }
 
 void cio__stack_running(const cio_stack_owner *owner) { running = owner; }

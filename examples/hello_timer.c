@@ -23,8 +23,13 @@ int main(void) {
         cio_prep_timeout(&timers[i], (3 - i) * 10 * 1000000ull, 0);
         timers[i].cb = on_timer;
         timers[i].tag = (uint16_t)i;
-        cio_submit(&loop, &timers[i]);
+        if ((r = cio_submit(&loop, &timers[i])) < 0) {
+            fprintf(stderr, "cio_submit: %s\n", cio_strerror(r));
+            break; /* the timers already submitted still fire */
+        }
     }
-    cio_loop_run(&loop, CIO_RUN_DEFAULT);
-    return cio_loop_close(&loop) == 0 ? 0 : 1;
+    int run = cio_loop_run(&loop, CIO_RUN_DEFAULT);
+    if (run < 0) fprintf(stderr, "cio_loop_run: %s\n", cio_strerror(run));
+    int closed = cio_loop_close(&loop);
+    return r == 0 && run == 0 && closed == 0 ? 0 : 1;
 }

@@ -42,7 +42,7 @@ static int ok(cio_loop *loop, cio_op *op, const char *what) {
 /* The next op of connection `c`: recv into or send from buf + done, or close. */
 static void next_op(cio_loop *loop, conn *c, int opcode, cio_cb cb) {
     if (opcode == CIO_OP_SEND)
-        cio_prep_send(&c->op, c->fd, c->buf + c->done, c->len - c->done, MSG_NOSIGNAL);
+        cio_prep_send(&c->op, c->fd, c->buf + c->done, c->len - c->done, 0); /* sends never raise SIGPIPE */
     else if (opcode == CIO_OP_RECV)
         cio_prep_recv(&c->op, c->fd, c->buf + c->done, (uint32_t)sizeof c->buf - c->done, 0);
     else

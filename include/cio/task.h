@@ -13,7 +13,7 @@
  *         char buf[4096];
  *         int32_t n;
  *         while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0)
- *             if (cio_send(fd, buf, (uint32_t)n, MSG_NOSIGNAL) < 0) break;
+ *             if (cio_send(fd, buf, (uint32_t)n, 0) < 0) break;
  *         cio_close(fd);
  *         return 0;
  *     }

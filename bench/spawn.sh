@@ -76,10 +76,11 @@ loop is io_uring, but idle). For scale, the same batches run as threads
 (\`bench/spawn_pthread.c\`, \`pthread_create\` + \`pthread_join\`), a
 reference point, not a goal.
 
-The batch sizes straddle the per-thread pool of freed stacks (64 stacks,
-\`src/task/stack.c\`): up to it every spawn reuses a stack; past it most
-spawns map a fresh one (\`mmap\`, \`mprotect\` for the guard page, a page
-fault, \`munmap\` on release).
+Freed stacks wait in a per-thread pool (up to 4,096 stacks and 512 MiB,
+\`src/task/stack.c\`), so every spawn after the first round reuses one; the
+newest 64 (more when spawns draw more from the pool at once) keep their
+touched pages, older ones give them back (\`madvise\`) and fault them in
+again when reused.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Machine: $(machine_desc)

@@ -97,7 +97,7 @@ run_step("build the consumer" "${CMAKE_COMMAND}" --build "${work}/build")
 run_step("run consumer_shared (cio::cio)" "${work}/build/consumer_shared")
 run_step("run consumer_static (cio::cio_static)" "${work}/build/consumer_static")
 
-# ---- 3. pkg-config: shared, and static through Libs.private ----
+# ---- 3. pkg-config: cio (shared) and cio-static ----
 find_program(PKG_CONFIG NAMES pkg-config pkgconf)
 if(NOT PKG_CONFIG)
   message(FATAL_ERROR "check_install: pkg-config not found (scripts/deps.sh installs it)")
@@ -106,11 +106,10 @@ set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
 run_step("pkg-config --cflags --libs cio" "${PKG_CONFIG}" --cflags --libs cio)
 string(STRIP "${step_output}" pc_flags)
 separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-run_step("pkg-config --static --cflags --libs cio" "${PKG_CONFIG}" --static --cflags --libs cio)
+# cio-static names libcio.a itself (the README's way to link statically).
+run_step("pkg-config --cflags --libs cio-static" "${PKG_CONFIG}" --cflags --libs cio-static)
 string(STRIP "${step_output}" pc_static_flags)
 separate_arguments(pc_static_flags UNIX_COMMAND "${pc_static_flags}")
-# "-l:libcio.a" makes the linker take the archive, so Libs.private has to name every dependency.
-list(TRANSFORM pc_static_flags REPLACE "^-lcio$" "-l:libcio.a")
 
 # Strict C11 with warnings as errors: the public headers must compile cleanly in a user's build.
 set(cflags -std=c11 -Wall -Wextra -Wpedantic -Werror ${extra_flags})
@@ -133,6 +132,10 @@ if(LDD)
   unset(ENV{LD_LIBRARY_PATH})
   if(NOT step_output MATCHES "libcio\\.so[^\n]*=> ${libdir}/libcio\\.so")
     message(FATAL_ERROR "check_install: consumer_pc_shared does not load ${libdir}/libcio.so:\n${step_output}")
+  endif()
+  run_step("ldd consumer_pc_static" "${LDD}" "${work}/consumer_pc_static")
+  if(step_output MATCHES "libcio\\.so")
+    message(FATAL_ERROR "check_install: consumer_pc_static (cio-static) loads libcio.so:\n${step_output}")
   endif()
 endif()
 

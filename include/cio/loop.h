@@ -148,6 +148,19 @@ struct cio_loop {
  * default disposition, cio_loop_init() sets it to ignored, as most servers
  * do themselves; a handler the program installed is left alone (it then
  * runs, and the op still fails with -CIO_EPIPE).
+ *
+ * O_NONBLOCK: the epoll and poll backends never let a system call block
+ * the loop. Where the system offers a per-call way, they use it and leave
+ * the handle's flags alone: MSG_DONTWAIT for sends and receives, and on
+ * Linux RWF_NOWAIT for reads and writes on pipes (from Linux 6.4), sockets
+ * and most devices. Elsewhere they set O_NONBLOCK on the handle themselves
+ * and do not clear it again: on the socket of an accept or a connect, and
+ * on the handle of a read, write, readv or writev on systems other than
+ * Linux, or on Linux when the file refuses RWF_NOWAIT (a terminal; a pipe
+ * before Linux 6.4). O_NONBLOCK belongs to the open file, shared by every
+ * process that has it open: a terminal the program inherited as stdin or
+ * stdout stays non-blocking for the shell and the programs that use it
+ * after this one. io_uring changes no flags.
  */
 CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
 

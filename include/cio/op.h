@@ -573,7 +573,9 @@ static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void
  * Reads up to `len` bytes into `buf` at `offset` (CIO_OFFSET_CURRENT: at
  * and advancing the file position). Completes with the byte count, 0 at
  * end of file. On a handle with no position (pipe, socket, tty) the offset
- * is ignored. The same holds for write, readv and writev.
+ * is ignored. The same holds for write, readv and writev. On epoll and poll
+ * these (and accept, connect) may set O_NONBLOCK on `fd`: see
+ * cio_loop_init().
  */
 static inline void cio_prep_read(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
     cio_prep_rw_(op, CIO_OP_READ, fd, buf, len, offset);

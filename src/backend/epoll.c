@@ -116,15 +116,4 @@ static int mux_pollable_fd(cio_loop *loop, cio_fd *out) {
     return 0;
 }
 
-static const struct cio_mux epoll_mux = {
-    .name = "epoll",
-    .init = mux_init,
-    .close = mux_close,
-    .arm = mux_arm,
-    .forget = mux_forget,
-    .wait = mux_wait,
-    .wake = mux_wake,
-    .pollable_fd = mux_pollable_fd,
-};
-
-CIO_READINESS_BACKEND(cio__backend_epoll, "epoll", CIO_BACKEND_EPOLL, epoll_mux);
+CIO_READINESS_BACKEND(cio__backend_epoll, "epoll", CIO_BACKEND_EPOLL);

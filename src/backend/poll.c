@@ -96,7 +96,7 @@ static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bo
         return 0;
     }
     if (!h->slot) {
-        if (h->head[RD_Q_POLL] && no_readiness(fd)) return -CIO_EPERM;
+        if (!opq_empty(&h->q[RD_Q_POLL]) && no_readiness(fd)) return -CIO_EPERM;
         if (s->n == s->cap) {
             /* More handles watched than the descriptor limit at init: the
              * program raised it since. Nothing points into the array while
@@ -164,15 +164,4 @@ static int mux_pollable_fd(cio_loop *loop, cio_fd *out) {
     return -CIO_ENOTSUP;
 }
 
-static const struct cio_mux poll_mux = {
-    .name = "poll",
-    .init = mux_init,
-    .close = mux_close,
-    .arm = mux_arm,
-    .forget = mux_forget,
-    .wait = mux_wait,
-    .wake = mux_wake,
-    .pollable_fd = mux_pollable_fd,
-};
-
-CIO_READINESS_BACKEND(cio__backend_poll, "poll", CIO_BACKEND_POLL, poll_mux);
+CIO_READINESS_BACKEND(cio__backend_poll, "poll", CIO_BACKEND_POLL);

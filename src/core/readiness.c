@@ -28,32 +28,27 @@
 #define RD_WAITALL 2u    /* MSG_WAITALL on a stream: op->res counts the bytes done so far */
 #define RD_DUE 4u        /* a multishot poll the event being dispatched has yet to report to */
 
+/* cio_rd_handle.kind: what cio learnt of a handle the first time it read or
+ * wrote on it, so that later reads and writes make no other system call
+ * than their own. Forgotten when cio closes the handle. A handle closed
+ * behind cio's back and its number reused can make it stale, so each kind
+ * is used only in a way that a stale kind cannot turn into a call that
+ * blocks the loop or moves bytes of the wrong file (see rw_try). */
+enum {
+    RD_K_UNKNOWN = 0,
+    RD_K_NONE,     /* no readiness (regular file, block device, directory): the pool's;
+                      never kept past the op that learnt it (see cio__rd_submit) */
+    RD_K_NOWAIT,   /* Linux: each call asks RWF_NOWAIT; the handle's flags stay the owner's */
+    RD_K_NONBLOCK, /* cio made it O_NONBLOCK: elsewhere, or a handle refusing RWF_NOWAIT */
+};
+
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
 /* ---- which FIFO an op waits in (its handle: cio__op_file) ---- */
 
 /* The FIFO an op parks in, or -1 for ops that have no readiness. */
-static int op_queue(const cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_READ:
-    case CIO_OP_READV:
-    case CIO_OP_RECV:
-    case CIO_OP_RECVMSG:
-    case CIO_OP_ACCEPT:
-        return RD_Q_IN;
-    case CIO_OP_WRITE:
-    case CIO_OP_WRITEV:
-    case CIO_OP_SEND:
-    case CIO_OP_SENDMSG:
-    case CIO_OP_CONNECT:
-        return RD_Q_OUT;
-    case CIO_OP_POLL:
-        return RD_Q_POLL;
-    default:
-        return -1;
-    }
-}
+static inline int op_queue(const cio_op *op) { return (int)cio__opdef(op)->dir - 1; }
 
 /* ---- handle table ---- */
 
@@ -81,9 +76,9 @@ static cio_rd_handle *handle(cio_rd *rd, int fd) {
 
 /* The events `h` needs reported now, from what is parked in it. */
 static uint32_t wanted(const cio_rd_handle *h) {
-    uint32_t ev = (h->head[RD_Q_IN] ? POLLIN : 0) | (h->head[RD_Q_OUT] ? POLLOUT : 0);
-    bool edge = !ev && h->head[RD_Q_POLL];
-    for (const cio_op *p = h->head[RD_Q_POLL]; p; p = p->internal_.next) {
+    uint32_t ev = (opq_empty(&h->q[RD_Q_IN]) ? 0 : POLLIN) | (opq_empty(&h->q[RD_Q_OUT]) ? 0 : POLLOUT);
+    bool edge = !ev && !opq_empty(&h->q[RD_Q_POLL]);
+    for (const cio_op *p = h->q[RD_Q_POLL].head; p; p = OPQ_NEXT(p)) {
         ev |= p->args.poll.events | RD_ALWAYS_REPORTED;
         if (!(p->flags & CIO_F_MULTISHOT)) edge = false;
     }
@@ -98,33 +93,52 @@ static int32_t early_result(const cio_op *op, int32_t res) {
     return ((op->internal_.bflags & RD_WAITALL) && op->res > 0) ? op->res : res;
 }
 
-/* Ends every op parked on `h` with `res`: the handle cannot be watched, is
- * being closed, or the loop is. */
-static void fail_parked(cio_loop *loop, cio_rd_handle *h, int32_t res) {
-    for (int q = 0; q < 3; q++) {
-        while (h->head[q]) {
-            cio_op *op = h->head[q];
-            h->head[q] = op->internal_.next;
-            if (res == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
-            cio__ready(loop, op, early_result(op, res));
-        }
-        h->tail[q] = NULL;
+/* The result of a parked op ended at once, for the cause `res` that
+ * end_parked passes on. */
+typedef int32_t end_fn(cio_rd_handle *h, cio_op *op, int32_t res);
+
+/* Takes every op out of `h`'s FIFOs `first` to `last`, each before any
+ * callback can run, and queues its completion with what `end` says. */
+static void end_parked(cio_loop *loop, cio_rd_handle *h, int first, int last, end_fn *end, int32_t res) {
+    for (int q = first; q <= last; q++) {
+        cio_op *op;
+        while ((op = opq_pop(&h->q[q]))) cio__ready(loop, op, end(h, op, res));
     }
 }
 
-/* A handle with no readiness (a regular file, a directory, /dev/null): it
- * is always ready, so its polls complete now with what poll(2) would say,
- * or -CIO_EINVAL when they ask for nothing such a handle has. That is
- * io_uring's answer too, a multishot poll included: no later edge will
- * ever come, so its one completion is final. */
-static void polls_always_ready(cio_loop *loop, cio_rd_handle *h) {
-    while (h->head[RD_Q_POLL]) {
-        cio_op *op = h->head[RD_Q_POLL];
-        h->head[RD_Q_POLL] = op->internal_.next;
-        uint32_t hit = op->args.poll.events & RD_ALWAYS_READY;
-        cio__ready(loop, op, hit ? (int32_t)hit : -CIO_EINVAL);
-    }
-    h->tail[RD_Q_POLL] = NULL;
+/* The handle cannot be watched, is being closed, or the loop is. */
+static int32_t end_failed(cio_rd_handle *h, cio_op *op, int32_t res) {
+    (void)h;
+    if (res == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
+    return early_result(op, res);
+}
+
+/* Ends every op parked on `h` with `res`. */
+static void fail_parked(cio_loop *loop, cio_rd_handle *h, int32_t res) {
+    end_parked(loop, h, RD_Q_IN, RD_Q_POLL, end_failed, res);
+}
+
+/* A poll on a handle with no readiness (a regular file, a directory,
+ * /dev/null): it is always ready, so the poll completes now with what
+ * poll(2) would say, or -CIO_EINVAL when it asks for nothing such a handle
+ * has. That is io_uring's answer too, a multishot poll included: no later
+ * edge will ever come, so its one completion is final. */
+static int32_t end_always_ready(cio_rd_handle *h, cio_op *op, int32_t res) {
+    (void)h, (void)res;
+    uint32_t hit = op->args.poll.events & RD_ALWAYS_READY;
+    return hit ? (int32_t)hit : -CIO_EINVAL;
+}
+
+static int32_t attempt(cio_rd_handle *h, cio_op *op);
+
+/* A read or write parked on a handle the multiplexer then refused as having
+ * no readiness: it was tried while the number named a pipe or socket,
+ * closed behind cio's back since and reused for a file. A file with no
+ * readiness never blocks for long: try it again now (h->kind was reset, so
+ * that the handle is looked at again). */
+static int32_t end_retried(cio_rd_handle *h, cio_op *op, int32_t res) {
+    int32_t r = attempt(h, op);
+    return early_result(op, r == -CIO_EAGAIN ? res : r);
 }
 
 /* Brings the multiplexer's watch of `h` up to date. `fired`: the handle has
@@ -137,34 +151,15 @@ static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired, bool joi
     if (ev == h->want && !((fired || joined) && ev)) return;
     int r = rd->mux->arm(loop, fd, h, ev, fired);
     if (r == 0) return;
-    if (r == -CIO_EPERM) polls_always_ready(loop, h);
+    if (r == -CIO_EPERM) {
+        end_parked(loop, h, RD_Q_POLL, RD_Q_POLL, end_always_ready, 0);
+        h->kind = RD_K_UNKNOWN;
+        end_parked(loop, h, RD_Q_IN, RD_Q_OUT, end_retried, r);
+    }
     /* The handle cannot be watched (closed behind cio's back, say): fail
      * what waits on it rather than leave it waiting forever. */
     fail_parked(loop, h, r);
     h->want = 0;
-}
-
-static void park(cio_rd_handle *h, int q, cio_op *op) {
-    op->internal_.next = NULL;
-    if (h->tail[q])
-        h->tail[q]->internal_.next = op;
-    else
-        h->head[q] = op;
-    h->tail[q] = op;
-}
-
-static bool unpark(cio_rd_handle *h, int q, cio_op *op) {
-    cio_op *prev = NULL;
-    for (cio_op *it = h->head[q]; it; prev = it, it = it->internal_.next) {
-        if (it != op) continue;
-        if (prev)
-            prev->internal_.next = op->internal_.next;
-        else
-            h->head[q] = op->internal_.next;
-        if (h->tail[q] == op) h->tail[q] = prev;
-        return true;
-    }
-    return false;
 }
 
 /* ---- trying an op without blocking ---- */
@@ -178,15 +173,92 @@ static int set_nonblocking(int fd) {
     return 0;
 }
 
-/* Reads and writes on handles with no readiness (regular files, block
- * devices, directories) belong on the pool: poll says "ready" and the call
- * blocks anyway. The rest is made non-blocking so that a try never blocks
- * the loop; like libuv, cio leaves it that way. */
-static int prepare_rw(int fd) {
+#if CIO_LINUX && defined(RWF_NOWAIT)
+#define RD_HAVE_NOWAIT 1
+/* One try with RWF_NOWAIT: "do not block" for this call alone, so that the
+ * handle's O_NONBLOCK, which it shares with every process that has it open
+ * (an inherited stdin), stays as its owner set it. An offset on a handle
+ * that has none is ignored, as in sync_ops.c. Sets errno to EOPNOTSUPP
+ * where the file cannot honour the flag (a tty; a pipe before Linux 6.4). */
+static ssize_t nowait_rw(int fd, bool rd, const struct iovec *iov, int cnt, uint64_t offset) {
+    off_t at = offset == CIO_OFFSET_CURRENT ? -1 : (off_t)offset;
+    ssize_t r = rd ? preadv2(fd, iov, cnt, at, RWF_NOWAIT) : pwritev2(fd, iov, cnt, at, RWF_NOWAIT);
+    if (r >= 0 || errno != ESPIPE || at == -1) return r;
+    return rd ? preadv2(fd, iov, cnt, -1, RWF_NOWAIT) : pwritev2(fd, iov, cnt, -1, RWF_NOWAIT);
+}
+#else
+#define RD_HAVE_NOWAIT 0
+#endif
+
+/* Looks at `fd` and sets h->kind: files with no readiness (regular files,
+ * block devices, directories) belong on the pool, since poll says "ready"
+ * and the call blocks anyway; the rest are tried with RWF_NOWAIT where the
+ * system has it and the file has not refused it (`nowait_refused`), else
+ * made non-blocking, which cio, like libuv, leaves them. */
+static int learn(cio_rd_handle *h, int fd, bool nowait_refused) {
     struct stat st;
+    h->kind = RD_K_UNKNOWN;
     if (fstat(fd, &st) < 0) return -errno;
-    if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) return -CIO_ENOTSUP;
-    return set_nonblocking(fd);
+    if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) {
+        h->kind = RD_K_NONE;
+        return 0;
+    }
+    if (RD_HAVE_NOWAIT && !nowait_refused) {
+        h->kind = RD_K_NOWAIT;
+        return 0;
+    }
+    int r = set_nonblocking(fd);
+    if (r == 0) h->kind = RD_K_NONBLOCK;
+    return r;
+}
+
+/* One non-blocking try of a read or write of `iov` on `h`'s handle.
+ *
+ * The kind may be stale: the handle closed behind cio's back and its number
+ * reused. So each way of trying checks what a stale kind would get wrong,
+ * and on an unexpected answer the handle is looked at again:
+ * - RWF_NOWAIT never blocks, whatever the file, and passes the offset, so
+ *   a file now under the number still reads at the op's offset; a file
+ *   that refuses the flag says EOPNOTSUPP and is looked at again. (A file
+ *   with no readiness that says EAGAIN is found out when the multiplexer
+ *   refuses it or reports it ready while it says EAGAIN: see
+ *   end_retried and run_queue.)
+ * - O_NONBLOCK is checked on every call (one fcntl): a handle that lacks it
+ *   now, whoever cleared it, is looked at again rather than block the loop.
+ * - A kind learnt here as "no readiness" can only be a file that replaced
+ *   a pipe or socket under the number: its call cannot block for long, so
+ *   it runs now rather than go back to the pool. */
+static int32_t rw_try(cio_rd_handle *h, cio_op *op, bool rd, const struct iovec *iov, int cnt, uint64_t offset) {
+    int fd = cio__op_file(op);
+    bool refused = false;
+#if !RD_HAVE_NOWAIT
+    (void)rd, (void)iov, (void)cnt, (void)offset;
+#endif
+    for (int tries = 0; tries < 4; tries++) {
+        switch (h->kind) {
+#if RD_HAVE_NOWAIT
+        case RD_K_NOWAIT: {
+            ssize_t r = nowait_rw(fd, rd, iov, cnt, offset);
+            if (r >= 0 || errno != EOPNOTSUPP) return result(r);
+            refused = true;
+            break;
+        }
+#endif
+        case RD_K_NONBLOCK: {
+            int fl = fcntl(fd, F_GETFL);
+            if (fl < 0) return -errno;
+            if (fl & O_NONBLOCK) return cio__sync_exec(op);
+            break;
+        }
+        case RD_K_NONE:
+            return cio__sync_exec(op);
+        default:
+            break;
+        }
+        int r = learn(h, fd, refused);
+        if (r < 0) return r;
+    }
+    return -CIO_EAGAIN; /* the flags keep changing under cio: wait for readiness, then try again */
 }
 
 /* The outcome of a non-blocking connect once the socket is writable. The
@@ -204,38 +276,16 @@ static int32_t connect_result(const cio_op *op) {
 
 /* The caller itself asked for a non-blocking send or receive: -EAGAIN is
  * then its answer, as on io_uring, not a reason to wait. */
-static bool wants_eagain(const cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-        return op->args.sr.flags & MSG_DONTWAIT;
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        return op->args.msg.flags & MSG_DONTWAIT;
-    default:
-        return false;
-    }
-}
+static inline bool wants_eagain(const cio_op *op) { return cio__op_msg_flags(op) & MSG_DONTWAIT; }
 
 /* Whether MSG_WAITALL asks this op to go on until its whole length has
  * moved. Not with MSG_DONTWAIT (the caller wants no waiting) nor MSG_PEEK
- * (the same bytes would be counted again). */
+ * (the same bytes would be counted again), nor for a zero length. */
 static bool waitall(const cio_op *op) {
-    int fl;
-    switch (op->opcode) {
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-        fl = op->args.sr.flags;
-        if (!op->args.sr.len) return false;
-        break;
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        fl = op->args.msg.flags;
-        break;
-    default:
-        return false;
-    }
-    return (fl & MSG_WAITALL) && !(fl & (MSG_DONTWAIT | MSG_PEEK));
+    int fl = cio__op_msg_flags(op);
+    if (!(fl & MSG_WAITALL) || (fl & (MSG_DONTWAIT | MSG_PEEK))) return false;
+    unsigned len = cio__opdef(op)->len;
+    return !len || CIO_ARG(uint32_t, op, len) != 0;
 }
 
 static size_t msg_len(const cio_msghdr *m) {
@@ -251,7 +301,7 @@ static size_t msg_len(const cio_msghdr *m) {
  * neither sends them again nor overwrites what the first one received. */
 static ssize_t msg_rest(cio_op *op, uint32_t done) {
     cio_msghdr *m = op->args.msg.msg;
-    bool rx = op->opcode == CIO_OP_RECVMSG;
+    bool rx = cio__opdef(op)->dir == OPD_DIR_IN;
     int fl = op->args.msg.flags | MSG_DONTWAIT | (rx ? 0 : CIO_MSG_NOSIGNAL);
     if (!done) return rx ? recvmsg(op->args.msg.fd, m, fl) : sendmsg(op->args.msg.fd, m, fl);
     cio_msghdr whole = *m;
@@ -284,13 +334,13 @@ static int32_t waitall_step(cio_op *op, int32_t r) {
     int32_t done = op->res;
     if (r == -CIO_EAGAIN) return r;
     if (r <= 0) return done > 0 ? done : r;
-    size_t want = (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) ? op->args.sr.len
-                                                                          : msg_len(op->args.msg.msg);
+    unsigned at = cio__opdef(op)->len; /* send and recv have one; sendmsg and recvmsg, their iovecs */
+    size_t want = at ? CIO_ARG(uint32_t, op, at) : msg_len(op->args.msg.msg);
     if ((size_t)done + (size_t)r >= want || (size_t)done + (size_t)r >= INT32_MAX) return done + r;
     if (!done) {
         int type = 0;
         socklen_t len = sizeof type;
-        int fd = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND ? op->args.sr.fd : op->args.msg.fd;
+        int fd = cio__op_file(op);
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
             (type != SOCK_STREAM && type != SOCK_SEQPACKET)) {
             op->internal_.bflags &= (uint16_t)~RD_WAITALL;
@@ -307,8 +357,9 @@ static char *sr_rest(const cio_op *op, uint32_t done) {
     return done ? (char *)op->args.sr.buf + done : op->args.sr.buf;
 }
 
-/* One non-blocking attempt; -CIO_EAGAIN means "park and wait". */
-static int32_t attempt(cio_op *op) {
+/* One non-blocking attempt on the handle `h`; -CIO_EAGAIN means "park and
+ * wait". */
+static int32_t attempt(cio_rd_handle *h, cio_op *op) {
     /* Bytes a MSG_WAITALL transfer has done already (op->res: see cio__rd_submit). */
     uint32_t done = (op->internal_.bflags & RD_WAITALL) ? (uint32_t)op->res : 0;
     int32_t r;
@@ -330,7 +381,16 @@ static int32_t attempt(cio_op *op) {
         if (errno != EINPROGRESS) return -errno;
         op->internal_.bflags |= RD_CONNECTING;
         return -CIO_EAGAIN;
-    default: /* read, write, readv, writev, accept: the handle is non-blocking */
+    case CIO_OP_READ:
+    case CIO_OP_WRITE: {
+        struct iovec one = {.iov_base = op->args.rw.buf, .iov_len = op->args.rw.len};
+        return rw_try(h, op, op->opcode == CIO_OP_READ, &one, 1, op->args.rw.offset);
+    }
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        return rw_try(h, op, op->opcode == CIO_OP_READV, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
+                      op->args.rwv.offset);
+    default: /* accept: the handle is non-blocking */
         return cio__sync_exec(op);
     }
     return (op->internal_.bflags & RD_WAITALL) ? waitall_step(op, r) : r;
@@ -350,40 +410,60 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
             rd->mux->forget(loop, fd, h);
             h->want = 0;
             h->gen++;
+            h->kind = RD_K_UNKNOWN;
         }
         return -CIO_ENOTSUP; /* the core runs the close itself */
     }
+    const cio_opdef *d = cio__opdef(op);
     int q = op_queue(op);
     if (q < 0) return -CIO_ENOTSUP;
     int fd = cio__op_file(op);
-    int r = 0;
-    if (q != RD_Q_POLL && op->opcode != CIO_OP_RECV && op->opcode != CIO_OP_SEND &&
-        op->opcode != CIO_OP_RECVMSG && op->opcode != CIO_OP_SENDMSG)
-        r = (op->opcode == CIO_OP_ACCEPT || op->opcode == CIO_OP_CONNECT) ? set_nonblocking(fd) : prepare_rw(fd);
-    if (r < 0) return r; /* -CIO_ENOTSUP sends a file op to the pool */
+    /* A number past the table grows it: only for an open handle. */
+    if ((unsigned)fd >= rd->nhandles && fcntl(fd, F_GETFD) < 0) return -errno;
     cio_rd_handle *h = handle(rd, fd);
     if (!h) return -CIO_ENOMEM;
     if (fd > rd->max_fd_used) rd->max_fd_used = fd;
     op->internal_.bflags = 0;
+    if (d->offset) {
+        /* A read or write (the ops with a file offset): tried as the
+         * handle's kind says. */
+        if (CIO_UNLIKELY(h->kind == RD_K_UNKNOWN)) {
+            int r = learn(h, fd, false);
+            if (r < 0) return r;
+        }
+        if (h->kind == RD_K_NONE) {
+            /* To the pool; and not kept: a pool trip costs far more than
+             * the fstat, and a pipe or socket that took the number behind
+             * cio's back must not go there, where its read would hold a
+             * thread until bytes come. */
+            h->kind = RD_K_UNKNOWN;
+            return -CIO_ENOTSUP;
+        }
+    } else if (!d->msg_flags && q != RD_Q_POLL) {
+        /* An accept or a connect: no call of theirs takes a "do not block"
+         * of its own, unlike sends and receives (MSG_DONTWAIT). */
+        int r = set_nonblocking(fd);
+        if (r < 0) return r;
+    }
     if (CIO_UNLIKELY(waitall(op))) {
         /* The running count lives in op->res: the op is the runtime's until
          * its completion sets res (op.h's buffer rule), and unlike the
          * private fields, nothing else uses res meanwhile (when, seq and u
          * are the timer heap's while the op has a deadline). */
-        op->internal_.bflags = RD_WAITALL;
+        op->internal_.bflags |= RD_WAITALL;
         op->res = 0;
     }
     /* Try at once, unless ops already wait in this FIFO (they go first) or
      * the op is a poll or a multishot accept, whose results the
      * multiplexer delivers. */
-    if (q != RD_Q_POLL && !h->head[q] && !(op->flags & CIO_F_MULTISHOT)) {
-        int32_t res = attempt(op);
+    if (q != RD_Q_POLL && opq_empty(&h->q[q]) && !(op->flags & CIO_F_MULTISHOT)) {
+        int32_t res = attempt(h, op);
         if (res != -CIO_EAGAIN || wants_eagain(op)) {
             cio__ready(loop, op, res);
             return 0;
         }
     }
-    park(h, q, op);
+    opq_push(&h->q[q], op);
     rearm(loop, fd, h, false, q == RD_Q_POLL && (op->flags & CIO_F_MULTISHOT));
     return 0;
 }
@@ -399,19 +479,26 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
  * submission, and trying it again before the next event is a wasted call. */
 static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen) {
     cio_rd *rd = cio__rd(loop);
-    const cio_op *last = rd->handles[fd].tail[q]; /* compared, never followed */
+    const cio_op *last = rd->handles[fd].q[q].tail; /* compared, never followed */
     for (int budget = RD_BUDGET; budget > 0; budget--) {
         cio_rd_handle *h = &rd->handles[fd];
-        cio_op *op = h->head[q];
+        cio_op *op = h->q[q].head;
         if (!op || h->gen != gen) return;
-        int32_t res = attempt(op);
+        int32_t res = attempt(h, op);
+        if (CIO_UNLIKELY(res == -CIO_EAGAIN && budget == RD_BUDGET && cio__opdef(op)->offset)) {
+            /* Reported ready, yet the first try says EAGAIN: another reader
+             * took the bytes, or the number now names a file with no
+             * readiness (always reported ready by poll(2)) whose RWF_NOWAIT
+             * read waits for the disk. Look at the handle again, once. */
+            h->kind = RD_K_UNKNOWN;
+            res = attempt(h, op);
+        }
         if (res == -CIO_EAGAIN && !wants_eagain(op)) return;
         if ((op->flags & CIO_F_MULTISHOT) && res >= 0) {
             cio__complete_more(loop, op, res); /* stays at the head for the next one */
             continue;
         }
-        h->head[q] = op->internal_.next;
-        if (!h->head[q]) h->tail[q] = NULL;
+        opq_pop(&h->q[q]);
         cio__complete(loop, op, res);
         if (op == last) return;
     }
@@ -423,6 +510,13 @@ static int32_t poll_hit(const cio_op *op, uint32_t revents) {
     return (int32_t)(revents & (op->args.poll.events | POLLERR | POLLHUP | RD_ALWAYS_REPORTED));
 }
 
+/* Whether a poll ends with what `revents` (a uint32_t) says: it is
+ * concerned, and it is not a multishot poll that goes on after a hit. */
+static bool poll_ends(const cio_op *op, const void *revents) {
+    int32_t hit = poll_hit(op, *(const uint32_t *)revents);
+    return hit && !((op->flags & CIO_F_MULTISHOT) && hit > 0);
+}
+
 /* Reports `revents` to the polls parked on `fd`. The ones that end here are
  * taken out of the FIFO first, before any callback: once out, no cancel or
  * close can reach them, so each completes exactly once, with its result.
@@ -432,40 +526,23 @@ static int32_t poll_hit(const cio_op *op, uint32_t revents) {
 static void run_polls(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     cio_rd *rd = cio__rd(loop);
     cio_rd_handle *h = &rd->handles[fd];
-    cio_op *done = NULL, **done_tail = &done, *prev = NULL;
+    opq done = {NULL, NULL};
+    opq_take_if(&h->q[RD_Q_POLL], &done, poll_ends, &revents);
     bool more = false;
-    for (cio_op *it = h->head[RD_Q_POLL], *next; it; it = next) {
-        next = it->internal_.next;
+    for (cio_op *it = h->q[RD_Q_POLL].head; it; it = OPQ_NEXT(it)) {
         int32_t hit = poll_hit(it, revents);
-        if (!hit || ((it->flags & CIO_F_MULTISHOT) && hit > 0)) {
-            if (hit) {
-                it->res = hit;
-                it->internal_.bflags |= RD_DUE;
-                more = true;
-            }
-            prev = it;
-            continue;
-        }
-        if (prev)
-            prev->internal_.next = next;
-        else
-            h->head[RD_Q_POLL] = next;
-        if (h->tail[RD_Q_POLL] == it) h->tail[RD_Q_POLL] = prev;
+        if (!hit) continue;
         it->res = hit;
-        it->internal_.next = NULL;
-        *done_tail = it;
-        done_tail = &it->internal_.next;
+        it->internal_.bflags |= RD_DUE;
+        more = true;
     }
-    while (done) {
-        cio_op *op = done;
-        done = op->internal_.next;
-        cio__complete(loop, op, op->res);
-    }
+    cio_op *op;
+    while ((op = opq_pop(&done))) cio__complete(loop, op, poll_hit(op, revents));
     while (more) {
         h = &rd->handles[fd];
         if (h->gen != gen) return;
-        cio_op *it = h->head[RD_Q_POLL];
-        while (it && !(it->internal_.bflags & RD_DUE)) it = it->internal_.next;
+        cio_op *it = h->q[RD_Q_POLL].head;
+        while (it && !(it->internal_.bflags & RD_DUE)) it = OPQ_NEXT(it);
         if (!it) return;
         it->internal_.bflags &= (uint16_t)~RD_DUE;
         cio__complete_more(loop, it, it->res);
@@ -480,7 +557,7 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     const uint32_t broken = POLLERR | POLLHUP | POLLNVAL;
     if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen);
     if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen);
-    if (rd->handles[fd].gen == gen && rd->handles[fd].head[RD_Q_POLL]) run_polls(loop, fd, revents, gen);
+    if (rd->handles[fd].gen == gen && !opq_empty(&rd->handles[fd].q[RD_Q_POLL])) run_polls(loop, fd, revents, gen);
     if (rd->handles[fd].gen == gen) rearm(loop, fd, &rd->handles[fd], true, false);
 }
 
@@ -488,7 +565,7 @@ int cio__rd_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     cio_rd *rd = cio__rd(loop);
     int fd = cio__op_file(target), q = op_queue(target);
     int r = -CIO_ENOENT;
-    if (q >= 0 && (unsigned)fd < rd->nhandles && unpark(&rd->handles[fd], q, target)) {
+    if (q >= 0 && (unsigned)fd < rd->nhandles && opq_remove(&rd->handles[fd].q[q], target)) {
         cio__ready(loop, target, early_result(target, -CIO_ECANCELED));
         rearm(loop, fd, &rd->handles[fd], false, false);
         r = 0;

@@ -10,6 +10,18 @@
  * with no readiness (files, metadata) go to the blocking pool; cancel is
  * done here, in user space.
  *
+ * A try must not block, yet O_NONBLOCK belongs to the open file, which
+ * every process that has it shares (an inherited stdin). So a try asks
+ * "do not block" of its one call where the system allows: MSG_DONTWAIT on
+ * sends and receives; RWF_NOWAIT on reads and writes, on Linux. cio sets
+ * O_NONBLOCK itself, and leaves it set, only where there is no such way:
+ * on the socket of an accept or a connect, and on the handle of a read or
+ * write on systems other than Linux, or on Linux for a file that refuses
+ * RWF_NOWAIT (a terminal; a pipe before Linux 6.4). What the layer learns
+ * of a handle (its kind, readiness.c) is kept until cio closes the handle,
+ * and used so that a handle closed behind cio's back, its number reused,
+ * cannot make a try block the loop or move the wrong file's bytes.
+ *
  * A multiplexer (src/backend/epoll.c, poll.c) only watches handles and
  * waits, behind the calls of struct cio_mux, like Redis' ae_*.c. As in ae.c
  * the multiplexer only fills an array of (fd, events); the core then
@@ -24,13 +36,15 @@
 
 /* A handle's parked ops and what the multiplexer knows of it. Indexed by fd. */
 typedef struct cio_rd_handle {
-    cio_op *head[3], *tail[3]; /* FIFOs: RD_Q_IN, RD_Q_OUT, RD_Q_POLL */
+    opq q[3];                  /* FIFOs: RD_Q_IN, RD_Q_OUT, RD_Q_POLL */
     uint32_t want;             /* POLLIN/POLLOUT/... the multiplexer watches for */
     uint32_t slot;             /* the multiplexer's own: poll's array index + 1 */
     uint8_t registered;        /* the multiplexer's own: epoll knows the fd */
     uint8_t active;            /* the multiplexer's own: epoll's one-shot is armed */
     uint16_t gen;              /* bumped when cio forgets the handle (a close through
                                   cio): events fetched before then are the old handle's */
+    uint8_t kind;              /* RD_K_*: how reads and writes on it are tried (readiness.c),
+                                  learnt once; forgotten with the handle */
 } cio_rd_handle;
 
 /* One ready handle, as a multiplexer reports it. `gen` is the core's. */
@@ -43,7 +57,9 @@ typedef struct cio_rd_ready {
 /* At most this many ready handles per wait; more are reported next time. */
 #define CIO_RD_MAX_READY 256
 
-enum { RD_Q_IN = 0, RD_Q_OUT = 1, RD_Q_POLL = 2 };
+/* The FIFO an op parks in: its row's readiness direction (opdef.h). */
+enum { RD_Q_IN = OPD_DIR_IN - 1, RD_Q_OUT = OPD_DIR_OUT - 1, RD_Q_POLL = OPD_DIR_POLL - 1 };
+_Static_assert(RD_Q_IN == 0 && RD_Q_OUT == 1 && RD_Q_POLL == 2 && OPD_DIR_NONE == 0, "one FIFO per direction");
 
 /* In the events given to cio_mux.arm: only multishot polls wait on the
  * handle, so report each new readiness edge (io_uring's multishot poll
@@ -97,10 +113,17 @@ int cio__rd_wake(cio_loop *loop);
 int cio__rd_pollable_fd(cio_loop *loop, cio_fd *out);
 
 /* Defines the cio_backend `var` of a readiness backend: the shared
- * functions above over the multiplexer `mux`. */
-#define CIO_READINESS_BACKEND(var, label, kind_, mux)                                           \
+ * functions above over the multiplexer whose calls are the file's static
+ * mux_init, mux_close, mux_arm, mux_forget, mux_wait, mux_wake and
+ * mux_pollable_fd. */
+#define CIO_READINESS_BACKEND(var, label, kind_)                                                \
+    static const struct cio_mux var##_mux = {                                                  \
+        .name = (label), .init = mux_init, .close = mux_close, .arm = mux_arm,                 \
+        .forget = mux_forget, .wait = mux_wait, .wake = mux_wake,                              \
+        .pollable_fd = mux_pollable_fd,                                                        \
+    };                                                                                         \
     static int var##_init(cio_loop *loop, const cio_loop_options *opts) {                     \
-        return cio__rd_init(loop, opts, &(mux));                                               \
+        return cio__rd_init(loop, opts, &var##_mux);                                           \
     }                                                                                          \
     const struct cio_backend var = {                                                           \
         .name = (label), .kind = (kind_), .features = 0, .init = var##_init,                   \

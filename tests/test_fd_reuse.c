@@ -1,0 +1,263 @@
+/* A handle closed behind cio's back (close(), dup2()) and its number reused
+ * for a file of another kind: reads and writes through cio on the number
+ * still move the bytes of the file it names now, at the op's offset; a read
+ * on an empty pipe still parks (cancellable, no pool thread held) and never
+ * blocks the loop, even when the handle before was one cio had made
+ * non-blocking and the new one is blocking. The readiness backends keep
+ * what they learnt of each handle; this is what a stale entry must not get
+ * wrong. Also: a read or write through cio leaves a pipe's O_NONBLOCK as
+ * its owner set it (Linux; elsewhere the readiness backends document that
+ * they set it). */
+#include "fs_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#define FILE_LEN (64 * 1024)
+
+static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + i / 251); }
+
+/* One read or write through cio; returns its result. */
+static int32_t rw(cio_loop *loop, bool write_op, int fd, void *buf, uint32_t len, uint64_t off) {
+    t_op t;
+    if (write_op)
+        cio_prep_write(&t.op, fd, buf, len, off);
+    else
+        cio_prep_read(&t.op, fd, buf, len, off);
+    return fs_do(loop, &t);
+}
+
+/* A pipe end that cio has read or written through (so that the readiness
+ * backends learnt what it is): both ends, one byte through. */
+static void pipe_used_by_cio(cio_loop *loop, int p[2]) {
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    char c = 'p', got = 0;
+    CHECK_EQ(rw(loop, true, p[1], &c, 1, CIO_OFFSET_CURRENT), 1);
+    CHECK_EQ(rw(loop, false, p[0], &got, 1, CIO_OFFSET_CURRENT), 1);
+    CHECK_EQ(got, 'p');
+}
+
+static void drop_cache(int fd) {
+    CHECK_EQ(fsync(fd), 0);
+#if defined(POSIX_FADV_DONTNEED)
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+#endif
+}
+
+/* A regular file of FILE_LEN pattern bytes, out of the page cache where the
+ * system lets a program ask for that (a non-blocking read then finds
+ * nothing to copy and says EAGAIN, the case that needs the most care). */
+static int pattern_file(const char *dir, const char *name) {
+    char path[128];
+    int fd = open(fs_path(path, sizeof path, dir, name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    static unsigned char data[FILE_LEN];
+    for (size_t i = 0; i < FILE_LEN; i++) data[i] = pattern(i);
+    CHECK_EQ(write(fd, data, FILE_LEN), FILE_LEN);
+    drop_cache(fd);
+    return fd;
+}
+
+static void check_pattern(const unsigned char *buf, size_t len, size_t at) {
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != pattern(at + i)) {
+            fprintf(stderr, "byte %zu of the file: %u, expected %u\n", at + i, buf[i], pattern(at + i));
+            exit(1);
+        }
+}
+
+/* Puts `fd` at the number `at`, closing what was there behind cio's back. */
+static void move_to(int fd, int at) {
+    CHECK_EQ(dup2(fd, at), at);
+    CHECK_EQ(close(fd), 0);
+}
+
+/* Pipe ends, then a regular file under their numbers: the reads and writes
+ * are the file's, at their offsets (on the readiness backends: the file has
+ * no readiness, so they run as file ops, wherever). Twice, so that the
+ * second op meets whatever the first one left behind. */
+static void pipe_then_file(cio_loop *loop, const char *dir) {
+    int p[2];
+    pipe_used_by_cio(loop, p);
+    move_to(pattern_file(dir, "a"), p[0]);
+    unsigned char buf[300];
+    for (int round = 0; round < 2; round++) {
+        size_t at = 5000 + 20000 * (size_t)round;
+        memset(buf, 0, sizeof buf);
+        CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, at), sizeof buf);
+        check_pattern(buf, sizeof buf, at);
+        drop_cache(p[0]);
+    }
+
+    move_to(pattern_file(dir, "b"), p[1]);
+    static const char hello[] = "written at 7000";
+    for (int round = 0; round < 2; round++) {
+        uint64_t at = 7000 + 100 * (uint64_t)round;
+        CHECK_EQ(rw(loop, true, p[1], (void *)hello, sizeof hello, at), sizeof hello);
+        char back[sizeof hello];
+        CHECK_EQ(pread(p[1], back, sizeof back, (off_t)at), sizeof back);
+        CHECK(memcmp(back, hello, sizeof hello) == 0);
+    }
+    CHECK_EQ(lseek(p[1], 0, SEEK_CUR), FILE_LEN); /* the writes used their offsets */
+    close(p[0]);
+    close(p[1]);
+}
+
+/* A read on an empty pipe parks until bytes come: the loop runs meanwhile
+ * (a 50 ms timer fires), a write from outside completes it with those
+ * bytes. Then one more read, that a cancel takes back (0: it was waiting,
+ * not running in a blocking call on some thread). */
+static void read_parks(cio_loop *loop, int rfd, int wfd) {
+    char buf[16] = {0};
+    t_op rd, tm, cancel;
+    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
+    t_arm(&rd);
+    CHECK_EQ(cio_submit(loop, &rd.op), 0);
+    cio_prep_timeout(&tm.op, 50 * 1000 * 1000, 0);
+    t_arm(&tm);
+    CHECK_EQ(cio_submit(loop, &tm.op), 0);
+    t_run_until(loop, &tm.finals, 10.0);
+    CHECK_EQ(rd.finals, 0);
+    CHECK_EQ(write(wfd, "later", 5), 5);
+    t_run(loop, 10.0);
+    CHECK_EQ(rd.finals, 1);
+    CHECK_EQ(rd.res, 5);
+    CHECK(memcmp(buf, "later", 5) == 0);
+
+    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
+    t_arm(&rd);
+    CHECK_EQ(cio_submit(loop, &rd.op), 0);
+    for (int i = 0; i < 3; i++) CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
+    CHECK_EQ(rd.finals, 0);
+    cio_prep_cancel(&cancel.op, &rd.op);
+    t_arm(&cancel);
+    CHECK_EQ(cio_submit(loop, &cancel.op), 0);
+    t_run(loop, 10.0);
+    CHECK_EQ(cancel.res, 0);
+    CHECK_EQ(rd.finals, 1);
+    CHECK_EQ(rd.res, -CIO_ECANCELED);
+}
+
+/* A regular file cio read, then an empty pipe under its number: the read
+ * parks like any pipe read. */
+static void file_then_pipe(cio_loop *loop, const char *dir) {
+    int f = pattern_file(dir, "c");
+    unsigned char buf[100];
+    CHECK_EQ(rw(loop, false, f, buf, sizeof buf, 1000), sizeof buf);
+    check_pattern(buf, sizeof buf, 1000);
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    move_to(p[0], f);
+    read_parks(loop, f, p[1]);
+    close(f);
+    close(p[1]);
+}
+
+/* A handle cio may have made non-blocking (a terminal: on Linux it refuses
+ * the per-call flag), then a blocking pipe under its number: a read on it
+ * must not block the loop (the watchdog ends a hang). */
+static void tty_then_blocking_pipe(cio_loop *loop) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
+        fprintf(stderr, "no pseudo-terminal here (%s): that part skipped\n", strerror(errno));
+        if (m >= 0) close(m);
+        return;
+    }
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(s >= 0);
+    char buf[16] = {0};
+    CHECK_EQ(write(m, "line\n", 5), 5);
+    CHECK_EQ(rw(loop, false, s, buf, sizeof buf, CIO_OFFSET_CURRENT), 5);
+    CHECK(memcmp(buf, "line\n", 5) == 0);
+    CHECK_EQ(rw(loop, true, s, "out\n", 4, CIO_OFFSET_CURRENT), 4);
+
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    CHECK_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+    move_to(p[0], s);
+    read_parks(loop, s, p[1]);
+    close(s);
+    close(p[1]);
+
+    /* And the other way: a pipe end, then the terminal under its number. */
+    pipe_used_by_cio(loop, p);
+    s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(s >= 0);
+    move_to(s, p[0]);
+    CHECK_EQ(write(m, "again\n", 6), 6);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT), 6);
+    CHECK(memcmp(buf, "again\n", 6) == 0);
+    close(p[0]);
+    close(p[1]);
+    close(m);
+}
+
+/* A pipe end, then a socket under its number: its bytes, both ways. */
+static void pipe_then_socket(cio_loop *loop) {
+    int p[2], sv[2];
+    pipe_used_by_cio(loop, p);
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    int s0 = dup(sv[0]), s1 = dup(sv[1]);
+    CHECK(s0 >= 0 && s1 >= 0);
+    close(sv[0]);
+    close(sv[1]);
+    move_to(s0, p[0]); /* p[0] and p[1] now the two ends of the socket pair */
+    move_to(s1, p[1]);
+    char buf[16] = {0};
+    CHECK_EQ(rw(loop, true, p[0], "to one", 6, CIO_OFFSET_CURRENT), 6);
+    CHECK_EQ(read(p[1], buf, sizeof buf), 6);
+    CHECK(memcmp(buf, "to one", 6) == 0);
+    CHECK_EQ(write(p[1], "to zero", 7), 7);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT), 7);
+    CHECK(memcmp(buf, "to zero", 7) == 0);
+    read_parks(loop, p[0], p[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* On Linux every backend reads and writes a pipe without touching its
+ * O_NONBLOCK, which it shares with whoever else has it open, where the
+ * kernel lets a single call not block (RWF_NOWAIT on pipes: Linux 6.4). */
+static void pipe_flags_kept(cio_loop *loop) {
+#if defined(__linux__) && !defined(CIO_POSIX_ONLY) && defined(RWF_NOWAIT)
+    int p[2];
+    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    char c;
+    struct iovec v = {&c, 1};
+    bool nowait = preadv2(p[0], &v, 1, -1, RWF_NOWAIT) < 0 && errno == EAGAIN;
+    close(p[0]);
+    close(p[1]);
+    if (!nowait) {
+        fprintf(stderr, "pipes refuse RWF_NOWAIT before Linux 6.4: the flags check skipped\n");
+        return;
+    }
+    pipe_used_by_cio(loop, p);
+    read_parks(loop, p[0], p[1]);
+    CHECK_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+    CHECK_EQ(fcntl(p[1], F_GETFL) & O_NONBLOCK, 0);
+    close(p[0]);
+    close(p[1]);
+#else
+    (void)loop;
+#endif
+}
+
+int main(void) {
+    const char *dir = fs_mkdtemp();
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    alarm(60); /* a read that blocks the loop never comes back: fail in a minute, not two */
+    pipe_flags_kept(&loop);
+    pipe_then_file(&loop, dir);
+    file_then_pipe(&loop, dir);
+    pipe_then_socket(&loop);
+    tty_then_blocking_pipe(&loop);
+    CHECK_EQ(cio_loop_active(&loop), 0);
+    t_close(&loop);
+    printf("ok\n");
+    return 0;
+}

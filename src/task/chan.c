@@ -72,27 +72,28 @@ int cio_chan_try_recv(cio_chan *ch, void *elem) {
 }
 
 /* The blocking calls check their arguments, then that a task runs, then
- * the channel's state (try_send and try_recv check it again). */
-int cio_chan_send(cio_chan *ch, const void *elem) {
+ * the channel's state (`try_it`, which checks it again), and wait in `q`
+ * with `elem` for the task on the other side to take or fill. */
+static int blocking(cio_chan *ch, void *elem, int (*try_it)(cio_chan *ch, void *elem), cio_sync_queue_ *q) {
     if (!ch || !elem) return -CIO_EINVAL;
     if (!cio_task_current()) return -CIO_EPERM;
     if (cio_task_cancelled()) return -CIO_ECANCELED;
-    int r = cio_chan_try_send(ch, elem);
-    if (r != -CIO_EAGAIN) return r;
-    cio_sync_waiter w;
-    w.data = (void *)(uintptr_t)elem; /* only read, by the receiver that takes it */
-    return cio__sync_wait(&ch->internal_.senders, &w, 0, 0);
-}
-
-int cio_chan_recv(cio_chan *ch, void *elem) {
-    if (!ch || !elem) return -CIO_EINVAL;
-    if (!cio_task_current()) return -CIO_EPERM;
-    if (cio_task_cancelled()) return -CIO_ECANCELED;
-    int r = cio_chan_try_recv(ch, elem);
+    int r = try_it(ch, elem);
     if (r != -CIO_EAGAIN) return r;
     cio_sync_waiter w;
     w.data = elem;
-    return cio__sync_wait(&ch->internal_.receivers, &w, 0, 0);
+    return cio__sync_wait(q, &w, 0, 0);
+}
+
+/* A sender's element is only read, by the receiver that takes it. */
+static int try_send(cio_chan *ch, void *elem) { return cio_chan_try_send(ch, elem); }
+
+int cio_chan_send(cio_chan *ch, const void *elem) {
+    return blocking(ch, (void *)(uintptr_t)elem, try_send, ch ? &ch->internal_.senders : NULL);
+}
+
+int cio_chan_recv(cio_chan *ch, void *elem) {
+    return blocking(ch, elem, cio_chan_try_recv, ch ? &ch->internal_.receivers : NULL);
 }
 
 void cio_chan_close(cio_chan *ch) {

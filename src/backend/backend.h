@@ -68,6 +68,12 @@ struct cio_backend {
     /* A handle that is readable while the loop has work (cio_loop_fd). */
     int (*pollable_fd)(cio_loop *loop, cio_fd *out);
 
+    /* cio_loop_run() is about to return (to an outside poller, perhaps):
+     * leave the pollable handle readable exactly while work waits, and let
+     * the kernel see what callbacks staged. Must not run callbacks. NULL:
+     * nothing to do. */
+    void (*run_end)(cio_loop *loop);
+
     /* The loop's clock, in nanoseconds, never going back; NULL: the
      * system's monotonic clock. A simulated backend makes time virtual
      * here (its `wait` then advances it instead of sleeping). Everything

@@ -8,7 +8,7 @@
  * user_data carries a tag in its low three bits (ops are 8-aligned):
  *   TAG_OP        a cio_op of this loop
  *   TAG_POST      a message another loop sent with MSG_RING
- *   TAG_WAKE      the read on the wake eventfd
+ *   TAG_WAKE      the read on the wake pipe
  *   TAG_IGNORE    internal SQEs whose CQE means nothing to us
  *                 (fire-and-forget cancels)
  *   TAG_LT        the link timeout that carries the op's deadline
@@ -93,7 +93,8 @@ typedef struct uring {
     uint32_t plain;      /* of those, the ones that are one plain SQE with the handle
                             (if any) first in op->args: not a post, close or splice */
     uint32_t fast;       /* `plain`, or 0 while the backlog holds anything */
-    int wake_fd;         /* eventfd that cio_loop_wake() writes */
+    uint32_t fd_first;   /* the opcodes whose handle is first in op->args (the table says) */
+    int wake_fd[2];      /* pipe: the ring reads [0], cio_loop_wake() writes [1] */
     int notify_fd;       /* eventfd registered for cio_loop_fd(), or -1 */
     int enter_fd;        /* registered ring index, or the ring fd */
     unsigned enter_flags;
@@ -102,9 +103,8 @@ typedef struct uring {
     bool wake_wanted;    /* the wake read found no SQE: arm it at the next flush */
     bool cancel_all_wanted; /* likewise for a loop close's cancel of everything */
     uint64_t wake_buf;
-    cio_op *bl_head;     /* the backlog, oldest first, linked through internal_.next */
-    cio_op *bl_tail;
-    cio_op *held;        /* closes waiting for their handle's ops (BF_HELD) */
+    opq backlog;         /* ops and cancels waiting for SQEs, oldest first */
+    opq held;            /* closes waiting for their handle's ops (BF_HELD) */
     uint32_t *fdc;       /* per handle: ops of this loop in flight on it, | FD_CLOSING */
     uint32_t fdc_cap;
 } uring;
@@ -146,23 +146,6 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_POST] = IORING_OP_MSG_RING,
 };
 
-/* The opcodes whose handle is the first member of op->args (all but splice). */
-static const uint32_t fd_first =
-    1u << CIO_OP_READ | 1u << CIO_OP_WRITE | 1u << CIO_OP_READV | 1u << CIO_OP_WRITEV | 1u << CIO_OP_FSYNC |
-    1u << CIO_OP_BIND | 1u << CIO_OP_LISTEN | 1u << CIO_OP_ACCEPT | 1u << CIO_OP_CONNECT | 1u << CIO_OP_RECV |
-    1u << CIO_OP_SEND | 1u << CIO_OP_RECVMSG | 1u << CIO_OP_SENDMSG | 1u << CIO_OP_SHUTDOWN | 1u << CIO_OP_POLL;
-_Static_assert(offsetof(cio_op, args.rw.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.rwv.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.fsync.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.addr.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.listen.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.accept.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.sr.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.msg.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.shutdown.fd) == offsetof(cio_op, args) &&
-                   offsetof(cio_op, args.poll.fd) == offsetof(cio_op, args),
-               "the fast path finds these handles first in op->args");
-
 /* The handle the kernel's cancel by handle matches (the request's file):
  * the core's `file` (a splice's fd_out; its fd_in is looked up when it
  * runs). */
@@ -180,13 +163,14 @@ static const uint32_t core_timed = 1u << CIO_OP_SPLICE | 1u << CIO_OP_FSYNC | 1u
 /* Whether the op's deadline travels with it as a link timeout. */
 static inline bool has_lt(const cio_op *op) { return op->deadline && !(core_timed & (1u << op->opcode)); }
 
-/* Ops whose absence the core can cover with a plain, non-blocking-in-practice
- * system call. If the kernel lacks any other, this backend is not used. */
-static bool reaches_backend(int opc) {
-    return opc != CIO_OP_TIMEOUT && opc != CIO_OP_TIMER_UPDATE && opc != CIO_OP_TIMER_REMOVE &&
-           opc != CIO_OP_CANCEL;
-}
+/* Whether ops of `opc` reach a backend at all (timers and cancels are the
+ * core's alone). */
+static bool reaches_backend(int opc) { return cio__opdefs[opc].run != OPD_RUN_CORE; }
 
+/* Ops whose absence the core can cover with a plain, non-blocking-in-practice
+ * system call (bind and listen came to io_uring in 6.11; the others, for
+ * CIO_URING_DISABLE). If the kernel lacks any other, this backend is not
+ * used. */
 static const uint32_t core_can_run = 1u << CIO_OP_SOCKET | 1u << CIO_OP_BIND | 1u << CIO_OP_LISTEN |
                                      1u << CIO_OP_SHUTDOWN | 1u << CIO_OP_CLOSE | 1u << CIO_OP_UNLINKAT |
                                      1u << CIO_OP_RENAMEAT | 1u << CIO_OP_MKDIRAT | 1u << CIO_OP_OPENAT |
@@ -265,7 +249,7 @@ static unsigned sq_free(const uring *u) {
  * must be the one that runs the loop. With `in_order`, nothing may pass
  * what waits in the backlog. */
 static CIO_NOINLINE bool make_room(cio_loop *loop, uring *u, unsigned n, bool in_order) {
-    if (!u->bound || (in_order && u->bl_head)) return false;
+    if (!u->bound || (in_order && !opq_empty(&u->backlog))) return false;
     cio__core(loop)->stats.sq_full_flushes++;
     /* The kernel may refuse more while completions wait in its overflow
      * list; entering with GETEVENTS flushes them into the CQ. */
@@ -276,7 +260,7 @@ static CIO_NOINLINE bool make_room(cio_loop *loop, uring *u, unsigned n, bool in
 
 /* Room for `n` SQEs of an op or cancel that must keep its place in line. */
 static inline bool room(cio_loop *loop, uring *u, unsigned n) {
-    return CIO_LIKELY(sq_free(u) >= n && !u->bl_head) || make_room(loop, u, n, true);
+    return CIO_LIKELY(sq_free(u) >= n && opq_empty(&u->backlog)) || make_room(loop, u, n, true);
 }
 
 static struct io_uring_sqe *take_sqe(uring *u) {
@@ -291,27 +275,14 @@ static struct io_uring_sqe *take_sqe(uring *u) {
 static void enqueue(uring *u, cio_op *op, uint16_t bf) {
     op->internal_.bflags |= bf;
     u->fast = 0; /* everything queues behind it now */
-    op->internal_.next = NULL;
-    if (u->bl_tail)
-        u->bl_tail->internal_.next = op;
-    else
-        u->bl_head = op;
-    u->bl_tail = op;
+    opq_push(&u->backlog, op);
 }
 
 /* Takes `op` out of the backlog wherever it is (rare: a queued cancel whose
  * target completed first). */
 static void unqueue(uring *u, cio_op *op) {
-    for (cio_op *prev = NULL, *p = u->bl_head; p; prev = p, p = p->internal_.next) {
-        if (p != op) continue;
-        if (prev)
-            prev->internal_.next = p->internal_.next;
-        else
-            u->bl_head = p->internal_.next;
-        if (u->bl_tail == p) u->bl_tail = prev;
-        break;
-    }
-    if (!u->bl_head) u->fast = u->plain;
+    opq_remove(&u->backlog, op);
+    if (opq_empty(&u->backlog)) u->fast = u->plain;
     op->internal_.bflags &= (uint16_t)~(BF_QUEUED | BF_QCANCEL);
 }
 
@@ -324,7 +295,7 @@ static void arm_wake(cio_loop *loop, uring *u) {
         return;
     }
     struct io_uring_sqe *sqe = take_sqe(u);
-    io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof u->wake_buf, 0);
+    io_uring_prep_read(sqe, u->wake_fd[0], &u->wake_buf, sizeof u->wake_buf, 0);
     sqe->user_data = TAG_WAKE;
     u->wake_armed = true;
 }
@@ -345,13 +316,12 @@ static void stage_close(uring *u, cio_op *op);
 /* The last op on a handle being closed has finished (or the close's cancel
  * has): the held close goes to the kernel now. */
 static CIO_NOINLINE void release_close(cio_loop *loop, uring *u, cio_fd fd, bool force) {
-    for (cio_op **pp = &u->held; *pp; pp = &(*pp)->internal_.next) {
-        cio_op *op = *pp;
+    for (cio_op *op = u->held.head; op; op = OPQ_NEXT(op)) {
         if (op->args.close.fd != fd) continue;
         /* Its cancel's CQE must come first: the tag is the close's. */
         if (op->internal_.bflags & BF_FDCANCEL) return;
         if (!force && u->fdc[fd] != FD_CLOSING) return;
-        *pp = op->internal_.next;
+        opq_remove(&u->held, op);
         op->internal_.bflags &= (uint16_t)~BF_HELD;
         if (room(loop, u, has_lt(op) ? 2 : 1)) {
             u->fdc[fd] &= ~FD_CLOSING;
@@ -392,19 +362,6 @@ static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, uring *u, cio_op *op, i
     return true;
 }
 
-static bool offset_given(const cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return op->args.rw.offset != CIO_OFFSET_CURRENT;
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        return op->args.rwv.offset != CIO_OFFSET_CURRENT;
-    default:
-        return false;
-    }
-}
-
 /* A poll's ready mask as poll(2) would give it. The kernel may report
  * what woke the handle rather than its state (data arriving wakes a socket
  * with POLLPRI among the bits, whether urgent data came or not): ask
@@ -415,6 +372,16 @@ static int32_t poll_truth(const cio_op *op, int32_t res) {
     struct pollfd p = {.fd = op->args.poll.fd, .events = (short)(op->args.poll.events | CIO_POLLRDHUP)};
     if (poll(&p, 1, 0) < 0) return res;
     return (int32_t)((uint16_t)p.revents & (op->args.poll.events | POLLERR | POLLHUP | POLLNVAL | CIO_POLLRDHUP));
+}
+
+/* Sends `op` to the kernel again, with `bf` as its flags, behind what
+ * waits in the backlog. */
+static void issue_again(cio_loop *loop, uring *u, cio_op *op, uint16_t bf) {
+    op->internal_.bflags = bf;
+    if (room(loop, u, has_lt(op) ? 2 : 1))
+        stage_op(u, op);
+    else
+        enqueue(u, op, BF_QUEUED);
 }
 
 /* The kernel is done with `op` (and with its link timeout, if it had one):
@@ -434,13 +401,9 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
         if ((uint32_t)(res + 516) <= 4u) res = stopped ? -CIO_ECANCELED : -CIO_EINTR;
         /* An offset on a handle with no position (a socket) is ignored, as
          * op.h says; the kernel refuses it before moving any byte. */
-        if (res == -CIO_ESPIPE && offset_given(op) && !(bf & BF_POS_CUR) && !fd_closing && !c->closing &&
+        if (res == -CIO_ESPIPE && cio__op_offset_given(op) && !(bf & BF_POS_CUR) && !fd_closing && !c->closing &&
             !(op->internal_.iflags & IF_CANCELLED)) {
-            op->internal_.bflags = BF_POS_CUR;
-            if (room(loop, u, has_lt(op) ? 2 : 1))
-                stage_op(u, op);
-            else
-                enqueue(u, op, BF_QUEUED);
+            issue_again(loop, u, op, BF_POS_CUR);
             return;
         }
         /* Cancelled, and not by its deadline: by a close of its handle. */
@@ -455,11 +418,7 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
         if (res >= 0) {
             res = cio__open_done(res);
         } else if (res == -CIO_EAGAIN && !(bf & BF_OPEN_WAIT) && !c->closing && !(op->internal_.iflags & IF_CANCELLED)) {
-            op->internal_.bflags = BF_SLOW | BF_OPEN_WAIT;
-            if (room(loop, u, has_lt(op) ? 2 : 1))
-                stage_op(u, op);
-            else
-                enqueue(u, op, BF_QUEUED);
+            issue_again(loop, u, op, BF_SLOW | BF_OPEN_WAIT);
             return;
         }
     }
@@ -468,11 +427,7 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
             res = -CIO_ECANCELED; /* ended by its close or a cancel, not by its deadline */
             op->internal_.iflags |= IF_CANCELLED;
         } else { /* a wake with nothing asked for behind it: wait for a real one */
-            op->internal_.bflags = BF_SLOW;
-            if (room(loop, u, has_lt(op) ? 2 : 1))
-                stage_op(u, op);
-            else
-                enqueue(u, op, BF_QUEUED);
+            issue_again(loop, u, op, BF_SLOW);
             return;
         }
     }
@@ -599,23 +554,22 @@ static int reap(cio_loop *loop, uring *u) {
 
 /* ---- submission ---- */
 
+/* Each pair (read and write, readv and writev, ...) differs only in the
+ * kernel's opcode. */
 static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
     const uint64_t cur = CIO_OFFSET_CURRENT;
+#define KOP kernel_opcode[op->opcode] /* loaded only where a case needs it */
     switch (op->opcode) {
     case CIO_OP_NOP:
         io_uring_prep_nop(sqe);
         break;
     case CIO_OP_READ:
-        io_uring_prep_read(sqe, op->args.rw.fd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
-        break;
     case CIO_OP_WRITE:
-        io_uring_prep_write(sqe, op->args.rw.fd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
+        io_uring_prep_rw(KOP, sqe, op->args.rw.fd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
         break;
     case CIO_OP_READV:
-        io_uring_prep_readv(sqe, op->args.rwv.fd, op->args.rwv.iov, op->args.rwv.iovcnt, op->args.rwv.offset);
-        break;
     case CIO_OP_WRITEV:
-        io_uring_prep_writev(sqe, op->args.rwv.fd, op->args.rwv.iov, op->args.rwv.iovcnt, op->args.rwv.offset);
+        io_uring_prep_rw(KOP, sqe, op->args.rwv.fd, op->args.rwv.iov, op->args.rwv.iovcnt, op->args.rwv.offset);
         break;
     case CIO_OP_FSYNC:
         io_uring_prep_fsync(sqe, op->args.fsync.fd,
@@ -647,11 +601,11 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         io_uring_prep_socket(sqe, op->args.socket.domain, op->args.socket.type, op->args.socket.protocol, 0);
         break;
     case CIO_OP_BIND:
-        io_uring_prep_rw(URING_OP_BIND, sqe, op->args.addr.fd, op->args.addr.addr, 0,
+        io_uring_prep_rw(KOP, sqe, op->args.addr.fd, op->args.addr.addr, 0,
                          (uint64_t)op->args.addr.addrlen);
         break;
     case CIO_OP_LISTEN:
-        io_uring_prep_rw(URING_OP_LISTEN, sqe, op->args.listen.fd, NULL, (unsigned)op->args.listen.backlog, 0);
+        io_uring_prep_rw(KOP, sqe, op->args.listen.fd, NULL, (unsigned)op->args.listen.backlog, 0);
         break;
     case CIO_OP_ACCEPT:
         if (op->flags & CIO_F_MULTISHOT)
@@ -665,16 +619,14 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         io_uring_prep_connect(sqe, op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen);
         break;
     case CIO_OP_RECV:
-        io_uring_prep_recv(sqe, op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags);
-        break;
     case CIO_OP_SEND:
-        io_uring_prep_send(sqe, op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags);
+        io_uring_prep_rw(KOP, sqe, op->args.sr.fd, op->args.sr.buf, op->args.sr.len, 0);
+        sqe->msg_flags = (uint32_t)op->args.sr.flags;
         break;
     case CIO_OP_RECVMSG:
-        io_uring_prep_recvmsg(sqe, op->args.msg.fd, op->args.msg.msg, (unsigned)op->args.msg.flags);
-        break;
     case CIO_OP_SENDMSG:
-        io_uring_prep_sendmsg(sqe, op->args.msg.fd, op->args.msg.msg, (unsigned)op->args.msg.flags);
+        io_uring_prep_rw(KOP, sqe, op->args.msg.fd, op->args.msg.msg, 1, 0);
+        sqe->msg_flags = (uint32_t)op->args.msg.flags;
         break;
     case CIO_OP_SHUTDOWN:
         io_uring_prep_shutdown(sqe, op->args.shutdown.fd, op->args.shutdown.how);
@@ -696,6 +648,7 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         break;
     }
 }
+#undef KOP
 
 /* Writes the op's SQE, and its link timeout's when it has a deadline; the
  * caller made room for both. */
@@ -737,8 +690,7 @@ static void stage_close(uring *u, cio_op *op) {
         io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
         sqe->user_data = (uint64_t)(uintptr_t)op | TAG_FDCANCEL;
         op->internal_.bflags |= BF_HELD | BF_FDCANCEL;
-        op->internal_.next = u->held;
-        u->held = op;
+        opq_push(&u->held, op);
         return;
     }
     if ((uint32_t)fd < u->fdc_cap) u->fdc[fd] &= ~FD_CLOSING;
@@ -788,9 +740,9 @@ static int flush(cio_loop *loop, uring *u) {
             stage_cancel_all(u);
         }
     }
-    cio_op *last = u->bl_tail;
-    while (u->bl_head) {
-        cio_op *op = u->bl_head;
+    cio_op *last = u->backlog.tail;
+    while (!opq_empty(&u->backlog)) {
+        cio_op *op = u->backlog.head;
         uint16_t bf = op->internal_.bflags;
         /* A loop that closes ends what never reached the kernel; a close
          * still closes its handle. */
@@ -802,8 +754,7 @@ static int flush(cio_loop *loop, uring *u) {
                 if (enter(loop, u, true, false, 0) < 0 || sq_free(u) < n) break;
             }
         }
-        u->bl_head = op->internal_.next;
-        if (!u->bl_head) u->bl_tail = NULL;
+        opq_pop(&u->backlog);
         op->internal_.bflags &= (uint16_t)~(BF_QUEUED | BF_QCANCEL | BF_DROPPED);
         if (dropped) {
             drop(loop, u, op);
@@ -819,7 +770,7 @@ static int flush(cio_loop *loop, uring *u) {
         }
         if (op == last) break;
     }
-    if (!u->bl_head) u->fast = u->plain;
+    if (opq_empty(&u->backlog)) u->fast = u->plain;
     return ended;
 }
 
@@ -874,7 +825,7 @@ static int uring_submit(cio_loop *loop, cio_op *op) {
     if (CIO_UNLIKELY(!(u->fast & bit) || op->deadline || sq_free(u) == 0)) return submit_slow(loop, u, op);
     /* An op with no handle keeps the bflags of 0 that its prep, or its last
      * completion here, left. */
-    if (bit & fd_first) {
+    if (bit & u->fd_first) {
         cio_fd fd = op->args.rw.fd;
         if (CIO_UNLIKELY((op->flags & CIO_F_MULTISHOT) || (uint32_t)fd >= u->fdc_cap || (u->fdc[fd] & FD_CLOSING)))
             return submit_slow(loop, u, op);
@@ -931,11 +882,11 @@ static void uring_cancel_all(cio_loop *loop) {
 static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
     uring *u = state(loop);
     int ended = 0;
-    if (CIO_UNLIKELY(u->bl_head || u->wake_wanted || u->cancel_all_wanted)) {
+    if (CIO_UNLIKELY(!opq_empty(&u->backlog) || u->wake_wanted || u->cancel_all_wanted)) {
         ended = flush(loop, u);
         if (ended)
             timeout_ns = 0; /* callbacks ran: the core takes its turn first */
-        else if (u->bl_head && (timeout_ns < 0 || timeout_ns > 1000000))
+        else if (!opq_empty(&u->backlog) && (timeout_ns < 0 || timeout_ns > 1000000))
             timeout_ns = 1000000; /* the kernel takes no more now: try again soon */
     }
     bool have = io_uring_cq_ready(&u->ring) > 0;
@@ -945,20 +896,43 @@ static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
     bool getevents = timeout_ns != 0 || !(u->setup_flags & IORING_SETUP_TASKRUN_FLAG);
     int r = enter(loop, u, getevents, !have, timeout_ns);
     if (r < 0) return r;
-    if (u->notify_fd >= 0) {
-        uint64_t v;
-        ssize_t ignored = read(u->notify_fd, &v, sizeof v); /* re-arm edge for outside pollers */
-        (void)ignored;
-    }
     int n = reap(loop, u);
-    if (CIO_UNLIKELY(u->bl_head)) ended += flush(loop, u);
+    if (CIO_UNLIKELY(!opq_empty(&u->backlog))) ended += flush(loop, u);
     return n + ended;
 }
 
+/* The kernel signals the eventfd of cio_loop_fd() with every batch of
+ * completions (and, with DEFER_TASKRUN, when completion work is queued for
+ * the loop's thread), also while the loop runs its own turns. Its count is
+ * reset here, once per cio_loop_run(), not every turn: only an outside
+ * poller, between runs, looks at it. Reset, then look again: completions
+ * whose signal the read took but that no turn reaped yet (the reap's bound,
+ * one that came after it), queued completion work, and a backlog each
+ * need another run, so the handle is made readable again for them. Last,
+ * the SQEs callbacks staged during the run go to the kernel now: no outside
+ * poller would see their completions (nor a wake, whose read is one of
+ * them) before the next run submitted them. */
+static void uring_run_end(cio_loop *loop) {
+    uring *u = state(loop);
+    if (u->notify_fd < 0) return;
+    uint64_t v;
+    ssize_t ignored = read(u->notify_fd, &v, sizeof v);
+    (void)ignored;
+    const struct io_uring_cq *cq = &u->ring.cq;
+    bool more = *cq->khead != io_uring_smp_load_acquire(cq->ktail) ||
+                (IO_URING_READ_ONCE(*u->ring.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)) ||
+                !opq_empty(&u->backlog) || u->wake_wanted || u->cancel_all_wanted;
+    if (more) {
+        v = 1;
+        ignored = write(u->notify_fd, &v, sizeof v);
+    }
+    if (u->ring.sq.sqe_tail != IO_URING_READ_ONCE(*u->ring.sq.khead)) enter(loop, u, false, false, 0);
+}
+
 static int uring_wake(cio_loop *loop) {
-    uint64_t one = 1;
-    ssize_t r = write(state(loop)->wake_fd, &one, sizeof one);
-    return r == (ssize_t)sizeof one || errno == EAGAIN ? 0 : -errno;
+    char one = 1;
+    ssize_t r = write(state(loop)->wake_fd[1], &one, 1);
+    return r == 1 || errno == EAGAIN ? 0 : -errno;
 }
 
 static int uring_pollable_fd(cio_loop *loop, cio_fd *out) {
@@ -1011,7 +985,7 @@ static int probe(uring *u) {
 static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     uring *u = state(loop);
     memset(u, 0, sizeof *u);
-    u->wake_fd = u->notify_fd = -1;
+    u->wake_fd[0] = u->wake_fd[1] = u->notify_fd = -1;
     unsigned entries = opts && opts->entries ? opts->entries : 256;
     if (entries < 2) entries = 2; /* an op with a deadline takes two SQEs at once */
     static const unsigned attempts[] = {
@@ -1045,9 +1019,16 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     u->plain = u->native & ~(1u << CIO_OP_POST | 1u << CIO_OP_CLOSE | 1u << CIO_OP_SPLICE | 1u << CIO_OP_POLL |
                              1u << CIO_OP_OPENAT);
     u->fast = u->plain;
+    /* The fast path finds these handles at op->args.rw.fd. */
+    for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
+        if (cio__opdefs[opc].file == 1) u->fd_first |= 1u << opc; /* stored 1 + offset: offset 0 */
     u->enter_fd = u->ring.ring_fd;
-    u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (u->wake_fd < 0) {
+    /* A pipe, not an eventfd: the kernel defers the signal of the
+     * cio_loop_fd() eventfd when a completion is set off from inside an
+     * eventfd write, and Linux 6.18 delivers only the first such deferred
+     * signal of a ring (the bit that gates them is never cleared): an
+     * outside poller would miss every wake after the first. */
+    if (pipe2(u->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
         r = -errno;
         goto fail;
     }
@@ -1064,7 +1045,10 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     arm_wake(loop, u);
     return 0;
 fail:
-    if (u->wake_fd >= 0) close(u->wake_fd);
+    if (u->wake_fd[0] >= 0) {
+        close(u->wake_fd[0]);
+        close(u->wake_fd[1]);
+    }
     io_uring_queue_exit(&u->ring);
     return r;
 }
@@ -1080,7 +1064,8 @@ static void uring_close(cio_loop *loop) {
         if (uring_wait(loop, 10 * 1000 * 1000) < 0) break;
     }
     io_uring_queue_exit(&u->ring);
-    close(u->wake_fd);
+    close(u->wake_fd[0]);
+    close(u->wake_fd[1]);
     if (u->notify_fd >= 0) close(u->notify_fd);
     free(u->fdc);
     u->fdc = NULL;
@@ -1098,4 +1083,5 @@ const struct cio_backend cio__backend_uring = {
     .wait = uring_wait,
     .wake = uring_wake,
     .pollable_fd = uring_pollable_fd,
+    .run_end = uring_run_end,
 };

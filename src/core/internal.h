@@ -113,6 +113,17 @@ void cio__ready(cio_loop *loop, cio_op *op, int32_t res);
 /* Deliver a message another loop posted here (MSG_RING or the queue). */
 void cio__deliver_post(cio_loop *loop, cio_op *msg);
 
+/* Pushes `op` on the loop's stack of posts and pool results; any thread.
+ * Returns whether the stack was empty (the loop then needs a wake). */
+static inline bool cio__posts_push(cio_core *c, cio_op *op) {
+    cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
+    do {
+        op->internal_.next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, op, memory_order_release,
+                                                    memory_order_relaxed));
+    return head == NULL;
+}
+
 /* The backend saw its wake event: later wakes must signal it again. */
 void cio__wake_consumed(cio_loop *loop);
 

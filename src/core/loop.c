@@ -243,7 +243,9 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
     for (;;) {
         if (c->stop || (c->active == 0 && mode == CIO_RUN_DEFAULT)) break;
         c->stats.turns++;
-        if (c->active > 0) {
+        /* With no op active, a NOWAIT turn (an outside driver's) still
+         * consumes what woke it, or cio_loop_fd() would stay readable. */
+        if (c->active > 0 || mode == CIO_RUN_NOWAIT) {
             int64_t budget = (mode == CIO_RUN_NOWAIT || (waited && mode == CIO_RUN_ONCE)) ? 0 : wait_budget(c);
             /* Completions run their callbacks inside the wait, after it may
              * have blocked: the first of them to ask for the time reads it. */
@@ -257,6 +259,7 @@ int cio_loop_run(cio_loop *loop, cio_run_mode mode) {
         process(loop);
         if (mode != CIO_RUN_DEFAULT) break;
     }
+    if (c->be->run_end) c->be->run_end(loop);
     c->running = false;
     c->stop = false;
     return err ? err : (int)c->active;
@@ -401,14 +404,9 @@ int cio_loop_post(cio_loop *target, cio_op *msg) {
     cio_core *c = cio__core(target);
     if (!cio__usable(target)) return cio__refusal(target);
     msg->internal_.state = OP_POSTED;
-    cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
-    do {
-        msg->internal_.next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, msg, memory_order_release,
-                                                    memory_order_relaxed));
     /* Only the post that finds the queue empty wakes the loop; later ones
      * ride on that wake, since the loop drains the whole queue at once. */
-    return head ? 0 : cio_loop_wake(target);
+    return cio__posts_push(c, msg) ? cio_loop_wake(target) : 0;
 }
 
 void cio_loop_stats(const cio_loop *loop, cio_stats *out) {

@@ -7,7 +7,7 @@
  * One pool serves every loop in the process. Threads start lazily, one per
  * queued op that finds no idle thread, up to CIO_POOL_MAX_THREADS (or the
  * environment's CIO_POOL_THREADS); a thread idle for a while exits. Ops
- * queue intrusively through op->internal_.next, so the pool allocates
+ * queue intrusively (queue.h), so the pool allocates
  * nothing but its threads. A finished op travels back on the loop's post
  * queue (the same lock-free stack cio_loop_post() uses) with a wake.
  *
@@ -72,13 +72,13 @@
 /* A close waiting for the running ops that use its handle
  * (cio__pool_close_fd); lives on the closing thread's stack. */
 typedef struct closer {
-    cio_op *head, *tail; /* ops handed back, finished */
-    unsigned running;    /* ops claimed and still running */
+    opq done;         /* ops handed back, finished */
+    unsigned running; /* ops claimed and still running */
 } closer;
 
 /* One pool thread; lives on its own stack, linked in pool.workers. */
 typedef struct worker {
-    struct worker *next;
+    lnode node;
     pthread_t tid;
     cio_op *op;                 /* running, or NULL */
     bool cancel;                /* someone asked `op` to stop */
@@ -90,15 +90,24 @@ typedef struct worker {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work;
-    pthread_cond_t done; /* a claimed op was handed back to its closer */
-    cio_op *head, *tail; /* queued ops, FIFO */
-    worker *workers;     /* every running thread */
-    unsigned threads;    /* running workers */
+    pthread_cond_t done;    /* a claimed op was handed back to its closer */
+    pthread_cond_t started; /* `starting` dropped to 0 */
+    opq queue;              /* queued ops */
+    list workers;           /* every running thread */
+    unsigned threads;       /* running workers, and those being started */
+    unsigned starting;      /* of those, threads being created (not yet in `workers`) */
     unsigned idle;       /* workers waiting for work */
     unsigned wakeups;    /* signals sent to idle workers, not yet taken */
     unsigned max;        /* thread cap */
     unsigned per_loop;   /* ops of one loop running at once */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, 0, 0, 0, 0, 0};
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+        {NULL, NULL}, {NULL, NULL}, 0, 0, 0, 0, 0, 0};
+
+/* Every worker `w`, pool.mu held. */
+#define FOR_EACH_WORKER(w) \
+    for (worker *w = worker_of(pool.workers.head); w; w = worker_of(w->node.next))
+
+static worker *worker_of(lnode *n) { return n ? LIST_ENTRY(n, worker, node) : NULL; }
 
 /* fork() copies the pool's bookkeeping but not its threads: the child
  * starts with an empty pool (and a mutex nobody holds). Ops the parent's
@@ -109,9 +118,10 @@ static void after_fork_child(void) {
     pthread_mutex_init(&pool.mu, NULL);
     pthread_cond_init(&pool.work, NULL);
     pthread_cond_init(&pool.done, NULL);
-    pool.head = pool.tail = NULL;
-    pool.workers = NULL;
-    pool.threads = pool.idle = pool.wakeups = 0;
+    pthread_cond_init(&pool.started, NULL);
+    pool.queue = (opq){NULL, NULL};
+    pool.workers = (list){NULL, NULL};
+    pool.threads = pool.starting = pool.idle = pool.wakeups = 0;
 }
 
 /* ---- interrupting a pool thread ---- */
@@ -216,13 +226,7 @@ static void setup(void) {
  * close (cio__pool_close_fd) sees each op either still running or posted.
  * Returns whether the queue was empty (the loop then needs a wake). */
 static bool post_back(cio_op *op) {
-    cio_core *c = cio__core(op->internal_.loop);
-    cio_op *head = atomic_load_explicit(&c->posts, memory_order_relaxed);
-    do {
-        op->internal_.next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&c->posts, &head, op, memory_order_release,
-                                                    memory_order_relaxed));
-    return head == NULL;
+    return cio__posts_push(cio__core(op->internal_.loop), op);
 }
 
 /* Runs the op. EINTR means "cancelled" only if someone asked; otherwise it
@@ -241,26 +245,18 @@ static int32_t run(worker *w, cio_op *op) {
 
 /* The first queued op whose loop may run another; pool.mu held. */
 static cio_op *take_eligible(void) {
-    cio_op *prev = NULL;
-    for (cio_op **pp = &pool.head; *pp; prev = *pp, pp = &(*pp)->internal_.next) {
-        cio_op *op = *pp;
+    /* Usually the first: only a loop at its share leaves ops in front. */
+    for (cio_op *op = pool.queue.head; op; op = OPQ_NEXT(op)) {
         if (cio__core(op->internal_.loop)->pool_running >= pool.per_loop) continue;
-        *pp = op->internal_.next;
-        if (pool.tail == op) pool.tail = prev;
+        opq_remove(&pool.queue, op);
         return op;
     }
     return NULL;
 }
 
-static void unlink_worker(worker *w) {
-    worker **pp = &pool.workers;
-    while (*pp != w) pp = &(*pp)->next;
-    *pp = w->next;
-}
-
 static void *worker_main(void *arg) {
     (void)arg;
-    worker self = {NULL, pthread_self(), NULL, false, false, 0, NULL};
+    worker self = {{NULL, NULL}, pthread_self(), NULL, false, false, 0, NULL};
     current_worker = &self;
     /* Created with every signal blocked; only the pool's own gets through. */
     sigset_t set;
@@ -269,8 +265,8 @@ static void *worker_main(void *arg) {
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     pthread_mutex_lock(&pool.mu);
-    self.next = pool.workers;
-    pool.workers = &self;
+    list_push(&pool.workers, &self.node);
+    if (--pool.starting == 0) pthread_cond_broadcast(&pool.started);
     bool timed_out = false;
     for (;;) {
         cio_op *op = take_eligible();
@@ -304,12 +300,7 @@ static void *worker_main(void *arg) {
         closer *cl = self.closer;
         self.closer = NULL;
         if (cl) { /* its loop's thread waits in cio__pool_close_fd, alive */
-            op->internal_.next = NULL;
-            if (cl->tail)
-                cl->tail->internal_.next = op;
-            else
-                cl->head = op;
-            cl->tail = op;
+            opq_push(&cl->done, op);
             cl->running--;
             atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
             pthread_cond_broadcast(&pool.done);
@@ -326,13 +317,16 @@ static void *worker_main(void *arg) {
     /* A signal still on its way dies with the thread, unhandled. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     current_worker = NULL;
-    unlink_worker(&self);
+    list_remove(&pool.workers, &self.node);
     pool.threads--;
     pthread_mutex_unlock(&pool.mu);
     return NULL;
 }
 
-/* Starts a thread with every signal blocked; pool.mu held. */
+/* Starts a thread with every signal blocked; pool.mu not held: creating a
+ * thread maps its stack, which may take a while, and every loop's pool
+ * traffic waits for the mutex. The caller counted the thread in
+ * pool.threads beforehand (so that the cap holds while it starts). */
 static bool start_thread(void) {
     pthread_t t;
     pthread_attr_t attr;
@@ -345,8 +339,17 @@ static bool start_thread(void) {
     bool ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    if (ok) pool.threads++;
     return ok;
+}
+
+/* Whether `op` belongs to the loop `arg`; for opq_take_if(). */
+static bool of_loop(const cio_op *op, const void *arg) { return op->internal_.loop == arg; }
+
+/* Moves the queued ops that `pick` chooses to `out` and uncounts them;
+ * pool.mu held. */
+static void take_queued(opq *out, cio_core *c, bool (*pick)(const cio_op *op, const void *arg), const void *arg) {
+    unsigned n = opq_take_if(&pool.queue, out, pick, arg);
+    atomic_fetch_sub_explicit(&c->pool_held, n, memory_order_relaxed);
 }
 
 /* ---- what the core calls ---- */
@@ -356,33 +359,36 @@ int cio__pool_submit(cio_op *op) {
     cio_core *c = cio__core(op->internal_.loop);
     pthread_mutex_lock(&pool.mu);
     op->internal_.state = OP_POOL;
-    op->internal_.next = NULL;
-    if (pool.tail)
-        pool.tail->internal_.next = op;
-    else
-        pool.head = op;
-    pool.tail = op;
+    opq_push(&pool.queue, op);
     unsigned held = atomic_fetch_add_explicit(&c->pool_held, 1, memory_order_relaxed) + 1;
-    int r = 0;
+    bool start = false;
     /* Beyond its share, the op waits for one of its loop's own to finish:
      * the thread that ran it takes the next. */
     if (held <= pool.per_loop) {
         if (pool.idle > pool.wakeups) {
             pool.wakeups++;
             pthread_cond_signal(&pool.work);
-        } else if (pool.threads < pool.max && !start_thread() && pool.threads == 0) {
-            r = -CIO_EAGAIN; /* no thread at all could run it */
+        } else if (pool.threads < pool.max) {
+            pool.threads++; /* counted now, created below without the mutex */
+            pool.starting++;
+            start = true;
         }
     }
-    if (r < 0) { /* take it back out: the caller completes it with the error */
-        cio_op **pp = &pool.head, *prev = NULL;
-        while (*pp != op) {
-            prev = *pp;
-            pp = &(*pp)->internal_.next;
-        }
-        *pp = NULL;
-        pool.tail = prev;
+    pthread_mutex_unlock(&pool.mu);
+    if (!start || start_thread()) return 0;
+
+    pthread_mutex_lock(&pool.mu);
+    pool.threads--;
+    if (--pool.starting == 0) pthread_cond_broadcast(&pool.started);
+    /* Another thread being created may yet run the op: wait for how every
+     * creation under way ends (rare: pthread_create() failed). Then, with
+     * no thread at all, nothing will run the op if it is still queued: take
+     * it back out, and the caller completes it with the error. */
+    while (pool.starting > 0) pthread_cond_wait(&pool.started, &pool.mu);
+    int r = 0;
+    if (pool.threads == 0 && opq_remove(&pool.queue, op)) {
         atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
+        r = -CIO_EAGAIN;
     }
     pthread_mutex_unlock(&pool.mu);
     return r;
@@ -391,54 +397,29 @@ int cio__pool_submit(cio_op *op) {
 int cio__pool_cancel(cio_op *op) {
     pthread_mutex_lock(&pool.mu);
     int r = -CIO_EALREADY; /* running or finished: it completes with its own result */
-    cio_op *prev = NULL;
-    for (cio_op *it = pool.head; it; prev = it, it = it->internal_.next) {
-        if (it != op) continue;
-        if (prev)
-            prev->internal_.next = op->internal_.next;
-        else
-            pool.head = op->internal_.next;
-        if (pool.tail == op) pool.tail = prev;
+    if (opq_remove(&pool.queue, op)) {
         atomic_fetch_sub_explicit(&cio__core(op->internal_.loop)->pool_held, 1, memory_order_relaxed);
         r = 0;
-        break;
+    } else {
+        FOR_EACH_WORKER(w) if (w->op == op) cancel_running(w);
     }
-    if (r < 0)
-        for (worker *w = pool.workers; w; w = w->next)
-            if (w->op == op) cancel_running(w);
     pthread_mutex_unlock(&pool.mu);
     return r;
 }
 
 cio_op *cio__pool_take_all(cio_loop *loop) {
-    cio_op *taken = NULL, **last = &taken;
+    opq taken = {NULL, NULL};
     pthread_mutex_lock(&pool.mu);
-    cio_op **pp = &pool.head;
-    pool.tail = NULL;
-    while (*pp) {
-        cio_op *op = *pp;
-        if (op->internal_.loop == loop) {
-            *pp = op->internal_.next;
-            op->internal_.next = NULL;
-            *last = op;
-            last = &op->internal_.next;
-            atomic_fetch_sub_explicit(&cio__core(loop)->pool_held, 1, memory_order_relaxed);
-        } else {
-            pool.tail = op;
-            pp = &op->internal_.next;
-        }
-    }
+    take_queued(&taken, cio__core(loop), of_loop, loop);
     /* What runs is interrupted; it comes back through the post queue. */
-    for (worker *w = pool.workers; w; w = w->next)
-        if (w->op && w->op->internal_.loop == loop) cancel_running(w);
+    FOR_EACH_WORKER(w) if (w->op && w->op->internal_.loop == loop) cancel_running(w);
     pthread_mutex_unlock(&pool.mu);
-    return taken;
+    return taken.head;
 }
 
 void cio__pool_kick(cio_loop *loop) {
     pthread_mutex_lock(&pool.mu);
-    for (worker *w = pool.workers; w; w = w->next)
-        if (w->op && w->cancel && w->op->internal_.loop == loop) interrupt(w);
+    FOR_EACH_WORKER(w) if (w->op && w->cancel && w->op->internal_.loop == loop) interrupt(w);
     pthread_mutex_unlock(&pool.mu);
 }
 
@@ -447,7 +428,7 @@ void cio__pool_quiesce(cio_loop *loop) {
     for (unsigned spins = 0; atomic_load_explicit(&c->pool_held, memory_order_acquire) != 0; spins++) {
         pthread_mutex_lock(&pool.mu);
         /* No thread at all (a child after fork()): nobody can touch the loop. */
-        bool none = pool.workers == NULL;
+        bool none = list_empty(&pool.workers);
         pthread_mutex_unlock(&pool.mu);
         if (none) return;
         if (spins % 256 == 255) cio__pool_kick(loop); /* an op close could not stop at once */
@@ -456,28 +437,27 @@ void cio__pool_quiesce(cio_loop *loop) {
     }
 }
 
+/* A handle of a loop, and whether an op of that loop names it; for
+ * opq_take_if(). */
+typedef struct loop_fd {
+    cio_loop *loop;
+    cio_fd fd;
+} loop_fd;
+
+static bool uses_fd(const cio_op *op, const void *arg) {
+    const loop_fd *lf = arg;
+    return op->internal_.loop == lf->loop && cio__op_uses(op, lf->fd);
+}
+
 bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
     cio_core *c = cio__core(loop);
-    closer cl = {NULL, NULL, 0};
-    cio_op *taken = NULL, **last = &taken;
+    closer cl = {{NULL, NULL}, 0};
+    opq taken = {NULL, NULL};
+    loop_fd lf = {loop, fd};
     pthread_mutex_lock(&pool.mu);
-    cio_op **pp = &pool.head;
-    pool.tail = NULL;
-    while (*pp) {
-        cio_op *op = *pp;
-        if (op->internal_.loop == loop && cio__op_uses(op, fd)) {
-            *pp = op->internal_.next;
-            op->internal_.next = NULL;
-            *last = op;
-            last = &op->internal_.next;
-            atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
-        } else {
-            pool.tail = op;
-            pp = &op->internal_.next;
-        }
-    }
-    for (worker *w = pool.workers; w; w = w->next) {
-        if (!w->op || w->closer || w->op->internal_.loop != loop || !cio__op_uses(w->op, fd)) continue;
+    take_queued(&taken, c, uses_fd, &lf);
+    FOR_EACH_WORKER(w) {
+        if (!w->op || w->closer || !uses_fd(w->op, &lf)) continue;
         w->closer = &cl;
         cl.running++;
         cancel_running(w);
@@ -494,22 +474,19 @@ bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
             until.tv_nsec -= 1000000000L;
         }
         pthread_cond_timedwait(&pool.done, &pool.mu, &until);
-        for (worker *w = pool.workers; w && cl.running; w = w->next)
-            if (w->closer == &cl) interrupt(w);
+        FOR_EACH_WORKER(w) if (w->closer == &cl) interrupt(w);
     }
     /* An op of this loop that finished by itself may wait in the post
      * queue: the close must come after its callback too. */
     bool posted = atomic_load_explicit(&c->posts, memory_order_relaxed) != NULL;
     pthread_mutex_unlock(&pool.mu);
 
-    bool any = taken || cl.head || posted;
-    for (cio_op *op = taken, *next; op; op = next) {
-        next = op->internal_.next;
+    bool any = !opq_empty(&taken) || !opq_empty(&cl.done) || posted;
+    for (cio_op *op; (op = opq_pop(&taken));) { /* never ran */
         op->internal_.iflags |= IF_CANCELLED;
         cio__ready(loop, op, -CIO_ECANCELED);
     }
-    for (cio_op *op = cl.head, *next; op; op = next) {
-        next = op->internal_.next;
+    for (cio_op *op; (op = opq_pop(&cl.done));) {
         if (op->res == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
         cio__ready(loop, op, op->res);
     }

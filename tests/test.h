@@ -145,10 +145,11 @@ static inline int t_under_emulator(void) {
     return e && *e && strcmp(e, "0") != 0;
 }
 
-/* Runs `child(arg)` in a forked child whose stderr goes into `out` (room
- * for `size` bytes, NUL-terminated) and returns its wait status; the child
- * exits 0 if `child` returns. No core files: such children die on purpose. */
-static inline int t_fork_capture(void (*child)(void *arg), void *arg, char *out, size_t size) {
+/* Runs `child(arg)` in a forked child whose descriptor `fd` (2: its
+ * stderr) goes into `out` (room for `size` bytes, NUL-terminated) and
+ * returns its wait status; the child exits 0 if `child` returns. No core
+ * files: such children die on purpose. */
+static inline int t_fork_capture(void (*child)(void *arg), void *arg, int fd, char *out, size_t size) {
     int p[2];
     CHECK_EQ(pipe(p), 0);
     fflush(stdout);
@@ -156,9 +157,9 @@ static inline int t_fork_capture(void (*child)(void *arg), void *arg, char *out,
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        dup2(p[1], 2);
+        dup2(p[1], fd);
         close(p[0]);
-        close(p[1]);
+        if (p[1] != fd) close(p[1]);
         struct rlimit no_core = {0, 0};
         setrlimit(RLIMIT_CORE, &no_core);
         child(arg);

@@ -163,7 +163,7 @@ static void overflow_child(void *arg) {
 
 static void stack_overflow_dies_clearly(void) {
     char msg[512];
-    int status = t_fork_capture(overflow_child, NULL, msg, sizeof msg);
+    int status = t_fork_capture(overflow_child, NULL, 2, msg, sizeof msg);
     CHECK(WIFSIGNALED(status));
     CHECK_EQ(WTERMSIG(status), SIGABRT);
     CHECK(strstr(msg, "stack overflow") != NULL);

@@ -130,7 +130,7 @@ static void own_serves_overflow(void) {
     CHECK(shared != MAP_FAILED);
     memset(shared, FILL, OWN_SIZE);
     char msg[1024];
-    int status = t_fork_capture(overflow_on_own, shared, msg, sizeof msg);
+    int status = t_fork_capture(overflow_on_own, shared, 2, msg, sizeof msg);
     size_t written = 0; /* bytes of the shared stack the handler changed */
     for (size_t i = 0; i < OWN_SIZE; i++) written += shared[i] != FILL;
     printf("overflow child: %s %d, %zu bytes of its own alternate stack written, stderr: %s",

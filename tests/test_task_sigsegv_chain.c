@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#define REPORT_FD 100 /* where the child reports, in the child */
 static int report_fd = -1;
 static char *pages; /* two PROT_NONE pages */
 static size_t page;
@@ -116,7 +117,7 @@ static int child_in_task;
  * a task or after them); it reports on stderr. */
 static void case_child(void *arg) {
     kind k = (kind)(intptr_t)arg;
-    report_fd = 2;
+    report_fd = REPORT_FD;
     which = k;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -148,7 +149,8 @@ static void case_child(void *arg) {
 static void one_case(kind k, const char *name, int in_task, const char *want_out, int want_signal) {
     char out[64];
     child_in_task = in_task;
-    int status = t_fork_capture(case_child, (void *)(intptr_t)k, out, sizeof out);
+    /* Not stderr: an emulator (qemu-user) writes there when the child dies. */
+    int status = t_fork_capture(case_child, (void *)(intptr_t)k, REPORT_FD, out, sizeof out);
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int ok = strcmp(out, want_out) == 0 && sig == want_signal && (want_signal || code == 0);

@@ -105,7 +105,7 @@ static void one_case(size_t frame, size_t offset) {
     frame_size = frame;
     start_offset = offset;
     char msg[1024];
-    int status = t_fork_capture(overflow_child, NULL, msg, sizeof msg);
+    int status = t_fork_capture(overflow_child, NULL, 2, msg, sizeof msg);
     char want[64];
     snprintf(want, sizeof want, "stack overflow in task 'big%zu'", frame / 1024);
     bool ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(msg, want) && !strstr(msg, "corrupted");

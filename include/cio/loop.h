@@ -278,10 +278,13 @@ CIO_API unsigned cio_loop_active(const cio_loop *loop);
  * completion, a wake or a post. Another event loop (a GUI toolkit, or
  * another cio loop through CIO_OP_POLL) waits on it, then calls
  * cio_loop_run(loop, CIO_RUN_NOWAIT). Timers do not make it readable: wait
- * at most cio_loop_timeout() as well. The handle belongs to the loop; do
- * not close it. Returns 0 and sets `*fd`, or a negative error:
+ * at most cio_loop_timeout() as well. Run the loop once
+ * (cio_loop_run(loop, CIO_RUN_NOWAIT)) before the first wait on the handle:
+ * io_uring starts its ring on the thread of the first run, and until then
+ * a post or wake does not make the handle readable. The handle belongs to
+ * the loop; do not close it. Returns 0 and sets `*fd`, or a negative error:
  * -CIO_ENOTSUP on the poll backend, whose poll(2) set has no single handle
- * to wait on (io_uring, epoll and IOCP have one).
+ * to wait on (io_uring and epoll have one).
  */
 CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 

@@ -17,7 +17,8 @@
 #     cmake --build /tmp/base/build-bench
 #     BASE_BUILD=/tmp/base/build-bench bench/ab.sh     # after bench/run.sh built BUILD_DIR
 #
-# Environment: BASE_BUILD (required), BUILD_DIR (default build-bench), RUNS
+# Environment: BASE_BUILD (required), BUILD_DIR (default build-bench), SCENARIOS
+# (a space-separated subset of the scenarios above, by the names it prints), RUNS
 # (7), OPS (5000000), SWITCHES (20000000), ROUND_TRIPS (100000), CONNS (32),
 # MSG (64), CPU (the last one), SERVER_CPU (1), CLIENT_CPU (0), TIMEOUT (300).
 set -euo pipefail
@@ -74,8 +75,9 @@ measure() {
     esac
 }
 
-scenarios=(nop-io_uring-b1 nop-io_uring-b16 nop-io_uring-b128 nop-epoll-b16 switch-raw
-    echo-io_uring echo-task-io_uring echo-epoll)
+all_scenarios="nop-io_uring-b1 nop-io_uring-b16 nop-io_uring-b128 nop-epoll-b16 switch-raw"
+all_scenarios+=" echo-io_uring echo-task-io_uring echo-epoll"
+read -ra scenarios <<<"${SCENARIOS:-$all_scenarios}"
 base_commit=$(commit_of "$BASE_BUILD")
 new_commit=$(commit_of "$BUILD_DIR")
 fmt='%-20s %14s %14s %8s %8s\n'

@@ -94,13 +94,7 @@ SAME(CIO_S_IFIFO, S_IFIFO);
 
 /* ---- argument checks (handles are checked from the table) ---- */
 
-static bool bad_fd(cio_fd fd) {
-#if defined(_WIN32)
-    return fd == CIO_FD_INVALID;
-#else
-    return fd < 0;
-#endif
-}
+#define bad_fd cio__bad_fd
 
 static bool bad_dirfd(cio_fd fd) { return fd != CIO_AT_FDCWD && bad_fd(fd); }
 
@@ -131,17 +125,6 @@ static int check_cancel(cio_loop *loop, const cio_op *op) {
     const cio_op *t = op->args.cancel.target;
     if (!t || t == op) return -CIO_EINVAL;
     return check_target(loop, t);
-}
-
-/* A buffer may be NULL only when it is empty. */
-static int check_buf(cio_loop *loop, const cio_op *op) {
-    (void)loop;
-    return (!op->args.rw.buf && op->args.rw.len) ? -CIO_EINVAL : 0;
-}
-
-static int check_sr(cio_loop *loop, const cio_op *op) {
-    (void)loop;
-    return (!op->args.sr.buf && op->args.sr.len) ? -CIO_EINVAL : 0;
 }
 
 static int check_iov(cio_loop *loop, const cio_op *op) {
@@ -241,9 +224,9 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
      * treats a close apart (it ends the others' ops on the handle). */
     [CIO_OP_CLOSE] = {.name = "close", .run = OPD_RUN_INLINE, .check = check_close},
     [CIO_OP_READ] = {.name = "read", .file = AT(rw.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_LEN,
-                     .len = AT(rw.len), .offset = AT(rw.offset), .check = check_buf},
+                     .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset)},
     [CIO_OP_WRITE] = {.name = "write", .file = AT(rw.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_LEN,
-                      .len = AT(rw.len), .offset = AT(rw.offset), .check = check_buf},
+                      .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset)},
     [CIO_OP_READV] = {.name = "readv", .file = AT(rwv.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_IOV,
                       .offset = AT(rwv.offset), .check = check_iov},
     [CIO_OP_WRITEV] = {.name = "writev", .file = AT(rwv.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_IOV,
@@ -262,9 +245,9 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
                        .check = check_accept},
     [CIO_OP_CONNECT] = ON_FD("connect", addr.fd, OPD_DIR_OUT, OPD_RUN_POOL, check_addr),
     [CIO_OP_RECV] = {.name = "recv", .file = AT(sr.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_WAITALL,
-                     .len = AT(sr.len), .msg_flags = AT(sr.flags), .check = check_sr},
+                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags)},
     [CIO_OP_SEND] = {.name = "send", .file = AT(sr.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_WAITALL,
-                     .len = AT(sr.len), .msg_flags = AT(sr.flags), .check = check_sr},
+                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags)},
     [CIO_OP_RECVMSG] = {.name = "recvmsg", .file = AT(msg.fd), .dir = OPD_DIR_IN, .msg_flags = AT(msg.flags),
                         .check = check_msg},
     [CIO_OP_SENDMSG] = {.name = "sendmsg", .file = AT(msg.fd), .dir = OPD_DIR_OUT, .msg_flags = AT(msg.flags),
@@ -300,9 +283,8 @@ bool cio__link_continues(const cio_op *op, int32_t res) {
     }
 }
 
-int cio__op_check(cio_loop *loop, const cio_op *op) {
+int cio__op_check_rest(cio_loop *loop, const cio_op *op) {
     const cio_opdef *d = cio__opdef(op);
-    if (d->file && bad_fd(cio__handle_at(op, d->file))) return -CIO_EBADF;
     for (unsigned i = 0; i < 2 && d->also[i]; i++) {
         cio_fd fd = cio__handle_at(op, d->also[i]);
         if (d->also_dirs ? bad_dirfd(fd) : bad_fd(fd)) return -CIO_EBADF;

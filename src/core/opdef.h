@@ -54,6 +54,7 @@ typedef struct cio_opdef {
     uint8_t run;        /* OPD_RUN_* */
     uint8_t link;       /* OPD_LINK_* */
     uint8_t len;        /* its uint32_t byte count */
+    uint8_t buf;        /* its buffer, which may be NULL only when `len` is 0 */
     uint8_t msg_flags;  /* its int MSG_* flags */
     uint8_t offset;     /* its uint64_t file offset (CIO_OFFSET_CURRENT: the position) */
     bool multishot;     /* CIO_F_MULTISHOT is allowed */
@@ -98,10 +99,30 @@ static inline bool cio__op_offset_given(const cio_op *op) {
     return at && CIO_ARG(uint64_t, op, at) != CIO_OFFSET_CURRENT;
 }
 
-/* Checks the arguments of `op` (a valid opcode): its handles from the
- * table, the rest by the opcode's own check. 0 or the error cio_submit()
- * returns. */
-int cio__op_check(cio_loop *loop, const cio_op *op);
+/* Whether `fd` cannot be a handle (CIO_AT_FDCWD aside). */
+static inline bool cio__bad_fd(cio_fd fd) {
+#if defined(_WIN32)
+    return fd == CIO_FD_INVALID;
+#else
+    return fd < 0;
+#endif
+}
+
+/* Checks the arguments of `op` (a valid opcode) beyond its handle and
+ * buffer: the others it names, and the opcode's own check. */
+int cio__op_check_rest(cio_loop *loop, const cio_op *op);
+
+/* Checks the arguments of `op` (a valid opcode): 0 or the error
+ * cio_submit() returns. Inline, since it is on every submission: the
+ * handle and buffer of a read, write, send or recv come from the table
+ * without a call. */
+static inline int cio__op_check(cio_loop *loop, const cio_op *op) {
+    const cio_opdef *d = cio__opdef(op);
+    if (d->file && cio__bad_fd(cio__handle_at(op, d->file))) return -CIO_EBADF;
+    if (d->buf && !CIO_ARG(void *, op, d->buf) && CIO_ARG(uint32_t, op, d->len)) return -CIO_EINVAL;
+    if (!d->also[0] && !d->check) return 0;
+    return cio__op_check_rest(loop, op);
+}
 
 /* Whether `op` finishing with `res` lets a soft link go on: io_uring's
  * rule, applied on every backend (an error, or a short transfer, breaks

@@ -8,6 +8,7 @@
  *   cio/task.h      tasks: stackful coroutines with blocking-style IO
  *   cio/sync.h      event, semaphore, mutex, channels (also between threads)
  *   cio/group.h     task groups: wait for and cancel children together
+ *   cio/mock.h      the simulated backend: virtual time, seeded runs
  */
 #ifndef CIO_H
 #define CIO_H
@@ -19,6 +20,7 @@
 #include "cio/task.h"
 #include "cio/sync.h"
 #include "cio/group.h"
+#include "cio/mock.h"
 
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1

@@ -60,8 +60,9 @@ typedef enum cio_backend_kind {
     CIO_BACKEND_IOCP,     /* Windows I/O completion ports. Not built yet (cio does not
                              run on Windows so far): cio_loop_init() refuses it with
                              -CIO_ENOTSUP */
-    CIO_BACKEND_MOCK      /* deterministic simulation for tests, with virtual time. Not
-                             built yet: cio_loop_init() refuses it with -CIO_ENOTSUP */
+    CIO_BACKEND_MOCK      /* simulation for tests: virtual time, seeded (cio/mock.h); the
+                             loop and tasks are simulated, sockets, pipes and files not
+                             yet. Only when named: CIO_BACKEND_AUTO never picks it */
 } cio_backend_kind;
 
 /*
@@ -76,8 +77,8 @@ typedef struct cio_loop_options {
     cio_backend_kind backend; /* CIO_BACKEND_AUTO by default */
     uint32_t flags;           /* reserved, must be 0 */
     uint32_t reserved0_;      /* must be 0 */
-    uint64_t seed;            /* the seed of a simulated backend's run (CIO_BACKEND_MOCK;
-                                 0: its default); the other backends ignore it */
+    uint64_t seed;            /* the seed of a simulated run (CIO_BACKEND_MOCK, cio/mock.h;
+                                 0: CIO_MOCK_SEED, else 1); the other backends ignore it */
     const void *backend_options; /* a backend's own settings, as that backend's header
                                     describes them; NULL for its defaults. The backends
                                     built today take none and ignore it */
@@ -129,7 +130,7 @@ struct cio_loop {
  * EPERM or EACCES, as under container seccomp profiles or with
  * kernel.io_uring_disabled, or a kernel older than 5.19), then poll;
  * cio_loop_backend() says which one runs. The environment variable
- * CIO_BACKEND ("auto", "io_uring", "epoll", "poll") overrides `opts`, so
+ * CIO_BACKEND ("auto", "io_uring", "epoll", "poll", "mock") overrides `opts`, so
  * that a deployed program can be moved without a rebuild. A named backend
  * is not replaced by another when it fails.
  *

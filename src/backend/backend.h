@@ -90,5 +90,6 @@ extern const struct cio_backend cio__backend_epoll;
 #ifdef CIO_HAVE_POLL
 extern const struct cio_backend cio__backend_poll;
 #endif
+extern const struct cio_backend cio__backend_mock; /* only when named: never by AUTO */
 
 #endif /* CIO_BACKEND_H */

@@ -34,6 +34,13 @@
 #define CIO_MSG_NOSIGNAL 0
 #endif
 
+/* A pairing heap of ops keyed by (internal_.when, internal_.seq): equal
+ * times come out in the order they went in (timer_heap.c). */
+typedef struct cio_heap {
+    cio_op *root;
+    uint32_t seq;
+} cio_heap;
+
 /* Where an op is in its life (op->internal_.state). */
 enum {
     OP_IDLE = 0, /* not submitted, or its final completion has started */
@@ -68,8 +75,7 @@ typedef struct cio_core {
     uint64_t now;        /* cached clock; see cio__now() */
     bool now_stale;      /* a new turn began since `now` was read */
     unsigned active;     /* ops submitted and not finally completed */
-    uint32_t timer_seq;  /* orders timers with equal deadlines FIFO */
-    cio_op *heap_root;   /* pairing heap of timers and core deadlines */
+    cio_heap timers;     /* timers and core deadlines */
     opq ready;           /* ops whose result the core set, callbacks to run */
     opq close_hooks;     /* cio_loop_at_close() ops, newest first */
     _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
@@ -245,8 +251,14 @@ void __tsan_release(void *addr);
 void cio__timers_expire(cio_loop *loop);
 
 /* ---- the timer heap (timer_heap.c) ---- */
+/* The core's heap of timers and deadlines (IF_IN_HEAP says an op is in it). */
 void cio__heap_insert(cio_core *core, cio_op *op);
 void cio__heap_remove(cio_core *core, cio_op *op);
-static inline cio_op *cio__heap_min(const cio_core *core) { return core->heap_root; }
+static inline cio_op *cio__heap_min(const cio_core *core) { return core->timers.root; }
+
+/* Any heap of ops keyed by internal_.when, through internal_.u.heap (a
+ * backend's own, for an op whose deadline it keeps: backend.h). */
+void cio__heap_push(cio_heap *h, cio_op *op);
+void cio__heap_take(cio_heap *h, cio_op *op);
 
 #endif /* CIO_CORE_INTERNAL_H */

@@ -42,6 +42,7 @@ static const struct cio_backend *const backends[] = {
 #ifdef CIO_HAVE_POLL
     &cio__backend_poll,
 #endif
+    &cio__backend_mock,
     NULL};
 
 static const char *const backend_names[] = {"auto", "io_uring", "epoll", "poll", "iocp", "mock"};
@@ -71,7 +72,7 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
      * far away (a unit file, a container spec); once per process is enough. */
     static atomic_bool told;
     if (!atomic_exchange(&told, true))
-        fprintf(stderr, "cio: CIO_BACKEND=%s is not one of auto, io_uring, epoll, poll\n", env);
+        fprintf(stderr, "cio: CIO_BACKEND=%s is not one of auto, io_uring, epoll, poll, mock\n", env);
     return -CIO_EINVAL;
 }
 
@@ -160,7 +161,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
 
     r = -CIO_ENOTSUP;
     for (unsigned i = 0; backends[i]; i++) {
-        if (kind != CIO_BACKEND_AUTO && backends[i]->kind != kind) continue;
+        if (kind == CIO_BACKEND_AUTO ? backends[i]->kind == CIO_BACKEND_MOCK : backends[i]->kind != kind) continue;
         c->be = backends[i];
         r = c->be->init(loop, opts);
         if (r == 0) {
@@ -210,7 +211,7 @@ static void drain_posts(cio_loop *loop) {
 /* Step 2 of a turn. */
 static void process(cio_loop *loop) {
     cio_core *c = cio__core(loop);
-    if (c->heap_root) {
+    if (c->timers.root) {
         cio__now(c);
         cio__timers_expire(loop);
     }
@@ -320,8 +321,8 @@ int cio_loop_close(cio_loop *loop) {
     }
     /* Timers are the core's: cancel them here. A deadline entry belongs to
      * an op the backend holds, which cancel_all already reaches. */
-    while (c->heap_root) {
-        cio_op *op = c->heap_root;
+    while (c->timers.root) {
+        cio_op *op = c->timers.root;
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
             op->internal_.iflags |= IF_CANCELLED;

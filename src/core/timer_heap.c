@@ -62,18 +62,16 @@ static cio_op *merge_pairs(cio_op *first) {
     return root;
 }
 
-void cio__heap_insert(cio_core *core, cio_op *op) {
+void cio__heap_push(cio_heap *h, cio_op *op) {
     H(op).child = H(op).sibling = H(op).prev = NULL;
-    op->internal_.seq = core->timer_seq++;
-    op->internal_.iflags |= IF_IN_HEAP;
-    core->heap_root = core->heap_root ? meld(core->heap_root, op) : op;
+    op->internal_.seq = h->seq++;
+    h->root = h->root ? meld(h->root, op) : op;
 }
 
-void cio__heap_remove(cio_core *core, cio_op *op) {
-    op->internal_.iflags &= (uint8_t)~IF_IN_HEAP;
+void cio__heap_take(cio_heap *h, cio_op *op) {
     cio_op *sub = merge_pairs(H(op).child);
-    if (op == core->heap_root) {
-        core->heap_root = sub;
+    if (op == h->root) {
+        h->root = sub;
         return;
     }
     cio_op *prev = H(op).prev;
@@ -82,5 +80,15 @@ void cio__heap_remove(cio_core *core, cio_op *op) {
     else
         H(prev).sibling = H(op).sibling;
     if (H(op).sibling) H(H(op).sibling).prev = prev;
-    if (sub) core->heap_root = meld(core->heap_root, sub);
+    if (sub) h->root = meld(h->root, sub);
+}
+
+void cio__heap_insert(cio_core *core, cio_op *op) {
+    op->internal_.iflags |= IF_IN_HEAP;
+    cio__heap_push(&core->timers, op);
+}
+
+void cio__heap_remove(cio_core *core, cio_op *op) {
+    op->internal_.iflags &= (uint8_t)~IF_IN_HEAP;
+    cio__heap_take(&core->timers, op);
 }

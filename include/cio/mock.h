@@ -11,13 +11,14 @@
  * option, else CIO_MOCK_SEED in the environment, else 1. The same program
  * with the same seed does the same thing, which cio_mock_trace() proves.
  *
- * Built so far: the loop itself. Nops, timers, timer updates, cancels,
- * deadlines, links, batches, posts and wakes between threads, and tasks
- * with their sync primitives, groups and sleeps all run simulated. The
- * simulated world (sockets connected inside the process, pipes, an
- * in-memory file system), scripted results and fault injection are being
- * built: until then an op that needs the world completes with
- * -CIO_ENOSYS, and never reaches the real system. cio_loop_fd() is
+ * Built so far: the loop itself, and pipes. Nops, timers, timer updates,
+ * cancels, deadlines, links, batches, posts and wakes between threads, and
+ * tasks with their sync primitives, groups and sleeps all run simulated;
+ * so do pipes made with cio_mock_pipe(). The rest of the simulated world
+ * (sockets connected inside the process, an in-memory file system),
+ * scripted results and fault injection are being built: until then an op
+ * that needs them, and any op on a real (not simulated) handle, completes
+ * with -CIO_ENOSYS and never reaches the real system. cio_loop_fd() is
  * -CIO_ENOTSUP: a simulated loop has no kernel object to wait on.
  */
 #ifndef CIO_MOCK_H
@@ -43,6 +44,45 @@ CIO_API uint64_t cio_mock_trace(const cio_loop *loop);
 /* cio_mock_seed - the seed `loop` runs with (to print with a failure, so
  * that CIO_MOCK_SEED=<seed> replays it); 0 for a loop not on the mock. */
 CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
+
+/*
+ * cio_mock_pipe - makes a simulated pipe in the world of `loop`: fds[0]
+ * its read end, fds[1] its write end. 0, -CIO_EINVAL for a loop not on the
+ * mock (or NULL), -CIO_ENOMEM, or -CIO_EMFILE. Loop thread.
+ *
+ * The handles are numbers from CIO_MOCK_FD_BASE (2^30) up, which no real
+ * descriptor reaches: a plain system call given one (read(2), fcntl(2))
+ * fails with EBADF and touches no real file. They are valid only in ops on
+ * `loop`, and are closed with cio_prep_close() (or cio_close() in a task);
+ * the numbers are used again once both ends are closed, as descriptors
+ * are. cio_loop_close() frees every pipe still open.
+ *
+ * On them run read, write, readv and writev (the offset is ignored: a pipe
+ * has no position), poll (not multishot) and close, as on a real pipe:
+ * - the pipe holds up to CIO_MOCK_PIPE_CAPACITY bytes;
+ * - a read of an empty pipe waits until bytes come, or completes with 0
+ *   (end of file) once the write end is closed; a write to a full pipe
+ *   waits for room; a write with the read end closed fails with
+ *   -CIO_EPIPE (no SIGPIPE); a read or write of 0 bytes completes with 0;
+ *   a read on the write end, or a write on the read end, -CIO_EBADF;
+ * - poll reports CIO_POLLIN on the read end while bytes are held and
+ *   CIO_POLLHUP once no writer is left; CIO_POLLOUT on the write end while
+ *   there is room and CIO_POLLERR once no reader is left; it waits until
+ *   one of the events asked (or HUP, ERR) holds;
+ * - a close ends the ops of the loop waiting on that end with
+ *   -CIO_ECANCELED before it completes (cio_prep_close in cio/op.h); a
+ *   cancel or a deadline ends a waiting op as on any handle, and it then
+ *   has moved no byte.
+ * What the seed decides: each op's latency (so the order of completions),
+ * and how much each read or write moves: a number of bytes between 1 and
+ * all that is possible (asked, and held or room left), as a real pipe may
+ * move fewer bytes than asked. A program must loop on short transfers;
+ * the mock makes sure it has to. Other opcodes on a simulated handle
+ * complete with -CIO_ENOSYS for now.
+ */
+CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
+#define CIO_MOCK_FD_BASE (1 << 30)
+#define CIO_MOCK_PIPE_CAPACITY 4096u
 
 #ifdef __cplusplus
 }

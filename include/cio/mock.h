@@ -11,11 +11,12 @@
  * option, else CIO_MOCK_SEED in the environment, else 1. The same program
  * with the same seed does the same thing, which cio_mock_trace() proves.
  *
- * Built so far: the loop itself, and pipes. Nops, timers, timer updates,
- * cancels, deadlines, links, batches, posts and wakes between threads, and
- * tasks with their sync primitives, groups and sleeps all run simulated;
- * so do pipes made with cio_mock_pipe(). The rest of the simulated world
- * (sockets connected inside the process, an in-memory file system),
+ * Built so far: the loop itself, pipes and connected stream sockets. Nops,
+ * timers, timer updates, cancels, deadlines, links, batches, posts and
+ * wakes between threads, and tasks with their sync primitives, groups and
+ * sleeps all run simulated; so do pipes made with cio_mock_pipe() and
+ * socket pairs made with cio_mock_socketpair(). The rest of the simulated
+ * world (listeners on simulated addresses, an in-memory file system),
  * scripted results and fault injection are being built: until then an op
  * that needs them, and any op on a real (not simulated) handle, completes
  * with -CIO_ENOSYS and never reaches the real system. cio_loop_fd() is
@@ -83,6 +84,55 @@ CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
 CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
 #define CIO_MOCK_FD_BASE (1 << 30)
 #define CIO_MOCK_PIPE_CAPACITY 4096u
+
+/*
+ * cio_mock_socketpair - makes two connected stream sockets in the world of
+ * `loop`, as socketpair(AF_UNIX, SOCK_STREAM) or a TCP connection over
+ * loopback would be: each end reads what the other sends. 0, -CIO_EINVAL
+ * for a loop not on the mock (or NULL), -CIO_ENOMEM, or -CIO_EMFILE. Loop
+ * thread. The handles are numbered, valid and closed as cio_mock_pipe()'s.
+ *
+ * On them run recv, send, read, write, readv and writev (read and write
+ * are recv and send without flags; the offset is ignored), poll (not
+ * multishot), shutdown and close, as on a connected TCP socket on Linux:
+ * - each direction holds up to CIO_MOCK_PIPE_CAPACITY bytes; a recv with
+ *   nothing held waits for bytes, a send with no room waits for room;
+ * - recv flags: CIO_MSG_DONTWAIT (-CIO_EAGAIN instead of waiting),
+ *   CIO_MSG_PEEK (the bytes stay held), CIO_MSG_WAITALL (goes on until
+ *   the whole length, end of file or an error, and reports the bytes done
+ *   even when it then fails, is cancelled or times out; not with
+ *   DONTWAIT or PEEK, as on Linux). send flags: CIO_MSG_DONTWAIT,
+ *   CIO_MSG_WAITALL (the same), and MSG_NOSIGNAL and MSG_MORE, which
+ *   change nothing here. Any other flag: -CIO_EINVAL. recv, send and
+ *   shutdown on a pipe's handle: -CIO_ENOTSOCK;
+ * - shutdown(CIO_SHUT_WR): the peer reads the bytes sent before it, then
+ *   end of file (0); a later send on this end fails with -CIO_EPIPE; the
+ *   other direction goes on. CIO_SHUT_RD: a recv on this end gets what is
+ *   held, then 0 instead of waiting (the peer's sends still succeed, as on
+ *   Linux). CIO_SHUT_RDWR: both. Another `how`: -CIO_EINVAL. It takes
+ *   effect when it completes;
+ * - close: the ops of the loop waiting on that end end with -CIO_ECANCELED
+ *   first (cio_prep_close in cio/op.h). The peer then reads what was sent
+ *   before the close, then end of file, and its sends fail with
+ *   -CIO_EPIPE. A close with bytes still unread on the closing end is a
+ *   reset, as TCP on Linux does: the peer's next recv (once it has read
+ *   what was sent before) or send fails with -CIO_ECONNRESET, once; after
+ *   it, the end is as after a plain close (0, -CIO_EPIPE);
+ * - poll, as tcp_poll(): CIO_POLLIN while bytes are held or a recv would
+ *   not wait; CIO_POLLRDHUP once the receiving half is over (the peer shut
+ *   down or closed, or this end did SHUT_RD); CIO_POLLOUT while there is
+ *   room, or a send fails at once; CIO_POLLHUP once both halves are over
+ *   (RDHUP and this end's SHUT_WR, or a reset); CIO_POLLERR while a reset
+ *   is still to be reported. It waits until one of the events asked (or
+ *   HUP, ERR) holds;
+ * - a cancel or a deadline ends a waiting op as on any handle, and it has
+ *   then moved no byte (a MSG_WAITALL op: the bytes reported).
+ * What the seed decides, as for pipes: each op's latency, and how many
+ * bytes each try moves (between 1 and all that is possible), so that a
+ * send or recv may be short. The simulation has no address: getsockname,
+ * getpeername and socket options are not simulated yet.
+ */
+CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
 
 #ifdef __cplusplus
 }

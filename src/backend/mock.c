@@ -11,16 +11,19 @@
  * loop jumps to the next timer instead of sleeping: an hour of cio_sleep()
  * takes microseconds.
  *
- * The simulated world (mock_world.c) has pipes so far; sockets connected
- * inside the process and an in-memory file system are still to come
+ * The simulated world (mock_world.c) has pipes and connected socket pairs
+ * so far; listeners and an in-memory file system are still to come
  * (issue 9): until then an op that would need them completes with
- * -CIO_ENOSYS, never with a real system call. An op on a pipe is tried
- * when its latency is over: it then moves its bytes (a seeded number of
- * them, as a real pipe may move fewer than asked) and completes at once,
- * or, when it cannot go on yet (nothing to read, no room), parks on its
- * pipe end until a change of the pipe wakes it for another try after a
- * fresh latency. Nothing happens to the pipe before an op's completion, so
- * a cancel, a deadline or a close can always end a held op without loss.
+ * -CIO_ENOSYS, never with a real system call. An op on a simulated handle
+ * is tried when its latency is over: it then moves its bytes (a seeded
+ * number of them, as a real pipe or socket may move fewer than asked) and
+ * completes at once, or, when it cannot go on yet (nothing to read, no
+ * room), parks on its end until a change of the channel wakes it for
+ * another try after a fresh latency. A MSG_WAITALL transfer that moved
+ * some bytes tries again after a fresh latency for the rest. Nothing
+ * happens to the channel before an op's try, so a cancel, a deadline or a
+ * close can always end a held op without loss (a MSG_WAITALL one reports
+ * the bytes it moved).
  *
  * One real object is kept: a condition variable, so that a post from
  * another thread wakes a mock loop that has nothing of its own to wait for.
@@ -47,11 +50,13 @@
 /* internal_.bflags */
 #define MB_TIMED_OUT 1u /* due at its deadline, not at its latency */
 #define MB_DUE 2u       /* in the heap `due` */
-#define MB_WORLD 4u     /* held on a pipe end's queue (mock_pipe.ops) */
-#define MB_PARKED 8u    /* tried, and waits for a change of its pipe */
+#define MB_WORLD 4u     /* held on a simulated end's queue (mock_chan.ops) */
+#define MB_PARKED 8u    /* tried, and waits for a change of its channel */
+#define MB_WAITALL 16u  /* a MSG_WAITALL transfer: op->res counts its bytes so far */
 
-/* A try that cannot go on yet (see try_op). */
+/* Tries that do not complete (see try_op). */
 #define MOCK_PARK INT32_MIN
+#define MOCK_MORE (INT32_MIN + 1)
 
 typedef struct mock {
     uint64_t now;      /* the virtual clock */
@@ -136,7 +141,7 @@ static void schedule(mock *m, cio_op *op) {
     cio__heap_push(&m->due, op);
 }
 
-/* `op` waits for a change of its pipe; its deadline, if it has one, is
+/* `op` waits for a change of its channel; its deadline, if it has one, is
  * kept in the heap meanwhile. */
 static void park(mock *m, cio_op *op) {
     op->internal_.bflags |= MB_PARKED;
@@ -146,10 +151,10 @@ static void park(mock *m, cio_op *op) {
     cio__heap_push(&m->due, op);
 }
 
-/* The pipe changed: every op parked on it tries again after a latency. */
-static void wake(mock *m, mock_pipe *p) {
+/* The channel changed: every op parked on it tries again after a latency. */
+static void wake(mock *m, mock_chan *c) {
     for (int end = 0; end < 2; end++)
-        for (cio_op *op = p->ops[end].head; op; op = OPQ_NEXT(op)) {
+        for (cio_op *op = c->ops[end].head; op; op = OPQ_NEXT(op)) {
             if (!(op->internal_.bflags & MB_PARKED)) continue;
             if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
             op->internal_.bflags &= (uint16_t)~MB_DUE;
@@ -164,17 +169,45 @@ static uint32_t transfer_size(mock *m, uint32_t possible) {
     return (r & 1) ? possible : 1 + (uint32_t)((r >> 1) % possible);
 }
 
-/* Tries `op`, held on end `end` of `p`: its result, or MOCK_PARK when it
- * must wait for a change of the pipe. Moves its bytes when it succeeds. */
-static int32_t try_op(mock *m, cio_op *op, mock_pipe *p, int end) {
+static bool is_recv(const cio_op *op) {
+    return op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV || op->opcode == CIO_OP_RECV;
+}
+
+/* What a held op ended early (cancel, deadline, close) reports: a
+ * MSG_WAITALL transfer the bytes it has moved (op->res counts them while
+ * the mock holds it: see hold), as op.h asks of every backend. */
+static int32_t early_result(const cio_op *op, int32_t res) {
+    return ((op->internal_.bflags & MB_WAITALL) && op->res > 0) ? op->res : res;
+}
+
+/* A shutdown(2) of socket end `end`, now. */
+static int32_t shut(mock *m, cio_op *op, mock_chan *c, int end) {
+    int how = op->args.shutdown.how;
+    if (how == CIO_SHUT_RD || how == CIO_SHUT_RDWR) c->shut_rd[end] = true;
+    if (how == CIO_SHUT_WR || how == CIO_SHUT_RDWR) c->shut_wr[end] = true;
+    wake(m, c);
+    return 0;
+}
+
+/* Tries `op`, held on end `end` of `c`: its result, MOCK_PARK when it must
+ * wait for a change of the channel, or MOCK_MORE when it moved bytes and
+ * has more to move (MSG_WAITALL). Moves its bytes when it can. */
+static int32_t try_op(mock *m, cio_op *op, mock_chan *c, int end) {
     if (op->opcode == CIO_OP_POLL) {
-        uint32_t ev = mock_pipe_events(p, end) & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
+        uint32_t ev = mock_chan_events(c, end) & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
         return ev ? (int32_t)ev : MOCK_PARK;
     }
+    if (op->opcode == CIO_OP_SHUTDOWN) return shut(m, op, c, end);
     cio_iovec one;
     const cio_iovec *iov = &one;
     unsigned cnt = 1;
-    if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE) {
+    int flags = 0;
+    uint32_t done = (op->internal_.bflags & MB_WAITALL) ? (uint32_t)op->res : 0;
+    if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
+        one.iov_base = (char *)op->args.sr.buf + done; /* MSG_WAITALL: what is left */
+        one.iov_len = op->args.sr.len - done;
+        flags = op->args.sr.flags;
+    } else if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE) {
         one.iov_base = op->args.rw.buf;
         one.iov_len = op->args.rw.len;
     } else {
@@ -183,60 +216,106 @@ static int32_t try_op(mock *m, cio_op *op, mock_pipe *p, int end) {
     }
     uint64_t want = 0;
     for (unsigned i = 0; i < cnt; i++) want += iov[i].iov_len;
-    bool reading = end == MOCK_END_READ;
-    if (!reading && !p->open[MOCK_END_READ]) return -CIO_EPIPE;
-    if (want == 0) return 0;
-    uint32_t possible = reading ? p->len : MOCK_PIPE_CAPACITY - p->len;
-    if (possible == 0) return (reading && !p->open[MOCK_END_WRITE]) ? 0 : MOCK_PARK; /* 0: end of file */
+    bool reading = is_recv(op);
+    mock_ring *r = reading ? mock_rx(c, end) : mock_tx(c, end);
+    if (reading && want == 0 && !done) return 0;
+    if (!r->len || !reading) {
+        /* A reset is reported once, after the bytes that came before it,
+         * and then the end is as closed (Linux: ECONNRESET, then 0 or
+         * EPIPE). A MSG_WAITALL transfer reports its bytes first. */
+        if (c->socket && c->reset[end]) {
+            if (done) return (int32_t)done;
+            c->reset[end] = false;
+            return -CIO_ECONNRESET;
+        }
+        if (reading && mock_rx_done(c, end)) return (int32_t)done; /* end of file */
+        if (!reading && mock_tx_broken(c, end)) return done ? (int32_t)done : -CIO_EPIPE;
+    }
+    if (want == 0) return (int32_t)done;
+    uint32_t possible = reading ? r->len : MOCK_RING_CAPACITY - r->len;
+    if (possible == 0) return (flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
     if (want < possible) possible = (uint32_t)want;
     uint32_t n = transfer_size(m, possible);
-    return (int32_t)(reading ? mock_pipe_take(p, iov, cnt, n) : mock_pipe_put(p, iov, cnt, n));
+    bool peek = reading && (flags & CIO_MSG_PEEK);
+    n = reading ? mock_ring_take(r, iov, cnt, n, !peek) : mock_ring_put(r, iov, cnt, n);
+    if (!peek) wake(m, c); /* bytes moved: the other side may go on */
+    if ((op->internal_.bflags & MB_WAITALL) && n < want) {
+        op->res = (int32_t)(done + n);
+        return MOCK_MORE;
+    }
+    return (int32_t)(done + n);
 }
 
-/* Takes a read, write, readv, writev or poll on a simulated handle onto
- * its pipe end; 0 or the op's error. */
+/* The MSG_* flags the mock knows, by direction (cio/mock.h); others are
+ * -CIO_EINVAL rather than a silently different result. */
+#define MOCK_RECV_FLAGS (CIO_MSG_PEEK | CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
+#ifdef MSG_NOSIGNAL
+#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
+#else
+#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
+#endif
+
+/* Takes a read, write, readv, writev, recv, send, shutdown or poll on a
+ * simulated handle onto its end; 0 or the op's error. */
 static int hold(mock *m, cio_op *op) {
     cio_fd fd = cio__op_file(op);
     if (!mock_is_simulated(fd)) return -CIO_ENOSYS; /* a real handle: never touched */
     int end;
-    mock_pipe *p = mock_pipe_find(&m->world, fd, &end);
-    if (!p) return -CIO_EBADF;
+    mock_chan *c = mock_chan_find(&m->world, fd, &end);
+    if (!c) return -CIO_EBADF;
     if (op->flags & CIO_F_MULTISHOT) return -CIO_ENOSYS; /* not simulated yet */
-    bool reads = op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV;
-    bool writes = op->opcode == CIO_OP_WRITE || op->opcode == CIO_OP_WRITEV;
-    if ((reads && end != MOCK_END_READ) || (writes && end != MOCK_END_WRITE)) return -CIO_EBADF; /* as pipe(2)'s ends */
-    op->internal_.bflags = MB_WORLD;
-    opq_push(&p->ops[end], op);
+    bool sock_op = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND || op->opcode == CIO_OP_SHUTDOWN;
+    if (sock_op && !c->socket) return -CIO_ENOTSOCK;
+    bool reads = is_recv(op);
+    bool writes = op->opcode == CIO_OP_WRITE || op->opcode == CIO_OP_WRITEV || op->opcode == CIO_OP_SEND;
+    if (!c->socket && ((reads && end != MOCK_END_READ) || (writes && end != MOCK_END_WRITE)))
+        return -CIO_EBADF; /* as pipe(2)'s ends */
+    uint16_t bf = MB_WORLD;
+    if (op->opcode == CIO_OP_SHUTDOWN) {
+        int how = op->args.shutdown.how;
+        if (how != CIO_SHUT_RD && how != CIO_SHUT_WR && how != CIO_SHUT_RDWR) return -CIO_EINVAL;
+    } else if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
+        int fl = op->args.sr.flags;
+        if (fl & ~(reads ? MOCK_RECV_FLAGS : MOCK_SEND_FLAGS)) return -CIO_EINVAL;
+        /* As readiness.c: not with DONTWAIT (no waiting wanted) nor PEEK
+         * (the same bytes would count twice), nor for 0 bytes. */
+        if ((fl & CIO_MSG_WAITALL) && !(fl & (CIO_MSG_DONTWAIT | CIO_MSG_PEEK)) && op->args.sr.len) bf |= MB_WAITALL;
+    }
+    op->res = 0; /* MSG_WAITALL: the bytes moved so far */
+    op->internal_.bflags = bf;
+    opq_push(&c->ops[end], op);
     return 0;
 }
 
-/* Takes `op` out of wherever the mock holds it. */
+/* Takes `op` out of wherever the mock holds it (its flags stay, for
+ * early_result, until the next submit). */
 static void unhold(mock *m, cio_op *op) {
     uint16_t bf = op->internal_.bflags;
     if (bf & MB_DUE) cio__heap_take(&m->due, op);
     if (bf & MB_WORLD) {
         int end;
-        mock_pipe *p = mock_pipe_find(&m->world, cio__op_file(op), &end);
-        if (p) opq_remove(&p->ops[end], op);
+        mock_chan *c = mock_chan_find(&m->world, cio__op_file(op), &end);
+        if (c) opq_remove(&c->ops[end], op);
     }
-    op->internal_.bflags = 0;
+    op->internal_.bflags = bf & MB_WAITALL;
 }
 
 /* A close of a simulated handle: the ops held on it end first, with
  * -CIO_ECANCELED (op.h), then the end closes, which the other end's ops
- * see (end of file, EPIPE, POLLHUP, POLLERR). 0 or the close's error. */
+ * see (end of file, EPIPE, ECONNRESET, POLLHUP, POLLERR). 0 or the
+ * close's error. */
 static int close_end(cio_loop *loop, mock *m, cio_fd fd) {
     if (!mock_is_simulated(fd)) return -CIO_ENOSYS;
     int end;
-    mock_pipe *p = mock_pipe_find(&m->world, fd, &end);
-    if (!p) return -CIO_EBADF;
+    mock_chan *c = mock_chan_find(&m->world, fd, &end);
+    if (!c) return -CIO_EBADF;
     cio_op *op;
-    while ((op = p->ops[end].head)) {
+    while ((op = c->ops[end].head)) {
         unhold(m, op);
         op->internal_.iflags |= IF_CANCELLED; /* ended by the close, not by its deadline */
-        cio__ready(loop, op, -CIO_ECANCELED);
+        cio__ready(loop, op, early_result(op, -CIO_ECANCELED));
     }
-    mock_pipe *left = mock_pipe_close_end(&m->world, fd);
+    mock_chan *left = mock_chan_close_end(&m->world, fd);
     if (left) wake(m, left);
     return 0;
 }
@@ -257,6 +336,9 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
     case CIO_OP_WRITE:
     case CIO_OP_READV:
     case CIO_OP_WRITEV:
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+    case CIO_OP_SHUTDOWN:
     case CIO_OP_POLL:
         r = hold(m, op);
         break;
@@ -271,7 +353,7 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
 
 static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     unhold(state(loop), target);
-    cio__ready(loop, target, -CIO_ECANCELED);
+    cio__ready(loop, target, early_result(target, -CIO_ECANCELED));
     if (carrier) cio__ready(loop, carrier, 0);
     return 0;
 }
@@ -279,13 +361,14 @@ static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
 static void mock_cancel_all(cio_loop *loop) {
     mock *m = state(loop);
     for (uint32_t i = 0; i < m->world.cap; i++)
-        for (int end = 0; m->world.pipes[i] && end < 2; end++)
-            while (m->world.pipes[i]->ops[end].head) mock_cancel(loop, m->world.pipes[i]->ops[end].head, NULL);
+        for (int end = 0; m->world.chans[i] && end < 2; end++)
+            while (m->world.chans[i]->ops[end].head) mock_cancel(loop, m->world.chans[i]->ops[end].head, NULL);
     while (m->due.root) mock_cancel(loop, m->due.root, NULL);
 }
 
-/* Completes, in virtual time order, every op due by now: an op on a pipe
- * is tried then, and parks instead if it cannot go on yet. */
+/* Completes, in virtual time order, every op due by now: an op on a
+ * simulated handle is tried then, and parks instead if it cannot go on
+ * yet, or is scheduled again if it has more to move. */
 static int deliver_due(cio_loop *loop, mock *m) {
     int n = 0;
     cio_op *op;
@@ -295,19 +378,22 @@ static int deliver_due(cio_loop *loop, mock *m) {
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
         /* Its deadline came first: -CIO_ECANCELED, which the core reports
          * as -CIO_ETIMEDOUT for a backend that keeps deadlines. */
-        int32_t res = (bf & MB_TIMED_OUT) ? -CIO_ECANCELED : 0;
+        int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ECANCELED) : 0;
         if (bf & MB_WORLD) {
             int end;
-            mock_pipe *p = mock_pipe_find(&m->world, cio__op_file(op), &end);
+            mock_chan *c = mock_chan_find(&m->world, cio__op_file(op), &end);
             if (!(bf & MB_TIMED_OUT)) {
-                res = try_op(m, op, p, end);
+                res = try_op(m, op, c, end);
                 if (res == MOCK_PARK) {
                     park(m, op);
                     continue;
                 }
+                if (res == MOCK_MORE) {
+                    schedule(m, op);
+                    continue;
+                }
             }
-            opq_remove(&p->ops[end], op);
-            if (res > 0 && op->opcode != CIO_OP_POLL) wake(m, p); /* bytes moved */
+            opq_remove(&c->ops[end], op);
         }
         op->internal_.bflags = 0;
         mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
@@ -401,5 +487,10 @@ uint64_t cio_mock_seed(const cio_loop *loop) {
 
 int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]) {
     if (!loop || !fds || !cio__usable(loop) || cio__core(loop)->be != &cio__backend_mock) return -CIO_EINVAL;
-    return mock_pipe_make(&state(loop)->world, fds);
+    return mock_chan_make(&state(loop)->world, false, fds);
+}
+
+int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]) {
+    if (!loop || !fds || !cio__usable(loop) || cio__core(loop)->be != &cio__backend_mock) return -CIO_EINVAL;
+    return mock_chan_make(&state(loop)->world, true, fds);
 }

@@ -8,28 +8,13 @@
  * another thread. It names its backend itself: ctest runs it once
  * (CIO_TEST_ONCE).
  */
-#include "test.h"
+#include "mock_util.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
 #define NOPS 64
-
-static cio_loop_options mock_options(uint64_t seed) {
-    cio_loop_options o;
-    memset(&o, 0, sizeof o);
-    o.backend = CIO_BACKEND_MOCK;
-    o.seed = seed;
-    return o;
-}
-
-static void mock_loop(cio_loop *loop, uint64_t seed) {
-    cio_loop_options o = mock_options(seed);
-    CHECK_EQ(cio_loop_init(loop, &o), 0);
-    CHECK_EQ(cio_loop_backend(loop), CIO_BACKEND_MOCK);
-    CHECK_EQ(cio_mock_seed(loop), seed);
-}
 
 /* ---- virtual time ---- */
 

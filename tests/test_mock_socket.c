@@ -9,23 +9,10 @@
  * time at a deadline. Same seed, same run: the trace is compared between
  * two runs. It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
  */
-#include "test.h"
+#include "mock_util.h"
 
 #define TOTAL (100 * 1000) /* bytes per run, each way */
 #define SEEDS 200
-
-static void mock_loop(cio_loop *loop, uint64_t seed) {
-    t_watchdog();
-    cio_loop_options o;
-    memset(&o, 0, sizeof o);
-    o.backend = CIO_BACKEND_MOCK;
-    o.seed = seed;
-    CHECK_EQ(cio_loop_init(loop, &o), 0);
-    CHECK_EQ(cio_loop_backend(loop), CIO_BACKEND_MOCK);
-}
-
-/* The test's own byte stream: byte i of a run. */
-static unsigned char byte_at(uint64_t i) { return (unsigned char)((i * 2654435761u) >> 13); }
 
 /* Sends all of buf[0..len) with plain sends; counts the short ones. */
 static void send_all(cio_fd fd, const unsigned char *buf, uint32_t len, int *sends, int *shorts) {
@@ -164,32 +151,6 @@ static void determinism(void) {
 }
 
 /* ---- ops with callbacks ---- */
-
-/* Runs the loop until `t` completed (bounded), for an op that other parked
- * ops outlive: t_run would wait for those forever. */
-static void run_until_done(cio_loop *loop, t_op *t) {
-    double end = t_seconds() + 10;
-    while (!t->finals) {
-        CHECK(cio_loop_run(loop, CIO_RUN_ONCE) >= 0);
-        CHECK(t_seconds() < end);
-    }
-}
-
-/* Lets the virtual clock move 1 ms: every op submitted before has been
- * tried (a latency is at most a microsecond) and parked if it must. */
-static void settle(cio_loop *loop) {
-    t_op tick;
-    cio_prep_timeout(&tick.op, 1000 * 1000, 0);
-    t_arm(&tick);
-    CHECK_EQ(cio_submit(loop, &tick.op), 0);
-    run_until_done(loop, &tick);
-    CHECK_EQ(tick.res, 0);
-}
-
-static void submit(cio_loop *loop, t_op *t) {
-    t_arm(t);
-    CHECK_EQ(cio_submit(loop, &t->op), 0);
-}
 
 /* Submits `t` and runs until it completed: its result. */
 static int32_t do_op(cio_loop *loop, t_op *t) {

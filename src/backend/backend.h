@@ -26,7 +26,8 @@
 
 /* What a backend does itself, so that the core need not. */
 enum {
-    CIO_BE_KERNEL_DEADLINES = 1 << 0 /* honours op->deadline for the ops it takes */
+    CIO_BE_KERNEL_DEADLINES = 1 << 0 /* honours op->deadline for the ops it takes, and completes
+                                        one whose deadline passed with -CIO_ETIMEDOUT itself */
 };
 
 struct cio_backend {

@@ -312,7 +312,6 @@ static int close_end(cio_loop *loop, mock *m, cio_fd fd) {
     cio_op *op;
     while ((op = c->ops[end].head)) {
         unhold(m, op);
-        op->internal_.iflags |= IF_CANCELLED; /* ended by the close, not by its deadline */
         cio__ready(loop, op, early_result(op, -CIO_ECANCELED));
     }
     mock_chan *left = mock_chan_close_end(&m->world, fd);
@@ -376,9 +375,8 @@ static int deliver_due(cio_loop *loop, mock *m) {
         cio__heap_take(&m->due, op);
         uint16_t bf = op->internal_.bflags;
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
-        /* Its deadline came first: -CIO_ECANCELED, which the core reports
-         * as -CIO_ETIMEDOUT for a backend that keeps deadlines. */
-        int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ECANCELED) : 0;
+        /* Its deadline came first. */
+        int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ETIMEDOUT) : 0;
         if (bf & MB_WORLD) {
             int end;
             mock_chan *c = mock_chan_find(&m->world, cio__op_file(op), &end);

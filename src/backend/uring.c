@@ -406,9 +406,10 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
             issue_again(loop, u, op, BF_POS_CUR);
             return;
         }
-        /* Cancelled, and not by its deadline: by a close of its handle. */
-        if (res == -CIO_ECANCELED && op->deadline && !(bf & BF_LT_FIRED) && !(op->internal_.iflags & IF_TIMED_OUT))
-            op->internal_.iflags |= IF_CANCELLED;
+        /* Cancelled by its link timeout: the deadline passed (not a cancel,
+         * nor the close of its handle or of the loop). */
+        if (res == -CIO_ECANCELED && (bf & BF_LT_FIRED) && !(op->internal_.iflags & IF_CANCELLED) && !c->closing)
+            res = -CIO_ETIMEDOUT;
     }
     /* The kernel opens a FIFO without waiting only when it opens inline
      * (not with O_CREAT or O_TRUNC, nor for a path out of its cache): so
@@ -665,7 +666,7 @@ static void stage_op(uring *u, cio_op *op) {
     }
     sqe->user_data = (uint64_t)(uintptr_t)op;
     if (has_lt(op)) {
-        /* The kernel cancels the op at the deadline; the core maps that
+        /* The kernel cancels the op at the deadline; finish() maps that
          * -ECANCELED to -CIO_ETIMEDOUT. The timespec lives in the op. */
         sqe->flags |= IOSQE_IO_LINK;
         op->internal_.u.ts.sec = (int64_t)(op->deadline / 1000000000u);

@@ -81,9 +81,9 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
     if (res < 0 && accept_backoff(loop, op, res)) return;
     uint8_t ifl = op->internal_.iflags;
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
-    if (res == -CIO_ECANCELED && !(ifl & IF_CANCELLED) && !c->closing &&
-        ((ifl & IF_TIMED_OUT) || (op->deadline && (c->be->features & CIO_BE_KERNEL_DEADLINES))))
-        res = -CIO_ETIMEDOUT;
+    /* The core's deadline fired and cancelled it (a backend that keeps
+     * deadlines reports -CIO_ETIMEDOUT itself). */
+    if (res == -CIO_ECANCELED && (ifl & IF_TIMED_OUT) && !(ifl & IF_CANCELLED) && !c->closing) res = -CIO_ETIMEDOUT;
 
     cio_op *next = op->internal_.link;
     bool ok = next && !(ifl & IF_CHAIN_BROKEN) &&

@@ -145,7 +145,7 @@ static void no_real_io(void) {
     CHECK_EQ(cio_submit(&loop, &rd.op), 0);
     t_run(&loop, 10.0);
     CHECK_EQ(rd.finals, 1);
-    CHECK_EQ(rd.res, -CIO_ENOSYS);
+    CHECK_EQ(rd.res, -CIO_EBADF);
     CHECK_EQ(c, 0);
     cio_fd fd;
     CHECK_EQ(cio_loop_fd(&loop, &fd), -CIO_ENOTSUP);

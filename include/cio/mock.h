@@ -18,8 +18,9 @@
  * socket pairs made with cio_mock_socketpair(). The rest of the simulated
  * world (listeners on simulated addresses, an in-memory file system),
  * scripted results and fault injection are being built: until then an op
- * that needs them, and any op on a real (not simulated) handle, completes
- * with -CIO_ENOSYS and never reaches the real system. cio_loop_fd() is
+ * that needs them completes with -CIO_ENOSYS. An op on a real (not
+ * simulated) handle completes with -CIO_EBADF: it is no handle of the
+ * simulated world, and nothing ever reaches the real system. cio_loop_fd() is
  * -CIO_ENOTSUP: a simulated loop has no kernel object to wait on.
  */
 #ifndef CIO_MOCK_H
@@ -55,7 +56,7 @@ CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
  * descriptor reaches: a plain system call given one (read(2), fcntl(2))
  * fails with EBADF and touches no real file. They are valid only in ops on
  * `loop`, and are closed with cio_prep_close() (or cio_close() in a task);
- * the numbers are used again once both ends are closed, as descriptors
+ * a closed number is used again, lowest first, as descriptors
  * are. cio_loop_close() frees every pipe still open.
  *
  * On them run read, write, readv and writev (the offset is ignored: a pipe

@@ -11,19 +11,15 @@
  * loop jumps to the next timer instead of sleeping: an hour of cio_sleep()
  * takes microseconds.
  *
- * The simulated world (mock_world.c) has pipes and connected socket pairs
- * so far; listeners and an in-memory file system are still to come
- * (issue 9): until then an op that would need them completes with
- * -CIO_ENOSYS, never with a real system call. An op on a simulated handle
- * is tried when its latency is over: it then moves its bytes (a seeded
- * number of them, as a real pipe or socket may move fewer than asked) and
- * completes at once, or, when it cannot go on yet (nothing to read, no
- * room), parks on its end until a change of the channel wakes it for
- * another try after a fresh latency. A MSG_WAITALL transfer that moved
- * some bytes tries again after a fresh latency for the rest. Nothing
- * happens to the channel before an op's try, so a cancel, a deadline or a
- * close can always end a held op without loss (a MSG_WAITALL one reports
- * the bytes it moved).
+ * The simulated world is made of handles of several kinds (mock_sim.h):
+ * this file is the engine that schedules, parks, wakes, cancels and
+ * completes the ops, and asks a handle's kind what an op does when its
+ * latency is over. An op that parks waits for a change of its handle,
+ * which wakes it for another try after a fresh latency; one that moved
+ * part of its bytes (MSG_WAITALL) tries again after a fresh latency for
+ * the rest. Nothing happens in the world before an op's try, so a cancel,
+ * a deadline or a close can always end a held op without loss (a
+ * MSG_WAITALL one reports the bytes it moved).
  *
  * One real object is kept: a condition variable, so that a post from
  * another thread wakes a mock loop that has nothing of its own to wait for.
@@ -33,12 +29,9 @@
  * submission): two runs with the same seed and the same program have the
  * same hash (cio/mock.h).
  */
-#include <pthread.h>
 #include <stdlib.h>
 
-#include "backend.h"
-#include "cio/mock.h"
-#include "mock_world.h"
+#include "mock_chan.h"
 
 /* The virtual clock starts here, not at 0, so that nothing mistakes it for
  * "no time". */
@@ -47,35 +40,11 @@
 /* An op's simulated latency: up to this many nanoseconds. */
 #define MOCK_MAX_LATENCY_NS 1000u
 
-/* internal_.bflags */
-#define MB_TIMED_OUT 1u /* due at its deadline, not at its latency */
-#define MB_DUE 2u       /* in the heap `due` */
-#define MB_WORLD 4u     /* held on a simulated end's queue (mock_chan.ops) */
-#define MB_PARKED 8u    /* tried, and waits for a change of its channel */
-#define MB_WAITALL 16u  /* a MSG_WAITALL transfer: op->res counts its bytes so far */
-
-/* Tries that do not complete (see try_op). */
-#define MOCK_PARK INT32_MIN
-#define MOCK_MORE (INT32_MIN + 1)
-
-typedef struct mock {
-    uint64_t now;      /* the virtual clock */
-    uint64_t rng;      /* splitmix64 state */
-    uint64_t seed;
-    uint64_t trace;    /* FNV-1a over what the simulation did */
-    uint64_t submitted; /* ops taken, numbering them for the trace */
-    cio_heap due;      /* ops in flight, by virtual completion time */
-    mock_world world;  /* the simulated handles */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool woken;        /* a wake came (any thread; under mu) */
-} mock;
-
 _Static_assert(sizeof(mock) <= sizeof(((cio_core *)0)->backend), "the mock's state fits in the loop");
 
 static mock *state(cio_loop *loop) { return CIO_BACKEND_STATE(loop, mock); }
 
-static uint64_t next_random(mock *m) {
+uint64_t mock_random(mock *m) {
     uint64_t z = (m->rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -120,9 +89,27 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
 
 static void mock_close(cio_loop *loop) {
     mock *m = state(loop);
-    mock_world_free(&m->world);
+    mock_world_free(m);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
+}
+
+/* Lets every kind release what its open handles hold, then the table. */
+void mock_world_free(mock *m) {
+    for (uint32_t i = 0; i < m->world.cap; i++) {
+        mock_handle *h = &m->world.handles[i];
+        if (!h->kind) continue;
+        cio_fd fd = mock_handle_fd(&m->world, h);
+        h->kind->close(m, h);
+        mock_handle_free(&m->world, fd);
+    }
+    free(m->world.handles);
+    m->world = (mock_world){0};
+}
+
+const mock_kind *mock_kind_of_op(const cio_op *op) {
+    (void)op;
+    return NULL; /* sockets and the file system are still to come */
 }
 
 static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
@@ -130,7 +117,7 @@ static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
 /* Puts `op` in the heap at the end of a latency drawn from the seed, or at
  * its deadline if that comes first. */
 static void schedule(mock *m, cio_op *op) {
-    uint64_t when = m->now + 1 + next_random(m) % MOCK_MAX_LATENCY_NS;
+    uint64_t when = m->now + 1 + mock_random(m) % MOCK_MAX_LATENCY_NS;
     op->internal_.bflags &= (uint16_t) ~(MB_TIMED_OUT | MB_PARKED);
     if (op->deadline && op->deadline < when) {
         when = op->deadline > m->now ? op->deadline : m->now;
@@ -151,139 +138,54 @@ static void park(mock *m, cio_op *op) {
     cio__heap_push(&m->due, op);
 }
 
-/* The channel changed: every op parked on it tries again after a latency. */
-static void wake(mock *m, mock_chan *c) {
-    for (int end = 0; end < 2; end++)
-        for (cio_op *op = c->ops[end].head; op; op = OPQ_NEXT(op)) {
-            if (!(op->internal_.bflags & MB_PARKED)) continue;
-            if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
-            op->internal_.bflags &= (uint16_t)~MB_DUE;
-            schedule(m, op);
-        }
+void mock_wake(mock *m, cio_fd fd) {
+    mock_handle *h = mock_handle_at(&m->world, fd);
+    if (!h) return;
+    for (cio_op *op = h->ops.head; op; op = OPQ_NEXT(op)) {
+        if (!(op->internal_.bflags & MB_PARKED)) continue;
+        if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
+        op->internal_.bflags &= (uint16_t)~MB_DUE;
+        schedule(m, op);
+    }
 }
 
-/* How many of `possible` bytes (> 0) a transfer moves: all of them half
- * of the time, else a seeded number from 1 up, as a real pipe may. */
-static uint32_t transfer_size(mock *m, uint32_t possible) {
-    uint64_t r = next_random(m);
+uint32_t mock_transfer_size(mock *m, uint32_t possible) {
+    uint64_t r = mock_random(m);
     return (r & 1) ? possible : 1 + (uint32_t)((r >> 1) % possible);
 }
 
-static bool is_recv(const cio_op *op) {
-    return op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV || op->opcode == CIO_OP_RECV;
-}
-
-/* What a held op ended early (cancel, deadline, close) reports: a
- * MSG_WAITALL transfer the bytes it has moved (op->res counts them while
- * the mock holds it: see hold), as op.h asks of every backend. */
+/* What a held op ended early (cancel, deadline, close) reports: one that
+ * counts what it moved (MSG_WAITALL) reports that, as op.h asks of every
+ * backend. */
 static int32_t early_result(const cio_op *op, int32_t res) {
-    return ((op->internal_.bflags & MB_WAITALL) && op->res > 0) ? op->res : res;
+    return ((op->internal_.bflags & MB_PARTIAL) && op->res > 0) ? op->res : res;
 }
 
-/* A shutdown(2) of socket end `end`, now. */
-static int32_t shut(mock *m, cio_op *op, mock_chan *c, int end) {
-    int how = op->args.shutdown.how;
-    if (how == CIO_SHUT_RD || how == CIO_SHUT_RDWR) c->shut_rd[end] = true;
-    if (how == CIO_SHUT_WR || how == CIO_SHUT_RDWR) c->shut_wr[end] = true;
-    wake(m, c);
-    return 0;
-}
-
-/* Tries `op`, held on end `end` of `c`: its result, MOCK_PARK when it must
- * wait for a change of the channel, or MOCK_MORE when it moved bytes and
- * has more to move (MSG_WAITALL). Moves its bytes when it can. */
-static int32_t try_op(mock *m, cio_op *op, mock_chan *c, int end) {
-    if (op->opcode == CIO_OP_POLL) {
-        uint32_t ev = mock_chan_events(c, end) & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
-        return ev ? (int32_t)ev : MOCK_PARK;
-    }
-    if (op->opcode == CIO_OP_SHUTDOWN) return shut(m, op, c, end);
-    cio_iovec one;
-    const cio_iovec *iov = &one;
-    unsigned cnt = 1;
-    int flags = 0;
-    uint32_t done = (op->internal_.bflags & MB_WAITALL) ? (uint32_t)op->res : 0;
-    if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
-        one.iov_base = (char *)op->args.sr.buf + done; /* MSG_WAITALL: what is left */
-        one.iov_len = op->args.sr.len - done;
-        flags = op->args.sr.flags;
-    } else if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE) {
-        one.iov_base = op->args.rw.buf;
-        one.iov_len = op->args.rw.len;
-    } else {
-        iov = op->args.rwv.iov;
-        cnt = op->args.rwv.iovcnt;
-    }
-    uint64_t want = 0;
-    for (unsigned i = 0; i < cnt; i++) want += iov[i].iov_len;
-    bool reading = is_recv(op);
-    mock_ring *r = reading ? mock_rx(c, end) : mock_tx(c, end);
-    if (reading && want == 0 && !done) return 0;
-    if (!r->len || !reading) {
-        /* A reset is reported once, after the bytes that came before it,
-         * and then the end is as closed (Linux: ECONNRESET, then 0 or
-         * EPIPE). A MSG_WAITALL transfer reports its bytes first. */
-        if (c->socket && c->reset[end]) {
-            if (done) return (int32_t)done;
-            c->reset[end] = false;
-            return -CIO_ECONNRESET;
-        }
-        if (reading && mock_rx_done(c, end)) return (int32_t)done; /* end of file */
-        if (!reading && mock_tx_broken(c, end)) return done ? (int32_t)done : -CIO_EPIPE;
-    }
-    if (want == 0) return (int32_t)done;
-    uint32_t possible = reading ? r->len : MOCK_RING_CAPACITY - r->len;
-    if (possible == 0) return (flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
-    if (want < possible) possible = (uint32_t)want;
-    uint32_t n = transfer_size(m, possible);
-    bool peek = reading && (flags & CIO_MSG_PEEK);
-    n = reading ? mock_ring_take(r, iov, cnt, n, !peek) : mock_ring_put(r, iov, cnt, n);
-    if (!peek) wake(m, c); /* bytes moved: the other side may go on */
-    if ((op->internal_.bflags & MB_WAITALL) && n < want) {
-        op->res = (int32_t)(done + n);
-        return MOCK_MORE;
-    }
-    return (int32_t)(done + n);
-}
-
-/* The MSG_* flags the mock knows, by direction (cio/mock.h); others are
- * -CIO_EINVAL rather than a silently different result. */
-#define MOCK_RECV_FLAGS (CIO_MSG_PEEK | CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
-#ifdef MSG_NOSIGNAL
-#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
-#else
-#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
-#endif
-
-/* Takes a read, write, readv, writev, recv, send, shutdown or poll on a
- * simulated handle onto its end; 0 or the op's error. */
-static int hold(mock *m, cio_op *op) {
+/* Where `op` runs: on its simulated handle (*h), or, naming none, on the
+ * kind its opcode belongs to. NULL: a real handle or a number that is not
+ * open (-CIO_EBADF), or an op the world does not run. */
+static const mock_kind *kind_for(mock *m, const cio_op *op, mock_handle **h) {
     cio_fd fd = cio__op_file(op);
-    if (!mock_is_simulated(fd)) return -CIO_ENOSYS; /* a real handle: never touched */
-    int end;
-    mock_chan *c = mock_chan_find(&m->world, fd, &end);
-    if (!c) return -CIO_EBADF;
-    if (op->flags & CIO_F_MULTISHOT) return -CIO_ENOSYS; /* not simulated yet */
-    bool sock_op = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND || op->opcode == CIO_OP_SHUTDOWN;
-    if (sock_op && !c->socket) return -CIO_ENOTSOCK;
-    bool reads = is_recv(op);
-    bool writes = op->opcode == CIO_OP_WRITE || op->opcode == CIO_OP_WRITEV || op->opcode == CIO_OP_SEND;
-    if (!c->socket && ((reads && end != MOCK_END_READ) || (writes && end != MOCK_END_WRITE)))
-        return -CIO_EBADF; /* as pipe(2)'s ends */
-    uint16_t bf = MB_WORLD;
-    if (op->opcode == CIO_OP_SHUTDOWN) {
-        int how = op->args.shutdown.how;
-        if (how != CIO_SHUT_RD && how != CIO_SHUT_WR && how != CIO_SHUT_RDWR) return -CIO_EINVAL;
-    } else if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
-        int fl = op->args.sr.flags;
-        if (fl & ~(reads ? MOCK_RECV_FLAGS : MOCK_SEND_FLAGS)) return -CIO_EINVAL;
-        /* As readiness.c: not with DONTWAIT (no waiting wanted) nor PEEK
-         * (the same bytes would count twice), nor for 0 bytes. */
-        if ((fl & CIO_MSG_WAITALL) && !(fl & (CIO_MSG_DONTWAIT | CIO_MSG_PEEK)) && op->args.sr.len) bf |= MB_WAITALL;
+    *h = NULL;
+    if (fd != (cio_fd)CIO_FD_INVALID) {
+        *h = mock_handle_at(&m->world, fd);
+        return *h ? (*h)->kind : NULL;
     }
-    op->res = 0; /* MSG_WAITALL: the bytes moved so far */
-    op->internal_.bflags = bf;
-    opq_push(&c->ops[end], op);
+    return mock_kind_of_op(op);
+}
+
+/* Takes an op that the world runs onto its handle: 0 or the op's error. */
+static int hold(mock *m, cio_op *op) {
+    mock_handle *h;
+    const mock_kind *kind = kind_for(m, op, &h);
+    if (!kind) return cio__op_file(op) == (cio_fd)CIO_FD_INVALID ? -CIO_ENOSYS : -CIO_EBADF;
+    op->res = 0; /* what it moved so far, for an op that counts it */
+    int r = kind->check(m, op, h);
+    if (r < 0) return r;
+    if (h) {
+        op->internal_.bflags |= MB_HELD;
+        opq_push(&h->ops, op);
+    }
     return 0;
 }
 
@@ -292,30 +194,27 @@ static int hold(mock *m, cio_op *op) {
 static void unhold(mock *m, cio_op *op) {
     uint16_t bf = op->internal_.bflags;
     if (bf & MB_DUE) cio__heap_take(&m->due, op);
-    if (bf & MB_WORLD) {
-        int end;
-        mock_chan *c = mock_chan_find(&m->world, cio__op_file(op), &end);
-        if (c) opq_remove(&c->ops[end], op);
+    if (bf & MB_HELD) {
+        mock_handle *h = mock_handle_at(&m->world, cio__op_file(op));
+        if (h) opq_remove(&h->ops, op);
     }
-    op->internal_.bflags = bf & MB_WAITALL;
+    op->internal_.bflags = bf & MB_PARTIAL;
 }
 
 /* A close of a simulated handle: the ops held on it end first, with
- * -CIO_ECANCELED (op.h), then the end closes, which the other end's ops
- * see (end of file, EPIPE, ECONNRESET, POLLHUP, POLLERR). 0 or the
- * close's error. */
-static int close_end(cio_loop *loop, mock *m, cio_fd fd) {
-    if (!mock_is_simulated(fd)) return -CIO_ENOSYS;
-    int end;
-    mock_chan *c = mock_chan_find(&m->world, fd, &end);
-    if (!c) return -CIO_EBADF;
+ * -CIO_ECANCELED (op.h), then its kind lets it go, which the handles that
+ * see it go notice (end of file, EPIPE, ECONNRESET, POLLHUP, POLLERR). 0 or
+ * the close's error. */
+static int close_handle(cio_loop *loop, mock *m, cio_fd fd) {
+    mock_handle *h = mock_handle_at(&m->world, fd);
+    if (!h) return -CIO_EBADF; /* a real handle, too: the simulation has none */
     cio_op *op;
-    while ((op = c->ops[end].head)) {
+    while ((op = h->ops.head)) {
         unhold(m, op);
         cio__ready(loop, op, early_result(op, -CIO_ECANCELED));
     }
-    mock_chan *left = mock_chan_close_end(&m->world, fd);
-    if (left) wake(m, left);
+    h->kind->close(m, h);
+    mock_handle_free(&m->world, fd);
     return 0;
 }
 
@@ -329,20 +228,11 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
     case CIO_OP_NOP:
         break;
     case CIO_OP_CLOSE:
-        r = close_end(loop, m, op->args.close.fd);
-        break;
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-    case CIO_OP_RECV:
-    case CIO_OP_SEND:
-    case CIO_OP_SHUTDOWN:
-    case CIO_OP_POLL:
-        r = hold(m, op);
+        r = close_handle(loop, m, op->args.close.fd);
         break;
     default:
-        return -CIO_ENOSYS; /* the rest of the simulated world is not built yet */
+        r = hold(m, op);
+        break;
     }
     if (r < 0) return r;
     schedule(m, op);
@@ -360,8 +250,7 @@ static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
 static void mock_cancel_all(cio_loop *loop) {
     mock *m = state(loop);
     for (uint32_t i = 0; i < m->world.cap; i++)
-        for (int end = 0; m->world.chans[i] && end < 2; end++)
-            while (m->world.chans[i]->ops[end].head) mock_cancel(loop, m->world.chans[i]->ops[end].head, NULL);
+        while (m->world.handles[i].ops.head) mock_cancel(loop, m->world.handles[i].ops.head, NULL);
     while (m->due.root) mock_cancel(loop, m->due.root, NULL);
 }
 
@@ -377,21 +266,22 @@ static int deliver_due(cio_loop *loop, mock *m) {
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
         /* Its deadline came first. */
         int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ETIMEDOUT) : 0;
-        if (bf & MB_WORLD) {
-            int end;
-            mock_chan *c = mock_chan_find(&m->world, cio__op_file(op), &end);
-            if (!(bf & MB_TIMED_OUT)) {
-                res = try_op(m, op, c, end);
-                if (res == MOCK_PARK) {
-                    park(m, op);
-                    continue;
-                }
-                if (res == MOCK_MORE) {
-                    schedule(m, op);
-                    continue;
-                }
+        if (!(bf & MB_TIMED_OUT) && op->opcode != CIO_OP_NOP && op->opcode != CIO_OP_CLOSE) {
+            mock_handle *h;
+            const mock_kind *kind = kind_for(m, op, &h);
+            res = kind->try_op(m, op, h);
+            if (res == MOCK_PARK) {
+                park(m, op);
+                continue;
             }
-            opq_remove(&c->ops[end], op);
+            if (res == MOCK_MORE) {
+                schedule(m, op);
+                continue;
+            }
+        }
+        if (bf & MB_HELD) {
+            mock_handle *h = mock_handle_at(&m->world, cio__op_file(op));
+            opq_remove(&h->ops, op);
         }
         op->internal_.bflags = 0;
         mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
@@ -439,7 +329,7 @@ static int mock_wait(cio_loop *loop, int64_t timeout_ns) {
     return deliver_due(loop, m);
 }
 
-static int mock_wake(cio_loop *loop) {
+static int mock_loop_wake(cio_loop *loop) {
     mock *m = state(loop);
     pthread_mutex_lock(&m->mu);
     m->woken = true;
@@ -464,7 +354,7 @@ const struct cio_backend cio__backend_mock = {
     .cancel = mock_cancel,
     .cancel_all = mock_cancel_all,
     .wait = mock_wait,
-    .wake = mock_wake,
+    .wake = mock_loop_wake,
     .pollable_fd = mock_pollable_fd,
     .clock = mock_clock,
 };
@@ -485,10 +375,10 @@ uint64_t cio_mock_seed(const cio_loop *loop) {
 
 int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]) {
     if (!loop || !fds || !cio__usable(loop) || cio__core(loop)->be != &cio__backend_mock) return -CIO_EINVAL;
-    return mock_chan_make(&state(loop)->world, false, fds);
+    return mock_chan_make(state(loop), false, fds);
 }
 
 int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]) {
     if (!loop || !fds || !cio__usable(loop) || cio__core(loop)->be != &cio__backend_mock) return -CIO_EINVAL;
-    return mock_chan_make(&state(loop)->world, true, fds);
+    return mock_chan_make(state(loop), true, fds);
 }

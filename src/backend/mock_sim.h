@@ -1,0 +1,138 @@
+/*
+ * src/backend/mock_sim.h - what the parts of the mock backend share.
+ *
+ * mock.c is the engine: virtual time, the seed, the heap of ops by virtual
+ * completion time, cancel, close, the trace, faults and invariants. The
+ * simulated world is made of handles (mock_world.c: a table of numbers
+ * from CIO_MOCK_FD_BASE up), each of one kind; a kind is one file that
+ * says what its ops do:
+ *   - mock_chan.c: pipes and connected stream sockets (bytes in rings);
+ *   - mock_net.c:  sockets before they connect, listeners, datagrams and
+ *                  simulated addresses;
+ *   - mock_fs.c:   an in-memory file system (files and directories).
+ * The engine asks a kind two things about an op: at submit, whether it
+ * can run (check), and when its latency is over, what it does (try). A try
+ * returns the op's result, or MOCK_PARK when it must wait for a change of
+ * its handle (anything that changes a handle calls mock_wake on it, and
+ * its parked ops try again after a fresh latency), or MOCK_MORE when it
+ * moved part of what it must and tries again after a fresh latency.
+ * Nothing happens in the world before an op's try, so that a cancel, a
+ * deadline or a close can always end a held op without loss.
+ *
+ * Ops that name no simulated handle (socket, and the *at ops relative to
+ * CIO_AT_FDCWD) belong to a kind by their opcode (mock_kind_of_op).
+ */
+#ifndef CIO_MOCK_SIM_H
+#define CIO_MOCK_SIM_H
+
+#include <pthread.h>
+
+#include "backend.h"
+#include "cio/mock.h"
+
+/* Results of a try that does not complete the op. */
+#define MOCK_PARK INT32_MIN
+#define MOCK_MORE (INT32_MIN + 1)
+
+/* internal_.bflags of an op the mock holds */
+#define MB_TIMED_OUT 1u /* due at its deadline, not at its latency */
+#define MB_DUE 2u       /* in the heap `due` */
+#define MB_HELD 4u      /* on its handle's queue (mock_handle.ops) */
+#define MB_PARKED 8u    /* tried, and waits for a change of its handle */
+#define MB_PARTIAL 16u  /* op->res counts what it moved so far (MSG_WAITALL) */
+
+typedef struct mock mock;
+typedef struct mock_handle mock_handle;
+
+typedef struct mock_kind {
+    const char *name; /* for reports: "pipe", "socket", "file" */
+    /* At submit: 0 when `op` can run on `h` (NULL for an op that names no
+     * handle), else its error (the op completes with it at once). May set
+     * MB_PARTIAL in op->internal_.bflags. */
+    int (*check)(mock *m, cio_op *op, mock_handle *h);
+    /* When its latency is over: the result, MOCK_PARK or MOCK_MORE. */
+    int32_t (*try_op)(mock *m, cio_op *op, mock_handle *h);
+    /* `h` closes (no op is held on it any more): release what it holds
+     * and wake the handles that see it go. */
+    void (*close)(mock *m, mock_handle *h);
+} mock_kind;
+
+struct mock_handle {
+    const mock_kind *kind; /* NULL: a free number */
+    void *obj;             /* the kind's object */
+    uint32_t end;          /* which end of obj this handle is (pipes, streams) */
+    opq ops;               /* the ops the mock holds on it, oldest first */
+};
+
+typedef struct mock_world {
+    mock_handle *handles; /* by number - CIO_MOCK_FD_BASE */
+    uint32_t cap;         /* entries in `handles` */
+    uint32_t open;        /* handles in use */
+    uint32_t low;         /* no free number below this */
+} mock_world;
+
+struct mock_fs;
+struct mock_net;
+
+struct mock {
+    uint64_t now;       /* the virtual clock */
+    uint64_t rng;       /* splitmix64 state */
+    uint64_t seed;
+    uint64_t trace;     /* FNV-1a over what the simulation did */
+    uint64_t submitted; /* ops taken, numbering them for the trace */
+    cio_heap due;       /* ops in flight, by virtual completion time */
+    mock_world world;
+    struct mock_fs *fs;   /* mock_fs.c's, made at the first use */
+    struct mock_net *net; /* mock_net.c's, made at the first use */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool woken; /* a wake came (any thread; under mu) */
+};
+
+/* ---- the engine (mock.c) ---- */
+
+/* The next number of the seeded sequence. */
+uint64_t mock_random(mock *m);
+
+/* How many of `possible` bytes (> 0) a transfer moves: all of them half of
+ * the time, else a seeded number from 1 up, as a real pipe or socket may. */
+uint32_t mock_transfer_size(mock *m, uint32_t possible);
+
+/* Something about handle `fd` changed: its parked ops try again after a
+ * fresh latency. Nothing for a number that is not an open handle. */
+void mock_wake(mock *m, cio_fd fd);
+
+/* ---- the handles (mock_world.c) ---- */
+
+static inline bool mock_is_simulated(cio_fd fd) { return fd >= (cio_fd)CIO_MOCK_FD_BASE; }
+
+/* A new handle of `kind` on `obj` (its end `end`), on the lowest free
+ * number, as descriptors are: the number, or -CIO_EMFILE, -CIO_ENOMEM. */
+cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end);
+
+/* The open handle `fd`, else NULL. */
+mock_handle *mock_handle_at(const mock_world *w, cio_fd fd);
+
+/* Frees the number `fd` (its kind has released what it held). */
+void mock_handle_free(mock_world *w, cio_fd fd);
+
+/* The number of handle `h`. */
+cio_fd mock_handle_fd(const mock_world *w, const mock_handle *h);
+
+/* ---- the kinds ---- */
+
+extern const mock_kind mock_pipe_kind;   /* mock_chan.c */
+extern const mock_kind mock_stream_kind; /* mock_chan.c */
+
+/* Makes a pipe (fds[0] its read end, fds[1] its write end) or a pair of
+ * connected stream sockets. 0, -CIO_ENOMEM or -CIO_EMFILE. */
+int mock_chan_make(mock *m, bool socket, cio_fd fds[2]);
+
+/* The kind that runs `op`, which names no simulated handle (socket, or a
+ * path relative to CIO_AT_FDCWD), else NULL. */
+const mock_kind *mock_kind_of_op(const cio_op *op);
+
+/* Frees what the kinds hold beyond their handles (the loop's close). */
+void mock_world_free(mock *m);
+
+#endif /* CIO_MOCK_SIM_H */

@@ -90,6 +90,7 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
 static void mock_close(cio_loop *loop) {
     mock *m = state(loop);
     mock_world_free(m);
+    mock_script_free(m);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
 }
@@ -105,19 +106,32 @@ void mock_world_free(mock *m) {
     }
     free(m->world.handles);
     m->world = (mock_world){0};
+    mock_net_free(m);
+    mock_fs_free(m);
 }
 
 const mock_kind *mock_kind_of_op(const cio_op *op) {
-    (void)op;
-    return NULL; /* sockets and the file system are still to come */
+    switch (op->opcode) {
+    case CIO_OP_SOCKET:
+        return &mock_socket_kind;
+    case CIO_OP_OPENAT:
+    case CIO_OP_STATX:
+    case CIO_OP_UNLINKAT:
+    case CIO_OP_RENAMEAT:
+    case CIO_OP_MKDIRAT:
+    case CIO_OP_SPLICE: /* between pipes and files: the file system's */
+        return &mock_fs_kind;
+    default:
+        return NULL;
+    }
 }
 
 static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
 
 /* Puts `op` in the heap at the end of a latency drawn from the seed, or at
  * its deadline if that comes first. */
-static void schedule(mock *m, cio_op *op) {
-    uint64_t when = m->now + 1 + mock_random(m) % MOCK_MAX_LATENCY_NS;
+static void schedule_after(mock *m, cio_op *op, uint64_t latency) {
+    uint64_t when = m->now + latency;
     op->internal_.bflags &= (uint16_t) ~(MB_TIMED_OUT | MB_PARKED);
     if (op->deadline && op->deadline < when) {
         when = op->deadline > m->now ? op->deadline : m->now;
@@ -127,6 +141,8 @@ static void schedule(mock *m, cio_op *op) {
     op->internal_.bflags |= MB_DUE;
     cio__heap_push(&m->due, op);
 }
+
+static void schedule(mock *m, cio_op *op) { schedule_after(m, op, 1 + mock_random(m) % MOCK_MAX_LATENCY_NS); }
 
 /* `op` waits for a change of its channel; its deadline, if it has one, is
  * kept in the heap meanwhile. */
@@ -166,19 +182,17 @@ static int32_t early_result(const cio_op *op, int32_t res) {
  * open (-CIO_EBADF), or an op the world does not run. */
 static const mock_kind *kind_for(mock *m, const cio_op *op, mock_handle **h) {
     cio_fd fd = cio__op_file(op);
-    *h = NULL;
-    if (fd != (cio_fd)CIO_FD_INVALID) {
-        *h = mock_handle_at(&m->world, fd);
-        return *h ? (*h)->kind : NULL;
-    }
-    return mock_kind_of_op(op);
+    *h = fd != (cio_fd)CIO_FD_INVALID ? mock_handle_at(&m->world, fd) : NULL;
+    const mock_kind *k = mock_kind_of_op(op);
+    if (k) return k;
+    return *h ? (*h)->kind : NULL;
 }
 
 /* Takes an op that the world runs onto its handle: 0 or the op's error. */
 static int hold(mock *m, cio_op *op) {
     mock_handle *h;
     const mock_kind *kind = kind_for(m, op, &h);
-    if (!kind) return cio__op_file(op) == (cio_fd)CIO_FD_INVALID ? -CIO_ENOSYS : -CIO_EBADF;
+    if (!kind) return -CIO_EBADF; /* a real handle, or a number not open */
     op->res = 0; /* what it moved so far, for an op that counts it */
     int r = kind->check(m, op, h);
     if (r < 0) return r;
@@ -194,6 +208,7 @@ static int hold(mock *m, cio_op *op) {
 static void unhold(mock *m, cio_op *op) {
     uint16_t bf = op->internal_.bflags;
     if (bf & MB_DUE) cio__heap_take(&m->due, op);
+    if (bf & MB_SCRIPTED) mock_script_drop(m, op);
     if (bf & MB_HELD) {
         mock_handle *h = mock_handle_at(&m->world, cio__op_file(op));
         if (h) opq_remove(&h->ops, op);
@@ -222,9 +237,19 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
     mock *m = state(loop);
     int r = 0;
     op->internal_.bflags = 0;
+    if (op->opcode == CIO_OP_POST) return -CIO_ENOTSUP; /* the core posts through the target's queue */
+    if (m->script) {
+        uint64_t latency;
+        r = mock_script_claim(m, op, &latency);
+        if (r < 0) return r;
+        if (r == 1) {
+            op->internal_.bflags = MB_SCRIPTED;
+            schedule_after(m, op, latency);
+            mix(m, ++m->submitted);
+            return 0;
+        }
+    }
     switch (op->opcode) {
-    case CIO_OP_POST:
-        return -CIO_ENOTSUP; /* the core posts through the target's queue */
     case CIO_OP_NOP:
         break;
     case CIO_OP_CLOSE:
@@ -266,7 +291,12 @@ static int deliver_due(cio_loop *loop, mock *m) {
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
         /* Its deadline came first. */
         int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ETIMEDOUT) : 0;
-        if (!(bf & MB_TIMED_OUT) && op->opcode != CIO_OP_NOP && op->opcode != CIO_OP_CLOSE) {
+        if (bf & MB_SCRIPTED) {
+            if (bf & MB_TIMED_OUT)
+                mock_script_drop(m, op);
+            else
+                res = mock_script_result(m, op);
+        } else if (!(bf & MB_TIMED_OUT) && op->opcode != CIO_OP_NOP && op->opcode != CIO_OP_CLOSE) {
             mock_handle *h;
             const mock_kind *kind = kind_for(m, op, &h);
             res = kind->try_op(m, op, h);

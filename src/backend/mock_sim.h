@@ -40,6 +40,7 @@
 #define MB_HELD 4u      /* on its handle's queue (mock_handle.ops) */
 #define MB_PARKED 8u    /* tried, and waits for a change of its handle */
 #define MB_PARTIAL 16u  /* op->res counts what it moved so far (MSG_WAITALL) */
+#define MB_SCRIPTED 32u /* its result comes from the script (mock_script.c) */
 
 typedef struct mock mock;
 typedef struct mock_handle mock_handle;
@@ -73,6 +74,7 @@ typedef struct mock_world {
 
 struct mock_fs;
 struct mock_net;
+struct mock_script;
 
 struct mock {
     uint64_t now;       /* the virtual clock */
@@ -84,6 +86,7 @@ struct mock {
     mock_world world;
     struct mock_fs *fs;   /* mock_fs.c's, made at the first use */
     struct mock_net *net; /* mock_net.c's, made at the first use */
+    struct mock_script *script; /* mock_script.c's, once a test scripts ops */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool woken; /* a wake came (any thread; under mu) */
@@ -123,6 +126,32 @@ cio_fd mock_handle_fd(const mock_world *w, const mock_handle *h);
 
 extern const mock_kind mock_pipe_kind;   /* mock_chan.c */
 extern const mock_kind mock_stream_kind; /* mock_chan.c */
+extern const mock_kind mock_socket_kind; /* mock_net.c: CIO_OP_SOCKET, and sockets not connected */
+extern const mock_kind mock_fs_kind;     /* mock_fs.c: the *at ops, files and directories */
+
+/* Free what mock_net.c and mock_fs.c hold (m->net, m->fs), once every
+ * handle is closed (the loop's close). */
+void mock_net_free(mock *m);
+void mock_fs_free(mock *m);
+
+/* ---- scripted results (mock_script.c) ---- */
+
+/* At submit, while a script is set (m->script): 1 when the script gives
+ * `op` its result (it then completes after the scripted latency, in
+ * *latency_ns, and the world never sees it), 0 when the world runs it, or
+ * a negative error for an op the script must answer and does not (strict
+ * mode: the op completes with it; the script has reported the op). */
+int mock_script_claim(mock *m, cio_op *op, uint64_t *latency_ns);
+
+/* When a claimed op is due: its result (data a read was scripted to
+ * return is then in its buffer). Each claimed op gets exactly one of
+ * mock_script_result() and mock_script_drop() (cancel, deadline, close,
+ * loop close). */
+int32_t mock_script_result(mock *m, cio_op *op);
+void mock_script_drop(mock *m, cio_op *op);
+
+/* Frees the script (the loop's close). */
+void mock_script_free(mock *m);
 
 /* Makes a pipe (fds[0] its read end, fds[1] its write end) or a pair of
  * connected stream sockets. 0, -CIO_ENOMEM or -CIO_EMFILE. */

@@ -135,6 +135,12 @@ CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
  */
 CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
 
+/* ---- simulated listeners, addresses and datagrams (mock_net.c) ---- */
+
+/* ---- the in-memory file system (mock_fs.c) ---- */
+
+/* ---- faults and invariants ---- */
+
 #ifdef __cplusplus
 }
 #endif

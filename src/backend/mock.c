@@ -74,6 +74,7 @@ static uint64_t chosen_seed(const cio_loop_options *opts) {
 static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
     mock *m = state(loop);
     memset(m, 0, sizeof *m);
+    m->loop = loop;
     m->seed = chosen_seed(opts);
     m->rng = m->seed;
     m->now = MOCK_EPOCH_NS;
@@ -306,6 +307,16 @@ static int deliver_due(cio_loop *loop, mock *m) {
             }
             if (res == MOCK_MORE) {
                 schedule(m, op);
+                continue;
+            }
+            if (op->internal_.bflags & MB_MORE) {
+                /* Held again before the callback runs, which may cancel it. */
+                op->internal_.bflags &= (uint16_t)~MB_MORE;
+                schedule(m, op);
+                mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+                cio__core(loop)->stats.kernel_completions++;
+                cio__complete_more(loop, op, res);
+                n++;
                 continue;
             }
         }

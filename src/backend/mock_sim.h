@@ -16,6 +16,10 @@
  * its handle (anything that changes a handle calls mock_wake on it, and
  * its parked ops try again after a fresh latency), or MOCK_MORE when it
  * moved part of what it must and tries again after a fresh latency.
+ * A multishot op's try that delivers one of several results sets MB_MORE
+ * in op->internal_.bflags: the engine then tries it again after a fresh
+ * latency (and it parks when it has nothing), and the result goes to the
+ * callback with CIO_F_MORE.
  * Nothing happens in the world before an op's try, so that a cancel, a
  * deadline or a close can always end a held op without loss.
  *
@@ -41,6 +45,7 @@
 #define MB_PARKED 8u    /* tried, and waits for a change of its handle */
 #define MB_PARTIAL 16u  /* op->res counts what it moved so far (MSG_WAITALL) */
 #define MB_SCRIPTED 32u /* its result comes from the script (mock_script.c) */
+#define MB_MORE 64u     /* set by a try of a multishot op: the result is not its last */
 
 typedef struct mock mock;
 typedef struct mock_handle mock_handle;
@@ -77,6 +82,7 @@ struct mock_net;
 struct mock_script;
 
 struct mock {
+    cio_loop *loop;     /* whose state this is */
     uint64_t now;       /* the virtual clock */
     uint64_t rng;       /* splitmix64 state */
     uint64_t seed;
@@ -121,6 +127,9 @@ void mock_handle_free(mock_world *w, cio_fd fd);
 
 /* The number of handle `h`. */
 cio_fd mock_handle_fd(const mock_world *w, const mock_handle *h);
+
+/* Pointers to handles do not outlive the next mock_handle_open (the table
+ * may move): keep numbers. */
 
 /* ---- the kinds ---- */
 

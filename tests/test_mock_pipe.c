@@ -247,7 +247,7 @@ static void epipe_after_reader_close(void) {
     t_run(&loop, 10.0);
     CHECK_EQ(wr2.finals, 1);
     CHECK_EQ(wr2.res, -CIO_EPIPE);
-    t_close(&loop); /* frees the write end left open */
+    mock_close(&loop, 1); /* frees the write end left open */
 }
 
 static void poll_events(void) {
@@ -276,7 +276,7 @@ static void poll_events(void) {
     submit(&loop, &pin);
     t_run(&loop, 10.0);
     CHECK_EQ(pin.res, CIO_POLLIN | CIO_POLLHUP); /* a byte left, no writer */
-    t_close(&loop);
+    mock_close(&loop, 1);
 }
 
 /* ---- parked ops ended by a cancel, a deadline, a close ---- */
@@ -374,7 +374,7 @@ static void parked_ends(void) {
     submit(&loop, &rd);
     settle(&loop);
     CHECK_EQ(rd.finals, 0);
-    t_close(&loop);
+    mock_close(&loop, 4); /* three ends, the parked read */
     CHECK_EQ(rd.finals, 1);
     CHECK_EQ(rd.res, -CIO_ECANCELED);
 }

@@ -244,7 +244,7 @@ static void dontwait_and_peek(void) {
     CHECK_EQ(do_recv(&loop, pp[0], buf, 1, 0), -CIO_ENOTSOCK);
     cio_prep_shutdown(&t.op, pp[1], CIO_SHUT_WR);
     CHECK_EQ(do_op(&loop, &t), -CIO_ENOTSOCK);
-    t_close(&loop);
+    mock_close(&loop, 4);
 }
 
 static void shut_wr(void) {
@@ -301,7 +301,7 @@ static void shut_wr(void) {
     CHECK_EQ(do_op(&loop, &sh), 0);
     CHECK_EQ(do_send(&loop, u[0], "c", 0), -CIO_EPIPE);
     CHECK_EQ(do_recv(&loop, u[0], buf, sizeof buf, 0), 0);
-    t_close(&loop);
+    mock_close(&loop, 4);
 }
 
 static void close_ends(void) {
@@ -356,7 +356,7 @@ static void close_ends(void) {
     CHECK_EQ(do_op(&loop, &pl), (int32_t)(CIO_POLLOUT | CIO_POLLERR | CIO_POLLHUP));
     CHECK_EQ(do_send(&loop, s[0], "x", 0), -CIO_ECONNRESET);
     CHECK_EQ(do_send(&loop, s[0], "x", 0), -CIO_EPIPE);
-    t_close(&loop); /* frees the end left open */
+    mock_close(&loop, 1); /* frees the end left open */
 }
 
 static void parked_ends(void) {
@@ -420,7 +420,7 @@ static void parked_ends(void) {
     submit(&loop, &rd);
     settle(&loop);
     CHECK_EQ(rd.finals, 0);
-    t_close(&loop);
+    mock_close(&loop, 3); /* two ends, the parked recv */
     CHECK_EQ(rd.finals, 1);
     CHECK_EQ(rd.res, -CIO_ECANCELED);
     CHECK_EQ(cio_mock_socketpair(&loop, s), -CIO_EINVAL); /* closed */

@@ -51,6 +51,7 @@ extern "C" {
 #define CIO_ETIMEDOUT ETIMEDOUT       /* the op's deadline passed */
 #define CIO_EALREADY EALREADY         /* already in progress (op in flight, cancel too late) */
 #define CIO_EINPROGRESS EINPROGRESS   /* operation now in progress */
+#define CIO_EDEADLK EDEADLK           /* would wait for ever (the mock backend's deadlock report) */
 #define CIO_ENOTSOCK ENOTSOCK         /* not a socket */
 #define CIO_EMSGSIZE EMSGSIZE         /* message too long */
 #define CIO_EAFNOSUPPORT EAFNOSUPPORT /* address family not supported */
@@ -63,6 +64,11 @@ extern "C" {
 #define CIO_ECONNREFUSED ECONNREFUSED
 #define CIO_ENOTCONN ENOTCONN
 #define CIO_ENOBUFS ENOBUFS
+#define CIO_EISCONN EISCONN           /* the socket is already connected */
+#define CIO_EDESTADDRREQ EDESTADDRREQ /* a datagram with no destination (socket not connected) */
+#define CIO_EPROTOTYPE EPROTOTYPE     /* the socket at that address is of another type */
+#define CIO_EPROTONOSUPPORT EPROTONOSUPPORT /* protocol or socket type not supported */
+#define CIO_ENOPROTOOPT ENOPROTOOPT   /* socket option not known (or not simulated) */
 
 /*
  * cio_strerror - a short English description of an error code.

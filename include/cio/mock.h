@@ -57,7 +57,8 @@ CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
  * fails with EBADF and touches no real file. They are valid only in ops on
  * `loop`, and are closed with cio_prep_close() (or cio_close() in a task);
  * a closed number is used again, lowest first, as descriptors
- * are. cio_loop_close() frees every pipe still open.
+ * are. cio_loop_close() frees every pipe still open, and reports each
+ * as a leak (see the invariants below).
  *
  * On them run read, write, readv and writev (the offset is ignored: a pipe
  * has no position), poll (not multishot) and close, as on a real pipe:
@@ -140,6 +141,132 @@ CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
 /* ---- the in-memory file system (mock_fs.c) ---- */
 
 /* ---- faults and invariants ---- */
+
+/*
+ * Faults the simulation injects, each at a rate of its own, in parts per
+ * million of the chances it gets. Each is a thing a real kernel does, only
+ * rarely, so that a correct program copes with it:
+ */
+typedef enum cio_mock_fault {
+    /* A connected stream is reset as by the network: the op that meets it,
+     * and the first op of the other end, fail with -CIO_ECONNRESET; after
+     * that both ends are as after the peer's close (0, -CIO_EPIPE). Chance:
+     * each try of a read, write, recv, send, recvmsg or sendmsg on a
+     * connected stream. */
+    CIO_MOCK_FAULT_RESET,
+    /* An op with CIO_MSG_DONTWAIT fails with -CIO_EAGAIN though it could
+     * have gone on (readiness is always a race). Chance: each try of one. */
+    CIO_MOCK_FAULT_AGAIN,
+    /* socket, accept or openat fails with -CIO_ENOMEM, resp. -CIO_EMFILE,
+     * and changes nothing (an accept leaves its connection queued). Chance:
+     * each try of one. */
+    CIO_MOCK_FAULT_NOMEM,
+    CIO_MOCK_FAULT_MFILE,
+    /* The submission queue is full: the op reaches the simulated kernel
+     * later (after up to 100 us of virtual time more), so that ops
+     * submitted after it may complete first. Chance: each submit. */
+    CIO_MOCK_FAULT_RING_FULL,
+    /* A cancel meets an op that has just finished: the op completes with
+     * its own result (its bytes moved) and the cancel with -CIO_ENOENT.
+     * Chance: each cancel of an op (not multishot) that could finish now. */
+    CIO_MOCK_FAULT_CANCEL_RACE,
+    /* A cancel meets an op while it executes: the op completes with
+     * -CIO_EINTR (nothing moved) and the cancel with -CIO_EALREADY, as
+     * op.h allows. Chance: each cancel of an op with a carrier. */
+    CIO_MOCK_FAULT_INTR,
+    /* A close meets an op that has just finished: the op completes with
+     * its own result instead of -CIO_ECANCELED. Chance: each op a close of
+     * its handle ends that could finish now. */
+    CIO_MOCK_FAULT_CLOSE_RACE,
+    CIO_MOCK_FAULT_COUNT_
+} cio_mock_fault;
+
+/* CIO_MOCK_FAULTS=<ppm> sets every rate; CIO_MOCK_FAULTS=reset=<ppm>,... a
+ * few, by these names; anything else makes cio_loop_init() fail with
+ * -CIO_EINVAL. */
+#define CIO_MOCK_FAULT_NAMES \
+    { "reset", "again", "nomem", "mfile", "ring_full", "cancel_race", "intr", "close_race" }
+
+/*
+ * The mock's own settings, through cio_loop_options.backend_options (NULL:
+ * the environment's, CIO_MOCK_FAULTS and CIO_MOCK_POISON, else none).
+ * Start from all-zero: no fault, no poisoning.
+ */
+typedef struct cio_mock_options {
+    uint32_t fault_ppm[CIO_MOCK_FAULT_COUNT_]; /* each fault's rate; 0: never */
+    uint32_t flags;                            /* CIO_MOCK_* below */
+    uint32_t reserved_[7];                     /* must be 0 */
+} cio_mock_options;
+
+/* Poison what cio keeps in each op (cio_op.internal_) at its final
+ * completion, so that a runtime that touched it afterwards would fail
+ * loudly, and check every op the mock takes back from its queues against
+ * the poison (a violation names it). Costs little; for tests. Also
+ * CIO_MOCK_POISON=1 in the environment. */
+#define CIO_MOCK_POISON 1u
+
+/* cio_mock_set_fault - sets the rate of `fault` from now on, in parts per
+ * million (at most 1000000). 0, or -CIO_EINVAL (a loop not on the mock, a
+ * bad fault or rate). Loop thread. A run with every rate 0 draws no random
+ * number for faults: its trace is the same as with no fault support. */
+CIO_API int cio_mock_set_fault(cio_loop *loop, cio_mock_fault fault, uint32_t ppm);
+
+/* cio_mock_faults - how many faults of kind `fault` the simulation of
+ * `loop` injected so far; CIO_MOCK_FAULT_COUNT_ for all kinds together.
+ * A test checks the program's output in runs where this is 0, and that it
+ * failed cleanly in the others. 0 for a loop not on the mock. */
+CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
+
+/*
+ * What the mock checks on every run, and reports on stderr as
+ *   cio mock: <what, naming the op: its opcode, handle and address> (seed S;
+ *   replay: CIO_BACKEND=mock CIO_MOCK_SEED=S ... <the command line>)
+ * - every op it takes completes exactly once, and no op is taken back
+ *   after its final completion (with CIO_MOCK_POISON);
+ * - nothing is left when the loop closes: no simulated handle open (the
+ *   close frees it, but a program that forgets a handle leaks it on a
+ *   real system), no op in flight (the close cancels it, as on every
+ *   backend, but a program that shuts down cleanly has ended its ops
+ *   first; a task blocked in an op or a sleep shows as that op), no task
+ *   alive (a task blocked on a sync primitive, named);
+ * - a deadlock: the loop would wait for ever, with ops parked that
+ *   nothing can wake: no op due, no timer set, and no other thread wakes
+ *   the loop within 50 ms of real time (10 s once another thread has
+ *   woken it before: it may be busy). The parked ops then complete with
+ *   -CIO_EDEADLK, so the program ends instead of hanging. A loop with
+ *   nothing in flight that waits for another thread's post waits as long
+ *   as it takes.
+ * With CIO_MOCK_ABORT=1 in the environment the first violation aborts the
+ * process after its report, for test runners that only look at the exit.
+ */
+
+/* cio_mock_violations - how many violations the mock reported for `loop`
+ * so far, or, with NULL, in the whole process (loops closed included). */
+CIO_API uint64_t cio_mock_violations(const cio_loop *loop);
+
+/*
+ * cio_mock_replay - writes into `buf` (`size` bytes, NUL-terminated, cut if
+ * short) the one-line shell command that replays this run: the
+ * environment that sets the backend, seed and faults of `loop`, then the
+ * process's command line (Linux; elsewhere "<program>"). Returns the length
+ * the whole line needs (as snprintf), or -CIO_EINVAL for a loop not on the
+ * mock. Print it with a failure. Loop thread.
+ */
+CIO_API int cio_mock_replay(const cio_loop *loop, char *buf, size_t size);
+
+/*
+ * cio_mock_fail - reports a violation that the program (or a layer of cio
+ * above the loop, such as tasks) found in a simulated run, the same way as
+ * the mock's own: the printf-style message, the seed and the replay
+ * command on stderr, counted in cio_mock_violations(), an abort under
+ * CIO_MOCK_ABORT=1. 0, or -CIO_EINVAL for a loop not on the mock (nothing
+ * is printed then). Loop thread.
+ */
+CIO_API int cio_mock_fail(cio_loop *loop, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,9 @@
  * submission): two runs with the same seed and the same program have the
  * same hash (cio/mock.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "mock_chan.h"
 
@@ -39,6 +41,19 @@
 
 /* An op's simulated latency: up to this many nanoseconds. */
 #define MOCK_MAX_LATENCY_NS 1000u
+
+/* How much later a full submission queue lets an op reach the kernel. */
+#define MOCK_RING_FULL_DELAY_NS 100000u
+
+/* What CIO_MOCK_POISON writes into the fields an op lent the mock. */
+#define MOCK_POISON 0xa5a5a5a5a5a5a5a5ull
+#define MB_POISONED 0xa5a5u
+
+/* How long a loop that other threads have woken before waits for one of
+ * them, in real time, before it reports a deadlock. */
+#define MOCK_FOREIGN_WAIT_S 10
+/* ... and one that no other thread has woken yet (one may be starting). */
+#define MOCK_GRACE_NS 50000000
 
 _Static_assert(sizeof(mock) <= sizeof(((cio_core *)0)->backend), "the mock's state fits in the loop");
 
@@ -51,7 +66,7 @@ uint64_t mock_random(mock *m) {
     return z ^ (z >> 31);
 }
 
-static void mix(mock *m, uint64_t v) {
+void mock_mix(mock *m, uint64_t v) {
     for (int i = 0; i < 8; i++) {
         m->trace ^= (v >> (8 * i)) & 0xff;
         m->trace *= 0x100000001b3ull;
@@ -75,11 +90,14 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
     mock *m = state(loop);
     memset(m, 0, sizeof *m);
     m->loop = loop;
+    int r = mock_settings(m, opts ? opts->backend_options : NULL);
+    if (r < 0) return r;
     m->seed = chosen_seed(opts);
     m->rng = m->seed;
     m->now = MOCK_EPOCH_NS;
     m->trace = 0xcbf29ce484222325ull;
-    mix(m, m->seed);
+    mock_mix(m, m->seed);
+    m->waiter = pthread_self();
     if (pthread_mutex_init(&m->mu, NULL) != 0) return -CIO_ENOMEM;
     if (pthread_cond_init(&m->cv, NULL) != 0) {
         pthread_mutex_destroy(&m->mu);
@@ -90,6 +108,10 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
 
 static void mock_close(cio_loop *loop) {
     mock *m = state(loop);
+    for (uint32_t i = 0; i < m->world.cap; i++)
+        if (m->world.handles[i].kind)
+            mock_violation(m, "simulated %s handle %ld was left open when the loop closed",
+                           m->world.handles[i].kind->name, (long)mock_handle_fd(&m->world, &m->world.handles[i]));
     mock_world_free(m);
     mock_script_free(m);
     pthread_cond_destroy(&m->cv);
@@ -217,6 +239,71 @@ static void unhold(mock *m, cio_op *op) {
     op->internal_.bflags = bf & MB_PARTIAL;
 }
 
+/* A connected stream reset as by the network: what was in flight is lost,
+ * each end reports -CIO_ECONNRESET once, then is as after the peer's
+ * close (both sending halves over: end of file, -CIO_EPIPE). */
+static void reset_stream(mock *m, mock_chan *c) {
+    for (int end = 0; end < 2; end++) {
+        c->ring[end].len = 0;
+        c->reset[end] = c->open[end];
+        c->shut_wr[end] = true;
+    }
+    mock_chan_wake(m, c);
+}
+
+/* What a fault does to `op` instead of its try, or 0 for none. */
+static int32_t fault_instead(mock *m, const cio_op *op, const mock_kind *kind, mock_handle *h) {
+    int op_code = op->opcode;
+    if (op_code == CIO_OP_SOCKET || op_code == CIO_OP_ACCEPT || op_code == CIO_OP_OPENAT) {
+        if (mock_fault(m, CIO_MOCK_FAULT_NOMEM)) return -CIO_ENOMEM;
+        if (mock_fault(m, CIO_MOCK_FAULT_MFILE)) return -CIO_EMFILE;
+    }
+    if ((cio__op_msg_flags(op) & CIO_MSG_DONTWAIT) && mock_fault(m, CIO_MOCK_FAULT_AGAIN)) return -CIO_EAGAIN;
+    if (kind == &mock_stream_kind && cio__opdef(op)->dir != OPD_DIR_NONE && op_code != CIO_OP_POLL &&
+        mock_fault(m, CIO_MOCK_FAULT_RESET))
+        reset_stream(m, h->obj); /* the try then meets it */
+    return 0;
+}
+
+/* Tries `op` in the world now (faults first): its result, MOCK_PARK or
+ * MOCK_MORE. */
+static int32_t try_now(mock *m, cio_op *op, const mock_kind *kind, mock_handle *h) {
+    int32_t res = fault_instead(m, op, kind, h);
+    return res ? res : kind->try_op(m, op, h);
+}
+
+/* Ends a held op early: it has moved nothing, or reports what it moved. */
+static void end_early(cio_loop *loop, mock *m, cio_op *op, int32_t res) {
+    unhold(m, op);
+    res = early_result(op, res);
+    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+    cio__ready(loop, op, res);
+}
+
+/* A cancel or close that meets `op` just as it finishes (a fault): tries
+ * it now; true when it completed with its own result. */
+static bool finish_first(cio_loop *loop, mock *m, cio_op *op) {
+    if (op->flags & CIO_F_MULTISHOT) return false;
+    bool scripted = op->internal_.bflags & MB_SCRIPTED;
+    op->internal_.bflags &= (uint16_t)~MB_SCRIPTED; /* it gets its result below, not a drop in unhold */
+    unhold(m, op);
+    int32_t res;
+    if (scripted) {
+        res = mock_script_result(m, op);
+    } else if (op->opcode == CIO_OP_NOP || op->opcode == CIO_OP_CLOSE) {
+        res = 0;
+    } else {
+        mock_handle *h;
+        const mock_kind *kind = kind_for(m, op, &h);
+        res = try_now(m, op, kind, h);
+        if (res == MOCK_PARK || res == MOCK_MORE) return false; /* it could not: the cancel wins */
+    }
+    op->internal_.bflags = 0;
+    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+    cio__ready(loop, op, res);
+    return true;
+}
+
 /* A close of a simulated handle: the ops held on it end first, with
  * -CIO_ECANCELED (op.h), then its kind lets it go, which the handles that
  * see it go notice (end of file, EPIPE, ECONNRESET, POLLHUP, POLLERR). 0 or
@@ -225,10 +312,10 @@ static int close_handle(cio_loop *loop, mock *m, cio_fd fd) {
     mock_handle *h = mock_handle_at(&m->world, fd);
     if (!h) return -CIO_EBADF; /* a real handle, too: the simulation has none */
     cio_op *op;
-    while ((op = h->ops.head)) {
-        unhold(m, op);
-        cio__ready(loop, op, early_result(op, -CIO_ECANCELED));
-    }
+    while ((op = h->ops.head))
+        if (!mock_fault(m, CIO_MOCK_FAULT_CLOSE_RACE) || !finish_first(loop, m, op))
+            end_early(loop, m, op, -CIO_ECANCELED);
+    h = mock_handle_at(&m->world, fd); /* a try may have made handles (the table moves) */
     h->kind->close(m, h);
     mock_handle_free(&m->world, fd);
     return 0;
@@ -246,7 +333,7 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
         if (r == 1) {
             op->internal_.bflags = MB_SCRIPTED;
             schedule_after(m, op, latency);
-            mix(m, ++m->submitted);
+            mock_mix(m, ++m->submitted);
             return 0;
         }
     }
@@ -261,33 +348,91 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
         break;
     }
     if (r < 0) return r;
-    schedule(m, op);
-    mix(m, ++m->submitted);
+    if (mock_fault(m, CIO_MOCK_FAULT_RING_FULL))
+        schedule_after(m, op, 1 + mock_random(m) % MOCK_RING_FULL_DELAY_NS);
+    else
+        schedule(m, op);
+    mock_mix(m, ++m->submitted);
     return 0;
 }
 
 static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
-    unhold(state(loop), target);
-    cio__ready(loop, target, early_result(target, -CIO_ECANCELED));
-    if (carrier) cio__ready(loop, carrier, 0);
+    mock *m = state(loop);
+    int32_t outcome = 0;
+    if (!cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_CANCEL_RACE) && finish_first(loop, m, target)) {
+        outcome = -CIO_ENOENT;
+    } else if (carrier && !cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_INTR)) {
+        end_early(loop, m, target, -CIO_EINTR);
+        outcome = -CIO_EALREADY;
+    } else {
+        end_early(loop, m, target, -CIO_ECANCELED);
+    }
+    if (carrier) cio__ready(loop, carrier, outcome);
     return 0;
+}
+
+/* An op still in flight when the loop closes: a leftover (cio/mock.h). */
+static void mock_left_at_close(cio_loop *loop, const cio_op *op) {
+    cio_fd fd = cio__op_file(op);
+    if (fd == (cio_fd)CIO_FD_INVALID)
+        mock_violation(state(loop), "%s op %p was still in flight when the loop closed", cio_op_name(op->opcode),
+                       (const void *)op);
+    else
+        mock_violation(state(loop), "%s op %p on handle %ld was still in flight when the loop closed",
+                       cio_op_name(op->opcode), (const void *)op, (long)fd);
 }
 
 static void mock_cancel_all(cio_loop *loop) {
     mock *m = state(loop);
+    bool closing = cio__core(loop)->closing;
+    cio_op *op;
     for (uint32_t i = 0; i < m->world.cap; i++)
-        while (m->world.handles[i].ops.head) mock_cancel(loop, m->world.handles[i].ops.head, NULL);
-    while (m->due.root) mock_cancel(loop, m->due.root, NULL);
+        while ((op = m->world.handles[i].ops.head)) {
+            if (closing) mock_left_at_close(loop, op);
+            mock_cancel(loop, op, NULL);
+        }
+    while ((op = m->due.root)) {
+        if (closing) mock_left_at_close(loop, op);
+        mock_cancel(loop, op, NULL);
+    }
 }
 
-/* Completes, in virtual time order, every op due by now: an op on a
- * simulated handle is tried then, and parks instead if it cannot go on
- * yet, or is scheduled again if it has more to move. */
+/* A final completion from the simulated kernel: checked to be the op's
+ * only one, its borrowed fields poisoned (CIO_MOCK_POISON), delivered. */
+static void complete(cio_loop *loop, mock *m, cio_op *op, int32_t res) {
+    if (op->internal_.state != OP_BACKEND)
+        mock_violation(m, "%s op %p completed again after its final completion", cio_op_name(op->opcode), (void *)op);
+    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+    cio__core(loop)->stats.kernel_completions++;
+    if (m->flags & CIO_MOCK_POISON) {
+        /* What backend.h lends a backend: nobody may read it after this. */
+        op->internal_.next = (cio_op *)(uintptr_t)MOCK_POISON;
+        memset(&op->internal_.u, 0xa5, sizeof op->internal_.u);
+        op->internal_.when = MOCK_POISON;
+        op->internal_.bflags = MB_POISONED;
+    } else {
+        op->internal_.bflags = 0;
+    }
+    cio__complete(loop, op, res);
+}
+
+/* Whether `op`, which the mock takes from one of its queues, was poisoned:
+ * a violation (the mock kept an op past its final completion). */
+static bool poisoned(mock *m, const cio_op *op) {
+    if (op->internal_.bflags != MB_POISONED) return false;
+    mock_violation(m, "%s op %p was touched after its final completion", cio_op_name(op->opcode), (const void *)op);
+    return true;
+}
+
+/* Completes, in virtual time order, every op due by now: an op in the
+ * world is tried then, and parks instead if it cannot go on yet, or is
+ * scheduled again if it has more to move. */
 static int deliver_due(cio_loop *loop, mock *m) {
     int n = 0;
     cio_op *op;
     while ((op = m->due.root) && op->internal_.when <= m->now) {
         cio__heap_take(&m->due, op);
+        if (poisoned(m, op)) continue;
         uint16_t bf = op->internal_.bflags;
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
         /* Its deadline came first. */
@@ -300,7 +445,7 @@ static int deliver_due(cio_loop *loop, mock *m) {
         } else if (!(bf & MB_TIMED_OUT) && op->opcode != CIO_OP_NOP && op->opcode != CIO_OP_CLOSE) {
             mock_handle *h;
             const mock_kind *kind = kind_for(m, op, &h);
-            res = kind->try_op(m, op, h);
+            res = try_now(m, op, kind, h);
             if (res == MOCK_PARK) {
                 park(m, op);
                 continue;
@@ -313,7 +458,7 @@ static int deliver_due(cio_loop *loop, mock *m) {
                 /* Held again before the callback runs, which may cancel it. */
                 op->internal_.bflags &= (uint16_t)~MB_MORE;
                 schedule(m, op);
-                mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+                mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
                 cio__core(loop)->stats.kernel_completions++;
                 cio__complete_more(loop, op, res);
                 n++;
@@ -324,21 +469,59 @@ static int deliver_due(cio_loop *loop, mock *m) {
             mock_handle *h = mock_handle_at(&m->world, cio__op_file(op));
             opq_remove(&h->ops, op);
         }
-        op->internal_.bflags = 0;
-        mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
-        cio__core(loop)->stats.kernel_completions++;
-        cio__complete(loop, op, res);
+        complete(loop, m, op, res);
         n++;
     }
     return n;
 }
 
-/* Blocks (in real time) until another thread wakes the loop. */
+/* Ends every parked op with -CIO_EDEADLK after naming them: nothing in
+ * the simulation can wake them, and no other thread came. Returns how many
+ * there were. */
+static unsigned end_deadlock(cio_loop *loop, mock *m) {
+    char names[256] = "";
+    size_t len = 0;
+    unsigned parked = 0;
+    for (uint32_t i = 0; i < m->world.cap; i++)
+        for (cio_op *op = m->world.handles[i].ops.head; op; op = OPQ_NEXT(op))
+            if (parked++ < 4 && len < sizeof names)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s on %ld", parked > 1 ? ", " : "",
+                                        cio_op_name(op->opcode), (long)mock_handle_fd(&m->world, &m->world.handles[i]));
+    if (!parked) return 0;
+    mock_violation(m, "deadlock at virtual time %llu ns: %u op(s) wait for ever (%s%s); they end with -CIO_EDEADLK",
+                   (unsigned long long)m->now, parked, names, parked > 4 ? ", ..." : "");
+    for (uint32_t i = 0; i < m->world.cap; i++)
+        while (m->world.handles[i].ops.head) end_early(loop, m, m->world.handles[i].ops.head, -CIO_EDEADLK);
+    return parked;
+}
+
+/* Nothing is due and no timer is set: only another thread can bring work.
+ * Waits for one in real time, briefly, or up to MOCK_FOREIGN_WAIT_S once
+ * another thread has woken this loop, then ends the parked ops as a
+ * deadlock. With no op parked, it waits for a wake as long as it takes
+ * (the program waits for another thread with nothing in flight). */
 static void wait_for_wake(cio_loop *loop, mock *m) {
+    pthread_mutex_lock(&m->mu);
+    m->waiter = pthread_self();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (m->foreign_wakes) {
+        until.tv_sec += MOCK_FOREIGN_WAIT_S;
+    } else {
+        until.tv_nsec += MOCK_GRACE_NS;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+    }
+    while (!m->woken && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {
+    }
+    bool woken = m->woken;
+    pthread_mutex_unlock(&m->mu);
+    if (woken || end_deadlock(loop, m)) return;
     pthread_mutex_lock(&m->mu);
     while (!m->woken) pthread_cond_wait(&m->cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
-    (void)loop;
 }
 
 static bool take_wake(cio_loop *loop, mock *m) {
@@ -366,13 +549,14 @@ static int mock_wait(cio_loop *loop, int64_t timeout_ns) {
     } else if (until > m->now) {
         m->now = until;
     }
-    mix(m, m->now);
+    mock_mix(m, m->now);
     return deliver_due(loop, m);
 }
 
 static int mock_loop_wake(cio_loop *loop) {
     mock *m = state(loop);
     pthread_mutex_lock(&m->mu);
+    if (!pthread_equal(m->waiter, pthread_self())) m->foreign_wakes = true;
     m->woken = true;
     pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);

@@ -81,6 +81,12 @@ struct mock_fs;
 struct mock_net;
 struct mock_script;
 
+/* What faults the simulation injects (cio/mock.h), and how many it did. */
+typedef struct mock_faults {
+    uint32_t ppm[CIO_MOCK_FAULT_COUNT_];
+    uint64_t count[CIO_MOCK_FAULT_COUNT_];
+} mock_faults;
+
 struct mock {
     cio_loop *loop;     /* whose state this is */
     uint64_t now;       /* the virtual clock */
@@ -93,15 +99,23 @@ struct mock {
     struct mock_fs *fs;   /* mock_fs.c's, made at the first use */
     struct mock_net *net; /* mock_net.c's, made at the first use */
     struct mock_script *script; /* mock_script.c's, once a test scripts ops */
+    mock_faults faults;
+    uint32_t flags;      /* CIO_MOCK_POISON */
+    uint64_t violations; /* reported for this loop */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool woken; /* a wake came (any thread; under mu) */
+    pthread_t waiter;    /* the thread in the last wait (under mu) */
+    bool woken;          /* a wake came (any thread; under mu) */
+    bool foreign_wakes;  /* another thread woke the loop at least once (under mu) */
 };
 
 /* ---- the engine (mock.c) ---- */
 
 /* The next number of the seeded sequence. */
 uint64_t mock_random(mock *m);
+
+/* Mixes `v` into the trace hash (cio_mock_trace). */
+void mock_mix(mock *m, uint64_t v);
 
 /* How many of `possible` bytes (> 0) a transfer moves: all of them half of
  * the time, else a seeded number from 1 up, as a real pipe or socket may. */
@@ -110,6 +124,25 @@ uint32_t mock_transfer_size(mock *m, uint32_t possible);
 /* Something about handle `fd` changed: its parked ops try again after a
  * fresh latency. Nothing for a number that is not an open handle. */
 void mock_wake(mock *m, cio_fd fd);
+
+/* ---- faults and reports (mock_fault.c) ---- */
+
+/* The settings of a new loop: `opts` when given, else the environment's
+ * (CIO_MOCK_FAULTS, CIO_MOCK_POISON). 0 or -CIO_EINVAL. */
+int mock_settings(mock *m, const cio_mock_options *opts);
+
+/* Whether fault `f` strikes at this chance. Draws from the seed only when
+ * its rate is not 0, so that a run without faults is the same with or
+ * without fault support. */
+bool mock_fault(mock *m, cio_mock_fault f);
+
+/* Reports a violation (cio/mock.h): the message, the seed and the replay
+ * command on stderr; counts it; aborts under CIO_MOCK_ABORT=1. */
+void mock_violation(mock *m, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* ---- the handles (mock_world.c) ---- */
 

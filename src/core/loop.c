@@ -316,6 +316,7 @@ int cio_loop_close(cio_loop *loop) {
     c->be->cancel_all(loop);
     for (cio_op *op = cio__pool_take_all(loop), *next; op; op = next) {
         next = op->internal_.next;
+        if (c->be->left_at_close) c->be->left_at_close(loop, op);
         op->internal_.iflags |= IF_CANCELLED;
         cio__ready(loop, op, -CIO_ECANCELED);
     }
@@ -325,6 +326,7 @@ int cio_loop_close(cio_loop *loop) {
         cio_op *op = c->timers.root;
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
+            if (c->be->left_at_close) c->be->left_at_close(loop, op);
             op->internal_.iflags |= IF_CANCELLED;
             cio__ready(loop, op, -CIO_ECANCELED);
         }

@@ -47,6 +47,7 @@ const char *cio_strerror(int err) {
         E(CIO_ETIMEDOUT, "timed out")
         E(CIO_EALREADY, "operation already in progress")
         E(CIO_EINPROGRESS, "operation in progress")
+        E(CIO_EDEADLK, "deadlock: would wait for ever")
         E(CIO_ENOTSOCK, "not a socket")
         E(CIO_EMSGSIZE, "message too long")
         E(CIO_EAFNOSUPPORT, "address family not supported")
@@ -59,6 +60,11 @@ const char *cio_strerror(int err) {
         E(CIO_ECONNREFUSED, "connection refused")
         E(CIO_ENOTCONN, "socket not connected")
         E(CIO_ENOBUFS, "no buffer space available")
+        E(CIO_EISCONN, "socket already connected")
+        E(CIO_EDESTADDRREQ, "destination address required")
+        E(CIO_EPROTOTYPE, "wrong socket type")
+        E(CIO_EPROTONOSUPPORT, "protocol not supported")
+        E(CIO_ENOPROTOOPT, "socket option not available")
     default:
         return "unknown error";
     }

@@ -1,0 +1,197 @@
+/*
+ * src/backend/mock_fault.c - the mock's faults (which, how often, drawn
+ * from the seed) and its reports of violations, each with the seed and the
+ * command that replays the run (cio/mock.h).
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mock_sim.h"
+
+static const char *const fault_names[CIO_MOCK_FAULT_COUNT_] = CIO_MOCK_FAULT_NAMES;
+
+/* Violations of every loop of the process, closed ones included. */
+static _Atomic uint64_t violations_total;
+
+/* CIO_MOCK_FAULTS: "<ppm>" for every fault, or "name=<ppm>,..." for some. */
+static int parse_faults(const char *s, uint32_t ppm[CIO_MOCK_FAULT_COUNT_]) {
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end != s && *end == '\0') {
+        if (v > 1000000) return -CIO_EINVAL;
+        for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) ppm[f] = (uint32_t)v;
+        return 0;
+    }
+    while (*s) {
+        int f = 0;
+        size_t n = 0;
+        for (; f < CIO_MOCK_FAULT_COUNT_; f++) {
+            n = strlen(fault_names[f]);
+            if (!strncmp(s, fault_names[f], n) && s[n] == '=') break;
+        }
+        if (f == CIO_MOCK_FAULT_COUNT_) return -CIO_EINVAL;
+        s += n + 1;
+        v = strtoul(s, &end, 10);
+        if (end == s || v > 1000000 || (*end != ',' && *end != '\0')) return -CIO_EINVAL;
+        ppm[f] = (uint32_t)v;
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+int mock_settings(mock *m, const cio_mock_options *opts) {
+    if (opts) {
+        for (unsigned i = 0; i < sizeof opts->reserved_ / sizeof opts->reserved_[0]; i++)
+            if (opts->reserved_[i]) return -CIO_EINVAL;
+        if (opts->flags & ~CIO_MOCK_POISON) return -CIO_EINVAL;
+        for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) {
+            if (opts->fault_ppm[f] > 1000000) return -CIO_EINVAL;
+            m->faults.ppm[f] = opts->fault_ppm[f];
+        }
+        m->flags = opts->flags;
+        return 0;
+    }
+    const char *env = getenv("CIO_MOCK_FAULTS");
+    if (env && *env && parse_faults(env, m->faults.ppm) < 0) return -CIO_EINVAL;
+    env = getenv("CIO_MOCK_POISON");
+    if (env && *env && strcmp(env, "0") != 0) m->flags |= CIO_MOCK_POISON;
+    return 0;
+}
+
+bool mock_fault(mock *m, cio_mock_fault f) {
+    uint32_t ppm = m->faults.ppm[f];
+    if (!ppm || mock_random(m) % 1000000 >= ppm) return false;
+    m->faults.count[f]++;
+    mock_mix(m, 0xfa017000u + (unsigned)f);
+    return true;
+}
+
+/* A line built piece by piece into a buffer that may be short: `len`
+ * counts what the whole line needs, as snprintf does. */
+typedef struct line {
+    char *buf;
+    size_t size;
+    size_t len;
+} line;
+
+static void put(line *l, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(line *l, const char *fmt, ...) {
+    size_t at = l->len < l->size ? l->len : l->size;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(l->buf ? l->buf + at : NULL, l->size - at, fmt, ap);
+    va_end(ap);
+    if (n > 0) l->len += (size_t)n;
+}
+
+/* The process's command line, each argument quoted for a POSIX shell. */
+static void put_command_line(line *l) {
+    FILE *f = fopen("/proc/self/cmdline", "r");
+    if (!f) {
+        put(l, "<program>");
+        return;
+    }
+    bool in_arg = false, first = true;
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+        if (c == 0) {
+            if (in_arg) put(l, "'");
+            in_arg = false;
+            continue;
+        }
+        if (!in_arg) put(l, first ? "'" : " '");
+        in_arg = true;
+        first = false;
+        if (c == '\'') put(l, "'\\''");
+        else put(l, "%c", c);
+    }
+    if (in_arg) put(l, "'");
+    fclose(f);
+}
+
+static int replay(const mock *m, char *buf, size_t size) {
+    line l = {buf, size, 0};
+    if (size) buf[0] = '\0';
+    put(&l, "CIO_BACKEND=mock CIO_MOCK_SEED=%llu", (unsigned long long)m->seed);
+    const char *sep = " CIO_MOCK_FAULTS=";
+    for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) {
+        if (!m->faults.ppm[f]) continue;
+        put(&l, "%s%s=%u", sep, fault_names[f], m->faults.ppm[f]);
+        sep = ",";
+    }
+    if (m->flags & CIO_MOCK_POISON) put(&l, " CIO_MOCK_POISON=1");
+    put(&l, " ");
+    put_command_line(&l);
+    return l.len > INT32_MAX ? INT32_MAX : (int)l.len;
+}
+
+void mock_violation(mock *m, const char *fmt, ...) {
+    char what[512], cmd[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    replay(m, cmd, sizeof cmd);
+    fprintf(stderr, "cio mock: %s (seed %llu; replay: %s)\n", what, (unsigned long long)m->seed, cmd);
+    fflush(stderr);
+    m->violations++;
+    atomic_fetch_add(&violations_total, 1);
+    const char *abort_env = getenv("CIO_MOCK_ABORT");
+    if (abort_env && *abort_env && strcmp(abort_env, "0") != 0) abort();
+}
+
+/* ---- the public calls ---- */
+
+static mock *mock_of(const cio_loop *loop) {
+    if (!loop) return NULL;
+    const cio_core *c = cio__ccore(loop);
+    if (c->be != &cio__backend_mock) return NULL;
+    return (mock *)(uintptr_t)(const void *)c->backend;
+}
+
+int cio_mock_set_fault(cio_loop *loop, cio_mock_fault fault, uint32_t ppm) {
+    mock *m = mock_of(loop);
+    if (!m || (unsigned)fault >= CIO_MOCK_FAULT_COUNT_ || ppm > 1000000) return -CIO_EINVAL;
+    m->faults.ppm[fault] = ppm;
+    return 0;
+}
+
+uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault) {
+    const mock *m = mock_of(loop);
+    if (!m || (unsigned)fault > CIO_MOCK_FAULT_COUNT_) return 0;
+    if (fault < CIO_MOCK_FAULT_COUNT_) return m->faults.count[fault];
+    uint64_t n = 0;
+    for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) n += m->faults.count[f];
+    return n;
+}
+
+uint64_t cio_mock_violations(const cio_loop *loop) {
+    if (!loop) return atomic_load(&violations_total);
+    const mock *m = mock_of(loop);
+    return m ? m->violations : 0;
+}
+
+int cio_mock_replay(const cio_loop *loop, char *buf, size_t size) {
+    const mock *m = mock_of(loop);
+    if (!m || (!buf && size)) return -CIO_EINVAL;
+    return replay(m, buf, size);
+}
+
+int cio_mock_fail(cio_loop *loop, const char *fmt, ...) {
+    mock *m = mock_of(loop);
+    if (!m || !fmt) return -CIO_EINVAL;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    mock_violation(m, "%s", what);
+    return 0;
+}

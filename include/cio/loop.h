@@ -60,9 +60,10 @@ typedef enum cio_backend_kind {
     CIO_BACKEND_IOCP,     /* Windows I/O completion ports. Not built yet (cio does not
                              run on Windows so far): cio_loop_init() refuses it with
                              -CIO_ENOTSUP */
-    CIO_BACKEND_MOCK      /* simulation for tests: virtual time, seeded (cio/mock.h); the
-                             loop and tasks are simulated, sockets, pipes and files not
-                             yet. Only when named: CIO_BACKEND_AUTO never picks it */
+    CIO_BACKEND_MOCK      /* simulation for tests: virtual time, a seeded world of
+                             sockets, pipes and files, faults and invariants
+                             (cio/mock.h). Only when named: CIO_BACKEND_AUTO never
+                             picks it */
 } cio_backend_kind;
 
 /*
@@ -80,8 +81,9 @@ typedef struct cio_loop_options {
     uint64_t seed;            /* the seed of a simulated run (CIO_BACKEND_MOCK, cio/mock.h;
                                  0: CIO_MOCK_SEED, else 1); the other backends ignore it */
     const void *backend_options; /* a backend's own settings, as that backend's header
-                                    describes them; NULL for its defaults. The backends
-                                    built today take none and ignore it */
+                                    describes them; NULL for its defaults. The mock takes a
+                                    cio_mock_options (cio/mock.h); the others take none and
+                                    ignore it */
     uint64_t reserved_[5];    /* must be 0 */
 } cio_loop_options;
 

@@ -61,7 +61,8 @@ CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
  * as a leak (see the invariants below).
  *
  * On them run read, write, readv and writev (the offset is ignored: a pipe
- * has no position), poll (not multishot) and close, as on a real pipe:
+ * has no position), poll (multishot too, as on sockets below) and close,
+ * as on a real pipe:
  * - the pipe holds up to CIO_MOCK_PIPE_CAPACITY bytes;
  * - a read of an empty pipe waits until bytes come, or completes with 0
  *   (end of file) once the write end is closed; a write to a full pipe
@@ -95,8 +96,9 @@ CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
  * thread. The handles are numbered, valid and closed as cio_mock_pipe()'s.
  *
  * On them run recv, send, read, write, readv and writev (read and write
- * are recv and send without flags; the offset is ignored), poll (not
- * multishot), shutdown and close, as on a connected TCP socket on Linux:
+ * are recv and send without flags; the offset is ignored), recvmsg and
+ * sendmsg, poll, shutdown and close, as on a connected TCP socket on Linux
+ * (the section on simulated sockets below says what else they answer):
  * - each direction holds up to CIO_MOCK_PIPE_CAPACITY bytes; a recv with
  *   nothing held waits for bytes, a send with no room waits for room;
  * - recv flags: CIO_MSG_DONTWAIT (-CIO_EAGAIN instead of waiting),
@@ -131,8 +133,8 @@ CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
  *   then moved no byte (a MSG_WAITALL op: the bytes reported).
  * What the seed decides, as for pipes: each op's latency, and how many
  * bytes each try moves (between 1 and all that is possible), so that a
- * send or recv may be short. The simulation has no address: getsockname,
- * getpeername and socket options are not simulated yet.
+ * send or recv may be short. The ends are unnamed AF_UNIX sockets: their
+ * names and options are answered as the section below says.
  */
 CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
 
@@ -238,6 +240,11 @@ CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
  *   as it takes.
  * With CIO_MOCK_ABORT=1 in the environment the first violation aborts the
  * process after its report, for test runners that only look at the exit.
+ * With CIO_MOCK_REPORT=1 each mock loop prints, when it closes, one line
+ *   cio mock: seed S: N ops, F faults, V violations, T s virtual, trace H
+ * so that a run that is not the program's own test (an example, a
+ * server) still shows its seed, whether a fault struck, and the trace
+ * that proves a replay is the same run.
  */
 
 /* cio_mock_violations - how many violations the mock reported for `loop`

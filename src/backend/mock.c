@@ -112,6 +112,7 @@ static void mock_close(cio_loop *loop) {
         if (m->world.handles[i].kind)
             mock_violation(m, "simulated %s handle %ld was left open when the loop closed",
                            m->world.handles[i].kind->name, (long)mock_handle_fd(&m->world, &m->world.handles[i]));
+    mock_summary(m);
     mock_world_free(m);
     mock_script_free(m);
     pthread_cond_destroy(&m->cv);
@@ -312,10 +313,10 @@ static int close_handle(cio_loop *loop, mock *m, cio_fd fd) {
     mock_handle *h = mock_handle_at(&m->world, fd);
     if (!h) return -CIO_EBADF; /* a real handle, too: the simulation has none */
     cio_op *op;
-    while ((op = h->ops.head))
+    /* Looked up again each time: a try may make handles (the table moves). */
+    while ((op = (h = mock_handle_at(&m->world, fd))->ops.head))
         if (!mock_fault(m, CIO_MOCK_FAULT_CLOSE_RACE) || !finish_first(loop, m, op))
             end_early(loop, m, op, -CIO_ECANCELED);
-    h = mock_handle_at(&m->world, fd); /* a try may have made handles (the table moves) */
     h->kind->close(m, h);
     mock_handle_free(&m->world, fd);
     return 0;
@@ -347,7 +348,10 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
         r = hold(m, op);
         break;
     }
-    if (r < 0) return r;
+    if (r < 0) {
+        mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)r);
+        return r;
+    }
     if (mock_fault(m, CIO_MOCK_FAULT_RING_FULL))
         schedule_after(m, op, 1 + mock_random(m) % MOCK_RING_FULL_DELAY_NS);
     else

@@ -147,6 +147,16 @@ void mock_violation(mock *m, const char *fmt, ...) {
     if (abort_env && *abort_env && strcmp(abort_env, "0") != 0) abort();
 }
 
+void mock_summary(const mock *m) {
+    const char *env = getenv("CIO_MOCK_REPORT");
+    if (!env || !*env || !strcmp(env, "0")) return;
+    uint64_t faults = 0;
+    for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) faults += m->faults.count[f];
+    fprintf(stderr, "cio mock: seed %llu: %llu ops, %llu faults, %llu violations, %.9f s virtual, trace %016llx\n",
+            (unsigned long long)m->seed, (unsigned long long)m->submitted, (unsigned long long)faults,
+            (unsigned long long)m->violations, (double)m->now / 1e9, (unsigned long long)m->trace);
+}
+
 /* ---- the public calls ---- */
 
 static mock *mock_of(const cio_loop *loop) {

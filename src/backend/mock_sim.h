@@ -144,6 +144,10 @@ void mock_violation(mock *m, const char *fmt, ...)
 #endif
     ;
 
+/* The run's summary on stderr at the loop's close, under CIO_MOCK_REPORT=1
+ * (cio/mock.h). */
+void mock_summary(const mock *m);
+
 /* ---- the handles (mock_world.c) ---- */
 
 static inline bool mock_is_simulated(cio_fd fd) { return fd >= (cio_fd)CIO_MOCK_FD_BASE; }

@@ -124,7 +124,11 @@ int main(int argc, char **argv) {
         if (!f && !first_out) first_out = strdup(o);
         if (why) {
             failures++;
-            fprintf(stderr, "seed %lu %s (status %d); its stderr:\n%s\n", seed, why, st, e);
+            fprintf(stderr, "seed %lu %s (status %d); its stderr:\n%s", seed, why, st, e);
+            fprintf(stderr, "replay: CIO_BACKEND=mock CIO_MOCK_SEED=%lu CIO_MOCK_POISON=1", seed);
+            if (strcmp(ppm, "0")) fprintf(stderr, " CIO_MOCK_FAULTS=%s", ppm);
+            for (char **a = cmd; *a; a++) fprintf(stderr, " '%s'", *a);
+            fprintf(stderr, "\n\n");
         }
         free(o);
         free(e);

@@ -53,9 +53,9 @@ static inline void settle(cio_loop *loop) {
     CHECK_EQ(tick.res, 0);
 }
 
-/* Closes a mock loop that still has `left` things open or in flight
- * (simulated handles, ops): the close ends them and reports each as left
- * over (cio/mock.h), and nothing else. */
+/* Closes a mock loop that still has `left` simulated handles open: the
+ * close frees them and reports each as left over (cio/mock.h), and
+ * nothing else. */
 static inline void mock_close(cio_loop *loop, unsigned left) {
     uint64_t before = cio_mock_violations(NULL);
     CHECK_EQ(cio_mock_violations(loop), 0);

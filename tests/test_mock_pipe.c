@@ -374,7 +374,7 @@ static void parked_ends(void) {
     submit(&loop, &rd);
     settle(&loop);
     CHECK_EQ(rd.finals, 0);
-    mock_close(&loop, 4); /* three ends, the parked read */
+    mock_close(&loop, 3);
     CHECK_EQ(rd.finals, 1);
     CHECK_EQ(rd.res, -CIO_ECANCELED);
 }

@@ -420,7 +420,7 @@ static void parked_ends(void) {
     submit(&loop, &rd);
     settle(&loop);
     CHECK_EQ(rd.finals, 0);
-    mock_close(&loop, 3); /* two ends, the parked recv */
+    mock_close(&loop, 2);
     CHECK_EQ(rd.finals, 1);
     CHECK_EQ(rd.res, -CIO_ECANCELED);
     CHECK_EQ(cio_mock_socketpair(&loop, s), -CIO_EINVAL); /* closed */

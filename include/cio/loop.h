@@ -40,6 +40,7 @@
 #ifndef CIO_LOOP_H
 #define CIO_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -198,6 +199,14 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * waits for it. Pool threads block every other signal.
  */
 CIO_API int cio_loop_close(cio_loop *loop);
+
+/*
+ * cio_loop_is_closing - whether cio_loop_close() is under way on `loop`:
+ * a callback that runs with -CIO_ECANCELED can tell the loop's shutdown
+ * from a cancel of its own. false for NULL or a loop not set up. Loop
+ * thread.
+ */
+CIO_API bool cio_loop_is_closing(const cio_loop *loop);
 
 /*
  * cio_loop_run - turn the loop: submit queued ops, wait, run callbacks.

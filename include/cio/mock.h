@@ -227,10 +227,10 @@ CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
  *   after its final completion (with CIO_MOCK_POISON);
  * - nothing is left when the loop closes: no simulated handle open (the
  *   close frees it, but a program that forgets a handle leaks it on a
- *   real system), no op in flight (the close cancels it, as on every
- *   backend, but a program that shuts down cleanly has ended its ops
- *   first; a task blocked in an op or a sleep shows as that op), no task
- *   alive (a task blocked on a sync primitive, named);
+ *   real system) and no task alive (blocked in an op, a sleep or a sync
+ *   primitive: the close ends it, but a program that shuts down cleanly
+ *   has ended its tasks first), each named. Ops in flight at the close
+ *   are not leftovers: the close cancels them, as on every backend;
  * - a deadlock: the loop would wait for ever, with ops parked that
  *   nothing can wake: no op due, no timer set, and no other thread wakes
  *   the loop within 50 ms of real time (10 s once another thread has

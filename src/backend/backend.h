@@ -81,12 +81,6 @@ struct cio_backend {
      * the core times (cio_now, timers, deadlines, wait budgets) reads it. */
     uint64_t (*clock)(cio_loop *loop);
 
-    /* `op`, which the core or the pool still had in flight, ends because
-     * the loop closes (before it is cancelled): a simulated backend
-     * reports it as left over (cio/mock.h); NULL: nothing to do. The
-     * backend's own ops it finds in cancel_all. */
-    void (*left_at_close)(cio_loop *loop, const cio_op *op);
-
 };
 
 #ifdef CIO_HAVE_URING

@@ -375,30 +375,12 @@ static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     return 0;
 }
 
-/* An op still in flight when the loop closes: a leftover (cio/mock.h). */
-static void mock_left_at_close(cio_loop *loop, const cio_op *op) {
-    cio_fd fd = cio__op_file(op);
-    if (fd == (cio_fd)CIO_FD_INVALID)
-        mock_violation(state(loop), "%s op %p was still in flight when the loop closed", cio_op_name(op->opcode),
-                       (const void *)op);
-    else
-        mock_violation(state(loop), "%s op %p on handle %ld was still in flight when the loop closed",
-                       cio_op_name(op->opcode), (const void *)op, (long)fd);
-}
-
 static void mock_cancel_all(cio_loop *loop) {
     mock *m = state(loop);
-    bool closing = cio__core(loop)->closing;
     cio_op *op;
     for (uint32_t i = 0; i < m->world.cap; i++)
-        while ((op = m->world.handles[i].ops.head)) {
-            if (closing) mock_left_at_close(loop, op);
-            mock_cancel(loop, op, NULL);
-        }
-    while ((op = m->due.root)) {
-        if (closing) mock_left_at_close(loop, op);
-        mock_cancel(loop, op, NULL);
-    }
+        while ((op = m->world.handles[i].ops.head)) mock_cancel(loop, op, NULL);
+    while ((op = m->due.root)) mock_cancel(loop, op, NULL);
 }
 
 /* A final completion from the simulated kernel: checked to be the op's

@@ -316,7 +316,6 @@ int cio_loop_close(cio_loop *loop) {
     c->be->cancel_all(loop);
     for (cio_op *op = cio__pool_take_all(loop), *next; op; op = next) {
         next = op->internal_.next;
-        if (c->be->left_at_close) c->be->left_at_close(loop, op);
         op->internal_.iflags |= IF_CANCELLED;
         cio__ready(loop, op, -CIO_ECANCELED);
     }
@@ -326,7 +325,6 @@ int cio_loop_close(cio_loop *loop) {
         cio_op *op = c->timers.root;
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
-            if (c->be->left_at_close) c->be->left_at_close(loop, op);
             op->internal_.iflags |= IF_CANCELLED;
             cio__ready(loop, op, -CIO_ECANCELED);
         }
@@ -353,6 +351,8 @@ int cio_loop_close(cio_loop *loop) {
     c->be = NULL;
     return c->active ? -CIO_EIO : 0;
 }
+
+bool cio_loop_is_closing(const cio_loop *loop) { return loop && cio__ccore(loop)->be && cio__ccore(loop)->closing; }
 
 uint64_t cio_now(const cio_loop *loop) {
     if (!loop) return 0;

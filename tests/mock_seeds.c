@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
     if (!*cmd) return 2;
 
     char *first_out = NULL;
-    unsigned long faulted = 0, failures = 0;
+    unsigned long faulted = 0, failures = 0, ran = 0;
     double t0 = now_s();
     for (unsigned long seed = 1; seed <= seeds && failures < 5; seed++) {
         FILE *out = tmpfile(), *err = tmpfile();
@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
             why = "failed with no fault injected";
         else if (!f && same_output && first_out && strcmp(first_out, o))
             why = "printed other output than the first run";
+        ran++;
         if (f) faulted++;
         if (!f && !first_out) first_out = strdup(o);
         if (why) {
@@ -134,8 +135,8 @@ int main(int argc, char **argv) {
         free(e);
     }
     double took = now_s() - t0;
-    printf("%lu seeds of %s at %s ppm: %lu met a fault, %lu failed; %.1f s, %.0f seeds/min\n", seeds, cmd[0], ppm,
-           faulted, failures, took, took > 0 ? (double)seeds * 60 / took : 0);
+    printf("%lu seeds of %s at %s ppm: %lu met a fault, %lu failed%s; %.1f s, %.0f seeds/min\n", ran, cmd[0], ppm,
+           faulted, failures, ran < seeds ? " (stopped early)" : "", took, took > 0 ? (double)ran * 60 / took : 0);
     free(first_out);
     return failures ? 1 : 0;
 }

@@ -28,16 +28,20 @@
  * Cancellation: cio_task_cancel() cancels the op the task is blocked in;
  * the task resumes only after that op completed (its buffer is on the
  * task's stack) and sees -CIO_ECANCELED, and every later blocking call of
- * the task fails the same way at once, so that it unwinds.
+ * the task fails the same way at once, so that it unwinds; all but
+ * cio_close() (a close op through cio_await()), which still closes, so that
+ * the task lets go of its handles on the way out.
  *
  * Closing the loop ends its tasks. cio_loop_close() first completes every
  * op of the loop, so a task blocked in one resumes with -CIO_ECANCELED (or
  * the op's result). Then every task of the loop that has not returned is
  * cancelled, wherever it waits (an op, a sync primitive, a join), and run
  * until it returns, inside cio_loop_close(); its blocking calls then fail
- * at once, and no IO can be submitted any more (clean up with plain
- * close(2), or cancel the tasks and run the loop before closing it, as
- * cio_main() does). Last, every task of the loop is released, also those
+ * at once, and no IO can be submitted any more, cio_close() included
+ * (clean up with plain close(2), or better, cancel the tasks and run the
+ * loop before closing it, as cio_main() does: then their cio_close()
+ * calls work; on the mock backend only they can close a simulated
+ * handle). Last, every task of the loop is released, also those
  * that returned and were never joined or detached: after cio_loop_close()
  * every cio_task handle of that loop is invalid. Exceptions, which stay as
  * they are and keep their stacks: a task that a task of another loop is

@@ -443,7 +443,9 @@ int32_t cio_await(cio_op *op) {
     cio_task *t = current;
     if (!op) return -CIO_EINVAL;
     if (!t) return -CIO_EPERM;
-    if (t->cancelled) return -CIO_ECANCELED;
+    /* A cancelled task unwinds: its calls fail at once, but a close still
+     * runs, so that the task can let go of its handles on the way out. */
+    if (t->cancelled && op->opcode != CIO_OP_CLOSE) return -CIO_ECANCELED;
     apply_deadline(t, op);
     op->cb = on_op_done;
     op->data = t;

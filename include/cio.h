@@ -9,6 +9,7 @@
  *   cio/sync.h      event, semaphore, mutex, channels (also between threads)
  *   cio/group.h     task groups: wait for and cancel children together
  *   cio/mock.h      the simulated backend: virtual time, seeded runs
+ *   cio/mock_script.h  scripted results for the mock backend's ops
  */
 #ifndef CIO_H
 #define CIO_H
@@ -21,6 +22,7 @@
 #include "cio/sync.h"
 #include "cio/group.h"
 #include "cio/mock.h"
+#include "cio/mock_script.h"
 
 #define CIO_VERSION_MAJOR 0
 #define CIO_VERSION_MINOR 1

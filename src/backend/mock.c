@@ -309,6 +309,8 @@ static bool finish_first(cio_loop *loop, mock *m, cio_op *op) {
  * -CIO_ECANCELED (op.h), then its kind lets it go, which the handles that
  * see it go notice (end of file, EPIPE, ECONNRESET, POLLHUP, POLLERR). 0 or
  * the close's error. */
+void mock_end(mock *m, cio_op *op, int32_t res) { end_early(m->loop, m, op, res); }
+
 static int close_handle(cio_loop *loop, mock *m, cio_fd fd) {
     mock_handle *h = mock_handle_at(&m->world, fd);
     if (!h) return -CIO_EBADF; /* a real handle, too: the simulation has none */

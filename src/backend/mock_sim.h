@@ -121,6 +121,10 @@ void mock_mix(mock *m, uint64_t v);
  * the time, else a seeded number from 1 up, as a real pipe or socket may. */
 uint32_t mock_transfer_size(mock *m, uint32_t possible);
 
+/* Ends `op`, which the mock holds (on a handle, in the heap, or for the
+ * script), with `res` now: its callback runs later in this turn. */
+void mock_end(mock *m, cio_op *op, int32_t res);
+
 /* Something about handle `fd` changed: its parked ops try again after a
  * fresh latency. Nothing for a number that is not an open handle. */
 void mock_wake(mock *m, cio_fd fd);

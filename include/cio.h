@@ -8,6 +8,7 @@
  *   cio/task.h      tasks: stackful coroutines with blocking-style IO
  *   cio/sync.h      event, semaphore, mutex, channels (also between threads)
  *   cio/group.h     task groups: wait for and cancel children together
+ *   cio/socket.h    socket names and options (getsockname, setsockopt)
  *   cio/mock.h      the simulated backend: virtual time, seeded runs
  *   cio/mock_script.h  scripted results for the mock backend's ops
  */
@@ -21,6 +22,7 @@
 #include "cio/task.h"
 #include "cio/sync.h"
 #include "cio/group.h"
+#include "cio/socket.h"
 #include "cio/mock.h"
 #include "cio/mock_script.h"
 

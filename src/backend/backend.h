@@ -81,7 +81,13 @@ struct cio_backend {
      * the core times (cio_now, timers, deadlines, wait budgets) reads it. */
     uint64_t (*clock)(cio_loop *loop);
 
+    /* The socket calls of cio/socket.h (CIO__SOCK_NAME, _PEER, _SET, _GET:
+     * getsockname, getpeername, setsockopt, getsockopt; `value`, `len` as
+     * theirs) for a backend whose handles are its own (a simulated one);
+     * NULL: the system's calls. 0 or a negative error. */
+    int (*socket_call)(cio_loop *loop, int call, cio_fd fd, int level, int name, void *value, cio_socklen *len);
 };
+enum { CIO__SOCK_NAME = 1, CIO__SOCK_PEER, CIO__SOCK_SET, CIO__SOCK_GET };
 
 #ifdef CIO_HAVE_URING
 extern const struct cio_backend cio__backend_uring;

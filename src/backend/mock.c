@@ -187,6 +187,7 @@ void mock_wake(mock *m, cio_fd fd) {
         op->internal_.bflags &= (uint16_t)~MB_DUE;
         schedule(m, op);
     }
+    mock_fs_woke(m, fd); /* a splice is held on its fd_out, and may wait on its fd_in */
 }
 
 uint32_t mock_transfer_size(mock *m, uint32_t possible) {
@@ -570,6 +571,7 @@ const struct cio_backend cio__backend_mock = {
     .wake = mock_loop_wake,
     .pollable_fd = mock_pollable_fd,
     .clock = mock_clock,
+    .socket_call = mock_net_socket_call,
 };
 
 uint64_t cio_mock_trace(const cio_loop *loop) {

@@ -1,13 +1,16 @@
 /*
  * src/backend/mock_chan.c - the mock's pipes and connected stream sockets
  * (mock_chan.h): rings of bytes between two handles, and what read, write,
- * readv, writev, recv, send, shutdown, poll and close do on them, as on a
- * pipe or a connected TCP socket on Linux (cio/mock.h). No op is allocated
- * for: only making a channel allocates.
+ * readv, writev, recv, send, recvmsg, sendmsg, shutdown, poll and close do
+ * on them, as on a pipe or a connected TCP socket on Linux (cio/mock.h).
+ * No op is allocated for: only making a channel allocates.
  */
 #include <stdlib.h>
 
 #include "mock_chan.h"
+
+/* Linux's UIO_MAXIOV: a message with more buffers is -EMSGSIZE. */
+#define MOCK_IOV_MAX 1024
 
 int mock_chan_make(mock *m, bool socket, cio_fd fds[2]) {
     /* A pipe needs only the first ring. */
@@ -15,16 +18,25 @@ int mock_chan_make(mock *m, bool socket, cio_fd fds[2]) {
     mock_chan *c = calloc(1, size);
     if (!c) return -CIO_ENOMEM;
     c->socket = socket;
+    if (socket && mock_sock_pair(m, c->sock) < 0) {
+        free(c);
+        return -CIO_ENOMEM;
+    }
     const mock_kind *kind = socket ? &mock_stream_kind : &mock_pipe_kind;
     for (int end = 0; end < 2; end++) {
         cio_fd fd = mock_handle_open(&m->world, kind, c, (uint32_t)end);
         if (fd < 0) {
             if (end) mock_handle_free(&m->world, c->fd[0]);
+            if (socket) {
+                mock_sock_free(m, c->sock[0]);
+                mock_sock_free(m, c->sock[1]);
+            }
             free(c);
             return (int)fd;
         }
         c->fd[end] = fd;
         c->open[end] = true;
+        if (socket) c->sock[end]->fd = fd;
     }
     fds[0] = c->fd[0];
     fds[1] = c->fd[1];
@@ -56,11 +68,18 @@ bool mock_tx_broken(const mock_chan *c, int end) {
     return !c->open[!end] || c->shut_wr[end];
 }
 
-/* Copies `n` bytes between the ring at `at` and the iovecs, from the start
- * of both; `out` says which way (out of the ring into the iovecs). */
-static void copy(mock_ring *r, uint32_t at, const cio_iovec *iov, unsigned iovcnt, uint32_t n, bool out) {
+/* Copies `n` bytes between the ring at `at` and the iovecs, past their
+ * first `skip` bytes; `out` says which way (out of the ring into the
+ * iovecs). */
+static void copy(mock_ring *r, uint32_t at, const cio_iovec *iov, unsigned iovcnt, size_t skip, uint32_t n, bool out) {
     for (unsigned i = 0; n > 0 && i < iovcnt; i++) {
         size_t off = 0;
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        off = skip;
+        skip = 0;
         while (n > 0 && off < iov[i].iov_len) {
             uint32_t pos = at % MOCK_RING_CAPACITY;
             size_t run = iov[i].iov_len - off;
@@ -78,9 +97,10 @@ static void copy(mock_ring *r, uint32_t at, const cio_iovec *iov, unsigned iovcn
     }
 }
 
-uint32_t mock_ring_take(mock_ring *r, const cio_iovec *iov, unsigned iovcnt, uint32_t max, bool consume) {
+uint32_t mock_ring_take(mock_ring *r, const cio_iovec *iov, unsigned iovcnt, size_t skip, uint32_t max,
+                        bool consume) {
     uint32_t n = max < r->len ? max : r->len;
-    copy(r, r->head, iov, iovcnt, n, true);
+    copy(r, r->head, iov, iovcnt, skip, n, true);
     if (consume) {
         r->head = (r->head + n) % MOCK_RING_CAPACITY;
         r->len -= n;
@@ -88,10 +108,10 @@ uint32_t mock_ring_take(mock_ring *r, const cio_iovec *iov, unsigned iovcnt, uin
     return n;
 }
 
-uint32_t mock_ring_put(mock_ring *r, const cio_iovec *iov, unsigned iovcnt, uint32_t max) {
+uint32_t mock_ring_put(mock_ring *r, const cio_iovec *iov, unsigned iovcnt, size_t skip, uint32_t max) {
     uint32_t room = MOCK_RING_CAPACITY - r->len;
     uint32_t n = max < room ? max : room;
-    copy(r, r->head + r->len, iov, iovcnt, n, false);
+    copy(r, r->head + r->len, iov, iovcnt, skip, n, false);
     r->len += n;
     return n;
 }
@@ -118,56 +138,158 @@ uint32_t mock_chan_events(const mock_chan *c, int end) {
     return ev;
 }
 
-/* ---- the kind: what ops do on an end ---- */
+void mock_chan_abort(mock *m, mock_chan *c, int end) {
+    c->open[end] = false;
+    c->reset[!end] = true;
+    mock_sock_free(m, c->sock[end]);
+    c->sock[end] = NULL;
+    if (c->open[!end]) {
+        mock_wake(m, c->fd[!end]);
+        return;
+    }
+    free(c);
+}
+
+int32_t mock_poll_answer(cio_op *op, uint32_t ready) {
+    uint32_t ev = ready & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
+    if (!(op->flags & CIO_F_MULTISHOT)) return ev ? (int32_t)ev : MOCK_PARK;
+    /* The engine tries a multishot op again right after each report: that
+     * try waits for a change instead of reporting the same state again. */
+    if (!ev || op->res) {
+        op->res = 0;
+        return MOCK_PARK;
+    }
+    op->internal_.bflags |= MB_MORE;
+    return (int32_t)ev;
+}
+
+/* ---- what the transfer ops share ---- */
 
 static bool is_recv(const cio_op *op) {
-    return op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV || op->opcode == CIO_OP_RECV;
+    return op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV || op->opcode == CIO_OP_RECV ||
+           op->opcode == CIO_OP_RECVMSG;
 }
 
 static bool is_send(const cio_op *op) {
-    return op->opcode == CIO_OP_WRITE || op->opcode == CIO_OP_WRITEV || op->opcode == CIO_OP_SEND;
+    return op->opcode == CIO_OP_WRITE || op->opcode == CIO_OP_WRITEV || op->opcode == CIO_OP_SEND ||
+           op->opcode == CIO_OP_SENDMSG;
+}
+
+bool mock_io_of(cio_op *op, mock_io *io) {
+    memset(io, 0, sizeof *io);
+    io->iov = &io->one;
+    io->cnt = 1;
+    io->reading = is_recv(op);
+    switch (op->opcode) {
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+        io->one.iov_base = op->args.sr.buf;
+        io->one.iov_len = op->args.sr.len;
+        io->flags = op->args.sr.flags;
+        break;
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        io->one.iov_base = op->args.rw.buf;
+        io->one.iov_len = op->args.rw.len;
+        break;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        io->iov = op->args.rwv.iov;
+        io->cnt = op->args.rwv.iovcnt;
+        break;
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
+        io->msg = op->args.msg.msg;
+        io->iov = io->msg->msg_iov;
+        io->cnt = (unsigned)io->msg->msg_iovlen;
+        io->flags = op->args.msg.flags;
+        break;
+    default:
+        return false;
+    }
+    for (unsigned i = 0; i < io->cnt; i++) io->want += io->iov[i].iov_len;
+    return true;
 }
 
 /* The MSG_* flags the mock knows, by direction (cio/mock.h); others are
- * -CIO_EINVAL rather than a silently different result. */
+ * -CIO_EINVAL rather than a silently different result. A datagram socket
+ * takes MSG_TRUNC on receives; MSG_MORE (UDP's corking) it does not. */
 #define MOCK_RECV_FLAGS (CIO_MSG_PEEK | CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
 #ifdef MSG_NOSIGNAL
-#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE)
+#define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT | MSG_NOSIGNAL)
+#define MOCK_STREAM_SEND_FLAGS (MOCK_SEND_FLAGS | MSG_MORE)
 #else
 #define MOCK_SEND_FLAGS (CIO_MSG_WAITALL | CIO_MSG_DONTWAIT)
+#define MOCK_STREAM_SEND_FLAGS MOCK_SEND_FLAGS
 #endif
 
-static int chan_check(mock *m, cio_op *op, mock_handle *h) {
-    (void)m;
-    mock_chan *c = h->obj;
-    int end = (int)h->end;
+/* A message's buffers, as sendmsg(2) and recvmsg(2) check them. */
+static int check_msg(const cio_msghdr *msg) {
+    if (msg->msg_iovlen > MOCK_IOV_MAX) return -CIO_EMSGSIZE;
+    if (msg->msg_iovlen && !msg->msg_iov) return -CIO_EFAULT;
+    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+        if (!msg->msg_iov[i].iov_base && msg->msg_iov[i].iov_len) return -CIO_EFAULT;
+    return 0;
+}
+
+int mock_io_check(cio_op *op, bool stream) {
+    mock_io io;
+    if (!mock_io_of(op, &io)) return 0;
+    if (io.msg) {
+        int r = check_msg(io.msg);
+        if (r < 0) return r;
+    }
+    int known = io.reading ? MOCK_RECV_FLAGS | (stream ? 0 : MSG_TRUNC) : stream ? MOCK_STREAM_SEND_FLAGS : MOCK_SEND_FLAGS;
+    if (io.flags & ~known) return -CIO_EINVAL;
+    /* As readiness.c: not with DONTWAIT (no waiting wanted) nor PEEK (the
+     * same bytes would count twice), nor for 0 bytes; a datagram is one
+     * message all the same. */
+    if (stream && (io.flags & CIO_MSG_WAITALL) && !(io.flags & (CIO_MSG_DONTWAIT | CIO_MSG_PEEK)) && io.want)
+        op->internal_.bflags |= MB_PARTIAL;
+    return 0;
+}
+
+/* ---- the kind: what ops do on an end ---- */
+
+/* The error of an op a connected stream end (or a pipe end) does not run,
+ * or 0: at submit, and again at its try, since a socket's handle changes
+ * kind when it connects. */
+static int chan_refuse(const mock_chan *c, const cio_op *op) {
     switch (op->opcode) {
     case CIO_OP_READ:
     case CIO_OP_WRITE:
     case CIO_OP_READV:
     case CIO_OP_WRITEV:
     case CIO_OP_POLL:
-        break;
+        return 0;
     case CIO_OP_RECV:
     case CIO_OP_SEND:
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
     case CIO_OP_SHUTDOWN:
-        if (!c->socket) return -CIO_ENOTSOCK;
-        break;
+        return c->socket ? 0 : -CIO_ENOTSOCK;
+    case CIO_OP_BIND:
+    case CIO_OP_LISTEN:
+    case CIO_OP_ACCEPT:
+        /* As Linux: a connected socket cannot be bound again, listen or accept. */
+        return c->socket ? -CIO_EINVAL : -CIO_ENOTSOCK;
+    case CIO_OP_CONNECT:
+        return c->socket ? -CIO_EISCONN : -CIO_ENOTSOCK;
     default:
         return -CIO_ENOSYS; /* not simulated on a pipe or stream yet */
     }
-    if (op->flags & CIO_F_MULTISHOT) return -CIO_ENOSYS; /* not simulated yet */
+}
+
+static int chan_check(mock *m, cio_op *op, mock_handle *h) {
+    (void)m;
+    mock_chan *c = h->obj;
+    int end = (int)h->end;
+    int r = chan_refuse(c, op);
+    if (r < 0) return r;
+    if ((op->flags & CIO_F_MULTISHOT) && op->opcode != CIO_OP_POLL) return -CIO_EINVAL;
     if (!c->socket && ((is_recv(op) && end != MOCK_END_READ) || (is_send(op) && end != MOCK_END_WRITE)))
         return -CIO_EBADF; /* as pipe(2)'s ends */
-    if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
-        int fl = op->args.sr.flags;
-        if (fl & ~(is_recv(op) ? MOCK_RECV_FLAGS : MOCK_SEND_FLAGS)) return -CIO_EINVAL;
-        /* As readiness.c: not with DONTWAIT (no waiting wanted) nor PEEK
-         * (the same bytes would count twice), nor for 0 bytes. */
-        if ((fl & CIO_MSG_WAITALL) && !(fl & (CIO_MSG_DONTWAIT | CIO_MSG_PEEK)) && op->args.sr.len)
-            op->internal_.bflags |= MB_PARTIAL;
-    }
-    return 0;
+    return c->socket ? mock_io_check(op, true) : 0;
 }
 
 /* A shutdown(2) of socket end `end`, now. */
@@ -179,36 +301,23 @@ static int32_t shut(mock *m, cio_op *op, mock_chan *c, int end) {
     return 0;
 }
 
-static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
-    mock_chan *c = h->obj;
-    int end = (int)h->end;
-    if (op->opcode == CIO_OP_POLL) {
-        uint32_t ev = mock_chan_events(c, end) & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
-        return ev ? (int32_t)ev : MOCK_PARK;
-    }
-    if (op->opcode == CIO_OP_SHUTDOWN) return shut(m, op, c, end);
-    cio_iovec one;
-    const cio_iovec *iov = &one;
-    unsigned cnt = 1;
-    int flags = 0;
+/* A message on a connected stream names no address: TCP ignores one, an
+ * AF_UNIX stream refuses it (unix_stream_sendmsg); ancillary data (file
+ * descriptors, credentials) is not simulated. */
+static int check_msg_send(const mock_chan *c, int end, const cio_msghdr *msg) {
+    if (msg->msg_controllen) return -CIO_ENOTSUP;
+    if (msg->msg_name && msg->msg_namelen && c->sock[end] && c->sock[end]->domain == AF_UNIX) return -CIO_EISCONN;
+    return 0;
+}
+
+/* Moves bytes for a transfer op on end `end`: its result, MOCK_PARK or
+ * MOCK_MORE. */
+static int32_t transfer(mock *m, cio_op *op, mock_chan *c, int end, const mock_io *io) {
     uint32_t done = (op->internal_.bflags & MB_PARTIAL) ? (uint32_t)op->res : 0;
-    if (op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) {
-        one.iov_base = (char *)op->args.sr.buf + done; /* MSG_WAITALL: what is left */
-        one.iov_len = op->args.sr.len - done;
-        flags = op->args.sr.flags;
-    } else if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE) {
-        one.iov_base = op->args.rw.buf;
-        one.iov_len = op->args.rw.len;
-    } else {
-        iov = op->args.rwv.iov;
-        cnt = op->args.rwv.iovcnt;
-    }
-    uint64_t want = 0;
-    for (unsigned i = 0; i < cnt; i++) want += iov[i].iov_len;
-    bool reading = is_recv(op);
-    mock_ring *r = reading ? mock_rx(c, end) : mock_tx(c, end);
-    if (reading && want == 0 && !done) return 0;
-    if (!r->len || !reading) {
+    uint64_t want = io->want - done;
+    mock_ring *r = io->reading ? mock_rx(c, end) : mock_tx(c, end);
+    if (io->reading && want == 0 && !done) return 0;
+    if (!r->len || !io->reading) {
         /* A reset is reported once, after the bytes that came before it,
          * and then the end is as closed (Linux: ECONNRESET, then 0 or
          * EPIPE). A MSG_WAITALL transfer reports its bytes first. */
@@ -217,16 +326,16 @@ static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
             c->reset[end] = false;
             return -CIO_ECONNRESET;
         }
-        if (reading && mock_rx_done(c, end)) return (int32_t)done; /* end of file */
-        if (!reading && mock_tx_broken(c, end)) return done ? (int32_t)done : -CIO_EPIPE;
+        if (io->reading && mock_rx_done(c, end)) return (int32_t)done; /* end of file */
+        if (!io->reading && mock_tx_broken(c, end)) return done ? (int32_t)done : -CIO_EPIPE;
     }
     if (want == 0) return (int32_t)done;
-    uint32_t possible = reading ? r->len : MOCK_RING_CAPACITY - r->len;
-    if (possible == 0) return (flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
+    uint32_t possible = io->reading ? r->len : MOCK_RING_CAPACITY - r->len;
+    if (possible == 0) return (io->flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
     if (want < possible) possible = (uint32_t)want;
     uint32_t n = mock_transfer_size(m, possible);
-    bool peek = reading && (flags & CIO_MSG_PEEK);
-    n = reading ? mock_ring_take(r, iov, cnt, n, !peek) : mock_ring_put(r, iov, cnt, n);
+    bool peek = io->reading && (io->flags & CIO_MSG_PEEK);
+    n = io->reading ? mock_ring_take(r, io->iov, io->cnt, done, n, !peek) : mock_ring_put(r, io->iov, io->cnt, done, n);
     if (!peek) mock_chan_wake(m, c); /* bytes moved: the other side may go on */
     if ((op->internal_.bflags & MB_PARTIAL) && n < want) {
         op->res = (int32_t)(done + n);
@@ -235,20 +344,44 @@ static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
     return (int32_t)(done + n);
 }
 
+static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
+    mock_chan *c = h->obj;
+    int end = (int)h->end;
+    int32_t res = chan_refuse(c, op);
+    if (res < 0) return res;
+    if (op->opcode == CIO_OP_POLL) return mock_poll_answer(op, mock_chan_events(c, end));
+    if (op->opcode == CIO_OP_SHUTDOWN) return shut(m, op, c, end);
+    mock_io io;
+    mock_io_of(op, &io);
+    if (io.msg && !io.reading && (res = check_msg_send(c, end, io.msg)) < 0) return res;
+    res = transfer(m, op, c, end, &io);
+    if (io.msg && io.reading && res >= 0) {
+        /* No ancillary data here; the sender's address as Linux gives it. */
+        mock_sock_sender(c->sock[end], io.msg);
+        io.msg->msg_controllen = 0;
+        io.msg->msg_flags = 0;
+    }
+    return res;
+}
+
 /* The end closes: the other end sees end of file, EPIPE, ECONNRESET,
  * POLLHUP or POLLERR. The channel goes with its last end. */
 static void chan_close(mock *m, mock_handle *h) {
     mock_chan *c = h->obj;
     int end = (int)h->end;
     c->open[end] = false;
-    /* As TCP answers a close with unread data by a reset (RFC 2525 2.17,
-     * and Linux): the peer's next recv or send reports ECONNRESET. */
-    if (c->socket && c->ring[!end].len) c->reset[!end] = true;
+    if (c->socket) {
+        /* As TCP answers a close with unread data by a reset (RFC 2525
+         * 2.17, and Linux), and a close with SO_LINGER at 0 seconds: the
+         * peer's next recv or send reports ECONNRESET. */
+        if (c->ring[!end].len || mock_sock_aborts(c->sock[end])) c->reset[!end] = true;
+        mock_sock_free(m, c->sock[end]);
+        c->sock[end] = NULL;
+    }
     if (c->open[!end]) {
         mock_wake(m, c->fd[!end]);
         return;
     }
-    free(c->names);
     free(c);
 }
 

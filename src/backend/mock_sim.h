@@ -184,6 +184,10 @@ extern const mock_kind mock_fs_kind;     /* mock_fs.c: the *at ops, files and di
 void mock_net_free(mock *m);
 void mock_fs_free(mock *m);
 
+/* Handle `fd` changed (from mock_wake): the splices parked on a file
+ * that wait for bytes in that pipe try again (mock_fs.c). */
+void mock_fs_woke(mock *m, cio_fd fd);
+
 /* ---- scripted results (mock_script.c) ---- */
 
 /* At submit, while a script is set (m->script): 1 when the script gives

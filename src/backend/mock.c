@@ -241,18 +241,6 @@ static void unhold(mock *m, cio_op *op) {
     op->internal_.bflags = bf & MB_PARTIAL;
 }
 
-/* A connected stream reset as by the network: what was in flight is lost,
- * each end reports -CIO_ECONNRESET once, then is as after the peer's
- * close (both sending halves over: end of file, -CIO_EPIPE). */
-static void reset_stream(mock *m, mock_chan *c) {
-    for (int end = 0; end < 2; end++) {
-        c->ring[end].len = 0;
-        c->reset[end] = c->open[end];
-        c->shut_wr[end] = true;
-    }
-    mock_chan_wake(m, c);
-}
-
 /* What a fault does to `op` instead of its try, or 0 for none. */
 static int32_t fault_instead(mock *m, const cio_op *op, const mock_kind *kind, mock_handle *h) {
     int op_code = op->opcode;
@@ -263,7 +251,7 @@ static int32_t fault_instead(mock *m, const cio_op *op, const mock_kind *kind, m
     if ((cio__op_msg_flags(op) & CIO_MSG_DONTWAIT) && mock_fault(m, CIO_MOCK_FAULT_AGAIN)) return -CIO_EAGAIN;
     if (kind == &mock_stream_kind && cio__opdef(op)->dir != OPD_DIR_NONE && op_code != CIO_OP_POLL &&
         mock_fault(m, CIO_MOCK_FAULT_RESET))
-        reset_stream(m, h->obj); /* the try then meets it */
+        mock_chan_reset(m, h->obj); /* the try then meets it */
     return 0;
 }
 

@@ -138,16 +138,31 @@ uint32_t mock_chan_events(const mock_chan *c, int end) {
     return ev;
 }
 
-void mock_chan_abort(mock *m, mock_chan *c, int end) {
+/* End `end` goes; `reset`: the other end reports -CIO_ECONNRESET. The
+ * other end sees it (a wake); the channel goes with its last end. */
+static void end_gone(mock *m, mock_chan *c, int end, bool reset) {
     c->open[end] = false;
-    c->reset[!end] = true;
-    mock_sock_free(m, c->sock[end]);
-    c->sock[end] = NULL;
+    if (c->socket) {
+        if (reset) c->reset[!end] = true;
+        mock_sock_free(m, c->sock[end]);
+        c->sock[end] = NULL;
+    }
     if (c->open[!end]) {
         mock_wake(m, c->fd[!end]);
         return;
     }
     free(c);
+}
+
+void mock_chan_abort(mock *m, mock_chan *c, int end) { end_gone(m, c, end, true); }
+
+void mock_chan_reset(mock *m, mock_chan *c) {
+    for (int end = 0; end < 2; end++) {
+        c->ring[end].len = 0;
+        c->reset[end] = c->open[end];
+        c->shut_wr[end] = true; /* once reported, as after the peer's close: end of file, EPIPE */
+    }
+    mock_chan_wake(m, c);
 }
 
 int32_t mock_poll_answer(cio_op *op, uint32_t ready) {
@@ -369,20 +384,10 @@ static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
 static void chan_close(mock *m, mock_handle *h) {
     mock_chan *c = h->obj;
     int end = (int)h->end;
-    c->open[end] = false;
-    if (c->socket) {
-        /* As TCP answers a close with unread data by a reset (RFC 2525
-         * 2.17, and Linux), and a close with SO_LINGER at 0 seconds: the
-         * peer's next recv or send reports ECONNRESET. */
-        if (c->ring[!end].len || mock_sock_aborts(c->sock[end])) c->reset[!end] = true;
-        mock_sock_free(m, c->sock[end]);
-        c->sock[end] = NULL;
-    }
-    if (c->open[!end]) {
-        mock_wake(m, c->fd[!end]);
-        return;
-    }
-    free(c);
+    /* As TCP answers a close with unread data by a reset (RFC 2525 2.17,
+     * and Linux), and a close with SO_LINGER at 0 seconds: the peer's next
+     * recv or send reports ECONNRESET. */
+    end_gone(m, c, end, c->socket && (c->ring[!end].len || mock_sock_aborts(c->sock[end])));
 }
 
 const mock_kind mock_pipe_kind = {.name = "pipe", .check = chan_check, .try_op = chan_try, .close = chan_close};

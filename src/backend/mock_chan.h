@@ -79,6 +79,11 @@ void mock_chan_wake(mock *m, mock_chan *c);
  * reports -CIO_ECONNRESET. Frees the channel when no end is left. */
 void mock_chan_abort(mock *m, mock_chan *c, int end);
 
+/* The connection is reset as by the network (a fault, cio/mock.h): what
+ * was in flight is lost, each open end reports -CIO_ECONNRESET once and is
+ * then as after the peer's close (end of file, -CIO_EPIPE). */
+void mock_chan_reset(mock *m, mock_chan *c);
+
 /* ---- what the transfer ops share (mock_chan.c) ---- */
 
 /* The buffers and flags of a read, write, readv, writev, recv, send,

@@ -14,6 +14,8 @@
  */
 #include "mock_util.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -1002,12 +1004,41 @@ static intptr_t splice_errors_task(void *arg) {
     }
     CHECK_EQ(w, -CIO_EAGAIN);
     (void)fill;
-    /* A socket's side is not simulated. */
-    cio_fd sp[2];
+    /* A connected stream socket on one side, a pipe on the other (as
+     * splice(2) wants one pipe): bytes both ways, checked, a seeded count
+     * at a time. A socket and a file, or a socket not connected, no. */
+    cio_fd sp[2], pp[2];
     CHECK_EQ(cio_mock_socketpair(cio_task_loop(), sp), 0);
-    CHECK_EQ(cio_splice(sp[0], cur, e->p[1], cur, 4, 0), -CIO_ENOSYS);
+    CHECK_EQ(cio_mock_pipe(cio_task_loop(), pp), 0);
+    CHECK_EQ(cio_send(sp[1], "wxyz", 4, CIO_MSG_WAITALL), 4);
+    char got[8];
+    for (int32_t moved = 0, k; moved < 4; moved += k) {
+        k = cio_splice(sp[0], cur, pp[1], cur, (uint32_t)(4 - moved), 0);
+        CHECK(k >= 1);
+    }
+    for (int32_t have = 0, k; have < 4; have += k) { /* a pipe's read may be short too */
+        k = cio_read(pp[0], got + have, (uint32_t)(4 - have), cur);
+        CHECK(k >= 1);
+    }
+    CHECK(!memcmp(got, "wxyz", 4));
+    CHECK_EQ(cio_write(pp[1], "pq", 2, cur), 2);
+    for (int32_t moved = 0, k; moved < 2; moved += k) {
+        k = cio_splice(pp[0], cur, sp[0], cur, (uint32_t)(2 - moved), 0);
+        CHECK(k >= 1);
+    }
+    CHECK_EQ(cio_recv(sp[1], got, 2, CIO_MSG_WAITALL), 2);
+    CHECK(!memcmp(got, "pq", 2));
+    CHECK_EQ(cio_splice(sp[0], cur, (cio_fd)g, 0, 4, 0), -CIO_EINVAL);
+    CHECK_EQ(cio_splice(sp[0], 0, pp[1], cur, 4, 0), -CIO_ESPIPE);
+    intptr_t lone = cio_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(lone >= 0);
+    CHECK_EQ(cio_splice((cio_fd)lone, cur, pp[1], cur, 4, 0), -CIO_ENOTCONN);
+    CHECK_EQ(cio_close((cio_fd)lone), 0);
+    CHECK_EQ(cio_close(sp[1]), 0); /* end of file through the splice */
+    CHECK_EQ(cio_splice(sp[0], cur, pp[1], cur, 4, 0), 0);
+    CHECK_EQ(cio_close(pp[0]), 0);
+    CHECK_EQ(cio_close(pp[1]), 0);
     CHECK_EQ(cio_close(sp[0]), 0);
-    CHECK_EQ(cio_close(sp[1]), 0);
     CHECK_EQ(cio_close((cio_fd)f), 0);
     CHECK_EQ(cio_close((cio_fd)g), 0);
     CHECK_EQ(cio_close((cio_fd)ro), 0);

@@ -367,14 +367,15 @@ CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
  *   -CIO_EISDIR, as Linux), renameat (replacing a file, or an empty
  *   directory; CIO_RENAME_NOREPLACE; CIO_RENAME_EXCHANGE; a directory
  *   into itself or below: -CIO_EINVAL), mkdirat.
- * - splice between a simulated pipe and a file, or two pipes, as
- *   splice(2): the pipe's side takes CIO_OFFSET_CURRENT (else
- *   -CIO_ESPIPE), the file's side an offset or CIO_OFFSET_CURRENT (the
- *   position, which moves); a file opened with CIO_O_APPEND as fd_out:
- *   -CIO_EINVAL; neither side a pipe: -CIO_EINVAL; a socket's side:
- *   -CIO_ENOSYS (not simulated). It moves a seeded number of bytes, from
- *   1 to all it can, and waits while the pipe it reads is empty (0 once
- *   no writer is left) or the pipe it writes is full (-CIO_EPIPE once no
+ * - splice between a simulated pipe and a file, a connected stream
+ *   socket or another pipe, as splice(2): the pipe's and the socket's
+ *   side take CIO_OFFSET_CURRENT (else -CIO_ESPIPE), the file's side an
+ *   offset or CIO_OFFSET_CURRENT (the position, which moves); a file
+ *   opened with CIO_O_APPEND as fd_out: -CIO_EINVAL; neither side a pipe:
+ *   -CIO_EINVAL; a socket not connected: -CIO_ENOTCONN. It moves a seeded
+ *   number of bytes, from 1 to all it can, and waits while what it reads
+ *   is empty (0 once no writer is left; a reset socket: -CIO_ECONNRESET,
+ *   once) or the pipe or socket it writes is full (-CIO_EPIPE once no
  *   reader is left); CIO_SPLICE_F_NONBLOCK: -CIO_EAGAIN instead of
  *   waiting. A close of fd_out ends a waiting splice (-CIO_ECANCELED); a
  *   close of fd_in, as on io_uring, does not: the splice fails with

@@ -812,7 +812,7 @@ static int32_t do_rw(mock *m, mock_fs *fs, cio_op *op, fs_file *f) {
     return (int32_t)done;
 }
 
-/* ---- splice between pipes and files ---- */
+/* ---- splice between pipes, stream sockets and files ---- */
 
 /* Notes that the splice `op` parks on its fd_out for bytes in the pipe
  * whose read end is `in` (once per pair). */
@@ -833,8 +833,10 @@ void mock_fs_woke(mock *m, cio_fd fd) {
     mock_fs *fs = m->fs;
     if (!fs || !fs->nwaits) return;
     mock_handle *h = mock_handle_at(&m->world, fd);
-    if (!h || h->kind != &mock_pipe_kind) return;
-    cio_fd in = ((mock_chan *)h->obj)->fd[MOCK_END_READ];
+    if (!h || (h->kind != &mock_pipe_kind && h->kind != &mock_stream_kind)) return;
+    /* A pipe's change wakes the splices reading its read end; a stream
+     * socket's, those reading that socket. */
+    cio_fd in = h->kind == &mock_pipe_kind ? ((mock_chan *)h->obj)->fd[MOCK_END_READ] : fd;
     /* One at a time: a wake may note or take others. A stale pair (its
      * splice ended meanwhile) costs only a spurious try of fd_out's
      * parked ops, which park again. */
@@ -853,6 +855,31 @@ void mock_fs_woke(mock *m, cio_fd fd) {
 
 #define MOCK_SPLICE_FLAGS 0xfu /* SPLICE_F_MOVE, NONBLOCK, MORE, GIFT */
 
+/* The bytes a splice takes from a pipe's read end or a connected stream
+ * socket: what is held, or why there is nothing (0: end of file, an error,
+ * or MOCK_PARK after noting the wait). A reset is reported once. */
+static int32_t splice_source(mock_fs *fs, mock_chan *c, int end, bool nonblock, cio_fd fin, cio_fd fout) {
+    if (mock_rx(c, end)->len) return 1;
+    if (c->socket && c->reset[end]) {
+        c->reset[end] = false;
+        return -CIO_ECONNRESET;
+    }
+    if (mock_rx_done(c, end)) return 0;
+    if (nonblock) return -CIO_EAGAIN;
+    wait_for_pipe(fs, fin, fout);
+    return MOCK_PARK;
+}
+
+/* Whether a splice can put bytes into a pipe's write end or a connected
+ * stream socket: 1, or its error. */
+static int32_t splice_sink(mock_chan *c, int end) {
+    if (c->socket && c->reset[end]) {
+        c->reset[end] = false;
+        return -CIO_ECONNRESET;
+    }
+    return mock_tx_broken(c, end) ? -CIO_EPIPE : 1;
+}
+
 static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     cio_fd fin = op->args.splice.fd_in, fout = op->args.splice.fd_out;
     uint32_t len = op->args.splice.len, flags = op->args.splice.flags;
@@ -862,28 +889,28 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     if (flags & ~MOCK_SPLICE_FLAGS) return -CIO_EINVAL;
     mock_handle *hi = mock_handle_at(&m->world, fin), *ho = mock_handle_at(&m->world, fout);
     if (!hi || !ho) return -CIO_EBADF;
+    /* Each side a pipe, a connected stream socket or a file; one at
+     * least a pipe, as splice(2) wants. */
     bool pi = hi->kind == &mock_pipe_kind, po = ho->kind == &mock_pipe_kind;
-    if ((!pi && hi->kind != &mock_fs_kind) || (!po && ho->kind != &mock_fs_kind))
-        return -CIO_ENOSYS; /* a socket's side: not simulated */
+    bool ci_side = pi || hi->kind == &mock_stream_kind, co_side = po || ho->kind == &mock_stream_kind;
+    if (hi->kind == &mock_socket_kind || ho->kind == &mock_socket_kind) return -CIO_ENOTCONN;
+    if ((!ci_side && hi->kind != &mock_fs_kind) || (!co_side && ho->kind != &mock_fs_kind)) return -CIO_EINVAL;
     /* FMODE_READ of fd_in and FMODE_WRITE of fd_out. */
-    if (pi ? hi->end != MOCK_END_READ : !can_read(hi->obj)) return -CIO_EBADF;
-    if (po ? ho->end != MOCK_END_WRITE : !can_write(ho->obj)) return -CIO_EBADF;
+    if (pi ? hi->end != MOCK_END_READ : (!ci_side && !can_read(hi->obj))) return -CIO_EBADF;
+    if (po ? ho->end != MOCK_END_WRITE : (!co_side && !can_write(ho->obj))) return -CIO_EBADF;
     if (!pi && !po) return -CIO_EINVAL;
-    if ((pi && off_in != cur) || (po && off_out != cur)) return -CIO_ESPIPE;
+    if ((ci_side && off_in != cur) || (co_side && off_out != cur)) return -CIO_ESPIPE;
     bool nonblock = flags & CIO_SPLICE_F_NONBLOCK;
     unsigned char tmp[MOCK_RING_CAPACITY];
     cio_iovec tv = {tmp, sizeof tmp};
-    if (pi && po) {
+    int32_t r;
+    if (ci_side && co_side) {
         mock_chan *ci = hi->obj, *co = ho->obj;
-        if (ci == co) return -CIO_EINVAL;
-        mock_ring *ri = mock_rx(ci, MOCK_END_READ), *ro = mock_tx(co, MOCK_END_WRITE);
-        if (!ri->len) {
-            if (mock_rx_done(ci, MOCK_END_READ)) return 0;
-            if (nonblock) return -CIO_EAGAIN;
-            wait_for_pipe(fs, fin, fout);
-            return MOCK_PARK;
-        }
-        if (mock_tx_broken(co, MOCK_END_WRITE)) return -CIO_EPIPE;
+        int ei = (int)hi->end, eo = (int)ho->end;
+        if (ci == co && pi) return -CIO_EINVAL;
+        if ((r = splice_source(fs, ci, ei, nonblock, fin, fout)) <= 0 || r == MOCK_PARK) return r;
+        if ((r = splice_sink(co, eo)) < 0) return r;
+        mock_ring *ri = mock_rx(ci, ei), *ro = mock_tx(co, eo);
         uint32_t room = MOCK_RING_CAPACITY - ro->len;
         if (!room) return nonblock ? -CIO_EAGAIN : MOCK_PARK;
         uint32_t possible = ri->len < room ? ri->len : room;
@@ -927,12 +954,7 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     mock_ring *ri = mock_rx(ci, MOCK_END_READ);
     if (f->flags & CIO_O_APPEND) return -CIO_EINVAL; /* as Linux's do_splice */
     if (off_out != cur && off_out > (uint64_t)INT64_MAX) return -CIO_EINVAL;
-    if (!ri->len) {
-        if (mock_rx_done(ci, MOCK_END_READ)) return 0;
-        if (nonblock) return -CIO_EAGAIN;
-        wait_for_pipe(fs, fin, fout);
-        return MOCK_PARK;
-    }
+    if ((r = splice_source(fs, ci, MOCK_END_READ, nonblock, fin, fout)) <= 0 || r == MOCK_PARK) return r;
     uint64_t off = off_out == cur ? f->pos : off_out;
     if (off >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
     uint32_t possible = ri->len < len ? ri->len : len;

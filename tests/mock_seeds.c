@@ -43,13 +43,17 @@ static char *slurp(FILE *f) {
 static int reports(const char *err, unsigned long long *faults, unsigned long long *violations) {
     int lines = 0;
     *faults = *violations = 0;
+    /* cio mock: seed S: N ops, F faults[ (kind n, ...)], V violations, ... */
     for (const char *p = err; (p = strstr(p, "cio mock: seed ")); p++) {
-        unsigned long long seed, ops, f, v;
-        if (sscanf(p, "cio mock: seed %llu: %llu ops, %llu faults, %llu violations", &seed, &ops, &f, &v) == 4) {
-            *faults += f;
-            *violations += v;
-            lines++;
-        }
+        unsigned long long seed, ops, f;
+        const char *v = strstr(p, " violations, ");
+        const char *eol = strchr(p, '\n');
+        if (sscanf(p, "cio mock: seed %llu: %llu ops, %llu faults", &seed, &ops, &f) != 3 || !v || (eol && v > eol))
+            continue;
+        while (v > p && v[-1] != ' ') v--; /* back to the count before " violations" */
+        *faults += f;
+        *violations += strtoull(v, NULL, 10);
+        lines++;
     }
     return lines;
 }

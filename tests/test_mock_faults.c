@@ -11,6 +11,8 @@
  */
 #include "mock_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -266,6 +268,16 @@ static void settings(void) {
     CHECK_EQ(cio_mock_replay(&loop, tiny, sizeof tiny), n); /* the length it needs */
     CHECK_EQ(strlen(tiny), 7);
     mock_close(&loop, 0);
+    unsetenv("CIO_MOCK_FAULTS");
+    setenv("CIO_MOCK_SEED", "12x", 1);
+    o.seed = 0;
+    CHECK_EQ(cio_loop_init(&loop, &o), -CIO_EINVAL);
+    setenv("CIO_MOCK_SEED", "0x2a", 1);
+    CHECK_EQ(cio_loop_init(&loop, &o), 0);
+    CHECK_EQ(cio_mock_seed(&loop), 42);
+    mock_close(&loop, 0);
+    unsetenv("CIO_MOCK_SEED");
+    o.seed = 37;
     setenv("CIO_MOCK_FAULTS", "250000", 1);
     CHECK_EQ(cio_loop_init(&loop, &o), 0);
     CHECK_EQ(cio_mock_set_fault(&loop, CIO_MOCK_FAULT_COUNT_, 1), -CIO_EINVAL);
@@ -343,6 +355,36 @@ static void leak_child(void *arg) {
     CHECK_EQ(cio_mock_violations(NULL) - before, 4); /* two tasks, two ends */
 }
 
+/* A listener's accepted connection left open: the report says what made it. */
+static intptr_t accept_and_forget(void *arg) {
+    cio_fd *lfd = arg;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cio_socklen len = sizeof a;
+    intptr_t l = cio_socket(AF_INET, SOCK_STREAM, 0), c = cio_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(l >= 0 && c >= 0);
+    *lfd = (cio_fd)l;
+    CHECK_EQ(cio_bind((cio_fd)l, (struct sockaddr *)&a, sizeof a), 0);
+    CHECK_EQ(cio_listen((cio_fd)l, 4), 0);
+    CHECK_EQ(cio_socket_name(cio_task_loop(), (cio_fd)l, (struct sockaddr *)&a, &len), 0);
+    CHECK_EQ(cio_connect((cio_fd)c, (struct sockaddr *)&a, sizeof a), 0);
+    intptr_t s = cio_accept((cio_fd)l, NULL, NULL, 0);
+    CHECK(s >= 0);
+    CHECK_EQ(cio_close((cio_fd)c), 0);
+    CHECK_EQ(cio_close((cio_fd)l), 0);
+    return 0; /* the accepted one, forgotten */
+}
+
+static void accept_leak_child(void *arg) {
+    (void)arg;
+    cio_loop loop;
+    mock_loop(&loop, 41);
+    cio_fd lfd = -1;
+    CHECK_EQ(cio_task_spawn(&loop, accept_and_forget, &lfd, NULL, NULL), 0);
+    settle(&loop);
+    t_close(&loop);
+    printf("listener %ld\n", (long)lfd);
+}
+
 static void reports(void) {
     char out[8192];
     int st = t_fork_capture(deadlock_child, NULL, 2, out, sizeof out);
@@ -357,11 +399,26 @@ static void reports(void) {
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     CHECK(strstr(out, "task 'stuck-reader'") != NULL); /* blocked in an op */
     CHECK(strstr(out, "task 'stuck-waiter'") != NULL && strstr(out, "was still alive when the loop closed") != NULL);
-    CHECK(strstr(out, "simulated pipe handle 1073741824 was left open") != NULL);
-    CHECK(strstr(out, "simulated pipe handle 1073741825 was left open") != NULL);
+    CHECK(strstr(out, "simulated pipe handle 1073741824 (made by a cio_mock_* call) was left open") != NULL);
+    CHECK(strstr(out, "simulated pipe handle 1073741825 (made by a cio_mock_* call) was left open") != NULL);
 
     st = t_fork_capture(leak_child, "abort", 2, out, sizeof out);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "cio mock: seed 39: ") == NULL); /* no summary asked */
+
+    st = t_fork_capture(accept_leak_child, NULL, 2, out, sizeof out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strstr(out, "simulated stream socket handle ") != NULL);
+    CHECK(strstr(out, " (made by accept on 1073741824) was left open") != NULL); /* the listener was first */
+
+    /* Under CIO_MOCK_ABORT with CIO_MOCK_REPORT, the summary still comes. */
+    setenv("CIO_MOCK_REPORT", "1", 1);
+    st = t_fork_capture(leak_child, "abort", 2, out, sizeof out);
+    unsetenv("CIO_MOCK_REPORT");
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+    CHECK(strstr(out, "cio mock: seed 39: ") != NULL && strstr(out, " 1 violations, ") != NULL);
+
+    st = t_fork_capture(leak_child, "abort", 2, out, sizeof out);
     /* It stopped at the first report (tasks are reported before handles). */
     CHECK((strstr(out, "stuck-reader") != NULL) + (strstr(out, "stuck-waiter") != NULL) == 1);
     CHECK(strstr(out, "left open") == NULL);

@@ -452,11 +452,15 @@ typedef enum cio_mock_fault {
     CIO_MOCK_FAULT_CANCEL_RACE,
     /* A cancel meets an op while it executes: the op completes with
      * -CIO_EINTR (nothing moved) and the cancel with -CIO_EALREADY, as
-     * op.h allows. Chance: each cancel of an op with a carrier. */
+     * op.h allows. Chance: each CIO_OP_CANCEL op (cio_prep_cancel) that
+     * finds its target; cio_cancel() and a task's cancel report no
+     * outcome, so they never meet this fault. */
     CIO_MOCK_FAULT_INTR,
     /* A close meets an op that has just finished: the op completes with
-     * its own result instead of -CIO_ECANCELED. Chance: each op a close of
-     * its handle ends that could finish now. */
+     * its own result instead of -CIO_ECANCELED. Chance: each op still in
+     * flight on a handle when a close of that handle ends it, if it could
+     * finish now (a program that closes only idle handles never meets
+     * it). */
     CIO_MOCK_FAULT_CLOSE_RACE,
     CIO_MOCK_FAULT_COUNT_
 } cio_mock_fault;
@@ -516,10 +520,16 @@ CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
  *   -CIO_EDEADLK, so the program ends instead of hanging. A loop with
  *   nothing in flight that waits for another thread's post waits as long
  *   as it takes.
- * With CIO_MOCK_ABORT=1 in the environment the first violation aborts the
- * process after its report, for test runners that only look at the exit.
+ * A violation does not change what the program does or its exit status:
+ * check cio_mock_violations() (with NULL after cio_main(), whose loop is
+ * gone), or set CIO_MOCK_ABORT=1 in the environment: the first violation
+ * then aborts the process after its report (and the CIO_MOCK_REPORT
+ * line), for test runners that only look at the exit. The replay command
+ * sets cio's environment and repeats the command line: a program that
+ * reads settings of its own from the environment or from files needs
+ * those too.
  * With CIO_MOCK_REPORT=1 each mock loop prints, when it closes, one line
- *   cio mock: seed S: N ops, F faults, V violations, T s virtual, trace H
+ *   cio mock: seed S: N ops, F faults (kind n, ...), V violations, T s virtual, trace H
  * so that a run that is not the program's own test (an example, a
  * server) still shows its seed, whether a fault struck, and the trace
  * that proves a replay is the same run.

@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-typedef struct cio_loop cio_loop;
+struct cio_loop; /* cio/loop.h; named by its tag so that this header stands alone in C99 too */
 
 /*
  * cio_socket_name - the local address of socket `fd` (getsockname): at
@@ -37,7 +37,7 @@ typedef struct cio_loop cio_loop;
  * unbound socket has the family's unspecified address (port 0; an
  * AF_UNIX one: only the family, length 2).
  */
-CIO_API int cio_socket_name(cio_loop *loop, cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen);
+CIO_API int cio_socket_name(struct cio_loop *loop, cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen);
 
 /*
  * cio_socket_peer - the address of the peer of socket `fd`
@@ -45,7 +45,7 @@ CIO_API int cio_socket_name(cio_loop *loop, cio_fd fd, struct sockaddr *addr, ci
  * it has none (not connected, a listener, a datagram socket without a
  * default peer).
  */
-CIO_API int cio_socket_peer(cio_loop *loop, cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen);
+CIO_API int cio_socket_peer(struct cio_loop *loop, cio_fd fd, struct sockaddr *addr, cio_socklen *addrlen);
 
 /*
  * cio_socket_set_option - sets option `name` of `level` (SOL_SOCKET,
@@ -54,7 +54,7 @@ CIO_API int cio_socket_peer(cio_loop *loop, cio_fd fd, struct sockaddr *addr, ci
  * (on the mock: one it does not simulate), -CIO_EINVAL for a bad length
  * or value.
  */
-CIO_API int cio_socket_set_option(cio_loop *loop, cio_fd fd, int level, int name, const void *value,
+CIO_API int cio_socket_set_option(struct cio_loop *loop, cio_fd fd, int level, int name, const void *value,
                                   cio_socklen len);
 
 /*
@@ -63,7 +63,7 @@ CIO_API int cio_socket_set_option(cio_loop *loop, cio_fd fd, int level, int name
  * output. -CIO_ENOPROTOOPT for an option the level does not have (on the
  * mock: one it does not simulate).
  */
-CIO_API int cio_socket_get_option(cio_loop *loop, cio_fd fd, int level, int name, void *value, cio_socklen *len);
+CIO_API int cio_socket_get_option(struct cio_loop *loop, cio_fd fd, int level, int name, void *value, cio_socklen *len);
 
 #ifdef __cplusplus
 }

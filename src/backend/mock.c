@@ -73,26 +73,12 @@ void mock_mix(mock *m, uint64_t v) {
     }
 }
 
-/* The seed: the option's, else CIO_MOCK_SEED, else 1 (a fixed default, so
- * that a program is deterministic even when nobody chose a seed). */
-static uint64_t chosen_seed(const cio_loop_options *opts) {
-    if (opts && opts->seed) return opts->seed;
-    const char *env = getenv("CIO_MOCK_SEED");
-    if (env && *env) {
-        char *end;
-        unsigned long long v = strtoull(env, &end, 0);
-        if (*end == '\0' && v) return v;
-    }
-    return 1;
-}
-
 static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
     mock *m = state(loop);
     memset(m, 0, sizeof *m);
     m->loop = loop;
-    int r = mock_settings(m, opts ? opts->backend_options : NULL);
+    int r = mock_settings(m, opts);
     if (r < 0) return r;
-    m->seed = chosen_seed(opts);
     m->rng = m->seed;
     m->now = MOCK_EPOCH_NS;
     m->trace = 0xcbf29ce484222325ull;
@@ -106,12 +92,23 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
     return 0;
 }
 
+/* A handle open at the loop's close, named with what made it. */
+static void report_left_open(mock *m, const mock_handle *h) {
+    char maker[64];
+    if (!h->made_by)
+        snprintf(maker, sizeof maker, "a cio_mock_* call");
+    else if (h->made_on == (cio_fd)CIO_FD_INVALID)
+        snprintf(maker, sizeof maker, "%s", cio_op_name(h->made_by));
+    else
+        snprintf(maker, sizeof maker, "%s on %ld", cio_op_name(h->made_by), (long)h->made_on);
+    mock_violation(m, "simulated %s handle %ld (made by %s) was left open when the loop closed", h->kind->name,
+                   (long)mock_handle_fd(&m->world, h), maker);
+}
+
 static void mock_close(cio_loop *loop) {
     mock *m = state(loop);
     for (uint32_t i = 0; i < m->world.cap; i++)
-        if (m->world.handles[i].kind)
-            mock_violation(m, "simulated %s handle %ld was left open when the loop closed",
-                           m->world.handles[i].kind->name, (long)mock_handle_fd(&m->world, &m->world.handles[i]));
+        if (m->world.handles[i].kind) report_left_open(m, &m->world.handles[i]);
     mock_summary(m);
     mock_world_free(m);
     mock_script_free(m);
@@ -259,7 +256,11 @@ static int32_t fault_instead(mock *m, const cio_op *op, const mock_kind *kind, m
  * MOCK_MORE. */
 static int32_t try_now(mock *m, cio_op *op, const mock_kind *kind, mock_handle *h) {
     int32_t res = fault_instead(m, op, kind, h);
-    return res ? res : kind->try_op(m, op, h);
+    if (res) return res;
+    m->world.trying = op;
+    res = kind->try_op(m, op, h);
+    m->world.trying = NULL;
+    return res;
 }
 
 /* Ends a held op early: it has moved nothing, or reports what it moved. */

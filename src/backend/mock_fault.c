@@ -41,7 +41,34 @@ static int parse_faults(const char *s, uint32_t ppm[CIO_MOCK_FAULT_COUNT_]) {
     return 0;
 }
 
-int mock_settings(mock *m, const cio_mock_options *opts) {
+/* A setting from the environment that cio_loop_init() refuses: said once
+ * on stderr, as a bad CIO_BACKEND is, so that a run does not fail silent. */
+static int bad_env(const char *name, const char *value, const char *want) {
+    fprintf(stderr, "cio: %s=%s is not %s\n", name, value, want);
+    return -CIO_EINVAL;
+}
+
+/* The seed: the option's, else CIO_MOCK_SEED, else 1 (a fixed default, so
+ * that a program is deterministic even when nobody chose one). */
+static int choose_seed(mock *m, const cio_loop_options *lo) {
+    m->seed = 1;
+    if (lo && lo->seed) {
+        m->seed = lo->seed;
+        return 0;
+    }
+    const char *env = getenv("CIO_MOCK_SEED");
+    if (!env || !*env) return 0;
+    char *end;
+    unsigned long long v = strtoull(env, &end, 0);
+    if (*end != '\0' || *env == '-') return bad_env("CIO_MOCK_SEED", env, "a number (0: the default, 1)");
+    if (v) m->seed = v;
+    return 0;
+}
+
+int mock_settings(mock *m, const cio_loop_options *lo) {
+    int r = choose_seed(m, lo);
+    if (r < 0) return r;
+    const cio_mock_options *opts = lo ? lo->backend_options : NULL;
     if (opts) {
         for (unsigned i = 0; i < sizeof opts->reserved_ / sizeof opts->reserved_[0]; i++)
             if (opts->reserved_[i]) return -CIO_EINVAL;
@@ -54,7 +81,10 @@ int mock_settings(mock *m, const cio_mock_options *opts) {
         return 0;
     }
     const char *env = getenv("CIO_MOCK_FAULTS");
-    if (env && *env && parse_faults(env, m->faults.ppm) < 0) return -CIO_EINVAL;
+    if (env && *env && parse_faults(env, m->faults.ppm) < 0)
+        return bad_env("CIO_MOCK_FAULTS", env,
+                       "<ppm> or <fault>=<ppm>,... with ppm at most 1000000 and faults among reset, again, "
+                       "nomem, mfile, ring_full, cancel_race, intr, close_race");
     env = getenv("CIO_MOCK_POISON");
     if (env && *env && strcmp(env, "0") != 0) m->flags |= CIO_MOCK_POISON;
     return 0;
@@ -144,16 +174,29 @@ void mock_violation(mock *m, const char *fmt, ...) {
     m->violations++;
     atomic_fetch_add(&violations_total, 1);
     const char *abort_env = getenv("CIO_MOCK_ABORT");
-    if (abort_env && *abort_env && strcmp(abort_env, "0") != 0) abort();
+    if (abort_env && *abort_env && strcmp(abort_env, "0") != 0) {
+        /* What a runner reads of a failed run: its output so far and the
+         * run's summary (CIO_MOCK_REPORT), which the close will not print. */
+        fflush(stdout);
+        mock_summary(m);
+        abort();
+    }
 }
 
 void mock_summary(const mock *m) {
     const char *env = getenv("CIO_MOCK_REPORT");
     if (!env || !*env || !strcmp(env, "0")) return;
     uint64_t faults = 0;
-    for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) faults += m->faults.count[f];
-    fprintf(stderr, "cio mock: seed %llu: %llu ops, %llu faults, %llu violations, %.9f s virtual, trace %016llx\n",
-            (unsigned long long)m->seed, (unsigned long long)m->submitted, (unsigned long long)faults,
+    char kinds[256] = "";
+    line l = {kinds, sizeof kinds, 0};
+    for (int f = 0; f < CIO_MOCK_FAULT_COUNT_; f++) {
+        faults += m->faults.count[f];
+        if (m->faults.count[f])
+            put(&l, "%s%s %llu", l.len ? ", " : " (", fault_names[f], (unsigned long long)m->faults.count[f]);
+    }
+    if (l.len) put(&l, ")");
+    fprintf(stderr, "cio mock: seed %llu: %llu ops, %llu faults%s, %llu violations, %.9f s virtual, trace %016llx\n",
+            (unsigned long long)m->seed, (unsigned long long)m->submitted, (unsigned long long)faults, kinds,
             (unsigned long long)m->violations, (double)m->now / 1e9, (unsigned long long)m->trace);
 }
 

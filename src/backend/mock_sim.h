@@ -68,6 +68,8 @@ struct mock_handle {
     void *obj;             /* the kind's object */
     uint32_t end;          /* which end of obj this handle is (pipes, streams) */
     opq ops;               /* the ops the mock holds on it, oldest first */
+    uint8_t made_by;       /* the opcode of the op that made it; 0: a cio_mock_* call */
+    cio_fd made_on;        /* that op's handle (an accept's listener), else CIO_FD_INVALID */
 };
 
 typedef struct mock_world {
@@ -75,6 +77,7 @@ typedef struct mock_world {
     uint32_t cap;         /* entries in `handles` */
     uint32_t open;        /* handles in use */
     uint32_t low;         /* no free number below this */
+    const cio_op *trying; /* the op whose try runs now: it makes the handles opened meanwhile */
 } mock_world;
 
 struct mock_fs;
@@ -131,9 +134,11 @@ void mock_wake(mock *m, cio_fd fd);
 
 /* ---- faults and reports (mock_fault.c) ---- */
 
-/* The settings of a new loop: `opts` when given, else the environment's
- * (CIO_MOCK_FAULTS, CIO_MOCK_POISON). 0 or -CIO_EINVAL. */
-int mock_settings(mock *m, const cio_mock_options *opts);
+/* The settings of a new loop: its seed (the option, else CIO_MOCK_SEED,
+ * else 1), and the backend options when given, else the environment's
+ * (CIO_MOCK_FAULTS, CIO_MOCK_POISON). 0 or -CIO_EINVAL (a bad one from the
+ * environment is said on stderr). */
+int mock_settings(mock *m, const cio_loop_options *opts);
 
 /* Whether fault `f` strikes at this chance. Draws from the seed only when
  * its rate is not 0, so that a run without faults is the same with or

@@ -29,6 +29,8 @@ cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_
     h->obj = obj;
     h->end = end;
     h->ops = (opq){0};
+    h->made_by = w->trying ? w->trying->opcode : 0;
+    h->made_on = w->trying ? cio__op_file(w->trying) : (cio_fd)CIO_FD_INVALID;
     w->low = i + 1;
     w->open++;
     return (cio_fd)(CIO_MOCK_FD_BASE + i);

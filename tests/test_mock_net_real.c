@@ -353,6 +353,13 @@ static void plain_peer(cio_loop *loop) {
 
 int main(void) {
     static answers real, sim;
+    if (t_under_emulator()) {
+        /* qemu-user translates socket calls its own way (a protocol it does
+         * not know is EPROTONOSUPPORT, not the kernel's EINVAL): the
+         * oracle would be qemu, not Linux. */
+        puts("mock_net_real: skipped under the emulator");
+        return 77;
+    }
     cio_loop loop;
     t_loop_init(&loop, 64);
     CHECK(cio_loop_backend(&loop) != CIO_BACKEND_MOCK);

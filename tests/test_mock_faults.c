@@ -28,15 +28,22 @@ static int32_t do_op(cio_loop *loop, t_op *t) {
     return t->res;
 }
 
-/* Reads what a pipe holds now (a DONTWAIT-free way: a poll first). */
+/* Reads all a pipe holds now (a read may be short: until a poll finds it
+ * empty, within 1 ms of virtual time); how many bytes. */
 static int32_t drain(cio_loop *loop, cio_fd rd, char *buf, uint32_t len) {
-    t_op p;
-    cio_prep_poll(&p.op, rd, CIO_POLLIN);
-    p.op.deadline = cio_now(loop) + 1000 * 1000;
-    if (do_op(loop, &p) < 0) return 0; /* timed out: empty */
-    t_op r;
-    cio_prep_read(&r.op, rd, buf, len, CIO_OFFSET_CURRENT);
-    return do_op(loop, &r);
+    int32_t got = 0;
+    for (int i = 0; i < 100 && (uint32_t)got < len; i++) {
+        t_op p;
+        cio_prep_poll(&p.op, rd, CIO_POLLIN);
+        p.op.deadline = cio_now(loop) + 1000 * 1000;
+        if (do_op(loop, &p) < 0) break; /* timed out: empty */
+        t_op r;
+        cio_prep_read(&r.op, rd, buf + got, len - (uint32_t)got, CIO_OFFSET_CURRENT);
+        int32_t n = do_op(loop, &r);
+        if (n <= 0) break;
+        got += n;
+    }
+    return got;
 }
 
 static void close_fd(cio_loop *loop, cio_fd fd) {

@@ -43,13 +43,15 @@ static void record(run *r, int32_t n) {
 }
 
 /* Writes TOTAL bytes in chunks of varying size, each with a write-all
- * loop (every other chunk through writev, split in two), then closes. */
+ * loop (every other chunk through writev, split in two), then closes. A
+ * write of at most PIPE_BUF (4096) bytes is atomic (POSIX): never short;
+ * larger ones may be. */
 static intptr_t writer(void *arg) {
     run *r = arg;
-    static unsigned char chunk[3000];
+    static unsigned char chunk[9000];
     uint32_t sent = 0;
     for (int c = 0; sent < TOTAL; c++) {
-        uint32_t len = 1 + (uint32_t)(c * 977 % 3000);
+        uint32_t len = 1 + (uint32_t)(c * 977 % 9000);
         if (len > TOTAL - sent) len = TOTAL - sent;
         for (uint32_t i = 0; i < len; i++) chunk[i] = byte_at(sent + i);
         r->sent_sum = fnv(r->sent_sum, chunk, len);
@@ -66,6 +68,7 @@ static intptr_t writer(void *arg) {
             }
             CHECK(n > 0);
             CHECK((uint32_t)n <= len - done);
+            if (len - done <= 4096) CHECK_EQ((uint32_t)n, len - done);
             r->writes++;
             if ((uint32_t)n < len - done) r->short_writes++;
             record(r, n);

@@ -56,7 +56,8 @@ extern "C" {
 CIO_API uint64_t cio_mock_trace(const cio_loop *loop);
 
 /* cio_mock_seed - the seed `loop` runs with (to print with a failure, so
- * that CIO_MOCK_SEED=<seed> replays it); 0 for a loop not on the mock. */
+ * that CIO_MOCK_SEED=<seed> replays it); 0 for a loop not on the mock.
+ * Loop thread. */
 CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
 
 /*
@@ -92,9 +93,10 @@ CIO_API uint64_t cio_mock_seed(const cio_loop *loop);
  * What the seed decides: each op's latency (so the order of completions),
  * and how much each read or write moves: a number of bytes between 1 and
  * all that is possible (asked, and held or room left), as a real pipe may
- * move fewer bytes than asked. A program must loop on short transfers;
- * the mock makes sure it has to. Other opcodes on a simulated handle
- * complete with -CIO_ENOSYS for now.
+ * move fewer bytes than asked; but a write of at most PIPE_BUF (4096)
+ * bytes moves all of them or waits, as POSIX makes it atomic. A program
+ * must loop on short transfers; the mock makes sure it has to. fsync on a
+ * pipe or socket: -CIO_EINVAL, as Linux.
  */
 CIO_API int cio_mock_pipe(cio_loop *loop, cio_fd fds[2]);
 #define CIO_MOCK_FD_BASE (1 << 30)
@@ -221,7 +223,8 @@ CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
  *   ends its waiting accepts with -CIO_ECANCELED (once each), and resets
  *   the connections it had not accepted: their clients' next op fails with
  *   -CIO_ECONNRESET; connects waiting for room then fail with
- *   -CIO_ECONNREFUSED;
+ *   -CIO_ECONNREFUSED (-CIO_ENOENT for an AF_UNIX path: the name goes
+ *   with its socket here, where Linux keeps a socket file until unlink);
  * - a stream socket that never connected, as Linux: recv -CIO_ENOTCONN and
  *   send -CIO_EPIPE on TCP, -CIO_EINVAL and -CIO_ENOTCONN on AF_UNIX;
  *   shutdown -CIO_ENOTCONN (TCP); poll reports CIO_POLLOUT | CIO_POLLHUP;
@@ -498,7 +501,8 @@ CIO_API int cio_mock_set_fault(cio_loop *loop, cio_mock_fault fault, uint32_t pp
 /* cio_mock_faults - how many faults of kind `fault` the simulation of
  * `loop` injected so far; CIO_MOCK_FAULT_COUNT_ for all kinds together.
  * A test checks the program's output in runs where this is 0, and that it
- * failed cleanly in the others. 0 for a loop not on the mock. */
+ * failed cleanly in the others. 0 for a loop not on the mock. Loop
+ * thread. */
 CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
 
 /*
@@ -536,7 +540,8 @@ CIO_API uint64_t cio_mock_faults(const cio_loop *loop, cio_mock_fault fault);
  */
 
 /* cio_mock_violations - how many violations the mock reported for `loop`
- * so far, or, with NULL, in the whole process (loops closed included). */
+ * so far (loop thread), or, with NULL, in the whole process, loops closed
+ * included (any thread). */
 CIO_API uint64_t cio_mock_violations(const cio_loop *loop);
 
 /*

@@ -152,9 +152,11 @@ static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
 /* Puts `op` in the heap at the end of a latency drawn from the seed, or at
  * its deadline if that comes first. */
 static void schedule_after(mock *m, cio_op *op, uint64_t latency) {
-    uint64_t when = m->now + latency;
+    uint64_t when = latency > UINT64_MAX - m->now ? UINT64_MAX : m->now + latency;
     op->internal_.bflags &= (uint16_t) ~(MB_TIMED_OUT | MB_PARKED);
-    if (op->deadline && op->deadline < when) {
+    /* A close took effect at its submit: no deadline can undo it. */
+    bool timed = op->deadline && !(op->opcode == CIO_OP_CLOSE && !(op->internal_.bflags & MB_SCRIPTED));
+    if (timed && op->deadline < when) {
         when = op->deadline > m->now ? op->deadline : m->now;
         op->internal_.bflags |= MB_TIMED_OUT;
     }
@@ -214,7 +216,9 @@ static const mock_kind *kind_for(mock *m, const cio_op *op, mock_handle **h) {
 static int hold(mock *m, cio_op *op) {
     mock_handle *h;
     const mock_kind *kind = kind_for(m, op, &h);
-    if (!kind) return -CIO_EBADF; /* a real handle, or a number not open */
+    /* A real handle, or a number not open: an op that names one never
+     * runs (it could not be held where a change or a close finds it). */
+    if (!kind || (!h && cio__op_file(op) != (cio_fd)CIO_FD_INVALID)) return -CIO_EBADF;
     op->res = 0; /* what it moved so far, for an op that counts it */
     int r = kind->check(m, op, h);
     if (r < 0) return r;
@@ -246,7 +250,8 @@ static int32_t fault_instead(mock *m, const cio_op *op, const mock_kind *kind, m
         if (mock_fault(m, CIO_MOCK_FAULT_MFILE)) return -CIO_EMFILE;
     }
     if ((cio__op_msg_flags(op) & CIO_MSG_DONTWAIT) && mock_fault(m, CIO_MOCK_FAULT_AGAIN)) return -CIO_EAGAIN;
-    if (kind == &mock_stream_kind && cio__opdef(op)->dir != OPD_DIR_NONE && op_code != CIO_OP_POLL &&
+    bool transfer = cio__opdef(op)->dir == OPD_DIR_IN || cio__opdef(op)->dir == OPD_DIR_OUT;
+    if (kind == &mock_stream_kind && transfer && op_code != CIO_OP_ACCEPT && op_code != CIO_OP_CONNECT &&
         mock_fault(m, CIO_MOCK_FAULT_RESET))
         mock_chan_reset(m, h->obj); /* the try then meets it */
     return 0;
@@ -263,12 +268,38 @@ static int32_t try_now(mock *m, cio_op *op, const mock_kind *kind, mock_handle *
     return res;
 }
 
+/* The final completion of an op the mock held: checked to be its only one,
+ * traced, what it lent the mock poisoned (CIO_MOCK_POISON), and delivered
+ * now (`now`: from the wait) or from the ready queue later in the turn
+ * (from submit or cancel, which may not run callbacks; the ready queue
+ * links through internal_.next, which then stays). */
+static void finish(cio_loop *loop, mock *m, cio_op *op, int32_t res, bool now) {
+    if (op->internal_.state != OP_BACKEND) {
+        mock_violation(m, "%s op %p completed again after its final completion", cio_op_name(op->opcode), (void *)op);
+        return;
+    }
+    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
+    if (m->flags & CIO_MOCK_POISON) {
+        /* What backend.h lends a backend: nobody may read it after this. */
+        if (now) op->internal_.next = (cio_op *)(uintptr_t)MOCK_POISON;
+        memset(&op->internal_.u, 0xa5, sizeof op->internal_.u);
+        op->internal_.when = MOCK_POISON;
+        op->internal_.bflags = MB_POISONED;
+    } else {
+        op->internal_.bflags = 0;
+    }
+    if (!now) {
+        cio__ready(loop, op, res);
+        return;
+    }
+    cio__core(loop)->stats.kernel_completions++;
+    cio__complete(loop, op, res);
+}
+
 /* Ends a held op early: it has moved nothing, or reports what it moved. */
 static void end_early(cio_loop *loop, mock *m, cio_op *op, int32_t res) {
     unhold(m, op);
-    res = early_result(op, res);
-    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
-    cio__ready(loop, op, res);
+    finish(loop, m, op, early_result(op, res), false);
 }
 
 /* A cancel or close that meets `op` just as it finishes (a fault): tries
@@ -289,9 +320,7 @@ static bool finish_first(cio_loop *loop, mock *m, cio_op *op) {
         res = try_now(m, op, kind, h);
         if (res == MOCK_PARK || res == MOCK_MORE) return false; /* it could not: the cancel wins */
     }
-    op->internal_.bflags = 0;
-    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
-    cio__ready(loop, op, res);
+    finish(loop, m, op, res, false);
     return true;
 }
 
@@ -355,7 +384,12 @@ static int mock_submit(cio_loop *loop, cio_op *op) {
 static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     mock *m = state(loop);
     int32_t outcome = 0;
-    if (!cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_CANCEL_RACE) && finish_first(loop, m, target)) {
+    if (target->opcode == CIO_OP_CLOSE && !(target->internal_.bflags & MB_SCRIPTED)) {
+        /* The close took effect at its submit: it has finished, as a
+         * kernel's close that a cancel meets. */
+        finish_first(loop, m, target);
+        outcome = -CIO_ENOENT;
+    } else if (!cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_CANCEL_RACE) && finish_first(loop, m, target)) {
         outcome = -CIO_ENOENT;
     } else if (carrier && !cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_INTR)) {
         end_early(loop, m, target, -CIO_EINTR);
@@ -373,25 +407,6 @@ static void mock_cancel_all(cio_loop *loop) {
     for (uint32_t i = 0; i < m->world.cap; i++)
         while ((op = m->world.handles[i].ops.head)) mock_cancel(loop, op, NULL);
     while ((op = m->due.root)) mock_cancel(loop, op, NULL);
-}
-
-/* A final completion from the simulated kernel: checked to be the op's
- * only one, its borrowed fields poisoned (CIO_MOCK_POISON), delivered. */
-static void complete(cio_loop *loop, mock *m, cio_op *op, int32_t res) {
-    if (op->internal_.state != OP_BACKEND)
-        mock_violation(m, "%s op %p completed again after its final completion", cio_op_name(op->opcode), (void *)op);
-    mock_mix(m, ((uint64_t)op->opcode << 32) | (uint32_t)res);
-    cio__core(loop)->stats.kernel_completions++;
-    if (m->flags & CIO_MOCK_POISON) {
-        /* What backend.h lends a backend: nobody may read it after this. */
-        op->internal_.next = (cio_op *)(uintptr_t)MOCK_POISON;
-        memset(&op->internal_.u, 0xa5, sizeof op->internal_.u);
-        op->internal_.when = MOCK_POISON;
-        op->internal_.bflags = MB_POISONED;
-    } else {
-        op->internal_.bflags = 0;
-    }
-    cio__complete(loop, op, res);
 }
 
 /* Whether `op`, which the mock takes from one of its queues, was poisoned:
@@ -424,7 +439,11 @@ static int deliver_due(cio_loop *loop, mock *m) {
             mock_handle *h;
             const mock_kind *kind = kind_for(m, op, &h);
             res = try_now(m, op, kind, h);
-            if (res == MOCK_PARK) {
+            if (res == MOCK_PARK && !(bf & MB_HELD)) {
+                /* Nothing could wake it: the kind's mistake, not the program's. */
+                mock_violation(m, "%s op %p would wait on no handle", cio_op_name(op->opcode), (void *)op);
+                res = -CIO_EBADF;
+            } else if (res == MOCK_PARK) {
                 park(m, op);
                 continue;
             }
@@ -447,7 +466,7 @@ static int deliver_due(cio_loop *loop, mock *m) {
             mock_handle *h = mock_handle_at(&m->world, cio__op_file(op));
             opq_remove(&h->ops, op);
         }
-        complete(loop, m, op, res);
+        finish(loop, m, op, res, true);
         n++;
     }
     return n;
@@ -519,13 +538,16 @@ static int mock_wait(cio_loop *loop, int64_t timeout_ns) {
     cio__core(loop)->stats.enters++;
     if (take_wake(loop, m)) timeout_ns = 0;
     cio_op *next = m->due.root;
-    uint64_t until = timeout_ns < 0 ? UINT64_MAX : m->now + (uint64_t)timeout_ns;
-    if (next && next->internal_.when < until) until = next->internal_.when;
-    if (until == UINT64_MAX) {
+    if (timeout_ns < 0 && !next) {
         wait_for_wake(loop, m);
         take_wake(loop, m);
-    } else if (until > m->now) {
-        m->now = until;
+    } else {
+        /* The end of the budget (saturated: a timer 584 years away is
+         * still a time), or the next op's, whichever comes first. */
+        uint64_t until = timeout_ns < 0 || (uint64_t)timeout_ns > UINT64_MAX - m->now ? UINT64_MAX
+                                                                                       : m->now + (uint64_t)timeout_ns;
+        if (next && next->internal_.when < until) until = next->internal_.when;
+        if (until > m->now) m->now = until;
     }
     mock_mix(m, m->now);
     return deliver_due(loop, m);

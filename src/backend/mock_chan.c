@@ -9,6 +9,9 @@
 
 #include "mock_chan.h"
 
+#define MOCK_PIPE_BUF 4096u     /* Linux's PIPE_BUF: pipe writes up to it are atomic */
+#define MOCK_MAX_RW 0x7ffff000u /* Linux's MAX_RW_COUNT: no call moves more */
+
 /* Linux's UIO_MAXIOV: a message with more buffers is -EMSGSIZE. */
 #define MOCK_IOV_MAX 1024
 
@@ -223,6 +226,8 @@ bool mock_io_of(cio_op *op, mock_io *io) {
         return false;
     }
     for (unsigned i = 0; i < io->cnt; i++) io->want += io->iov[i].iov_len;
+    /* As Linux's MAX_RW_COUNT: no call moves more (and a count stays an int32_t). */
+    if (io->want > MOCK_MAX_RW) io->want = MOCK_MAX_RW;
     return true;
 }
 
@@ -291,7 +296,7 @@ static int chan_refuse(const mock_chan *c, const cio_op *op) {
     case CIO_OP_CONNECT:
         return c->socket ? -CIO_EISCONN : -CIO_ENOTSOCK;
     default:
-        return -CIO_ENOSYS; /* not simulated on a pipe or stream yet */
+        return -CIO_EINVAL; /* fsync: a pipe or socket has nothing to flush (Linux: EINVAL) */
     }
 }
 
@@ -346,9 +351,13 @@ static int32_t transfer(mock *m, cio_op *op, mock_chan *c, int end, const mock_i
     }
     if (want == 0) return (int32_t)done;
     uint32_t possible = io->reading ? r->len : MOCK_RING_CAPACITY - r->len;
-    if (possible == 0) return (io->flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
+    /* A pipe write of at most PIPE_BUF bytes is atomic (POSIX): all of it
+     * at once, or it waits for the room. */
+    bool atomic = !c->socket && !io->reading && want <= MOCK_PIPE_BUF;
+    if (possible == 0 || (atomic && possible < want))
+        return (io->flags & CIO_MSG_DONTWAIT) ? -CIO_EAGAIN : MOCK_PARK;
     if (want < possible) possible = (uint32_t)want;
-    uint32_t n = mock_transfer_size(m, possible);
+    uint32_t n = atomic ? possible : mock_transfer_size(m, possible);
     bool peek = io->reading && (io->flags & CIO_MSG_PEEK);
     n = io->reading ? mock_ring_take(r, io->iov, io->cnt, done, n, !peek) : mock_ring_put(r, io->iov, io->cnt, done, n);
     if (!peek) mock_chan_wake(m, c); /* bytes moved: the other side may go on */

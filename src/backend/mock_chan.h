@@ -141,7 +141,6 @@ struct mock_sock {
     mock_dgram *dq, *dq_tail;
     uint32_t dq_count;
     size_t dq_bytes;
-    uint64_t waits_for;                 /* the id a parked op of this one waits for room in */
     mock_sock *named_next, *named_prev; /* in the world's list of named sockets */
 };
 

@@ -1026,7 +1026,7 @@ static int32_t fs_try(mock *m, cio_op *op, mock_handle *h) {
     case CIO_OP_LISTEN:
         return -CIO_ENOTSOCK;
     default:
-        return -CIO_ENOSYS;
+        return -CIO_EINVAL; /* no opcode on a file is left: a new one must be added here */
     }
 }
 
@@ -1059,6 +1059,15 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
      * before a slash. */
     size_t total = strnlen(path, MOCK_PATH_MAX);
     if (total >= MOCK_PATH_MAX) return -CIO_ENAMETOOLONG;
+    /* All or nothing: the capacity is checked before anything is made
+     * (the parents, the file) or the old contents go. */
+    uint64_t need = (len + MOCK_PAGE - 1) / MOCK_PAGE, held = 0;
+    walk pre;
+    if (walk_path(m, fs, CIO_AT_FDCWD, path, &pre) == 0) {
+        fs_node *old = lookup_last(fs, &pre);
+        if (old && !is_dir(old)) held = old->npages;
+    }
+    if (fs->pages - held + need > MOCK_CAPACITY_PAGES) return -CIO_ENOSPC;
     char buf[MOCK_PATH_MAX];
     memcpy(buf, path, total + 1);
     for (size_t i = 1; i < total; i++) {
@@ -1082,9 +1091,6 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
     fs_node *n = lookup_last(fs, &w);
     if (n && is_dir(n)) return -CIO_EISDIR;
     if (!n && (r = create(m, fs, &w, CIO_S_IFREG | 0644, &n)) < 0) return r;
-    /* All or nothing: the capacity is checked before the old contents go. */
-    uint64_t need = (len + MOCK_PAGE - 1) / MOCK_PAGE;
-    if (fs->pages - n->npages + need > MOCK_CAPACITY_PAGES) return -CIO_ENOSPC;
     truncate_to_zero(m, fs, n);
     cio_iovec one = {(void *)(uintptr_t)data, len};
     cursor c = {&one, 1, 0, 0};

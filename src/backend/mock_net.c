@@ -280,14 +280,16 @@ static void drop_dgrams(mock_sock *s) {
     s->dq_bytes = 0;
 }
 
-/* Wakes the sockets whose parked ops wait for room in socket `id` (a
- * connect for a listener's queue, an AF_UNIX datagram for a receiver's):
- * they try again, and park again if there is still none. */
+/* Room came in socket `id` (a listener's queue, an AF_UNIX datagram
+ * receiver's): every socket with parked ops tries them again (a connect,
+ * a send, a poll for POLLOUT, each maybe waiting for another socket, or
+ * several), and parks again if there is still none. By handle number: a
+ * seed gives the same order. */
 static void wake_waiters(mock *m, uint64_t id) {
+    (void)id;
     for (uint32_t i = 0; i < m->world.cap; i++) {
         mock_handle *h = &m->world.handles[i];
-        if (h->kind == &mock_socket_kind && h->ops.head && ((mock_sock *)h->obj)->waits_for == id)
-            mock_wake(m, mock_handle_fd(&m->world, h));
+        if (h->kind == &mock_socket_kind && h->ops.head) mock_wake(m, mock_handle_fd(&m->world, h));
     }
 }
 
@@ -610,7 +612,6 @@ static int32_t stream_connect(mock *m, const cio_op *op, mock_handle *h, mock_so
     int r = find_listener(m, s, sa, len, &l, &dest);
     if (r < 0) return r;
     if (l->npending > (uint32_t)l->backlog) {
-        s->waits_for = l->id;
         return MOCK_PARK;
     }
     if (is_inet(s->domain) && (r = name_for(m, s, &dest)) < 0) return r;
@@ -771,7 +772,6 @@ static int32_t unix_send(mock *m, cio_op *op, mock_sock *s, const mock_io *io, c
     if (rcv->connected && rcv != s && !same_addr(&rcv->peer, &s->name)) return -CIO_EPERM;
     if (queue_full(rcv)) {
         if (io->flags & CIO_MSG_DONTWAIT) return -CIO_EAGAIN;
-        s->waits_for = rcv->id;
         return MOCK_PARK;
     }
     (void)op;
@@ -934,7 +934,7 @@ static int net_check(mock *m, cio_op *op, mock_handle *h) {
         break;
     }
     mock_io io;
-    if (!mock_io_of(op, &io)) return -CIO_ENOSYS; /* not simulated on a socket */
+    if (!mock_io_of(op, &io)) return -CIO_EINVAL; /* fsync: a socket has nothing to flush (Linux: EINVAL) */
     return mock_io_check(op, s->type == SOCK_STREAM);
 }
 

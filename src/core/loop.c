@@ -225,8 +225,9 @@ static int64_t wait_budget(cio_core *c) {
     if (!opq_empty(&c->ready) || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
     cio_op *t = cio__heap_min(c);
     if (!t) return cio__pool_cap_wait(c, -1);
-    uint64_t now = cio__now(c);
-    return cio__pool_cap_wait(c, t->internal_.when > now ? (int64_t)(t->internal_.when - now) : 0);
+    uint64_t now = cio__now(c), left = t->internal_.when > now ? t->internal_.when - now : 0;
+    /* A timer more than 292 years away is still a timer, not "no limit" (-1). */
+    return cio__pool_cap_wait(c, left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left);
 }
 
 int cio_loop_run(cio_loop *loop, cio_run_mode mode) {

@@ -49,9 +49,15 @@ static intptr_t small(void *arg) {
 static stack_t seen_in_task;
 static void *seen_task_stack;
 
+/* Written at the lowest address of the alternate stack a task sees (the
+ * stack grows down from the top: a handler never reaches it): a new
+ * mapping at that address later is zeroed, cio's old one still says it. */
+static const char mark[8] = "cio-alt";
+
 static intptr_t observer(void *arg) {
     (void)arg;
     CHECK_EQ(sigaltstack(NULL, &seen_in_task), 0);
+    if (!(seen_in_task.ss_flags & SS_DISABLE)) memcpy(seen_in_task.ss_sp, mark, sizeof mark);
     seen_task_stack = cio_task_current(); /* the task struct lies at the top of its stack */
     return 0;
 }
@@ -147,9 +153,10 @@ static void own_serves_overflow(void) {
 static pthread_key_t probe_key;
 static stack_t at_exit_seen;
 static int probe_rounds;
-/* Checked in the exiting thread just after cio's destructor ran: checked
- * later, from the joining thread, the freed range may already hold another
- * mapping (TSan's runtime maps memory as the thread finishes). */
+/* Checked in the exiting thread just after cio's destructor ran. Even
+ * there the freed range may already hold another mapping (TSan's runtime
+ * maps memory as a thread finishes), so cio's alternate stack counts as
+ * still there only if it is mapped and still holds the mark. */
 static int alt_mapped_at_exit, task_stack_mapped_at_exit;
 
 /* A key destructor of the test's: it runs again in a second round (it sets
@@ -167,7 +174,8 @@ static void probe(void *v) {
         return;
     }
     CHECK_EQ(sigaltstack(NULL, &at_exit_seen), 0);
-    alt_mapped_at_exit = mapped(seen_in_task.ss_sp, seen_in_task.ss_size);
+    alt_mapped_at_exit =
+        mapped(seen_in_task.ss_sp, seen_in_task.ss_size) && !memcmp(seen_in_task.ss_sp, mark, sizeof mark);
     task_stack_mapped_at_exit = mapped(seen_task_stack, 1);
     thread_case *c = v;
     if (!(c->runtime.ss_flags & SS_DISABLE)) CHECK_EQ(sigaltstack(&c->runtime, NULL), 0);

@@ -3,11 +3,10 @@
  * object behind any op, time that is virtual, and a seed that decides
  * everything the simulation chooses, so that a run replays bit for bit.
  *
- * What it simulates so far is the loop itself: every op a backend takes
- * completes after a latency drawn from the seed, so ops submitted together
- * come back in a seeded order; deadlines are the mock's, in virtual time;
- * cancel, close of the loop, and wakes and posts from other threads work as
- * on every backend. The core's timers run on the virtual clock, and an idle
+ * Every op a backend takes completes after a latency drawn from the seed,
+ * so ops submitted together come back in a seeded order; deadlines are the
+ * mock's, in virtual time; cancel, close of the loop, and wakes and posts
+ * from other threads work as on every backend. The core's timers run on the virtual clock, and an idle
  * loop jumps to the next timer instead of sleeping: an hour of cio_sleep()
  * takes microseconds.
  *
@@ -20,6 +19,13 @@
  * the rest. Nothing happens in the world before an op's try, so a cancel,
  * a deadline or a close can always end a held op without loss (a
  * MSG_WAITALL one reports the bytes it moved).
+ *
+ * Faults (mock_fault.c) strike at seeded rates: before an op's try (the
+ * fault takes its place), at a submit (a full ring delays it), at a cancel
+ * or a close that meets an op (it finishes first, or is interrupted).
+ * Invariants are checked where they can break: a final completion of an op
+ * the mock does not hold, a handle left at the close, a wait that nothing
+ * can end (a deadlock: its parked ops end with -CIO_EDEADLK).
  *
  * One real object is kept: a condition variable, so that a post from
  * another thread wakes a mock loop that has nothing of its own to wait for.

@@ -15,7 +15,10 @@
  * - AF_UNIX datagrams: a poll for POLLOUT on a sender whose peer is full
  *   completes once the peer reads, and two sends waiting for two full
  *   peers each go on when their own peer reads;
- * - cio_mock_file_put past the capacity leaves nothing behind.
+ * - cio_mock_file_put past the capacity leaves nothing behind;
+ * - a multishot poll reports a change that comes between one report and
+ *   its next try (the mock used to lose it: the poll then waited for a
+ *   change that had already come).
  * It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
  */
 #include "mock_util.h"
@@ -221,6 +224,59 @@ static void put_past_capacity(void) {
     mock_close(&loop, 0);
 }
 
+/* A multishot poll for POLLIN; each report's callback sends one more byte
+ * from the peer (until 3), which the next report must see. */
+typedef struct ms_poll {
+    t_op t;
+    cio_fd peer;
+    int sent;
+    t_op send;
+} ms_poll;
+
+static void on_ms_report(cio_loop *loop, cio_op *op) {
+    ms_poll *p = (ms_poll *)op;
+    t_cb(loop, op);
+    if (!(op->flags & CIO_F_MORE) || p->sent == 3) return;
+    p->sent++;
+    cio_prep_send(&p->send.op, p->peer, "y", 1, 0);
+    t_arm(&p->send);
+    CHECK_EQ(cio_submit(loop, &p->send.op), 0);
+}
+
+static void multishot_change(void) {
+    int lost = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        cio_loop loop;
+        mock_loop(&loop, seed);
+        cio_fd s[2];
+        CHECK_EQ(cio_mock_socketpair(&loop, s), 0);
+        static ms_poll p;
+        memset(&p, 0, sizeof p);
+        p.peer = s[0];
+        cio_prep_poll(&p.t.op, s[1], CIO_POLLIN);
+        p.t.op.flags |= CIO_F_MULTISHOT;
+        t_arm(&p.t);
+        p.t.op.cb = on_ms_report;
+        CHECK_EQ(cio_submit(&loop, &p.t.op), 0);
+        t_op first;
+        cio_prep_send(&first.op, s[0], "x", 1, 0);
+        CHECK_EQ(do_op(&loop, &first), 1);
+        settle(&loop);
+        settle(&loop);
+        /* Each of the 3 sends after a report is a change: each is seen. */
+        if (p.t.mores < 4) lost++;
+        CHECK_EQ(cio_cancel(&loop, &p.t.op), 0);
+        run_until_done(&loop, &p.t);
+        t_op c;
+        for (int i = 0; i < 2; i++) {
+            cio_prep_close(&c.op, s[i]);
+            CHECK_EQ(do_op(&loop, &c), 0);
+        }
+        mock_close(&loop, 0);
+    }
+    CHECK_EQ(lost, 0);
+}
+
 int main(void) {
     t_watchdog();
     unsetenv("CIO_BACKEND");
@@ -232,6 +288,7 @@ int main(void) {
     poisoned_when_cancelled();
     dgram_room();
     put_past_capacity();
+    multishot_change();
     puts("mock_edges: ok");
     return 0;
 }

@@ -32,8 +32,8 @@
  *
  * Known limits: virtual time does not wait for other threads (a loop whose
  * only pending work is a timer jumps to it even when another thread is
- * about to post: test cross-thread timing on a real backend); multishot
- * poll is not simulated on files.
+ * about to post: test cross-thread timing on a real backend); no limit on
+ * the number of handles (-CIO_EMFILE only as a fault).
  */
 #ifndef CIO_MOCK_H
 #define CIO_MOCK_H
@@ -279,8 +279,9 @@ CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
  * poll on any simulated handle may be CIO_F_MULTISHOT: it reports the
  * asked events that hold, then reports again after each change of the
  * handle (bytes in or out, a connection, a close) while one holds, until
- * it is cancelled or its handle closed. A change in the short time between
- * a report and the op's next try is seen at the next change.
+ * it is cancelled or its handle closed (a change that comes while it is
+ * reporting is reported next, not lost). On a file, whose poll is always
+ * ready, a multishot poll reports once, as its last completion.
  *
  * Names and options (cio/socket.h) on simulated sockets, from the
  * simulation, as Linux answers them:

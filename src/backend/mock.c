@@ -187,7 +187,10 @@ void mock_wake(mock *m, cio_fd fd) {
     mock_handle *h = mock_handle_at(&m->world, fd);
     if (!h) return;
     for (cio_op *op = h->ops.head; op; op = OPQ_NEXT(op)) {
-        if (!(op->internal_.bflags & MB_PARKED)) continue;
+        if (!(op->internal_.bflags & MB_PARKED)) {
+            op->internal_.bflags |= MB_CHANGED; /* it tries soon: let it see the change */
+            continue;
+        }
         if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
         op->internal_.bflags &= (uint16_t)~MB_DUE;
         schedule(m, op);

@@ -172,8 +172,11 @@ int32_t mock_poll_answer(cio_op *op, uint32_t ready) {
     uint32_t ev = ready & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
     if (!(op->flags & CIO_F_MULTISHOT)) return ev ? (int32_t)ev : MOCK_PARK;
     /* The engine tries a multishot op again right after each report: that
-     * try waits for a change instead of reporting the same state again. */
-    if (!ev || op->res) {
+     * try waits for a change instead of reporting the same state again,
+     * unless one came meanwhile (MB_CHANGED). */
+    bool changed = op->internal_.bflags & MB_CHANGED;
+    op->internal_.bflags &= (uint16_t)~MB_CHANGED;
+    if (!ev || (op->res && !changed)) {
         op->res = 0;
         return MOCK_PARK;
     }

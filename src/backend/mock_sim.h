@@ -46,6 +46,8 @@
 #define MB_PARTIAL 16u  /* op->res counts what it moved so far (MSG_WAITALL) */
 #define MB_SCRIPTED 32u /* its result comes from the script (mock_script.c) */
 #define MB_MORE 64u     /* set by a try of a multishot op: the result is not its last */
+#define MB_CHANGED 128u /* its handle changed while it was due, not parked (a multishot poll
+                           then reports again, though it has just reported) */
 
 typedef struct mock mock;
 typedef struct mock_handle mock_handle;

@@ -16,6 +16,8 @@
  *   completes once the peer reads, and two sends waiting for two full
  *   peers each go on when their own peer reads;
  * - cio_mock_file_put past the capacity leaves nothing behind;
+ * - at most cio_mock_options.max_handles handles are open at once, as
+ *   RLIMIT_NOFILE: one more is -CIO_EMFILE and leaves nothing behind;
  * - a multishot poll reports a change that comes between one report and
  *   its next try (the mock used to lose it: the poll then waited for a
  *   change that had already come).
@@ -277,6 +279,39 @@ static void multishot_change(void) {
     CHECK_EQ(lost, 0);
 }
 
+static void handle_limit(void) {
+    cio_mock_options mo;
+    memset(&mo, 0, sizeof mo);
+    mo.max_handles = 5;
+    cio_loop_options o = mock_options(57);
+    o.backend_options = &mo;
+    cio_loop loop;
+    CHECK_EQ(cio_loop_init(&loop, &o), 0);
+    cio_fd a[2], b[2], c[2];
+    CHECK_EQ(cio_mock_pipe(&loop, a), 0);
+    CHECK_EQ(cio_mock_socketpair(&loop, b), 0);
+    CHECK_EQ(cio_mock_pipe(&loop, c), -CIO_EMFILE); /* 5 and 6: the pair fails whole */
+    t_op t;
+    cio_prep_socket(&t.op, AF_INET, SOCK_STREAM, 0);
+    CHECK(do_op(&loop, &t) >= 0);
+    cio_fd s5 = cio_op_fd(&t.op);
+    cio_prep_socket(&t.op, AF_INET, SOCK_STREAM, 0);
+    CHECK_EQ(do_op(&loop, &t), -CIO_EMFILE);
+    cio_fd all[5] = {a[0], a[1], b[0], b[1], s5};
+    for (int i = 0; i < 5; i++) {
+        cio_prep_close(&t.op, all[i]);
+        CHECK_EQ(do_op(&loop, &t), 0);
+    }
+    CHECK_EQ(cio_mock_pipe(&loop, c), 0); /* room again */
+    for (int i = 0; i < 2; i++) {
+        cio_prep_close(&t.op, c[i]);
+        CHECK_EQ(do_op(&loop, &t), 0);
+    }
+    mock_close(&loop, 0);
+    mo.max_handles = (1u << 29) + 1;
+    CHECK_EQ(cio_loop_init(&loop, &o), -CIO_EINVAL);
+}
+
 int main(void) {
     t_watchdog();
     unsetenv("CIO_BACKEND");
@@ -289,6 +324,7 @@ int main(void) {
     dgram_room();
     put_past_capacity();
     multishot_change();
+    handle_limit();
     puts("mock_edges: ok");
     return 0;
 }

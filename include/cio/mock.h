@@ -32,8 +32,7 @@
  *
  * Known limits: virtual time does not wait for other threads (a loop whose
  * only pending work is a timer jumps to it even when another thread is
- * about to post: test cross-thread timing on a real backend); no limit on
- * the number of handles (-CIO_EMFILE only as a fault).
+ * about to post: test cross-thread timing on a real backend).
  */
 #ifndef CIO_MOCK_H
 #define CIO_MOCK_H
@@ -483,8 +482,15 @@ typedef enum cio_mock_fault {
 typedef struct cio_mock_options {
     uint32_t fault_ppm[CIO_MOCK_FAULT_COUNT_]; /* each fault's rate; 0: never */
     uint32_t flags;                            /* CIO_MOCK_* below */
-    uint32_t reserved_[7];                     /* must be 0 */
+    uint32_t max_handles;                      /* simulated handles open at once, as RLIMIT_NOFILE:
+                                                  past it an op or call that makes one fails with
+                                                  -CIO_EMFILE; 0: CIO_MOCK_MAX_HANDLES */
+    uint32_t reserved_[6];                     /* must be 0 */
 } cio_mock_options;
+
+/* The default limit of simulated handles (cio_mock_options.max_handles),
+ * as a process's default hard limit of descriptors on Linux. */
+#define CIO_MOCK_MAX_HANDLES 4096u
 
 /* Poison what cio keeps in each op (cio_op.internal_) at its final
  * completion, so that a runtime that touched it afterwards would fail

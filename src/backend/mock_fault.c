@@ -66,6 +66,7 @@ static int choose_seed(mock *m, const cio_loop_options *lo) {
 }
 
 int mock_settings(mock *m, const cio_loop_options *lo) {
+    m->world.max = CIO_MOCK_MAX_HANDLES;
     int r = choose_seed(m, lo);
     if (r < 0) return r;
     const cio_mock_options *opts = lo ? lo->backend_options : NULL;
@@ -78,6 +79,8 @@ int mock_settings(mock *m, const cio_loop_options *lo) {
             m->faults.ppm[f] = opts->fault_ppm[f];
         }
         m->flags = opts->flags;
+        if (opts->max_handles > (1u << 29)) return -CIO_EINVAL; /* the numbers stay below INT_MAX */
+        if (opts->max_handles) m->world.max = opts->max_handles;
         return 0;
     }
     const char *env = getenv("CIO_MOCK_FAULTS");

@@ -79,6 +79,7 @@ typedef struct mock_world {
     uint32_t cap;         /* entries in `handles` */
     uint32_t open;        /* handles in use */
     uint32_t low;         /* no free number below this */
+    uint32_t max;         /* handles open at once (cio_mock_options.max_handles) */
     const cio_op *trying; /* the op whose try runs now: it makes the handles opened meanwhile */
 } mock_world;
 

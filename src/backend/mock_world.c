@@ -13,6 +13,7 @@
 #define MOCK_HANDLES_MAX (1u << 29)
 
 cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end) {
+    if (w->open >= w->max) return -CIO_EMFILE; /* as past RLIMIT_NOFILE */
     uint32_t i = w->low;
     while (i < w->cap && w->handles[i].kind) i++;
     if (i == w->cap) {

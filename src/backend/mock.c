@@ -157,9 +157,16 @@ static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
 
 /* Puts `op` in the heap at the end of a latency drawn from the seed, or at
  * its deadline if that comes first. */
+/* `op` no longer waits for a change (it is tried, or it ends). */
+static void unpark(mock *m, cio_op *op) {
+    if (op->internal_.bflags & MB_CROSS) m->cross_parked--;
+    op->internal_.bflags &= (uint16_t) ~(MB_PARKED | MB_CROSS);
+}
+
 static void schedule_after(mock *m, cio_op *op, uint64_t latency) {
     uint64_t when = latency > UINT64_MAX - m->now ? UINT64_MAX : m->now + latency;
-    op->internal_.bflags &= (uint16_t) ~(MB_TIMED_OUT | MB_PARKED);
+    unpark(m, op);
+    op->internal_.bflags &= (uint16_t)~MB_TIMED_OUT;
     /* A close took effect at its submit: no deadline can undo it. */
     bool timed = op->deadline && !(op->opcode == CIO_OP_CLOSE && !(op->internal_.bflags & MB_SCRIPTED));
     if (timed && op->deadline < when) {
@@ -173,29 +180,44 @@ static void schedule_after(mock *m, cio_op *op, uint64_t latency) {
 
 static void schedule(mock *m, cio_op *op) { schedule_after(m, op, 1 + mock_random(m) % MOCK_MAX_LATENCY_NS); }
 
-/* `op` waits for a change of its channel; its deadline, if it has one, is
- * kept in the heap meanwhile. */
+/* `op` waits for a change of its handle, or of another handle it names
+ * (MB_CROSS: a splice held on fd_out waits for fd_in too); its deadline,
+ * if it has one, is kept in the heap meanwhile. */
 static void park(mock *m, cio_op *op) {
     op->internal_.bflags |= MB_PARKED;
+    if (cio__opdef(op)->also[0]) {
+        op->internal_.bflags |= MB_CROSS;
+        m->cross_parked++;
+    }
     if (!op->deadline) return;
     op->internal_.when = op->deadline > m->now ? op->deadline : m->now;
     op->internal_.bflags |= MB_TIMED_OUT | MB_DUE;
     cio__heap_push(&m->due, op);
 }
 
+/* A parked op tries again after a fresh latency. */
+static void retry(mock *m, cio_op *op) {
+    if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
+    op->internal_.bflags &= (uint16_t)~MB_DUE;
+    schedule(m, op);
+}
+
 void mock_wake(mock *m, cio_fd fd) {
     mock_handle *h = mock_handle_at(&m->world, fd);
     if (!h) return;
     for (cio_op *op = h->ops.head; op; op = OPQ_NEXT(op)) {
-        if (!(op->internal_.bflags & MB_PARKED)) {
+        if (op->internal_.bflags & MB_PARKED)
+            retry(m, op);
+        else
             op->internal_.bflags |= MB_CHANGED; /* it tries soon: let it see the change */
-            continue;
-        }
-        if (op->internal_.bflags & MB_DUE) cio__heap_take(&m->due, op);
-        op->internal_.bflags &= (uint16_t)~MB_DUE;
-        schedule(m, op);
     }
-    mock_fs_woke(m, fd); /* a splice is held on its fd_out, and may wait on its fd_in */
+    /* Parked ops held on other handles that name this one (rare: only
+     * while one waits is the whole table looked at). */
+    for (uint32_t i = 0; m->cross_parked && i < m->world.cap; i++) {
+        if (&m->world.handles[i] == h) continue;
+        for (cio_op *op = m->world.handles[i].ops.head; op; op = OPQ_NEXT(op))
+            if ((op->internal_.bflags & MB_CROSS) && cio__op_uses(op, fd)) retry(m, op);
+    }
 }
 
 uint32_t mock_transfer_size(mock *m, uint32_t possible) {
@@ -241,6 +263,7 @@ static int hold(mock *m, cio_op *op) {
 /* Takes `op` out of wherever the mock holds it (its flags stay, for
  * early_result, until the next submit). */
 static void unhold(mock *m, cio_op *op) {
+    unpark(m, op);
     uint16_t bf = op->internal_.bflags;
     if (bf & MB_DUE) cio__heap_take(&m->due, op);
     if (bf & MB_SCRIPTED) mock_script_drop(m, op);
@@ -437,6 +460,7 @@ static int deliver_due(cio_loop *loop, mock *m) {
         if (poisoned(m, op)) continue;
         uint16_t bf = op->internal_.bflags;
         op->internal_.bflags = bf & (uint16_t)~MB_DUE;
+        unpark(m, op); /* a parked op here has reached its deadline */
         /* Its deadline came first. */
         int32_t res = (bf & MB_TIMED_OUT) ? early_result(op, -CIO_ETIMEDOUT) : 0;
         if (bf & MB_SCRIPTED) {

@@ -57,20 +57,12 @@ struct fs_node {
     uint32_t npages, cappages;
 };
 
-/* A splice parked on handle `out` that waits for bytes in the pipe whose
- * read end is `in`: the engine wakes only the ops held on a changed handle,
- * and a splice is held on its fd_out (mock_fs_woke). */
-typedef struct fs_wait {
-    cio_fd in, out;
-} fs_wait;
 
 typedef struct mock_fs {
     fs_node *root; /* also the current directory of CIO_AT_FDCWD */
     uint64_t next_ino;
     uint64_t pages; /* of file data, in all files */
     uint32_t nodes; /* files and directories, named or open */
-    fs_wait *waits;
-    uint32_t nwaits, capwaits;
 } mock_fs;
 
 /* An open file description: what a handle of mock_fs_kind holds. */
@@ -375,7 +367,6 @@ void mock_fs_free(mock *m) {
     if (!fs) return;
     /* Every handle closed first (mock_world_free), so no node is open. */
     tree_free(fs, fs->root);
-    free(fs->waits);
     free(fs);
     m->fs = NULL;
 }
@@ -814,60 +805,21 @@ static int32_t do_rw(mock *m, mock_fs *fs, cio_op *op, fs_file *f) {
 
 /* ---- splice between pipes, stream sockets and files ---- */
 
-/* Notes that the splice `op` parks on its fd_out for bytes in the pipe
- * whose read end is `in` (once per pair). */
-static void wait_for_pipe(mock_fs *fs, cio_fd in, cio_fd out) {
-    for (uint32_t i = 0; i < fs->nwaits; i++)
-        if (fs->waits[i].in == in && fs->waits[i].out == out) return;
-    if (fs->nwaits == fs->capwaits) {
-        uint32_t cap = fs->capwaits ? 2 * fs->capwaits : 4;
-        fs_wait *grown = realloc(fs->waits, cap * sizeof *grown);
-        if (!grown) return; /* then only a change of fd_out wakes it */
-        fs->waits = grown;
-        fs->capwaits = cap;
-    }
-    fs->waits[fs->nwaits++] = (fs_wait){in, out};
-}
-
-void mock_fs_woke(mock *m, cio_fd fd) {
-    mock_fs *fs = m->fs;
-    if (!fs || !fs->nwaits) return;
-    mock_handle *h = mock_handle_at(&m->world, fd);
-    if (!h || (h->kind != &mock_pipe_kind && h->kind != &mock_stream_kind)) return;
-    /* A pipe's change wakes the splices reading its read end; a stream
-     * socket's, those reading that socket. */
-    cio_fd in = h->kind == &mock_pipe_kind ? ((mock_chan *)h->obj)->fd[MOCK_END_READ] : fd;
-    /* One at a time: a wake may note or take others. A stale pair (its
-     * splice ended meanwhile) costs only a spurious try of fd_out's
-     * parked ops, which park again. */
-    for (uint32_t i = 0; i < fs->nwaits;) {
-        if (fs->waits[i].in != in) {
-            i++;
-            continue;
-        }
-        cio_fd out = fs->waits[i].out;
-        memmove(fs->waits + i, fs->waits + i + 1, (fs->nwaits - i - 1) * sizeof *fs->waits);
-        fs->nwaits--;
-        mock_wake(m, out);
-        i = 0;
-    }
-}
-
 #define MOCK_SPLICE_FLAGS 0xfu /* SPLICE_F_MOVE, NONBLOCK, MORE, GIFT */
 
 /* The bytes a splice takes from a pipe's read end or a connected stream
  * socket: what is held, or why there is nothing (0: end of file, an error,
- * or MOCK_PARK after noting the wait). A reset is reported once. */
-static int32_t splice_source(mock_fs *fs, mock_chan *c, int end, bool nonblock, cio_fd fin, cio_fd fout) {
+ * or MOCK_PARK). A reset is reported once. */
+static int32_t splice_source(mock_chan *c, int end, bool nonblock) {
     if (mock_rx(c, end)->len) return 1;
     if (c->socket && c->reset[end]) {
         c->reset[end] = false;
         return -CIO_ECONNRESET;
     }
     if (mock_rx_done(c, end)) return 0;
-    if (nonblock) return -CIO_EAGAIN;
-    wait_for_pipe(fs, fin, fout);
-    return MOCK_PARK;
+    /* Held on fd_out, it parks naming fd_in too: the engine wakes it on
+     * a change of either (MB_CROSS). */
+    return nonblock ? -CIO_EAGAIN : MOCK_PARK;
 }
 
 /* Whether a splice can put bytes into a pipe's write end or a connected
@@ -908,7 +860,7 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
         mock_chan *ci = hi->obj, *co = ho->obj;
         int ei = (int)hi->end, eo = (int)ho->end;
         if (ci == co && pi) return -CIO_EINVAL;
-        if ((r = splice_source(fs, ci, ei, nonblock, fin, fout)) <= 0 || r == MOCK_PARK) return r;
+        if ((r = splice_source(ci, ei, nonblock)) <= 0 || r == MOCK_PARK) return r;
         if ((r = splice_sink(co, eo)) < 0) return r;
         mock_ring *ri = mock_rx(ci, ei), *ro = mock_tx(co, eo);
         uint32_t room = MOCK_RING_CAPACITY - ro->len;
@@ -954,7 +906,7 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     mock_ring *ri = mock_rx(ci, MOCK_END_READ);
     if (f->flags & CIO_O_APPEND) return -CIO_EINVAL; /* as Linux's do_splice */
     if (off_out != cur && off_out > (uint64_t)INT64_MAX) return -CIO_EINVAL;
-    if ((r = splice_source(fs, ci, MOCK_END_READ, nonblock, fin, fout)) <= 0 || r == MOCK_PARK) return r;
+    if ((r = splice_source(ci, MOCK_END_READ, nonblock)) <= 0 || r == MOCK_PARK) return r;
     uint64_t off = off_out == cur ? f->pos : off_out;
     if (off >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
     uint32_t possible = ri->len < len ? ri->len : len;

@@ -46,6 +46,8 @@
 #define MB_PARTIAL 16u  /* op->res counts what it moved so far (MSG_WAITALL) */
 #define MB_SCRIPTED 32u /* its result comes from the script (mock_script.c) */
 #define MB_MORE 64u     /* set by a try of a multishot op: the result is not its last */
+#define MB_CROSS 256u   /* parked, and names another handle whose change it also waits for
+                           (a splice held on fd_out that waits for bytes from fd_in) */
 #define MB_CHANGED 128u /* its handle changed while it was due, not parked (a multishot poll
                            then reports again, though it has just reported) */
 
@@ -100,6 +102,7 @@ struct mock {
     uint64_t seed;
     uint64_t trace;     /* FNV-1a over what the simulation did */
     uint64_t submitted; /* ops taken, numbering them for the trace */
+    uint32_t cross_parked; /* parked ops with MB_CROSS: mock_wake looks for them beyond the handle */
     cio_heap due;       /* ops in flight, by virtual completion time */
     mock_world world;
     struct mock_fs *fs;   /* mock_fs.c's, made at the first use */
@@ -131,8 +134,9 @@ uint32_t mock_transfer_size(mock *m, uint32_t possible);
  * script), with `res` now: its callback runs later in this turn. */
 void mock_end(mock *m, cio_op *op, int32_t res);
 
-/* Something about handle `fd` changed: its parked ops try again after a
- * fresh latency. Nothing for a number that is not an open handle. */
+/* Something about handle `fd` changed: the ops parked on it, and the
+ * parked ops held elsewhere that name it too (a splice's fd_in), try again
+ * after a fresh latency. Nothing for a number that is not an open handle. */
 void mock_wake(mock *m, cio_fd fd);
 
 /* ---- faults and reports (mock_fault.c) ---- */
@@ -191,10 +195,6 @@ extern const mock_kind mock_fs_kind;     /* mock_fs.c: the *at ops, files and di
  * handle is closed (the loop's close). */
 void mock_net_free(mock *m);
 void mock_fs_free(mock *m);
-
-/* Handle `fd` changed (from mock_wake): the splices parked on a file
- * that wait for bytes in that pipe try again (mock_fs.c). */
-void mock_fs_woke(mock *m, cio_fd fd);
 
 /* ---- scripted results (mock_script.c) ---- */
 

@@ -43,6 +43,21 @@ static inline void run_until_done(cio_loop *loop, t_op *t) {
     }
 }
 
+/* Submits `t`, runs until its final completion (exactly one): its result. */
+static inline int32_t do_op(cio_loop *loop, t_op *t) {
+    submit(loop, t);
+    run_until_done(loop, t);
+    CHECK_EQ(t->finals, 1);
+    return t->res;
+}
+
+/* Closes `fd` through a close op, which must succeed. */
+static inline void close_fd(cio_loop *loop, cio_fd fd) {
+    t_op c;
+    cio_prep_close(&c.op, fd);
+    CHECK_EQ(do_op(loop, &c), 0);
+}
+
 /* Lets the virtual clock move 1 ms: every op submitted before has been
  * tried (a latency is at most a microsecond) and parked if it must. */
 static inline void settle(cio_loop *loop) {

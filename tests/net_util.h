@@ -42,14 +42,6 @@ static inline struct sockaddr_un sun_path(const char *path, cio_socklen *len) {
 
 #define SA(a) ((const struct sockaddr *)&(a))
 
-/* Submits `t` and runs until it completed (once): its result. */
-static inline int32_t do_op(cio_loop *loop, t_op *t) {
-    submit(loop, t);
-    run_until_done(loop, t);
-    CHECK_EQ(t->finals, 1);
-    return t->res;
-}
-
 static inline int32_t op_socket(cio_loop *loop, int domain, int type) {
     t_op t;
     cio_prep_socket(&t.op, domain, type, 0);

@@ -28,13 +28,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static int32_t do_op(cio_loop *loop, t_op *t) {
-    submit(loop, t);
-    run_until_done(loop, t);
-    CHECK_EQ(t->finals, 1);
-    return t->res;
-}
-
 static void close_is_final(void) {
     cio_loop loop;
     mock_loop(&loop, 51);

@@ -21,13 +21,6 @@ static void mock_loop_faults(cio_loop *loop, uint64_t seed, cio_mock_fault f) {
     CHECK_EQ(cio_mock_set_fault(loop, f, 1000000), 0);
 }
 
-static int32_t do_op(cio_loop *loop, t_op *t) {
-    submit(loop, t);
-    run_until_done(loop, t);
-    CHECK_EQ(t->finals, 1);
-    return t->res;
-}
-
 /* Reads all a pipe holds now (a read may be short: until a poll finds it
  * empty, within 1 ms of virtual time); how many bytes. */
 static int32_t drain(cio_loop *loop, cio_fd rd, char *buf, uint32_t len) {
@@ -44,12 +37,6 @@ static int32_t drain(cio_loop *loop, cio_fd rd, char *buf, uint32_t len) {
         got += n;
     }
     return got;
-}
-
-static void close_fd(cio_loop *loop, cio_fd fd) {
-    t_op c;
-    cio_prep_close(&c.op, fd);
-    CHECK_EQ(do_op(loop, &c), 0);
 }
 
 /* A reset: the op that meets it and the peer's first op fail with

@@ -46,15 +46,6 @@ static void run_task(cio_loop *loop, cio_task_fn fn, void *arg) {
 }
 
 /* Closes `fd` of `loop` with an op (outside a task). */
-static void close_fd(cio_loop *loop, cio_fd fd) {
-    t_op op;
-    cio_prep_close(&op.op, fd);
-    submit(loop, &op);
-    t_run(loop, 10.0);
-    CHECK_EQ(op.finals, 1);
-    CHECK_EQ(op.res, 0);
-}
-
 /* ---- one script, on Linux and on the mock ---- */
 
 typedef struct record {

@@ -153,13 +153,6 @@ static void determinism(void) {
 /* ---- ops with callbacks ---- */
 
 /* Submits `t` and runs until it completed: its result. */
-static int32_t do_op(cio_loop *loop, t_op *t) {
-    submit(loop, t);
-    run_until_done(loop, t);
-    CHECK_EQ(t->finals, 1);
-    return t->res;
-}
-
 static int32_t do_send(cio_loop *loop, cio_fd fd, const char *s, int flags) {
     t_op t;
     cio_prep_send(&t.op, fd, s, (uint32_t)strlen(s), flags);
@@ -189,12 +182,6 @@ static void recv_str(cio_loop *loop, cio_fd fd, const char *s) {
     uint32_t len = (uint32_t)strlen(s);
     CHECK_EQ(do_recv(loop, fd, buf, len, CIO_MSG_WAITALL), (int32_t)len);
     CHECK(memcmp(buf, s, len) == 0);
-}
-
-static void close_fd(cio_loop *loop, cio_fd fd) {
-    t_op t;
-    cio_prep_close(&t.op, fd);
-    CHECK_EQ(do_op(loop, &t), 0);
 }
 
 static void dontwait_and_peek(void) {

@@ -216,7 +216,9 @@ enum cio_opcode {
 #define CIO_MSG_PEEK MSG_PEEK
 #define CIO_MSG_WAITALL MSG_WAITALL
 #define CIO_MSG_DONTWAIT 0x10000000 /* cio's: Winsock has none; the backend handles it */
+#define CIO_MSG_TRUNC 0x0100        /* mswsock.h's MSG_TRUNC */
 #else
+#define CIO_MSG_TRUNC MSG_TRUNC
 #define CIO_MSG_PEEK MSG_PEEK
 #define CIO_MSG_WAITALL MSG_WAITALL
 #define CIO_MSG_DONTWAIT MSG_DONTWAIT

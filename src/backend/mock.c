@@ -89,10 +89,10 @@ static int mock_init(cio_loop *loop, const cio_loop_options *opts) {
     m->now = MOCK_EPOCH_NS;
     m->trace = 0xcbf29ce484222325ull;
     mock_mix(m, m->seed);
-    m->waiter = pthread_self();
-    if (pthread_mutex_init(&m->mu, NULL) != 0) return -CIO_ENOMEM;
-    if (pthread_cond_init(&m->cv, NULL) != 0) {
-        pthread_mutex_destroy(&m->mu);
+    m->waiter = cio__thread_self();
+    if (cio__mutex_init(&m->mu) != 0) return -CIO_ENOMEM;
+    if (cio__cond_init(&m->cv) != 0) {
+        cio__mutex_destroy(&m->mu);
         return -CIO_ENOMEM;
     }
     return 0;
@@ -118,8 +118,8 @@ static void mock_close(cio_loop *loop) {
     mock_summary(m);
     mock_world_free(m);
     mock_script_free(m);
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
+    cio__cond_destroy(&m->cv);
+    cio__mutex_destroy(&m->mu);
 }
 
 /* Lets every kind release what its open handles hold, then the table. */
@@ -531,34 +531,26 @@ static unsigned end_deadlock(cio_loop *loop, mock *m) {
  * deadlock. With no op parked, it waits for a wake as long as it takes
  * (the program waits for another thread with nothing in flight). */
 static void wait_for_wake(cio_loop *loop, mock *m) {
-    pthread_mutex_lock(&m->mu);
-    m->waiter = pthread_self();
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (m->foreign_wakes) {
-        until.tv_sec += MOCK_FOREIGN_WAIT_S;
-    } else {
-        until.tv_nsec += MOCK_GRACE_NS;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-    }
-    while (!m->woken && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {
-    }
+    cio__mutex_lock(&m->mu);
+    m->waiter = cio__thread_self();
+    /* A deadline, not a time per wait: a spurious wake must not extend it. */
+    uint64_t start = cio__clock_ns();
+    uint64_t limit = m->foreign_wakes ? (uint64_t)MOCK_FOREIGN_WAIT_S * 1000000000u : (uint64_t)MOCK_GRACE_NS;
+    for (uint64_t spent; !m->woken && (spent = cio__clock_ns() - start) < limit;)
+        cio__cond_wait_ns(&m->cv, &m->mu, limit - spent);
     bool woken = m->woken;
-    pthread_mutex_unlock(&m->mu);
+    cio__mutex_unlock(&m->mu);
     if (woken || end_deadlock(loop, m)) return;
-    pthread_mutex_lock(&m->mu);
-    while (!m->woken) pthread_cond_wait(&m->cv, &m->mu);
-    pthread_mutex_unlock(&m->mu);
+    cio__mutex_lock(&m->mu);
+    while (!m->woken) cio__cond_wait(&m->cv, &m->mu);
+    cio__mutex_unlock(&m->mu);
 }
 
 static bool take_wake(cio_loop *loop, mock *m) {
-    pthread_mutex_lock(&m->mu);
+    cio__mutex_lock(&m->mu);
     bool w = m->woken;
     m->woken = false;
-    pthread_mutex_unlock(&m->mu);
+    cio__mutex_unlock(&m->mu);
     if (w) cio__wake_consumed(loop);
     return w;
 }
@@ -588,11 +580,11 @@ static int mock_wait(cio_loop *loop, int64_t timeout_ns) {
 
 static int mock_loop_wake(cio_loop *loop) {
     mock *m = state(loop);
-    pthread_mutex_lock(&m->mu);
-    if (!pthread_equal(m->waiter, pthread_self())) m->foreign_wakes = true;
+    cio__mutex_lock(&m->mu);
+    if (!cio__thread_equal(m->waiter, cio__thread_self())) m->foreign_wakes = true;
     m->woken = true;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    cio__cond_signal(&m->cv);
+    cio__mutex_unlock(&m->mu);
     return 0;
 }
 

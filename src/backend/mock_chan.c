@@ -27,7 +27,7 @@ int mock_chan_make(mock *m, bool socket, cio_fd fds[2]) {
     }
     const mock_kind *kind = socket ? &mock_stream_kind : &mock_pipe_kind;
     for (int end = 0; end < 2; end++) {
-        cio_fd fd = mock_handle_open(&m->world, kind, c, (uint32_t)end);
+        int32_t fd = mock_handle_open(&m->world, kind, c, (uint32_t)end);
         if (fd < 0) {
             if (end) mock_handle_free(&m->world, c->fd[0]);
             if (socket) {
@@ -37,7 +37,7 @@ int mock_chan_make(mock *m, bool socket, cio_fd fds[2]) {
             free(c);
             return (int)fd;
         }
-        c->fd[end] = fd;
+        c->fd[end] = (cio_fd)fd;
         c->open[end] = true;
         if (socket) c->sock[end]->fd = fd;
     }
@@ -221,8 +221,8 @@ bool mock_io_of(cio_op *op, mock_io *io) {
     case CIO_OP_RECVMSG:
     case CIO_OP_SENDMSG:
         io->msg = op->args.msg.msg;
-        io->iov = io->msg->msg_iov;
-        io->cnt = (unsigned)io->msg->msg_iovlen;
+        io->iov = CIO__MSG_IOV(io->msg);
+        io->cnt = (unsigned)CIO__MSG_IOVLEN(io->msg);
         io->flags = op->args.msg.flags;
         break;
     default:
@@ -248,10 +248,12 @@ bool mock_io_of(cio_op *op, mock_io *io) {
 
 /* A message's buffers, as sendmsg(2) and recvmsg(2) check them. */
 static int check_msg(const cio_msghdr *msg) {
-    if (msg->msg_iovlen > MOCK_IOV_MAX) return -CIO_EMSGSIZE;
-    if (msg->msg_iovlen && !msg->msg_iov) return -CIO_EFAULT;
-    for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-        if (!msg->msg_iov[i].iov_base && msg->msg_iov[i].iov_len) return -CIO_EFAULT;
+    const cio_iovec *iov = CIO__MSG_IOV(msg);
+    size_t n = (size_t)CIO__MSG_IOVLEN(msg);
+    if (n > MOCK_IOV_MAX) return -CIO_EMSGSIZE;
+    if (n && !iov) return -CIO_EFAULT;
+    for (size_t i = 0; i < n; i++)
+        if (!iov[i].iov_base && iov[i].iov_len) return -CIO_EFAULT;
     return 0;
 }
 
@@ -262,7 +264,7 @@ int mock_io_check(cio_op *op, bool stream) {
         int r = check_msg(io.msg);
         if (r < 0) return r;
     }
-    int known = io.reading ? MOCK_RECV_FLAGS | (stream ? 0 : MSG_TRUNC) : stream ? MOCK_STREAM_SEND_FLAGS : MOCK_SEND_FLAGS;
+    int known = io.reading ? MOCK_RECV_FLAGS | (stream ? 0 : CIO_MSG_TRUNC) : stream ? MOCK_STREAM_SEND_FLAGS : MOCK_SEND_FLAGS;
     if (io.flags & ~known) return -CIO_EINVAL;
     /* As readiness.c: not with DONTWAIT (no waiting wanted) nor PEEK (the
      * same bytes would count twice), nor for 0 bytes; a datagram is one
@@ -328,8 +330,8 @@ static int32_t shut(mock *m, cio_op *op, mock_chan *c, int end) {
  * AF_UNIX stream refuses it (unix_stream_sendmsg); ancillary data (file
  * descriptors, credentials) is not simulated. */
 static int check_msg_send(const mock_chan *c, int end, const cio_msghdr *msg) {
-    if (msg->msg_controllen) return -CIO_ENOTSUP;
-    if (msg->msg_name && msg->msg_namelen && c->sock[end] && c->sock[end]->domain == AF_UNIX) return -CIO_EISCONN;
+    if (CIO__MSG_CONTROLLEN(msg)) return -CIO_ENOTSUP;
+    if (CIO__MSG_NAME(msg) && CIO__MSG_NAMELEN(msg) && c->sock[end] && c->sock[end]->domain == AF_UNIX) return -CIO_EISCONN;
     return 0;
 }
 
@@ -385,8 +387,8 @@ static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
     if (io.msg && io.reading && res >= 0) {
         /* No ancillary data here; the sender's address as Linux gives it. */
         mock_sock_sender(c->sock[end], io.msg);
-        io.msg->msg_controllen = 0;
-        io.msg->msg_flags = 0;
+        CIO__MSG_CONTROLLEN(io.msg) = 0;
+        CIO__MSG_FLAGS(io.msg) = 0;
     }
     return res;
 }

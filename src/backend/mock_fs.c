@@ -503,7 +503,7 @@ static int32_t do_openat(mock *m, mock_fs *fs, cio_op *op) {
      * out of numbers is EMFILE whatever the path. */
     fs_file *f = calloc(1, sizeof *f);
     if (!f) return -CIO_ENOMEM;
-    cio_fd fd = mock_handle_open(&m->world, &mock_fs_kind, f, 0);
+    int32_t fd = mock_handle_open(&m->world, &mock_fs_kind, f, 0);
     if (fd < 0) {
         free(f);
         return (int32_t)fd;
@@ -854,7 +854,7 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     if ((ci_side && off_in != cur) || (co_side && off_out != cur)) return -CIO_ESPIPE;
     bool nonblock = flags & CIO_SPLICE_F_NONBLOCK;
     unsigned char tmp[MOCK_RING_CAPACITY];
-    cio_iovec tv = {tmp, sizeof tmp};
+    cio_iovec tv = {.iov_base = tmp, .iov_len = sizeof tmp};
     int32_t r;
     if (ci_side && co_side) {
         mock_chan *ci = hi->obj, *co = ho->obj;
@@ -1044,7 +1044,7 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
     if (n && is_dir(n)) return -CIO_EISDIR;
     if (!n && (r = create(m, fs, &w, CIO_S_IFREG | 0644, &n)) < 0) return r;
     truncate_to_zero(m, fs, n);
-    cio_iovec one = {(void *)(uintptr_t)data, len};
+    cio_iovec one = {.iov_base = (void *)(uintptr_t)data, .iov_len = CIO__IOV_LEN(len)};
     cursor c = {&one, 1, 0, 0};
     if (len) {
         int64_t done = data_write(m, fs, n, 0, &c, len);
@@ -1066,7 +1066,7 @@ int64_t cio_mock_file_get(cio_loop *loop, const char *path, void *buf, size_t ca
     if (r < 0) return r;
     if (is_dir(n)) return -CIO_EISDIR;
     size_t k = n->size < cap ? (size_t)n->size : cap;
-    cio_iovec one = {buf, k};
+    cio_iovec one = {.iov_base = buf, .iov_len = CIO__IOV_LEN(k)};
     cursor c = {&one, 1, 0, 0};
     data_read(n, 0, &c, k);
     return (int64_t)n->size;

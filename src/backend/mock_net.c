@@ -18,11 +18,20 @@
  */
 #include <stdlib.h>
 
+#include "mock_chan.h"
+
+#if defined(_WIN32)
+#include <afunix.h> /* after winsock2.h; sockaddr_in, in6, TCP_NODELAY come with platform.h */
+#else
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
+#endif
 
-#include "mock_chan.h"
+/* The size of an address family field (sa_family_t has no name on Windows). */
+#define FAMILY_LEN sizeof(((struct sockaddr *)0)->sa_family)
+/* A socket length as a size (Windows' is an int; negative ones are refused first). */
+#define ULEN(l) ((size_t)(l))
 
 /* Linux's defaults (net.ipv4.ip_local_port_range, net.core.somaxconn,
  * net.core.rmem_max and wmem_max, net.unix.max_dgram_qlen), so that the
@@ -125,7 +134,7 @@ static void unnamed(int domain, mock_addr *a) {
     memset(a, 0, sizeof *a);
     if (domain == AF_UNIX) {
         a->ss.ss_family = AF_UNIX;
-        a->len = sizeof(sa_family_t);
+        a->len = FAMILY_LEN;
         return;
     }
     ep e = {{0}, 0};
@@ -148,7 +157,7 @@ static int parse_ip(int domain, bool v6only, const struct sockaddr *sa, cio_sock
     mock_addr a;
     memset(&a, 0, sizeof a);
     if (domain == AF_INET) {
-        if (len < sizeof(struct sockaddr_in)) return -CIO_EINVAL;
+        if (ULEN(len) < sizeof(struct sockaddr_in)) return -CIO_EINVAL;
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         /* Linux takes AF_UNSPEC with INADDR_ANY as AF_INET, for old programs. */
         bool unspec_any = binding && in->sin_family == AF_UNSPEC && in->sin_addr.s_addr == htonl(INADDR_ANY);
@@ -158,7 +167,7 @@ static int parse_ip(int domain, bool v6only, const struct sockaddr *sa, cio_sock
     } else {
         if (len < 24) return -CIO_EINVAL; /* SIN6_LEN_RFC2133: sin6_scope_id may be left out */
         if (sa->sa_family != AF_INET6) return -CIO_EAFNOSUPPORT;
-        memcpy(&a.ss, sa, len < sizeof(struct sockaddr_in6) ? len : sizeof(struct sockaddr_in6));
+        memcpy(&a.ss, sa, ULEN(len) < sizeof(struct sockaddr_in6) ? ULEN(len) : sizeof(struct sockaddr_in6));
     }
     ep_of(&a, e);
     if (domain == AF_INET6 && ep_v4(e) && v6only) return binding ? -CIO_EINVAL : -CIO_ENETUNREACH;
@@ -197,13 +206,13 @@ static void source_for(const ep *dest, ep *src) {
  * NUL; an abstract name (sun_path[0] == 0) is all `len` bytes. */
 static int parse_unix(const struct sockaddr *sa, cio_socklen len, mock_addr *a) {
     size_t path_at = offsetof(struct sockaddr_un, sun_path);
-    if (len <= path_at || len > sizeof(struct sockaddr_un) || sa->sa_family != AF_UNIX) return -CIO_EINVAL;
+    if (ULEN(len) <= path_at || ULEN(len) > sizeof(struct sockaddr_un) || sa->sa_family != AF_UNIX) return -CIO_EINVAL;
     memset(a, 0, sizeof *a);
     memcpy(&a->ss, sa, len);
     struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
     if (un->sun_path[0]) {
         size_t n = 0;
-        while (path_at + n < len && un->sun_path[n]) n++;
+        while (path_at + n < ULEN(len) && un->sun_path[n]) n++;
         memset(un->sun_path + n, 0, sizeof un->sun_path - n);
         len = (cio_socklen)(path_at + n + 1);
     }
@@ -477,13 +486,13 @@ static int32_t do_socket(mock *m, const cio_op *op) {
     }
     mock_sock *s = sock_new(m, domain, type, protocol);
     if (!s) return -CIO_ENOMEM;
-    cio_fd fd = mock_handle_open(&m->world, &mock_socket_kind, s, 0);
+    int32_t fd = mock_handle_open(&m->world, &mock_socket_kind, s, 0);
     if (fd < 0) {
         free(s);
         return (int32_t)fd;
     }
-    s->fd = fd;
-    return (int32_t)fd;
+    s->fd = (cio_fd)fd;
+    return fd;
 }
 
 static int32_t do_bind(mock *m, const cio_op *op, mock_sock *s) {
@@ -605,7 +614,7 @@ static int32_t stream_connect(mock *m, const cio_op *op, mock_handle *h, mock_so
     const struct sockaddr *sa = op->args.addr.addr;
     cio_socklen len = op->args.addr.addrlen;
     if (s->listening) return -CIO_EISCONN;
-    if (len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) return 0; /* no connection to dissolve */
+    if (ULEN(len) >= FAMILY_LEN && sa->sa_family == AF_UNSPEC) return 0; /* no connection to dissolve */
     if (!net_of(m)) return -CIO_ENOMEM;
     mock_sock *l;
     ep dest;
@@ -653,15 +662,15 @@ static int32_t do_accept(mock *m, cio_op *op, mock_sock *l) {
     if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
     mock_chan *c = l->pending;
     if (!c) return MOCK_PARK;
-    cio_fd fd = mock_handle_open(&m->world, &mock_stream_kind, c, 1);
-    if (fd < 0) return (int32_t)fd; /* the connection stays queued */
+    int32_t fd = mock_handle_open(&m->world, &mock_stream_kind, c, 1);
+    if (fd < 0) return fd; /* the connection stays queued */
     bool was_full = l->npending > (uint32_t)l->backlog;
     l->pending = c->next;
     if (!l->pending) l->pending_tail = NULL;
     l->npending--;
     c->next = NULL;
-    c->fd[1] = fd;
-    c->sock[1]->fd = fd;
+    c->fd[1] = (cio_fd)fd;
+    c->sock[1]->fd = (cio_fd)fd;
     addr_out(&c->sock[1]->peer, op->args.accept.addr, op->args.accept.addrlen);
     if (was_full) wake_waiters(m, l->id); /* only then can a connect wait */
     if (op->flags & CIO_F_MULTISHOT) op->internal_.bflags |= MB_MORE;
@@ -709,9 +718,9 @@ static int enqueue(mock *m, mock_sock *r, const mock_io *io, const mock_addr *fr
 
 /* Where a datagram of `s` goes: the message's address, else the peer. */
 static int dgram_dest(const mock_sock *s, const mock_io *io, const struct sockaddr **sa, cio_socklen *len) {
-    if (io->msg && io->msg->msg_name && io->msg->msg_namelen) {
-        *sa = io->msg->msg_name;
-        *len = io->msg->msg_namelen;
+    if (io->msg && CIO__MSG_NAME(io->msg) && CIO__MSG_NAMELEN(io->msg)) {
+        *sa = CIO__MSG_NAME(io->msg);
+        *len = CIO__MSG_NAMELEN(io->msg);
         return 0;
     }
     if (!s->connected) return s->domain == AF_UNIX ? -CIO_ENOTCONN : -CIO_EDESTADDRREQ;
@@ -787,7 +796,7 @@ static int32_t dgram_send(mock *m, cio_op *op, mock_sock *s, const mock_io *io) 
         return -e;
     }
     if (s->shut_wr) return -CIO_EPIPE;
-    if (io->msg && io->msg->msg_controllen) return -CIO_ENOTSUP; /* ancillary data is not simulated */
+    if (io->msg && CIO__MSG_CONTROLLEN(io->msg)) return -CIO_ENOTSUP; /* ancillary data is not simulated */
     if (io->want > dgram_max(s)) return -CIO_EMSGSIZE;
     if (!net_of(m)) return -CIO_ENOMEM;
     const struct sockaddr *sa;
@@ -825,14 +834,14 @@ static int32_t dgram_recv(mock *m, mock_sock *s, const mock_io *io) {
     }
     uint32_t n = copy_out(d, io);
     if (io->msg) {
-        if (io->msg->msg_name)
-            addr_out(&d->from, io->msg->msg_name, &io->msg->msg_namelen);
+        if (CIO__MSG_NAME(io->msg))
+            addr_out(&d->from, CIO__MSG_NAME(io->msg), &CIO__MSG_NAMELEN(io->msg));
         else
-            io->msg->msg_namelen = 0;
-        io->msg->msg_controllen = 0;
-        io->msg->msg_flags = n < d->len ? MSG_TRUNC : 0;
+            CIO__MSG_NAMELEN(io->msg) = 0;
+        CIO__MSG_CONTROLLEN(io->msg) = 0;
+        CIO__MSG_FLAGS(io->msg) = n < d->len ? CIO_MSG_TRUNC : 0;
     }
-    int32_t res = (io->flags & MSG_TRUNC) ? (int32_t)d->len : (int32_t)n;
+    int32_t res = (io->flags & CIO_MSG_TRUNC) ? (int32_t)d->len : (int32_t)n;
     if (io->flags & CIO_MSG_PEEK) return res;
     bool was_full = queue_full(s);
     s->dq = d->next;
@@ -849,7 +858,7 @@ static int32_t dgram_recv(mock *m, mock_sock *s, const mock_io *io) {
 static int32_t dgram_connect(mock *m, const cio_op *op, mock_sock *s) {
     const struct sockaddr *sa = op->args.addr.addr;
     cio_socklen len = op->args.addr.addrlen;
-    if (len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {
+    if (ULEN(len) >= FAMILY_LEN && sa->sa_family == AF_UNSPEC) {
         s->connected = false;
         s->peer.len = 0;
         return 0;
@@ -982,10 +991,10 @@ static void net_close(mock *m, mock_handle *h) {
 const mock_kind mock_socket_kind = {.name = "socket", .check = net_check, .try_op = net_try, .close = net_close};
 
 void mock_sock_sender(const mock_sock *s, cio_msghdr *msg) {
-    if (s && s->domain == AF_UNIX && s->peer.len > sizeof(sa_family_t) && msg->msg_name)
-        addr_out(&s->peer, msg->msg_name, &msg->msg_namelen);
+    if (s && s->domain == AF_UNIX && ULEN(s->peer.len) > FAMILY_LEN && CIO__MSG_NAME(msg))
+        addr_out(&s->peer, CIO__MSG_NAME(msg), &CIO__MSG_NAMELEN(msg));
     else
-        msg->msg_namelen = 0;
+        CIO__MSG_NAMELEN(msg) = 0;
 }
 
 /* ---- names and options (cio/socket.h) ---- */
@@ -1009,13 +1018,13 @@ static int sock_at(mock *m, cio_fd fd, mock_sock **s, mock_chan **c, int *end) {
 }
 
 static int int_in(const void *value, cio_socklen len, int *v) {
-    if (len < sizeof(int)) return -CIO_EINVAL;
+    if (ULEN(len) < sizeof(int)) return -CIO_EINVAL;
     memcpy(v, value, sizeof *v);
     return 0;
 }
 
 static int int_out(int v, void *value, cio_socklen *len) {
-    if (*len < sizeof(int)) return -CIO_EINVAL;
+    if (ULEN(*len) < sizeof(int)) return -CIO_EINVAL;
     memcpy(value, &v, sizeof v);
     *len = sizeof v;
     return 0;
@@ -1043,7 +1052,7 @@ static int take_error(mock_sock *s, mock_chan *c, int end) {
 static int set_socket_level(mock_sock *s, int name, const void *value, cio_socklen len) {
     if (name == SO_LINGER) {
         struct linger l;
-        if (len < sizeof l) return -CIO_EINVAL;
+        if (ULEN(len) < sizeof l) return -CIO_EINVAL;
         memcpy(&l, value, sizeof l);
         s->linger = l.l_onoff != 0;
         if (l.l_onoff) s->linger_s = l.l_linger; /* as Linux: the time stays when turned off */
@@ -1077,7 +1086,7 @@ static int get_socket_level(mock_sock *s, mock_chan *c, int end, int name, void 
     switch (name) {
     case SO_LINGER: {
         struct linger l = {.l_onoff = s->linger, .l_linger = s->linger_s};
-        if (*len < sizeof l) return -CIO_EINVAL;
+        if (ULEN(*len) < sizeof l) return -CIO_EINVAL;
         memcpy(value, &l, sizeof l);
         *len = sizeof l;
         return 0;
@@ -1107,7 +1116,7 @@ static int get_socket_level(mock_sock *s, mock_chan *c, int end, int name, void 
         return int_out(s->protocol, value, len);
 #endif
     case SO_ERROR:
-        if (*len < sizeof(int)) return -CIO_EINVAL;
+        if (ULEN(*len) < sizeof(int)) return -CIO_EINVAL;
         return int_out(take_error(s, c, end), value, len);
     default:
         return -CIO_ENOPROTOOPT;

@@ -29,9 +29,9 @@
 #ifndef CIO_MOCK_SIM_H
 #define CIO_MOCK_SIM_H
 
-#include <pthread.h>
 
 #include "backend.h"
+#include "../core/thread.h"
 #include "cio/mock.h"
 
 /* Results of a try that does not complete the op. */
@@ -111,9 +111,9 @@ struct mock {
     mock_faults faults;
     uint32_t flags;      /* CIO_MOCK_POISON */
     uint64_t violations; /* reported for this loop */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t waiter;    /* the thread in the last wait (under mu) */
+    cio__mutex mu;
+    cio__cond cv;
+    cio__thread waiter;   /* the thread in the last wait (under mu) */
     bool woken;          /* a wake came (any thread; under mu) */
     bool foreign_wakes;  /* another thread woke the loop at least once (under mu) */
 };
@@ -170,7 +170,8 @@ static inline bool mock_is_simulated(cio_fd fd) { return fd >= (cio_fd)CIO_MOCK_
 
 /* A new handle of `kind` on `obj` (its end `end`), on the lowest free
  * number, as descriptors are: the number, or -CIO_EMFILE, -CIO_ENOMEM. */
-cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end);
+/* The new handle's number (below INT32_MAX on every platform), or a negative error. */
+int32_t mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end);
 
 /* The open handle `fd`, else NULL. */
 mock_handle *mock_handle_at(const mock_world *w, cio_fd fd);

@@ -12,7 +12,7 @@
  * (Linux caps a process at fs.nr_open, 2^20 by default). */
 #define MOCK_HANDLES_MAX (1u << 29)
 
-cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end) {
+int32_t mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_t end) {
     if (w->open >= w->max) return -CIO_EMFILE; /* as past RLIMIT_NOFILE */
     uint32_t i = w->low;
     while (i < w->cap && w->handles[i].kind) i++;
@@ -34,7 +34,7 @@ cio_fd mock_handle_open(mock_world *w, const mock_kind *kind, void *obj, uint32_
     h->made_on = w->trying ? cio__op_file(w->trying) : (cio_fd)CIO_FD_INVALID;
     w->low = i + 1;
     w->open++;
-    return (cio_fd)(CIO_MOCK_FD_BASE + i);
+    return (int32_t)(CIO_MOCK_FD_BASE + i);
 }
 
 mock_handle *mock_handle_at(const mock_world *w, cio_fd fd) {

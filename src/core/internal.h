@@ -17,6 +17,7 @@
 #include "cio.h"
 #include "opdef.h"
 #include "queue.h"
+#include "msg.h"
 
 /* Linux interfaces beyond POSIX (statx, accept4, splice, renameat2) are
  * used only here; CIO_POSIX_ONLY builds what macOS and the BSDs would. */

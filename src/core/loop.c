@@ -9,8 +9,6 @@
  *      posted by other threads, and runs the ready queue (completions the
  *      core produced itself).
  */
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +16,7 @@
 
 #include "../backend/backend.h"
 #include "internal.h"
-
-uint64_t cio__clock_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "thread.h"
 
 uint64_t cio__clock(cio_core *c) {
     if (CIO_LIKELY(!c->be || !c->be->clock)) return cio__clock_ns(); /* also a loop never set up */
@@ -78,22 +71,22 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
 
 /* The loops of this process that take ops, so that a forked child can mark
  * its copies as not its own: cio_submit() then needs no check of its own. */
-static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static cio__mutex live_mu = CIO__MUTEX_INIT;
 static cio_core *live_head;
 
 static void live_add(cio_core *c) {
-    pthread_mutex_lock(&live_mu);
+    cio__mutex_lock(&live_mu);
     c->accepting = true;
     c->live_prev = NULL;
     c->live_next = live_head;
     if (live_head) live_head->live_prev = c;
     live_head = c;
-    pthread_mutex_unlock(&live_mu);
+    cio__mutex_unlock(&live_mu);
 }
 
 /* Stops `c` taking ops (its close begins); idempotent. */
 static void live_remove(cio_core *c) {
-    pthread_mutex_lock(&live_mu);
+    cio__mutex_lock(&live_mu);
     if (c->accepting) {
         c->accepting = false;
         if (c->live_prev)
@@ -102,33 +95,23 @@ static void live_remove(cio_core *c) {
             live_head = c->live_next;
         if (c->live_next) c->live_next->live_prev = c->live_prev;
     }
-    pthread_mutex_unlock(&live_mu);
+    cio__mutex_unlock(&live_mu);
 }
 
-static void before_fork(void) { pthread_mutex_lock(&live_mu); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&live_mu); }
+static void before_fork(void) { cio__mutex_lock(&live_mu); }
+static void after_fork_parent(void) { cio__mutex_unlock(&live_mu); }
 static void forked_child(void) {
     for (cio_core *c = live_head; c; c = c->live_next) {
         c->accepting = false; /* cio_submit's one test */
         c->inherited = true;  /* and what it means, for everything else */
     }
     live_head = NULL;
-    pthread_mutex_unlock(&live_mu);
+    cio__mutex_unlock(&live_mu);
 }
-static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
-static void install_fork_hook(void) { pthread_atfork(before_fork, after_fork_parent, forked_child); }
-
-/* A write to a socket or pipe whose reader is gone raises SIGPIPE, which
- * kills a process that left it at its default; sends pass MSG_NOSIGNAL,
- * but a write op cannot, and on io_uring it may run on a kernel worker.
- * So that every op reports -CIO_EPIPE alike, as servers want, cio ignores
- * SIGPIPE unless the program installed a handler of its own. */
-static void ignore_default_sigpipe(void) {
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL) {
-        sa.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &sa, NULL);
-    }
+static cio__once setup_once = CIO__ONCE_INIT;
+static void process_setup(void) {
+    cio__atfork(before_fork, after_fork_parent, forked_child);
+    cio__process_setup(); /* SIGPIPE ignored (POSIX), Winsock started (Windows) */
 }
 
 /* Reserved words must be zero, so that later meanings of them cannot
@@ -151,8 +134,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     cio_backend_kind kind;
     int r = chosen_kind(opts, &kind);
     if (r < 0) return r;
-    pthread_once(&fork_hook_once, install_fork_hook);
-    ignore_default_sigpipe();
+    cio__once_run(&setup_once, process_setup);
 
     cio_core *c = cio__core(loop);
     c->now = cio__clock_ns();

@@ -42,13 +42,12 @@
  * zero before it releases the wake handle and the caller frees the loop.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
+#include "thread.h"
 
 #define CIO_POOL_MAX_THREADS 64
 #define CIO_POOL_PER_LOOP 8
@@ -60,15 +59,6 @@
 /* How often a close waiting for a pool op signals it again. */
 #define POOL_CLOSE_RESIGNAL_NS (5 * 1000 * 1000)
 
-/* A real-time signal nobody sends by accident; SIGUSR2 where there is none.
- * Not SIGRTMAX or SIGRTMAX - 1: qemu-user keeps those two for itself, and
- * a guest's pthread_sigqueue() of them fails with EINVAL there. */
-#if defined(SIGRTMAX)
-#define POOL_SIGNAL (SIGRTMAX - 2)
-#else
-#define POOL_SIGNAL SIGUSR2
-#endif
-
 /* A close waiting for the running ops that use its handle
  * (cio__pool_close_fd); lives on the closing thread's stack. */
 typedef struct closer {
@@ -79,7 +69,7 @@ typedef struct closer {
 /* One pool thread; lives on its own stack, linked in pool.workers. */
 typedef struct worker {
     lnode node;
-    pthread_t tid;
+    cio__intr *intr;            /* how to interrupt its blocking call */
     cio_op *op;                 /* running, or NULL */
     bool cancel;                /* someone asked `op` to stop */
     atomic_bool signal_pending; /* sent, and its handler has not run yet */
@@ -88,10 +78,10 @@ typedef struct worker {
 } worker;
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t work;
-    pthread_cond_t done;    /* a claimed op was handed back to its closer */
-    pthread_cond_t started; /* `starting` dropped to 0 */
+    cio__mutex mu;
+    cio__cond work;
+    cio__cond done;    /* a claimed op was handed back to its closer */
+    cio__cond started; /* `starting` dropped to 0 */
     opq queue;              /* queued ops */
     list workers;           /* every running thread */
     unsigned threads;       /* running workers, and those being started */
@@ -100,7 +90,7 @@ static struct {
     unsigned wakeups;    /* signals sent to idle workers, not yet taken */
     unsigned max;        /* thread cap */
     unsigned per_loop;   /* ops of one loop running at once */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+} pool = {CIO__MUTEX_INIT, CIO__COND_INIT, CIO__COND_INIT, CIO__COND_INIT,
         {NULL, NULL}, {NULL, NULL}, 0, 0, 0, 0, 0, 0};
 
 /* Every worker `w`, pool.mu held. */
@@ -112,66 +102,19 @@ static worker *worker_of(lnode *n) { return n ? LIST_ENTRY(n, worker, node) : NU
 /* fork() copies the pool's bookkeeping but not its threads: the child
  * starts with an empty pool (and a mutex nobody holds). Ops the parent's
  * pool held are lost to the child's copies of their loops. */
-static void before_fork(void) { pthread_mutex_lock(&pool.mu); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&pool.mu); }
+static void before_fork(void) { cio__mutex_lock(&pool.mu); }
+static void after_fork_parent(void) { cio__mutex_unlock(&pool.mu); }
 static void after_fork_child(void) {
-    pthread_mutex_init(&pool.mu, NULL);
-    pthread_cond_init(&pool.work, NULL);
-    pthread_cond_init(&pool.done, NULL);
-    pthread_cond_init(&pool.started, NULL);
+    cio__mutex_init(&pool.mu);
+    cio__cond_init(&pool.work);
+    cio__cond_init(&pool.done);
+    cio__cond_init(&pool.started);
     pool.queue = (opq){NULL, NULL};
     pool.workers = (list){NULL, NULL};
     pool.threads = pool.starting = pool.idle = pool.wakeups = 0;
 }
 
-/* ---- interrupting a pool thread ---- */
-
-static struct sigaction app_action; /* what the program had installed before us */
-
-/* The worker this thread is; NULL on every other thread. Set before the
- * thread can receive the signal. */
-static _Thread_local worker *current_worker;
-
-static bool sent_by_pool(const siginfo_t *info) {
-#if CIO_LINUX
-    /* pthread_sigqueue() marks our own: the program's signals pass on. */
-    return info && info->si_code == SI_QUEUE && info->si_value.sival_ptr == (void *)&pool;
-#else
-    (void)info;
-    return current_worker != NULL;
-#endif
-}
-
-/* For the pool's own signal it only notes that the signal arrived: its job
- * is to make the thread's system call return EINTR. Any other delivery of
- * the signal is the program's, for the handler it had installed. */
-static void on_pool_signal(int sig, siginfo_t *info, void *uctx) {
-    if (sent_by_pool(info)) {
-        worker *w = current_worker;
-        if (w) atomic_store_explicit(&w->signal_pending, false, memory_order_relaxed);
-        return;
-    }
-    int saved = errno;
-    if (app_action.sa_flags & SA_SIGINFO) {
-        if (app_action.sa_sigaction) app_action.sa_sigaction(sig, info, uctx);
-    } else if (app_action.sa_handler == SIG_DFL) {
-        /* The default action of a real-time signal ends the process: keep it. */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    } else if (app_action.sa_handler != SIG_IGN) {
-        app_action.sa_handler(sig);
-    }
-    errno = saved;
-}
-
-static void install_handler(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_pool_signal;
-    sa.sa_flags = SA_SIGINFO; /* and no SA_RESTART: that is the point */
-    sigemptyset(&sa.sa_mask);
-    sigaction(POOL_SIGNAL, &sa, &app_action);
-}
+/* ---- interrupting a pool thread (thread.h: a signal, or CancelSynchronousIo) ---- */
 
 /* Called with pool.mu held, so `w` is alive and still runs the op it ran
  * when the caller looked. A signal that arrives after that op is done
@@ -186,13 +129,7 @@ static void interrupt(worker *w) {
         now - w->sent_ns < POOL_RESEND_NS)
         return;
     w->sent_ns = now;
-#if CIO_LINUX
-    union sigval v;
-    v.sival_ptr = (void *)&pool;
-    int r = pthread_sigqueue(w->tid, POOL_SIGNAL, v);
-#else
-    int r = pthread_kill(w->tid, POOL_SIGNAL);
-#endif
+    int r = cio__intr_send(w->intr);
     if (r != 0) atomic_store_explicit(&w->signal_pending, false, memory_order_relaxed);
 }
 
@@ -213,10 +150,10 @@ static unsigned env_threads(void) {
     return n > 0 && n <= 1024 ? (unsigned)n : CIO_POOL_MAX_THREADS;
 }
 
-static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static cio__once setup_once = CIO__ONCE_INIT;
 static void setup(void) {
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-    install_handler();
+    cio__atfork(before_fork, after_fork_parent, after_fork_child);
+    cio__intr_setup();
     pool.max = env_threads();
     pool.per_loop = pool.max / 2 < CIO_POOL_PER_LOOP ? pool.max / 2 : CIO_POOL_PER_LOOP;
     if (pool.per_loop == 0) pool.per_loop = 1;
@@ -235,9 +172,9 @@ static int32_t run(worker *w, cio_op *op) {
     for (;;) {
         int32_t res = cio__sync_exec(op);
         if (res != -CIO_EINTR) return res;
-        pthread_mutex_lock(&pool.mu);
+        cio__mutex_lock(&pool.mu);
         bool cancel = w->cancel;
-        pthread_mutex_unlock(&pool.mu);
+        cio__mutex_unlock(&pool.mu);
         if (cancel) return -CIO_ECANCELED;
         if (op->opcode == CIO_OP_CONNECT) return res; /* it goes on in the kernel: EALREADY next */
     }
@@ -254,32 +191,25 @@ static cio_op *take_eligible(void) {
     return NULL;
 }
 
-static void *worker_main(void *arg) {
+static void worker_main(void *arg) {
     (void)arg;
-    worker self = {{NULL, NULL}, pthread_self(), NULL, false, false, 0, NULL};
-    current_worker = &self;
+    worker self = {{NULL, NULL}, NULL, NULL, false, false, 0, NULL};
     /* Created with every signal blocked; only the pool's own gets through. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, POOL_SIGNAL);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    self.intr = cio__intr_thread_begin(&self.signal_pending);
 
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     list_push(&pool.workers, &self.node);
-    if (--pool.starting == 0) pthread_cond_broadcast(&pool.started);
+    if (--pool.starting == 0) cio__cond_broadcast(&pool.started);
     bool timed_out = false;
     for (;;) {
         cio_op *op = take_eligible();
         if (!op) {
             if (timed_out) break;
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += CIO_POOL_IDLE_SECONDS;
             pool.idle++;
-            int r = pthread_cond_timedwait(&pool.work, &pool.mu, &until);
+            int r = cio__cond_wait_ns(&pool.work, &pool.mu, (uint64_t)CIO_POOL_IDLE_SECONDS * 1000000000u);
             pool.idle--;
             if (pool.wakeups) pool.wakeups--;
-            timed_out = r == ETIMEDOUT;
+            timed_out = r == -CIO_ETIMEDOUT;
             continue;
         }
         timed_out = false;
@@ -287,12 +217,12 @@ static void *worker_main(void *arg) {
         c->pool_running++;
         self.op = op;
         self.cancel = false;
-        pthread_mutex_unlock(&pool.mu);
+        cio__mutex_unlock(&pool.mu);
 
         int32_t res = run(&self, op);
 
         cio_loop *loop = op->internal_.loop;
-        pthread_mutex_lock(&pool.mu);
+        cio__mutex_lock(&pool.mu);
         self.op = NULL;
         c->pool_running--;
         if (self.cancel) atomic_fetch_sub_explicit(&c->pool_cancels, 1, memory_order_relaxed);
@@ -303,44 +233,28 @@ static void *worker_main(void *arg) {
             opq_push(&cl->done, op);
             cl->running--;
             atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
-            pthread_cond_broadcast(&pool.done);
+            cio__cond_broadcast(&pool.done);
             continue;
         }
         bool wake = post_back(op);
-        pthread_mutex_unlock(&pool.mu);
+        cio__mutex_unlock(&pool.mu);
         /* The loop may have completed the op and be closing already; it waits
          * for the count below, so the loop and its wake handle live until then. */
         if (wake) cio_loop_wake(loop);
         atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_release);
-        pthread_mutex_lock(&pool.mu);
+        cio__mutex_lock(&pool.mu);
     }
-    /* A signal still on its way dies with the thread, unhandled. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    current_worker = NULL;
+    cio__intr_thread_end(self.intr);
     list_remove(&pool.workers, &self.node);
     pool.threads--;
-    pthread_mutex_unlock(&pool.mu);
-    return NULL;
+    cio__mutex_unlock(&pool.mu);
 }
 
 /* Starts a thread with every signal blocked; pool.mu not held: creating a
  * thread maps its stack, which may take a while, and every loop's pool
  * traffic waits for the mutex. The caller counted the thread in
  * pool.threads beforehand (so that the cap holds while it starts). */
-static bool start_thread(void) {
-    pthread_t t;
-    pthread_attr_t attr;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    bool ok = pthread_create(&t, &attr, worker_main, NULL) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
-    return ok;
-}
+static bool start_thread(void) { return cio__thread_start(worker_main, NULL, 256 * 1024) == 0; }
 
 /* Whether `op` belongs to the loop `arg`; for opq_take_if(). */
 static bool of_loop(const cio_op *op, const void *arg) { return op->internal_.loop == arg; }
@@ -355,9 +269,9 @@ static void take_queued(opq *out, cio_core *c, bool (*pick)(const cio_op *op, co
 /* ---- what the core calls ---- */
 
 int cio__pool_submit(cio_op *op) {
-    pthread_once(&setup_once, setup);
+    cio__once_run(&setup_once, setup);
     cio_core *c = cio__core(op->internal_.loop);
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     op->internal_.state = OP_POOL;
     opq_push(&pool.queue, op);
     unsigned held = atomic_fetch_add_explicit(&c->pool_held, 1, memory_order_relaxed) + 1;
@@ -367,35 +281,35 @@ int cio__pool_submit(cio_op *op) {
     if (held <= pool.per_loop) {
         if (pool.idle > pool.wakeups) {
             pool.wakeups++;
-            pthread_cond_signal(&pool.work);
+            cio__cond_signal(&pool.work);
         } else if (pool.threads < pool.max) {
             pool.threads++; /* counted now, created below without the mutex */
             pool.starting++;
             start = true;
         }
     }
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
     if (!start || start_thread()) return 0;
 
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     pool.threads--;
-    if (--pool.starting == 0) pthread_cond_broadcast(&pool.started);
+    if (--pool.starting == 0) cio__cond_broadcast(&pool.started);
     /* Another thread being created may yet run the op: wait for how every
      * creation under way ends (rare: pthread_create() failed). Then, with
      * no thread at all, nothing will run the op if it is still queued: take
      * it back out, and the caller completes it with the error. */
-    while (pool.starting > 0) pthread_cond_wait(&pool.started, &pool.mu);
+    while (pool.starting > 0) cio__cond_wait(&pool.started, &pool.mu);
     int r = 0;
     if (pool.threads == 0 && opq_remove(&pool.queue, op)) {
         atomic_fetch_sub_explicit(&c->pool_held, 1, memory_order_relaxed);
         r = -CIO_EAGAIN;
     }
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
     return r;
 }
 
 int cio__pool_cancel(cio_op *op) {
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     int r = -CIO_EALREADY; /* running or finished: it completes with its own result */
     if (opq_remove(&pool.queue, op)) {
         atomic_fetch_sub_explicit(&cio__core(op->internal_.loop)->pool_held, 1, memory_order_relaxed);
@@ -403,37 +317,36 @@ int cio__pool_cancel(cio_op *op) {
     } else {
         FOR_EACH_WORKER(w) if (w->op == op) cancel_running(w);
     }
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
     return r;
 }
 
 cio_op *cio__pool_take_all(cio_loop *loop) {
     opq taken = {NULL, NULL};
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     take_queued(&taken, cio__core(loop), of_loop, loop);
     /* What runs is interrupted; it comes back through the post queue. */
     FOR_EACH_WORKER(w) if (w->op && w->op->internal_.loop == loop) cancel_running(w);
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
     return taken.head;
 }
 
 void cio__pool_kick(cio_loop *loop) {
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     FOR_EACH_WORKER(w) if (w->op && w->cancel && w->op->internal_.loop == loop) interrupt(w);
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
 }
 
 void cio__pool_quiesce(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     for (unsigned spins = 0; atomic_load_explicit(&c->pool_held, memory_order_acquire) != 0; spins++) {
-        pthread_mutex_lock(&pool.mu);
+        cio__mutex_lock(&pool.mu);
         /* No thread at all (a child after fork()): nobody can touch the loop. */
         bool none = list_empty(&pool.workers);
-        pthread_mutex_unlock(&pool.mu);
+        cio__mutex_unlock(&pool.mu);
         if (none) return;
         if (spins % 256 == 255) cio__pool_kick(loop); /* an op close could not stop at once */
-        struct timespec ts = {0, spins < 64 ? 1000 : 100000};
-        nanosleep(&ts, NULL);
+        cio__sleep_ns(spins < 64 ? 1000 : 100000);
     }
 }
 
@@ -454,7 +367,7 @@ bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
     closer cl = {{NULL, NULL}, 0};
     opq taken = {NULL, NULL};
     loop_fd lf = {loop, fd};
-    pthread_mutex_lock(&pool.mu);
+    cio__mutex_lock(&pool.mu);
     take_queued(&taken, c, uses_fd, &lf);
     FOR_EACH_WORKER(w) {
         if (!w->op || w->closer || !uses_fd(w->op, &lf)) continue;
@@ -466,20 +379,13 @@ bool cio__pool_close_fd(cio_loop *loop, cio_fd fd) {
      * way), which ends by itself. The signal may have come just before the
      * thread entered its call: send it again now and then. */
     while (cl.running) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += POOL_CLOSE_RESIGNAL_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&pool.done, &pool.mu, &until);
+        cio__cond_wait_ns(&pool.done, &pool.mu, POOL_CLOSE_RESIGNAL_NS);
         FOR_EACH_WORKER(w) if (w->closer == &cl) interrupt(w);
     }
     /* An op of this loop that finished by itself may wait in the post
      * queue: the close must come after its callback too. */
     bool posted = atomic_load_explicit(&c->posts, memory_order_relaxed) != NULL;
-    pthread_mutex_unlock(&pool.mu);
+    cio__mutex_unlock(&pool.mu);
 
     bool any = !opq_empty(&taken) || !opq_empty(&cl.done) || posted;
     for (cio_op *op; (op = opq_pop(&taken));) { /* never ran */

@@ -1,0 +1,142 @@
+/*
+ * src/core/thread_win.c - thread.h over Win32: SRW locks, condition
+ * variables, InitOnce, _beginthreadex; the clock from QueryPerformanceCounter;
+ * Winsock start-up; the pool's interrupt by CancelSynchronousIo.
+ */
+#include "internal.h"
+#include "thread.h"
+
+#include <process.h>
+#include <stdlib.h>
+#include <string.h>
+#include <windows.h>
+
+_Static_assert(sizeof(cio__mutex) == sizeof(SRWLOCK), "cio__mutex holds an SRWLOCK");
+_Static_assert(sizeof(cio__cond) == sizeof(CONDITION_VARIABLE), "cio__cond holds a CONDITION_VARIABLE");
+_Static_assert(sizeof(cio__once) == sizeof(INIT_ONCE), "cio__once holds an INIT_ONCE");
+
+#define SRW(m) ((PSRWLOCK)(void *)(m))
+#define CV(c) ((PCONDITION_VARIABLE)(void *)(c))
+
+uint64_t cio__clock_ns(void) {
+    static LONGLONG freq; /* constant from boot; a racing first read writes the same value */
+    LARGE_INTEGER now;
+    if (!freq) {
+        LARGE_INTEGER f;
+        QueryPerformanceFrequency(&f);
+        freq = f.QuadPart;
+    }
+    QueryPerformanceCounter(&now);
+    uint64_t t = (uint64_t)now.QuadPart, q = (uint64_t)freq;
+    return t / q * 1000000000u + t % q * 1000000000u / q;
+}
+
+int cio__mutex_init(cio__mutex *m) { InitializeSRWLock(SRW(m)); return 0; }
+void cio__mutex_destroy(cio__mutex *m) { (void)m; }
+void cio__mutex_lock(cio__mutex *m) { AcquireSRWLockExclusive(SRW(m)); }
+void cio__mutex_unlock(cio__mutex *m) { ReleaseSRWLockExclusive(SRW(m)); }
+int cio__cond_init(cio__cond *c) { InitializeConditionVariable(CV(c)); return 0; }
+void cio__cond_destroy(cio__cond *c) { (void)c; }
+void cio__cond_signal(cio__cond *c) { WakeConditionVariable(CV(c)); }
+void cio__cond_broadcast(cio__cond *c) { WakeAllConditionVariable(CV(c)); }
+void cio__cond_wait(cio__cond *c, cio__mutex *m) { SleepConditionVariableSRW(CV(c), SRW(m), INFINITE, 0); }
+
+int cio__cond_wait_ns(cio__cond *c, cio__mutex *m, uint64_t ns) {
+    uint64_t ms = (ns + 999999u) / 1000000u;
+    DWORD d = ms >= INFINITE ? INFINITE - 1 : (DWORD)ms;
+    if (SleepConditionVariableSRW(CV(c), SRW(m), d, 0)) return 0;
+    return GetLastError() == ERROR_TIMEOUT ? -CIO_ETIMEDOUT : 0;
+}
+
+static BOOL CALLBACK once_cb(PINIT_ONCE o, PVOID fn, PVOID *ctx) {
+    (void)o;
+    (void)ctx;
+    void (*f)(void);
+    memcpy(&f, &fn, sizeof f); /* ISO C has no function-to-object pointer cast */
+    f();
+    return TRUE;
+}
+
+void cio__once_run(cio__once *o, void (*fn)(void)) {
+    void *p;
+    memcpy(&p, &fn, sizeof p);
+    InitOnceExecuteOnce((PINIT_ONCE)(void *)o, once_cb, p, NULL);
+}
+
+cio__thread cio__thread_self(void) { return (cio__thread){GetCurrentThreadId()}; }
+bool cio__thread_equal(cio__thread a, cio__thread b) { return a.id_ == b.id_; }
+
+typedef struct start {
+    void (*fn)(void *);
+    void *arg;
+} start;
+
+static unsigned __stdcall trampoline(void *p) {
+    start s = *(start *)p;
+    free(p);
+    s.fn(s.arg);
+    return 0;
+}
+
+int cio__thread_start(void (*fn)(void *arg), void *arg, size_t stack) {
+    start *s = malloc(sizeof *s);
+    if (!s) return -CIO_ENOMEM;
+    s->fn = fn;
+    s->arg = arg;
+    uintptr_t h = _beginthreadex(NULL, (unsigned)stack, trampoline, s, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (!h) {
+        free(s);
+        return -CIO_EAGAIN;
+    }
+    CloseHandle((HANDLE)h); /* detached */
+    return 0;
+}
+
+void cio__sleep_ns(uint64_t ns) { Sleep((DWORD)((ns + 999999u) / 1000000u)); }
+
+void cio__atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    (void)prepare;
+    (void)parent;
+    (void)child;
+}
+
+static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK wsa_start(PINIT_ONCE o, PVOID p, PVOID *ctx) {
+    (void)o;
+    (void)p;
+    (void)ctx;
+    WSADATA d;
+    WSAStartup(MAKEWORD(2, 2), &d); /* never undone: the process ends it */
+    return TRUE;
+}
+void cio__process_setup(void) { InitOnceExecuteOnce(&wsa_once, wsa_start, NULL, NULL); }
+
+/* ---- the pool's interrupt ---- */
+
+struct cio__intr {
+    HANDLE thread; /* THREAD_TERMINATE, which CancelSynchronousIo needs */
+    atomic_bool *pending;
+};
+static _Thread_local cio__intr self_intr;
+
+void cio__intr_setup(void) {}
+
+cio__intr *cio__intr_thread_begin(atomic_bool *pending) {
+    self_intr.thread = OpenThread(THREAD_TERMINATE, FALSE, GetCurrentThreadId());
+    self_intr.pending = pending;
+    return &self_intr;
+}
+
+void cio__intr_thread_end(cio__intr *self) {
+    if (self->thread) CloseHandle(self->thread);
+    self->thread = NULL;
+}
+
+/* Synchronous: the call is aborted now, or there was none yet (the pool
+ * signals again next turn, as on POSIX). Blocking calls that are not IO
+ * (WSAPoll, waits) need their own cancel: a TODO of the IOCP issue. */
+int cio__intr_send(cio__intr *w) {
+    BOOL ok = w->thread && CancelSynchronousIo(w->thread);
+    atomic_store_explicit(w->pending, false, memory_order_relaxed);
+    return ok || GetLastError() == ERROR_NOT_FOUND ? 0 : -CIO_EINVAL;
+}

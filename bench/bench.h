@@ -14,11 +14,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 
 static inline uint64_t bench_now_ns(void) {
+#if defined(_WIN32)
+    /* mingw's clock_gettime comes from winpthreads; the system's own clock
+     * is the performance counter. Split so that ticks * 1e9 cannot overflow. */
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    uint64_t t = (uint64_t)now.QuadPart, f = (uint64_t)freq.QuadPart;
+    return t / f * 1000000000u + t % f * 1000000000u / f;
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
 }
 
 /* Parses a positive decimal argument; exits with a usage message otherwise,

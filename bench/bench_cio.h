@@ -3,7 +3,7 @@
  * backend a run measures.
  *
  * The backend is named on the command line ("io_uring", "epoll", "poll",
- * or "mock" for the simulation's own cost)
+ * "iocp" on Windows, or "mock" for the simulation's own cost)
  * and asked for in cio_loop_options. The CIO_BACKEND environment variable
  * overrides that option inside cio_loop_init(); a run whose loop ended up
  * on another backend than the one named would be reported under the wrong
@@ -18,10 +18,11 @@
 #include <string.h>
 
 static inline cio_backend_kind bench_backend(const char *prog, const char *name) {
-    static const cio_backend_kind kinds[] = {CIO_BACKEND_URING, CIO_BACKEND_EPOLL, CIO_BACKEND_POLL, CIO_BACKEND_MOCK};
+    static const cio_backend_kind kinds[] = {CIO_BACKEND_URING, CIO_BACKEND_EPOLL, CIO_BACKEND_POLL,
+                                             CIO_BACKEND_IOCP, CIO_BACKEND_MOCK};
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (strcmp(name, cio_backend_name(kinds[i])) == 0) return kinds[i];
-    fprintf(stderr, "%s: unknown backend '%s' (io_uring, epoll, poll or mock)\n", prog, name);
+    fprintf(stderr, "%s: unknown backend '%s' (io_uring, epoll, poll, iocp or mock)\n", prog, name);
     exit(2);
 }
 

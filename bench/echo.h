@@ -15,13 +15,24 @@
 #ifndef CIO_BENCH_ECHO_H
 #define CIO_BENCH_ECHO_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(_WIN32) /* the cio servers only (echo_cio, echo_task): plain Winsock for the listener */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+typedef uintptr_t echo_sock; /* a SOCKET, as cio_fd */
+#define ECHO_NOSIGNAL 0      /* Winsock raises no SIGPIPE */
+#define ECHO_CLOEXEC 0       /* handles are not inherited unless asked for */
+#else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+typedef int echo_sock;
+#define ECHO_NOSIGNAL MSG_NOSIGNAL
+#define ECHO_CLOEXEC SOCK_CLOEXEC
+#endif
 
 /* Per-connection receive buffer: far more than one message, so that a
  * receive takes whatever has arrived. */
@@ -40,9 +51,9 @@ static inline unsigned echo_conns_arg(const char *prog, const char *s, const cha
 
 /* Latency, not throughput, is what an echo of small messages measures:
  * Nagle's algorithm would hold a reply back waiting for an ACK. */
-static inline void echo_nodelay(int fd) {
+static inline void echo_nodelay(echo_sock fd) {
     int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (const void *)&one, sizeof one) < 0) {
         perror("setsockopt(TCP_NODELAY)");
         exit(1);
     }
@@ -50,8 +61,23 @@ static inline void echo_nodelay(int fd) {
 
 /* A listening socket on 127.0.0.1, on a port the kernel chose, announced on
  * stdout (the script waits for that line before starting the client). */
-static inline int echo_listen(int backlog) {
+static inline echo_sock echo_listen(int backlog) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+#if defined(_WIN32)
+    /* Before any socket call; cio_loop_init() would do it too, but it comes later. */
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        fprintf(stderr, "echo server: WSAStartup failed\n");
+        exit(1);
+    }
+    int len = sizeof addr;
+    SOCKET fd = socket(AF_INET, SOCK_STREAM, 0); /* overlapped-capable, as IOCP needs */
+    if (fd == INVALID_SOCKET || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, backlog) < 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+        fprintf(stderr, "echo server: listen: Winsock error %d\n", WSAGetLastError());
+        exit(1);
+    }
+#else
     socklen_t len = sizeof addr;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, backlog) < 0 ||
@@ -59,6 +85,7 @@ static inline int echo_listen(int backlog) {
         perror("echo server: listen");
         exit(1);
     }
+#endif
     printf("port=%u\n", (unsigned)ntohs(addr.sin_port));
     fflush(stdout);
     return fd;

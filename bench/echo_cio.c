@@ -69,7 +69,7 @@ static void start_recv(cio_loop *loop, conn *c) {
 }
 
 static void send_rest(cio_loop *loop, conn *c) {
-    cio_prep_send(&c->send_op, c->fd, c->buf[c->out] + c->send_off, c->send_len - c->send_off, MSG_NOSIGNAL);
+    cio_prep_send(&c->send_op, c->fd, c->buf[c->out] + c->send_off, c->send_len - c->send_off, ECHO_NOSIGNAL);
     submit(loop, &c->send_op, on_send, c, "submit send");
 }
 
@@ -138,7 +138,7 @@ static void on_accept(cio_loop *loop, cio_op *op) {
     conn *c = calloc(1, sizeof *c);
     if (!c) fail("calloc", -CIO_ENOMEM);
     c->srv = s;
-    c->fd = op->res;
+    c->fd = cio_op_fd(op);
     echo_nodelay(c->fd);
     s->accepted++;
     s->open++;
@@ -146,7 +146,7 @@ static void on_accept(cio_loop *loop, cio_op *op) {
     /* The accept op is idle again inside its callback: reuse it for the
      * next connection, or to close the listener once all have come. */
     if (s->accepted < s->conns) {
-        cio_prep_accept(&s->accept_op, s->lfd, NULL, NULL, SOCK_CLOEXEC);
+        cio_prep_accept(&s->accept_op, s->lfd, NULL, NULL, CIO_SOCK_CLOEXEC);
         submit(loop, &s->accept_op, on_accept, s, "submit accept");
     } else {
         cio_prep_close(&s->accept_op, s->lfd);
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     /* Two ops per connection, and the accept: the default ring has room. */
     bench_loop_init(argv[0], &s.loop, kind, 0);
 
-    cio_prep_accept(&s.accept_op, s.lfd, NULL, NULL, SOCK_CLOEXEC);
+    cio_prep_accept(&s.accept_op, s.lfd, NULL, NULL, CIO_SOCK_CLOEXEC);
     submit(&s.loop, &s.accept_op, on_accept, &s, "submit accept");
     int r = cio_loop_run(&s.loop, CIO_RUN_DEFAULT); /* until the last connection is closed */
     if (r < 0) fail("cio_loop_run", r);

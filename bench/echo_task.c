@@ -44,7 +44,7 @@ static intptr_t serve(void *arg) {
     while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0) {
         srv.recvs++;
         for (int32_t off = 0; off < n;) {
-            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), MSG_NOSIGNAL);
+            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
             if (s < 0) fail("send", s);
             off += s;
         }
@@ -60,9 +60,9 @@ static intptr_t acceptor(void *arg) {
     (void)arg;
     cio_loop *loop = cio_task_loop();
     while (srv.accepted < srv.conns) {
-        int32_t fd = cio_accept(srv.lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) fail("accept", fd);
-        echo_nodelay(fd);
+        intptr_t fd = cio_accept(srv.lfd, NULL, NULL, CIO_SOCK_CLOEXEC); /* a handle, or an error */
+        if (fd < 0) fail("accept", (int)fd);
+        echo_nodelay((cio_fd)fd);
         srv.accepted++;
         srv.open++;
         int r = cio_task_spawn(loop, serve, (void *)(intptr_t)fd, &(cio_task_options){.detached = true}, NULL);

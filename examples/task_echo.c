@@ -13,9 +13,11 @@
  * simulated sockets included: `CIO_BACKEND=mock task_echo 0 3 self`.
  */
 #define _GNU_SOURCE /* struct sockaddr_in and friends under -std=c11 */
-#include <arpa/inet.h>
 #include <cio.h>
+#if !defined(_WIN32) /* on Windows cio.h brings them (ws2tcpip.h) */
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -51,6 +51,12 @@ static inline int32_t do_op(cio_loop *loop, t_op *t) {
     return t->res;
 }
 
+/* Submits `t` (a socket, accept or openat op), which must succeed: the handle it made. */
+static inline cio_fd do_fd_op(cio_loop *loop, t_op *t) {
+    CHECK(do_op(loop, t) >= 0);
+    return cio_op_fd(&t->op);
+}
+
 /* Closes `fd` through a close op, which must succeed. */
 static inline void close_fd(cio_loop *loop, cio_fd fd) {
     t_op c;

@@ -4,24 +4,27 @@
  * connected pairs out of cio ops (so that those ops are exercised too).
  *
  * Plain system calls appear only where a test needs ground truth the op
- * under test cannot give: getsockname/getpeername, getsockopt, fcntl.
+ * under test cannot give: getsockname/getpeername, getsockopt. Handles are
+ * cio_fd (port.h): a SOCKET on Windows.
  */
 #ifndef CIO_TEST_NET_H
 #define CIO_TEST_NET_H
 
 #include "test.h"
 
+#include <stdbool.h>
+#if !defined(_WIN32)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <unistd.h>
+#endif
 
 typedef struct net_addr {
     struct sockaddr_storage ss;
-    socklen_t len;
+    cio_socklen len;
 } net_addr;
 
 static inline const struct sockaddr *net_sa(const net_addr *a) { return (const struct sockaddr *)&a->ss; }
@@ -59,31 +62,38 @@ static inline bool net_same(const net_addr *a, const net_addr *b) {
                   &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
-static inline void net_local(int fd, net_addr *out) {
+static inline void net_local(cio_fd fd, net_addr *out) {
     memset(out, 0, sizeof *out);
     out->len = sizeof out->ss;
     CHECK_EQ(getsockname(fd, (struct sockaddr *)&out->ss, &out->len), 0);
 }
 
-static inline void net_peer(int fd, net_addr *out) {
+static inline void net_peer(cio_fd fd, net_addr *out) {
     memset(out, 0, sizeof *out);
     out->len = sizeof out->ss;
     CHECK_EQ(getpeername(fd, (struct sockaddr *)&out->ss, &out->len), 0);
 }
 
-static inline int net_sockopt(int fd, int level, int name) {
+static inline int net_sockopt(cio_fd fd, int level, int name) {
     int v = -1;
-    socklen_t l = sizeof v;
-    CHECK_EQ(getsockopt(fd, level, name, &v, &l), 0);
+    int l = sizeof v;
+    CHECK_EQ(t_getsockopt(fd, level, name, &v, &l), 0);
     return v;
 }
 
-/* A descriptor number that is certainly not open right now. */
-static inline int net_closed_fd(void) {
+/* A handle that is certainly not open right now (one just closed). */
+static inline cio_fd net_closed_fd(void) {
+#if defined(_WIN32)
+    cio_fd fd = t_sys_socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd != T_FD_NONE);
+    CHECK_EQ(t_close_handle(fd), 0);
+    return fd;
+#else
     int fd = dup(0);
     CHECK(fd >= 0);
     CHECK_EQ(close(fd), 0);
     return fd;
+#endif
 }
 
 /*
@@ -143,7 +153,7 @@ static inline void net_settle(cio_loop *loop) {
 }
 
 /* Sends `msg` from one end of a stream and reads exactly it at the other. */
-static inline void net_exchange(cio_loop *loop, int from, int to, const char *msg) {
+static inline void net_exchange(cio_loop *loop, cio_fd from, cio_fd to, const char *msg) {
     uint32_t len = (uint32_t)strlen(msg);
     char buf[256];
     CHECK(len <= sizeof buf);
@@ -155,17 +165,16 @@ static inline void net_exchange(cio_loop *loop, int from, int to, const char *ms
     CHECK(memcmp(buf, msg, len) == 0);
 }
 
-static inline int net_socket(cio_loop *loop, int family, int type) {
+static inline cio_fd net_socket(cio_loop *loop, int family, int type) {
     t_op t;
     cio_prep_socket(&t.op, family, type, 0);
-    int fd = net_do(loop, &t);
-    CHECK(fd >= 0);
-    return fd;
+    CHECK(net_do(loop, &t) >= 0);
+    return t_fd(&t);
 }
 
 /* A socket bound to the loopback address at an ephemeral port, read back into `bound`. */
-static inline int net_bound(cio_loop *loop, int family, int type, net_addr *bound) {
-    int fd = net_socket(loop, family, type);
+static inline cio_fd net_bound(cio_loop *loop, int family, int type, net_addr *bound) {
+    cio_fd fd = net_socket(loop, family, type);
     net_addr any;
     net_loopback(&any, family, 0);
     t_op t;
@@ -176,8 +185,8 @@ static inline int net_bound(cio_loop *loop, int family, int type, net_addr *boun
     return fd;
 }
 
-static inline int net_listener(cio_loop *loop, int family, int backlog, net_addr *bound) {
-    int fd = net_bound(loop, family, SOCK_STREAM | SOCK_CLOEXEC, bound);
+static inline cio_fd net_listener(cio_loop *loop, int family, int backlog, net_addr *bound) {
+    cio_fd fd = net_bound(loop, family, SOCK_STREAM | SOCK_CLOEXEC, bound);
     t_op t;
     cio_prep_listen(&t.op, fd, backlog);
     CHECK_EQ(net_do(loop, &t), 0);
@@ -185,10 +194,10 @@ static inline int net_listener(cio_loop *loop, int family, int backlog, net_addr
 }
 
 /* A connected TCP pair over loopback, made with accept and connect ops in flight together. */
-static inline void net_pair(cio_loop *loop, int family, int *client, int *server) {
+static inline void net_pair(cio_loop *loop, int family, cio_fd *client, cio_fd *server) {
     net_addr at;
-    int lfd = net_listener(loop, family, 4, &at);
-    int cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd lfd = net_listener(loop, family, 4, &at);
+    cio_fd cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     t_op acc, con;
     cio_prep_accept(&acc.op, lfd, NULL, NULL, SOCK_CLOEXEC);
     net_arm(&acc);
@@ -197,19 +206,11 @@ static inline void net_pair(cio_loop *loop, int family, int *client, int *server
     CHECK_EQ(cio_submit(loop, &acc.op), 0);
     CHECK_EQ(cio_submit(loop, &con.op), 0);
     CHECK_EQ(net_wait(loop, &con, 10), 0);
-    int sfd = net_wait(loop, &acc, 10);
-    CHECK(sfd >= 0);
-    CHECK_EQ(close(lfd), 0);
+    CHECK(net_wait(loop, &acc, 10) >= 0);
+    cio_fd sfd = t_fd(&acc);
+    CHECK_EQ(t_close_handle(lfd), 0);
     *client = cfd;
     *server = sfd;
-}
-
-static inline void net_watchdog_fired(int sig) {
-    (void)sig;
-    static const char msg[] = "watchdog: test hung (a wait that never returned)\n";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
-    (void)ignored;
-    _exit(1);
 }
 
 /*
@@ -219,19 +220,18 @@ static inline void net_watchdog_fired(int sig) {
  * are not, so a child calls it again).
  */
 static inline void net_watchdog(unsigned seconds) {
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGALRM, net_watchdog_fired);
-    alarm(seconds);
+    t_ignore_sigpipe();
+    t_alarm(seconds, "test hung (a wait that never returned)");
 }
 
 /* Whether ::1 is usable here; the IPv6 cases are skipped (and say so) when not. */
 static inline bool net_have_ipv6(void) {
-    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-    if (fd < 0) return false;
+    cio_fd fd = t_sys_socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd == T_FD_NONE) return false;
     net_addr a;
     net_loopback(&a, AF_INET6, 0);
     bool ok = bind(fd, net_sa(&a), a.len) == 0;
-    close(fd);
+    t_close_handle(fd);
     if (!ok) fprintf(stderr, "note: ::1 not usable here, IPv6 cases skipped\n");
     return ok;
 }

@@ -7,10 +7,14 @@
 
 #include "mock_util.h" /* first: test.h sets _GNU_SOURCE */
 
+#if defined(_WIN32)
+#include <afunix.h> /* after winsock2.h (cio.h) */
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
+#endif
 
 static inline struct sockaddr_in sin4(const char *ip, uint16_t port) {
     struct sockaddr_in a;
@@ -42,10 +46,13 @@ static inline struct sockaddr_un sun_path(const char *path, cio_socklen *len) {
 
 #define SA(a) ((const struct sockaddr *)&(a))
 
-static inline int32_t op_socket(cio_loop *loop, int domain, int type) {
+/* The op helpers below return the op's result; socket and accept return the
+ * new handle (cio_op_fd: on Windows it is not the result) or a negative CIO_E*. */
+static inline int64_t op_socket(cio_loop *loop, int domain, int type) {
     t_op t;
     cio_prep_socket(&t.op, domain, type, 0);
-    return do_op(loop, &t);
+    int32_t r = do_op(loop, &t);
+    return r < 0 ? r : (int64_t)cio_op_fd(&t.op);
 }
 
 static inline int32_t op_bind(cio_loop *loop, cio_fd fd, const void *addr, cio_socklen len) {
@@ -66,10 +73,11 @@ static inline int32_t op_connect(cio_loop *loop, cio_fd fd, const void *addr, ci
     return do_op(loop, &t);
 }
 
-static inline int32_t op_accept(cio_loop *loop, cio_fd fd, void *addr, cio_socklen *len) {
+static inline int64_t op_accept(cio_loop *loop, cio_fd fd, void *addr, cio_socklen *len) {
     t_op t;
     cio_prep_accept(&t.op, fd, (struct sockaddr *)addr, len, 0);
-    return do_op(loop, &t);
+    int32_t r = do_op(loop, &t);
+    return r < 0 ? r : (int64_t)cio_op_fd(&t.op);
 }
 
 static inline int32_t op_send(cio_loop *loop, cio_fd fd, const void *buf, uint32_t len, int flags) {
@@ -99,13 +107,9 @@ static inline int32_t op_shutdown(cio_loop *loop, cio_fd fd, int how) {
 /* sendto(2) and recvfrom(2) through sendmsg and recvmsg. */
 static inline int32_t op_sendto(cio_loop *loop, cio_fd fd, const void *buf, uint32_t len, int flags,
                                 const void *to, cio_socklen tolen) {
-    cio_iovec iov = {(void *)(uintptr_t)buf, len};
+    cio_iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
     cio_msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_name = (void *)(uintptr_t)to;
-    msg.msg_namelen = tolen;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    cio_msg_init(&msg, (void *)(uintptr_t)to, tolen, &iov, 1, NULL, 0);
     t_op t;
     cio_prep_sendmsg(&t.op, fd, &msg, flags);
     return do_op(loop, &t);
@@ -113,19 +117,15 @@ static inline int32_t op_sendto(cio_loop *loop, cio_fd fd, const void *buf, uint
 
 static inline int32_t op_recvfrom(cio_loop *loop, cio_fd fd, void *buf, uint32_t len, int flags, void *from,
                                   cio_socklen *fromlen, int *msg_flags) {
-    cio_iovec iov = {buf, len};
+    cio_iovec iov = {.iov_base = buf, .iov_len = len};
     cio_msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_name = from;
-    msg.msg_namelen = fromlen ? *fromlen : 0;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_flags = -1; /* the op must set it */
+    cio_msg_init(&msg, from, fromlen ? *fromlen : 0, &iov, 1, NULL, 0);
+    T_MSG_FLAGS(&msg) = -1; /* the op must set it */
     t_op t;
     cio_prep_recvmsg(&t.op, fd, &msg, flags);
     int32_t r = do_op(loop, &t);
-    if (fromlen) *fromlen = msg.msg_namelen;
-    if (msg_flags) *msg_flags = msg.msg_flags;
+    if (fromlen) *fromlen = cio_msg_namelen(&msg);
+    if (msg_flags) *msg_flags = cio_msg_flags(&msg);
     return r;
 }
 

@@ -3,7 +3,7 @@
  * connection whose one end is cio's and whose other end is a plain blocking
  * socket driven with system calls only (the peer, usually on a thread of
  * its own), a byte pattern that both sides can check independently, and
- * an open-descriptor count from /proc as the leak oracle.
+ * an open-handle count from the kernel as the leak oracle (port.h).
  *
  * The peer never uses cio: what it sees (bytes, their order, end of
  * stream) is ground truth for what cio's ops did.
@@ -13,11 +13,7 @@
 
 #include "net.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 /* Byte i of stream `seed`. A hash rather than a counter, so that a chunk
  * delivered twice, dropped or out of place cannot match by accident. */
@@ -40,37 +36,24 @@ static inline size_t rude_mismatch(const uint8_t *buf, size_t len, uint32_t seed
     return (size_t)-1;
 }
 
-static inline void rude_sleep_ms(unsigned ms) {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
+static inline void rude_sleep_ms(unsigned ms) { t_sleep_ms(ms); }
 
-/* Open descriptors of this process, from the kernel's own list. */
+/* Open handles of this process, from the kernel's own count (port.h). */
 static inline int rude_fd_count(void) {
-    DIR *d = opendir("/proc/self/fd");
-    CHECK(d != NULL);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
+    int n = t_handle_count();
+    CHECK(n >= 0);
+    return n;
 }
 
 /* A peer's blocking calls give up after 10 s, so that a peer waiting for
  * bytes cio never sends fails the test instead of hanging it. */
-static inline void rude_peer_timeouts(int fd) {
-    struct timeval tv = {10, 0};
-    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
-}
+static inline void rude_peer_timeouts(cio_fd fd) { CHECK_EQ(t_sock_timeouts(fd, 10 * 1000), 0); }
 
 /* Closes with a reset (RST) rather than a FIN: linger on, timeout zero. */
-static inline void rude_reset_close(int fd) {
+static inline void rude_reset_close(cio_fd fd) {
     struct linger lg = {1, 0};
-    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 /*
@@ -79,21 +62,21 @@ static inline void rude_reset_close(int fd) {
  * `peer_rcvbuf` fixes the peer's receive buffer before the handshake (the
  * window it announces), so that filling the connection takes little.
  */
-static inline void rude_pair(cio_loop *loop, int *cio_end, int *peer_end, int peer_rcvbuf) {
+static inline void rude_pair(cio_loop *loop, cio_fd *cio_end, cio_fd *peer_end, int peer_rcvbuf) {
     net_addr at;
-    int lfd = net_listener(loop, AF_INET, 4, &at);
+    cio_fd lfd = net_listener(loop, AF_INET, 4, &at);
     t_op acc;
     cio_prep_accept(&acc.op, lfd, NULL, NULL, SOCK_CLOEXEC);
     net_arm(&acc);
     CHECK_EQ(cio_submit(loop, &acc.op), 0);
-    int p = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(p >= 0);
-    if (peer_rcvbuf) CHECK_EQ(setsockopt(p, SOL_SOCKET, SO_RCVBUF, &peer_rcvbuf, sizeof peer_rcvbuf), 0);
+    cio_fd p = t_sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(p != T_FD_NONE);
+    if (peer_rcvbuf) CHECK_EQ(t_setsockopt(p, SOL_SOCKET, SO_RCVBUF, &peer_rcvbuf, sizeof peer_rcvbuf), 0);
     rude_peer_timeouts(p);
     CHECK_EQ(connect(p, net_sa(&at), at.len), 0);
-    int s = net_wait(loop, &acc, 10);
-    CHECK(s >= 0);
-    CHECK_EQ(close(lfd), 0);
+    CHECK(net_wait(loop, &acc, 10) >= 0);
+    cio_fd s = t_fd(&acc);
+    CHECK_EQ(t_close_handle(lfd), 0);
     *cio_end = s;
     *peer_end = p;
 }
@@ -102,9 +85,9 @@ static inline void rude_pair(cio_loop *loop, int *cio_end, int *peer_end, int pe
  * are the scripts' parameters and results; each script uses what it needs. */
 typedef struct rude_peer rude_peer;
 struct rude_peer {
-    pthread_t th;
+    t_thread th;
     void (*fn)(rude_peer *);
-    int fd;
+    cio_fd fd;
     /* parameters */
     size_t n;          /* bytes to send */
     uint32_t seed;     /* pattern of what the peer sends */
@@ -119,7 +102,7 @@ struct rude_peer {
     size_t got;        /* bytes received */
     size_t bad_at;     /* first received byte off the pattern, or (size_t)-1 */
     int eof;           /* the peer's recv returned 0 */
-    int err;           /* errno of a failed call, 0 if none */
+    int err;           /* errno value (== CIO_E*) of a failed call, 0 if none */
 };
 
 static inline void *rude_peer_main_(void *arg) {
@@ -128,17 +111,17 @@ static inline void *rude_peer_main_(void *arg) {
     return NULL;
 }
 
-static inline void rude_peer_start(rude_peer *p, int fd, void (*fn)(rude_peer *)) {
+static inline void rude_peer_start(rude_peer *p, cio_fd fd, void (*fn)(rude_peer *)) {
     p->fd = fd;
     p->fn = fn;
     p->got = 0;
     p->bad_at = (size_t)-1;
     p->eof = 0;
     p->err = 0;
-    CHECK_EQ(pthread_create(&p->th, NULL, rude_peer_main_, p), 0);
+    CHECK_EQ(t_thread_start(&p->th, rude_peer_main_, p), 0);
 }
 
-static inline void rude_peer_join(rude_peer *p) { CHECK_EQ(pthread_join(p->th, NULL), 0); }
+static inline void rude_peer_join(rude_peer *p) { CHECK_EQ(t_thread_join(&p->th, NULL), 0); }
 
 /* Peer: sends p->n pattern bytes in p->chunk pieces; errno in p->err. */
 static inline int rude_peer_send_all(rude_peer *p) {
@@ -147,9 +130,9 @@ static inline int rude_peer_send_all(rude_peer *p) {
     for (size_t off = 0; off < p->n;) {
         size_t k = p->n - off < chunk ? p->n - off : chunk;
         rude_fill(buf, k, p->seed, off);
-        ssize_t r = send(p->fd, buf, k, MSG_NOSIGNAL);
+        long long r = t_sys_send(p->fd, buf, k, MSG_NOSIGNAL);
         if (r <= 0) {
-            p->err = r < 0 ? errno : EIO;
+            p->err = r < 0 ? (int)-r : EIO;
             return -1;
         }
         off += (size_t)r;
@@ -165,14 +148,14 @@ static inline void rude_peer_recv_all(rude_peer *p) {
     for (;;) {
         bool slow = p->got < p->slow_until;
         if (slow && p->got > 0) rude_sleep_ms(p->pause_ms);
-        ssize_t r = recv(p->fd, buf, slow || !p->slow_until ? chunk : sizeof buf, 0);
+        long long r = t_sys_recv(p->fd, buf, slow || !p->slow_until ? chunk : sizeof buf, 0);
         if (r == 0) {
             p->eof = 1;
             return;
         }
         if (r < 0) {
-            if (errno == EINTR) continue;
-            p->err = errno;
+            if (r == -EINTR) continue;
+            p->err = (int)-r;
             return;
         }
         size_t bad = rude_mismatch(buf, (size_t)r, p->rx_seed, p->got);

@@ -9,19 +9,19 @@
 #ifndef CIO_TEST_H
 #define CIO_TEST_H
 
-#if !defined(_GNU_SOURCE)
-#define _GNU_SOURCE
-#endif
-#include <cio.h>
+#include "port.h" /* first: the platform (it sets _GNU_SOURCE on POSIX) */
+
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if !defined(_WIN32)
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#endif
 
 #define CHECK(cond)                                                                     \
     do {                                                                                \
@@ -73,14 +73,6 @@ static inline void t_arm(t_op *t) {
     t->op.cb = t_cb;
 }
 
-static inline void t_watchdog_fired(int sig) {
-    (void)sig;
-    static const char msg[] = "watchdog: the test hung (a wait that never returned)\n";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
-    (void)ignored;
-    _exit(1);
-}
-
 /* A loop turn that blocks forever never returns to t_run's time check, so
  * the whole program is bounded too: the first loop a test makes starts a
  * watchdog (CIO_TEST_WATCHDOG seconds, 120 by default). */
@@ -89,8 +81,7 @@ static inline void t_watchdog(void) {
     if (armed) return;
     armed = 1;
     const char *env = getenv("CIO_TEST_WATCHDOG");
-    signal(SIGALRM, t_watchdog_fired);
-    alarm(env ? (unsigned)atoi(env) : 120);
+    t_alarm(env ? (unsigned)atoi(env) : 120, "the test hung (a wait that never returned)");
 }
 
 static inline void t_loop_init(cio_loop *loop, unsigned entries) {
@@ -104,10 +95,12 @@ static inline void t_loop_init(cio_loop *loop, unsigned entries) {
     }
 }
 
-static inline double t_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+static inline double t_seconds(void) { return (double)t_now_ns() / 1e9; }
+
+/* The handle a successful socket, accept or openat op made (its final completion). */
+static inline cio_fd t_fd(const t_op *t) {
+    CHECK(t->finals == 1 && t->res >= 0);
+    return cio_op_fd(&t->op);
 }
 
 /* Runs the loop until no op is active, failing the test after `limit_s`. */
@@ -145,6 +138,7 @@ static inline int t_under_emulator(void) {
     return e && *e && strcmp(e, "0") != 0;
 }
 
+#if !defined(_WIN32)
 /* Runs `child(arg)` in a forked child whose descriptor `fd` (2: its
  * stderr) goes into `out` (room for `size` bytes, NUL-terminated) and
  * returns its wait status; the child exits 0 if `child` returns. No core
@@ -175,5 +169,6 @@ static inline int t_fork_capture(void (*child)(void *arg), void *arg, int fd, ch
     CHECK_EQ(waitpid(pid, &status, 0), pid);
     return status;
 }
+#endif /* !_WIN32: fork */
 
 #endif /* CIO_TEST_H */

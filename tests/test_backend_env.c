@@ -41,7 +41,7 @@ int main(void) {
 
     char err[512];
     cio_loop loop;
-    CHECK_EQ(setenv("CIO_BACKEND", "foo", 1), 0);
+    CHECK_EQ(t_setenv("CIO_BACKEND", "foo"), 0);
     CHECK_EQ(init_capturing_stderr(&loop, err, sizeof err), -CIO_EINVAL);
     if (!strstr(err, "CIO_BACKEND=foo")) {
         fprintf(stderr, "stderr after CIO_BACKEND=foo did not name it: \"%s\"\n", err);
@@ -57,9 +57,9 @@ int main(void) {
 
     /* A known name (the one ctest gave, or auto) sets up and says nothing. */
     if (backend[0])
-        CHECK_EQ(setenv("CIO_BACKEND", backend, 1), 0);
+        CHECK_EQ(t_setenv("CIO_BACKEND", backend), 0);
     else
-        CHECK_EQ(unsetenv("CIO_BACKEND"), 0);
+        CHECK_EQ(t_unsetenv("CIO_BACKEND"), 0);
     CHECK_EQ(init_capturing_stderr(&loop, err, sizeof err), 0);
     CHECK_EQ(strlen(err), 0);
     t_close(&loop);

@@ -201,9 +201,9 @@ static bool in_child(int (*fn)(int), int err, const char *what) {
 /* Sets up a loop with `opts_backend` under CIO_BACKEND=`env`; returns the result. */
 static int init_with(const char *env, cio_backend_kind opts_backend, cio_backend_kind *got) {
     if (env)
-        CHECK_EQ(setenv("CIO_BACKEND", env, 1), 0);
+        CHECK_EQ(t_setenv("CIO_BACKEND", env), 0);
     else
-        CHECK_EQ(unsetenv("CIO_BACKEND"), 0);
+        CHECK_EQ(t_unsetenv("CIO_BACKEND"), 0);
     cio_loop loop;
     cio_loop_options o = {0};
     o.backend = opts_backend;
@@ -243,13 +243,13 @@ static void check_env_choice(void) {
     CHECK_EQ(got, CIO_BACKEND_POLL);
     CHECK_EQ(init_with(NULL, CIO_BACKEND_AUTO, &got), 0);
     CHECK_EQ(got, have_uring ? CIO_BACKEND_URING : have_epoll ? CIO_BACKEND_EPOLL : CIO_BACKEND_POLL);
-    CHECK_EQ(unsetenv("CIO_BACKEND"), 0);
+    CHECK_EQ(t_unsetenv("CIO_BACKEND"), 0);
 }
 
 int main(void) {
     t_watchdog();
     /* ctest names a backend for each run; this test makes the choice itself. */
-    CHECK_EQ(unsetenv("CIO_BACKEND"), 0);
+    CHECK_EQ(t_unsetenv("CIO_BACKEND"), 0);
 
     cio_backend_kind got = CIO_BACKEND_AUTO;
     have_uring = init_with(NULL, CIO_BACKEND_URING, &got) == 0;

@@ -70,14 +70,14 @@ int main(void) {
     const char *env = getenv("CIO_BACKEND");
     char saved[64] = "";
     if (env) snprintf(saved, sizeof saved, "%s", env);
-    setenv("CIO_BACKEND", "no-such-backend", 1);
+    t_setenv("CIO_BACKEND", "no-such-backend");
     memset(&failed, 0xef, sizeof failed);
     CHECK_EQ(cio_loop_init(&failed, NULL), -CIO_EINVAL);
     refuses_everything(&failed, -CIO_EINVAL);
     if (env)
-        setenv("CIO_BACKEND", saved, 1);
+        t_setenv("CIO_BACKEND", saved);
     else
-        unsetenv("CIO_BACKEND");
+        t_unsetenv("CIO_BACKEND");
     CHECK_EQ(cio_loop_init(NULL, NULL), -CIO_EINVAL);
 
     /* A closed loop. */

@@ -196,9 +196,9 @@ int main(void) {
 
     if (be == CIO_BACKEND_URING) {
         /* The same ops on the pool beside the ring. */
-        CHECK_EQ(setenv("CIO_URING_DISABLE", "fsync,openat", 1), 0);
+        CHECK_EQ(t_setenv("CIO_URING_DISABLE", "fsync,openat"), 0);
         t_loop_init(&loop, 64);
-        CHECK_EQ(unsetenv("CIO_URING_DISABLE"), 0);
+        CHECK_EQ(t_unsetenv("CIO_URING_DISABLE"), 0);
         printf(" with fsync and openat on the pool:\n");
         file_rounds(&loop, K_FSYNC);
         file_rounds(&loop, K_OPENAT);

@@ -239,7 +239,7 @@ int main(void) {
     t_close(&probe);
     run_cases(cio_backend_name(kind), 0);
     if (kind == CIO_BACKEND_URING) {
-        CHECK_EQ(setenv("CIO_URING_DISABLE", "openat", 1), 0);
+        CHECK_EQ(t_setenv("CIO_URING_DISABLE", "openat"), 0);
         run_cases("io_uring, openat on the pool", 1);
     }
     return 0;

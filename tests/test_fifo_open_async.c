@@ -129,9 +129,9 @@ int main(void) {
     t_close(&probe);
     if (kind == CIO_BACKEND_URING) {
         /* The pool's openat first, so that its result is known either way. */
-        CHECK_EQ(setenv("CIO_URING_DISABLE", "openat", 1), 0);
+        CHECK_EQ(t_setenv("CIO_URING_DISABLE", "openat"), 0);
         run_cases(dir, "io_uring, openat on the pool", 1);
-        CHECK_EQ(unsetenv("CIO_URING_DISABLE"), 0);
+        CHECK_EQ(t_unsetenv("CIO_URING_DISABLE"), 0);
     }
     run_cases(dir, cio_backend_name(kind), 0);
     return 0;

@@ -431,7 +431,7 @@ static void run_checks(const char *scratch, const char *name, bool native, recor
 
 /* The child: the same checks with every meta opcode run by the core. */
 static void run_fallback_child(const char *scratch, int out_fd) {
-    CHECK_EQ(setenv("CIO_URING_DISABLE", FALLBACK_OPS, 1), 0);
+    CHECK_EQ(t_setenv("CIO_URING_DISABLE", FALLBACK_OPS), 0);
     record rec = {.n = 0};
     run_checks(scratch, "fallback", false, &rec);
     CHECK_EQ(write(out_fd, &rec, sizeof rec), (long long)sizeof rec);
@@ -442,7 +442,7 @@ static void run_fallback_child(const char *scratch, int out_fd) {
 int main(void) {
     /* The first run must be the backend's own path, whatever the caller's
      * environment says; and modes must not depend on the caller's umask. */
-    CHECK_EQ(unsetenv("CIO_URING_DISABLE"), 0);
+    CHECK_EQ(t_unsetenv("CIO_URING_DISABLE"), 0);
     umask(022);
     const char *scratch = fs_mkdtemp();
 

@@ -6,12 +6,10 @@
  * once (nops, deadlines, cancels, links), ops that need the simulated world
  * never reaching the real system (a pipe keeps its byte), and posts from
  * another thread. It names its backend itself: ctest runs it once
- * (CIO_TEST_ONCE).
+ * (CIO_TEST_ONCE). CIO_TEST_PORTABLE.
  */
 #include "mock_util.h"
 
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 
 #define NOPS 64
@@ -133,9 +131,9 @@ static void ends(void) {
 /* ---- nothing reaches the real system ---- */
 
 static void no_real_io(void) {
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    CHECK_EQ(write(p[1], "x", 1), 1);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
+    CHECK_EQ(t_sys_write(p[1], "x", 1), 1);
     cio_loop loop;
     mock_loop(&loop, 5);
     char c = 0;
@@ -150,10 +148,10 @@ static void no_real_io(void) {
     cio_fd fd;
     CHECK_EQ(cio_loop_fd(&loop, &fd), -CIO_ENOTSUP);
     t_close(&loop);
-    CHECK_EQ(read(p[0], &c, 1), 1); /* the byte is still there */
+    CHECK_EQ(t_sys_read(p[0], &c, 1), 1); /* the byte is still there */
     CHECK_EQ(c, 'x');
-    close(p[0]);
-    close(p[1]);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
 }
 
 /* ---- posts from another thread ---- */
@@ -182,19 +180,19 @@ static void posts(void) {
     cio_loop loop;
     mock_loop(&loop, 9);
     atomic_store(&received, 0);
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, poster, &loop), 0);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, poster, &loop), 0);
     double end = t_seconds() + 10;
     while (atomic_load(&received) < POSTS && t_seconds() < end) CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     CHECK_EQ(atomic_load(&received), POSTS);
     t_close(&loop);
 }
 
 int main(void) {
     t_watchdog();
-    unsetenv("CIO_BACKEND"); /* the options name the backend */
-    unsetenv("CIO_MOCK_SEED");
+    t_unsetenv("CIO_BACKEND"); /* the options name the backend */
+    t_unsetenv("CIO_MOCK_SEED");
     virtual_time();
     seeds();
     ends();

@@ -21,12 +21,16 @@
  * - a multishot poll reports a change that comes between one report and
  *   its next try (the mock used to lose it: the poll then waited for a
  *   change that had already come).
- * It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
+ * It names its backend itself: ctest runs it once (CIO_TEST_ONCE). CIO_TEST_PORTABLE.
  */
 #include "mock_util.h"
 
+#if defined(_WIN32)
+#include <afunix.h>
+#else
 #include <sys/socket.h>
 #include <sys/un.h>
+#endif
 
 static void close_is_final(void) {
     cio_loop loop;
@@ -127,8 +131,7 @@ static void poisoned_when_cancelled(void) {
 static cio_fd dgram(cio_loop *loop, const char *name, struct sockaddr_un *a) {
     t_op t;
     cio_prep_socket(&t.op, AF_UNIX, SOCK_DGRAM, 0);
-    CHECK_EQ(do_op(loop, &t), (int32_t)cio_op_fd(&t.op));
-    cio_fd fd = cio_op_fd(&t.op);
+    cio_fd fd = do_fd_op(loop, &t);
     memset(a, 0, sizeof *a);
     a->sun_family = AF_UNIX;
     snprintf(a->sun_path, sizeof a->sun_path, "%s", name);
@@ -141,13 +144,9 @@ static cio_fd dgram(cio_loop *loop, const char *name, struct sockaddr_un *a) {
  * send, whose message (one of `msgs`) stays in place until it completes. */
 static void fill(cio_loop *loop, cio_fd from, const struct sockaddr_un *to, t_op *parked, cio_msghdr msgs[64]) {
     static char byte = 'x';
-    static cio_iovec iov = {&byte, 1};
+    static cio_iovec iov = {.iov_base = &byte, .iov_len = 1};
     for (int i = 0; i < 64; i++) {
-        memset(&msgs[i], 0, sizeof msgs[i]);
-        msgs[i].msg_name = (void *)(uintptr_t)to;
-        msgs[i].msg_namelen = sizeof *to;
-        msgs[i].msg_iov = &iov;
-        msgs[i].msg_iovlen = 1;
+        cio_msg_init(&msgs[i], (void *)(uintptr_t)to, sizeof *to, &iov, 1, NULL, 0);
         cio_prep_sendmsg(&parked->op, from, &msgs[i], 0);
         submit(loop, parked);
         settle(loop);
@@ -307,9 +306,9 @@ static void handle_limit(void) {
 
 int main(void) {
     t_watchdog();
-    unsetenv("CIO_BACKEND");
-    unsetenv("CIO_MOCK_SEED");
-    unsetenv("CIO_MOCK_FAULTS");
+    t_unsetenv("CIO_BACKEND");
+    t_unsetenv("CIO_MOCK_SEED");
+    t_unsetenv("CIO_MOCK_FAULTS");
     close_is_final();
     splice_to_nothing();
     far_timer();

@@ -6,6 +6,7 @@
  * on the mock, and each answer it records is compared, by name. On the
  * real backend a peer using plain system calls checks cio's socket calls
  * against getsockname(2) and getsockopt(2).
+ * CIO_TEST_NOT_ON_WINDOWS: its oracle is Linux (the mock simulates Linux's socket answers: doubled SO_RCVBUF, SO_DOMAIN, MSG_TRUNC), which a Windows kernel does not give
  */
 #include "net_util.h"
 
@@ -369,8 +370,8 @@ int main(void) {
     plain_peer(&loop);
     cio_backend_kind kind = cio_loop_backend(&loop);
     t_close(&loop);
-    unsetenv("CIO_BACKEND"); /* it names the real one; the mock's loop names itself */
-    unsetenv("CIO_MOCK_FAULTS");
+    t_unsetenv("CIO_BACKEND"); /* it names the real one; the mock's loop names itself */
+    t_unsetenv("CIO_MOCK_FAULTS");
     mock_loop(&loop, 3);
     program(&loop, &sim);
     program_unix(&loop, &sim);

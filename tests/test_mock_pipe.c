@@ -8,11 +8,14 @@
  * which must refuse a simulated handle with EBADF. Same seed, same run:
  * the trace and the sequence of transfer sizes are compared between two
  * runs. It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
+ * CIO_TEST_PORTABLE (on Windows the real calls are ReadFile and WriteFile).
  */
 #include "mock_util.h"
 
 #include <errno.h>
+#if !defined(_WIN32)
 #include <fcntl.h>
+#endif
 
 #define TOTAL (100 * 1000) /* bytes per run across the pipe */
 #define SEEDS 200
@@ -61,7 +64,8 @@ static intptr_t writer(void *arg) {
             int32_t n;
             if (c % 2) {
                 uint32_t left = len - done, half = left / 2;
-                cio_iovec iov[2] = {{chunk + done, half}, {chunk + done + half, left - half}};
+                cio_iovec iov[2] = {{.iov_base = chunk + done, .iov_len = half},
+                                    {.iov_base = chunk + done + half, .iov_len = left - half}};
                 n = cio_writev(r->fds[1], iov, 2, CIO_OFFSET_CURRENT);
             } else {
                 n = cio_write(r->fds[1], chunk + done, len - done, 0);
@@ -92,7 +96,9 @@ static intptr_t reader(void *arg) {
         uint32_t want = 1 + (uint32_t)(tries * 1237 % 5000);
         int32_t n;
         if (tries % 2) {
-            cio_iovec iov[3] = {{buf, want / 3}, {buf + want / 3, 0}, {buf + want / 3, want - want / 3}};
+            cio_iovec iov[3] = {{.iov_base = buf, .iov_len = want / 3},
+                                {.iov_base = buf + want / 3, .iov_len = 0},
+                                {.iov_base = buf + want / 3, .iov_len = want - want / 3}};
             n = cio_readv(r->fds[0], iov, 3, CIO_OFFSET_CURRENT);
         } else {
             n = cio_read(r->fds[0], buf, want, 0);
@@ -390,19 +396,17 @@ static void real_system(void) {
     cio_fd fds[2];
     CHECK_EQ(cio_mock_pipe(&loop, fds), 0);
     char c = 0;
-    errno = 0;
-    CHECK_EQ(read(fds[0], &c, 1), -1);
-    CHECK_EQ(errno, EBADF);
-    errno = 0;
-    CHECK_EQ(write(fds[1], "q", 1), -1);
-    CHECK_EQ(errno, EBADF);
+    CHECK_EQ(t_sys_read(fds[0], &c, 1), -EBADF);
+    CHECK_EQ(t_sys_write(fds[1], "q", 1), -EBADF);
+#if !defined(_WIN32)
     CHECK_EQ(fcntl(fds[0], F_GETFD), -1);
+#endif
 
     /* A real pipe's handle on the mock: -CIO_EBADF (it is no handle of the
      * simulated world), its byte untouched. */
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    CHECK_EQ(write(p[1], "r", 1), 1);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
+    CHECK_EQ(t_sys_write(p[1], "r", 1), 1);
     t_op rd, cl;
     cio_prep_read(&rd.op, p[0], &c, 1, 0);
     submit(&loop, &rd);
@@ -411,10 +415,10 @@ static void real_system(void) {
     t_run(&loop, 10.0);
     CHECK_EQ(rd.res, -CIO_EBADF);
     CHECK_EQ(cl.res, -CIO_EBADF);
-    CHECK_EQ(read(p[0], &c, 1), 1);
+    CHECK_EQ(t_sys_read(p[0], &c, 1), 1);
     CHECK_EQ(c, 'r');
-    close(p[0]);
-    close(p[1]);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
     t_close(&loop);
     CHECK_EQ(cio_mock_pipe(&loop, fds), -CIO_EINVAL); /* closed */
 
@@ -430,8 +434,8 @@ static void real_system(void) {
 
 int main(void) {
     t_watchdog();
-    unsetenv("CIO_BACKEND"); /* the options name the backend */
-    unsetenv("CIO_MOCK_SEED");
+    t_unsetenv("CIO_BACKEND"); /* the options name the backend */
+    t_unsetenv("CIO_MOCK_SEED");
     eof_after_writer_close();
     epipe_after_reader_close();
     poll_events();

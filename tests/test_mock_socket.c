@@ -7,7 +7,7 @@
  * (MSG_WAITALL lengths, EAGAIN, PEEK, end of file after SHUT_WR, EPIPE,
  * ECONNRESET after a close with unread data, tcp_poll's events); virtual
  * time at a deadline. Same seed, same run: the trace is compared between
- * two runs. It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
+ * two runs. It names its backend itself: ctest runs it once (CIO_TEST_ONCE). CIO_TEST_PORTABLE.
  */
 #include "mock_util.h"
 
@@ -415,8 +415,8 @@ static void parked_ends(void) {
 
 int main(void) {
     t_watchdog();
-    unsetenv("CIO_BACKEND"); /* the options name the backend */
-    unsetenv("CIO_MOCK_SEED");
+    t_unsetenv("CIO_BACKEND"); /* the options name the backend */
+    t_unsetenv("CIO_MOCK_SEED");
     dontwait_and_peek();
     shut_wr();
     close_ends();

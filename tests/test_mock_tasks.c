@@ -51,7 +51,7 @@
  * seed, twice, with the faults and poisoning CIO_MOCK_FAULTS and
  * CIO_MOCK_POISON give, and prints its trace. Otherwise seeds: argv[1]
  * (count) and argv[2] (first), else CIO_MOCK_SEEDS and CIO_MOCK_SEED_FIRST.
- * It names its backend itself: ctest runs it once (CIO_TEST_ONCE).
+ * It names its backend itself: ctest runs it once (CIO_TEST_ONCE). CIO_TEST_PORTABLE.
  */
 #include "test.h"
 
@@ -106,10 +106,7 @@ static void replay_hint(void) {
  * SEED_WATCHDOG_S seconds of real time, where it needs well under 1 ms. */
 #define SEED_WATCHDOG_S 10
 
-static void put_str(const char *str) {
-    ssize_t ignored = write(2, str, strlen(str));
-    (void)ignored;
-}
+static void put_str(const char *str) { t_write_stderr(str); }
 
 static void put_u64(uint64_t v) {
     char buf[24], *p = buf + sizeof buf;
@@ -118,8 +115,7 @@ static void put_u64(uint64_t v) {
     put_str(p);
 }
 
-static void seed_hung(int sig) {
-    (void)sig;
+static void seed_hung(void) {
     put_str("test_mock_tasks: seed ");
     put_u64(g_seed);
     put_str(" hung (a wait that never returned); replay: ");
@@ -1257,7 +1253,7 @@ static run_result run_seed(uint64_t seed, const cio_mock_options *mo) {
     g_seed = seed;
     own_replay(seed, mo);
     g_running = 1;
-    alarm(SEED_WATCHDOG_S);
+    t_alarm_fn(SEED_WATCHDOG_S, seed_hung);
     g_tx = g_tx_mutex = 0xcbf29ce484222325ull;
     g_alive = g_started = 0;
     g_ops = g_trace = 0;
@@ -1289,7 +1285,7 @@ static run_result run_seed(uint64_t seed, const cio_mock_options *mo) {
      * nothing. */
     CHECK(g_faults[CIO_MOCK_FAULT_COUNT_] > 0 || g_run_diffs == 0);
     g_running = 0;
-    alarm(0);
+    t_alarm_fn(0, seed_hung);
     run_result r = {g_trace, g_tx, g_tx_mutex, g_ops, g_run_diffs, {0}};
     memcpy(r.faults, g_faults, sizeof r.faults);
     return r;
@@ -1452,8 +1448,7 @@ static int replay_one(uint64_t seed) {
 }
 
 int main(int argc, char **argv) {
-    signal(SIGALRM, seed_hung); /* instead of t_watchdog: armed per seed */
-    unsetenv("CIO_BACKEND"); /* the options name the backend */
+    t_unsetenv("CIO_BACKEND"); /* the options name the backend */
     if (argv[0]) g_prog = argv[0];
     atexit(replay_hint);
     const char *replay_seed = getenv("CIO_MOCK_SEED");

@@ -1,8 +1,7 @@
 /* Tasks: spawn, join, sleep, blocking IO between two tasks, yield order,
- * detach, cio_main, await_all and await_first, deadline scopes. */
+ * detach, cio_main, await_all and await_first, deadline scopes.
+ * CIO_TEST_PORTABLE */
 #include "test.h"
-
-#include <unistd.h>
 
 static int order[16], norder;
 
@@ -14,7 +13,7 @@ static intptr_t sleeper(void *arg) {
 }
 
 typedef struct pipe_pair {
-    int fds[2];
+    cio_fd fds[2];
 } pipe_pair;
 
 static intptr_t writer(void *arg) {
@@ -60,7 +59,7 @@ static intptr_t parent(void *arg) {
 
     /* Two tasks talking through a pipe, blocking on each other. */
     pipe_pair p;
-    CHECK_EQ(pipe(p.fds), 0);
+    CHECK_EQ(t_pipe(p.fds), 0);
     cio_task *w, *r;
     CHECK_EQ(cio_task_spawn(loop, reader, &p, NULL, &r), 0);
     CHECK_EQ(cio_task_spawn(loop, writer, &p, NULL, &w), 0);
@@ -115,8 +114,8 @@ static intptr_t parent(void *arg) {
         CHECK_EQ(cio_task_spawn(loop, sleeper, (void *)(uintptr_t)1, &o, NULL), 0);
     }
     CHECK_EQ(cio_sleep(20 * 1000000), 0);
-    close(p.fds[0]);
-    close(p.fds[1]);
+    CHECK_EQ(t_close_handle(p.fds[0]), 0);
+    CHECK_EQ(t_close_handle(p.fds[1]), 0);
     return 42;
 }
 

@@ -2,7 +2,7 @@
  * cancelling the group, cancelling (or timing out) the task that waits
  * (children first), nested groups, spawning from a callback and into a
  * cancelled group, many children, and cio_main's deadlock exit through a
- * group. */
+ * group. CIO_TEST_PORTABLE */
 #include "test.h"
 
 #define MS 1000000ull

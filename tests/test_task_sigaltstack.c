@@ -17,7 +17,10 @@
  * Regression (issue 8): cio replaced the thread's alternate stack with its
  * own at the first spawn without looking (1 fails: ss_sp changed), and
  * never took its own down nor unmapped the pool when the thread exited
- * (2 fails: still mapped, 3 fails: cio's still in place). */
+ * (2 fails: still mapped, 3 fails: cio's still in place).
+ *
+ * CIO_TEST_NOT_ON_WINDOWS: sigaltstack is a POSIX signal feature, Windows reports a task's stack overflow from a vectored exception handler instead (tests/cross context_overflow)
+ */
 #include "test.h"
 
 #include <errno.h>

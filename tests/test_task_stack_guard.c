@@ -10,7 +10,10 @@
  * Regression (issue 7, bug 13): the guard was one 4 KiB page, which a
  * 16 KiB frame steps over: the writes landed in the neighbour's stack.
  * (Code built with -fstack-clash-protection probes every page of a large
- * frame, so there the old guard held too; this test is built without.) */
+ * frame, so there the old guard held too; this test is built without.)
+ *
+ * CIO_TEST_NOT_ON_WINDOWS: each case dies in a forked child (no fork on Windows), and Windows code probes every page of a large frame (__chkstk), so no frame can step over the guard there, tests/cross context_overflow_16k/48k run such frames on Windows
+ */
 #include "test.h"
 
 #include <sys/wait.h>

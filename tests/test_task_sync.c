@@ -2,10 +2,9 @@
  * (buffered and rendezvous), and the channel between threads. Wake order,
  * FIFO hand-off, close semantics, cancelling a task blocked on each one,
  * deadlines (scopes and cio_event_wait_until), and an xchan fed by two
- * threads with 100,000 messages each. */
+ * threads with 100,000 messages each. CIO_TEST_PORTABLE */
 #include "test.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #define MS 1000000ull
@@ -729,11 +728,10 @@ static intptr_t xchan_main(void *arg) {
     cio_task *rt = spawn(xchan_receiver, NULL);
     /* Let the receiver block first, so that the loop has only its timer. */
     settle();
-    pthread_t th[SENDERS];
-    for (int s = 0; s < SENDERS; s++)
-        CHECK_EQ(pthread_create(&th[s], NULL, sender_thread, (void *)(intptr_t)s), 0);
+    static t_thread th[SENDERS];
+    for (int s = 0; s < SENDERS; s++) CHECK_EQ(t_thread_start(&th[s], sender_thread, (void *)(intptr_t)s), 0);
     intptr_t got = join(rt);
-    for (int s = 0; s < SENDERS; s++) CHECK_EQ(pthread_join(th[s], NULL), 0);
+    for (int s = 0; s < SENDERS; s++) CHECK_EQ(t_thread_join(&th[s], NULL), 0);
     for (int s = 0; s < SENDERS; s++) free(xms[s]);
     return got;
 }
@@ -746,8 +744,7 @@ static cio_loop idle_loop;
 
 static void *late_sender(void *arg) {
     (void)arg;
-    struct timespec ts = {0, 20 * 1000000};
-    nanosleep(&ts, NULL);
+    t_sleep_ms(20);
     CHECK_EQ(cio_xchan_send(&xc_idle, &idle_msg), 0);
     return NULL;
 }
@@ -773,11 +770,11 @@ static void test_xchan_keeps_loop(void) {
     CHECK_EQ(cio_xchan_init(&xc_idle, &idle_loop), 0);
     cio_task *t;
     CHECK_EQ(cio_task_spawn(&idle_loop, idle_receiver, NULL, NULL, &t), 0);
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, late_sender, NULL), 0);
+    static t_thread th;
+    CHECK_EQ(t_thread_start(&th, late_sender, NULL), 0);
     /* RUN_DEFAULT returns once nothing is active: only after the receiver is done. */
     CHECK_EQ(cio_loop_run(&idle_loop, CIO_RUN_DEFAULT), 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     CHECK_EQ(cio_task_detach(t), 0); /* it has returned: released now */
     t_close(&idle_loop);
 }

@@ -11,7 +11,7 @@
  *   3. cio_deadline_push(0) inside a scope clears the outer deadline (0 is
  *      "none" inside), against "a later, looser deadline never loosens an
  *      earlier one".
- * Each check reports on its own; the program fails if any did. */
+ * Each check reports on its own; the program fails if any did. CIO_TEST_PORTABLE */
 #include "test.h"
 
 #define MS 1000000ull

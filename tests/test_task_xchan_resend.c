@@ -6,10 +6,8 @@
  * Regression (issue 7, bug 8): the send prepared the carrier op before the
  * post checked it, which cleared the op's state: the second send returned 0
  * and linked the op into the post queue a second time, a cycle the loop
- * then delivered forever. */
+ * then delivered forever. CIO_TEST_PORTABLE */
 #include "test.h"
-
-#include <pthread.h>
 
 static cio_xchan xc, other;
 static cio_xmsg msg; /* static: all-zero before its first send */
@@ -54,7 +52,7 @@ static void run_receiver(cio_loop *loop, int want) {
 int main(void) {
     cio_loop loop;
     t_loop_init(&loop, 0);
-    alarm(30); /* the old code looped forever delivering the message */
+    t_alarm(30, "xchan_resend: a message delivered forever?"); /* the old code looped forever delivering it */
     CHECK_EQ(cio_xchan_init(&xc, &loop), 0);
     CHECK_EQ(cio_xchan_init(&other, &loop), 0);
 
@@ -81,9 +79,9 @@ int main(void) {
 
     /* From another thread. */
     int results[3] = {1, 1, 1};
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, sender_thread, results), 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    static t_thread th;
+    CHECK_EQ(t_thread_start(&th, sender_thread, results), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     CHECK_EQ(results[0], 0);
     CHECK_EQ(results[1], -CIO_EALREADY);
     CHECK_EQ(results[2], -CIO_EALREADY);

@@ -58,9 +58,10 @@ typedef enum cio_backend_kind {
     CIO_BACKEND_URING,    /* Linux io_uring */
     CIO_BACKEND_EPOLL,    /* Linux epoll, with completion emulated in user space */
     CIO_BACKEND_POLL,     /* POSIX poll, with completion emulated in user space */
-    CIO_BACKEND_IOCP,     /* Windows I/O completion ports. Not built yet (cio does not
-                             run on Windows so far): cio_loop_init() refuses it with
-                             -CIO_ENOTSUP */
+    CIO_BACKEND_IOCP,     /* Windows I/O completion ports: one port per loop, every op
+                             on it or on the blocking pool; the one Windows backend
+                             and CIO_BACKEND_AUTO's choice there. Elsewhere
+                             cio_loop_init() refuses it with -CIO_ENOTSUP */
     CIO_BACKEND_MOCK      /* simulation for tests: virtual time, a seeded world of
                              sockets, pipes and files, faults and invariants
                              (cio/mock.h). Only when named: CIO_BACKEND_AUTO never
@@ -131,9 +132,10 @@ struct cio_loop {
  * `opts` may be NULL for defaults. CIO_BACKEND_AUTO takes the first backend
  * that sets up: io_uring, then epoll (io_uring_setup failing with ENOSYS,
  * EPERM or EACCES, as under container seccomp profiles or with
- * kernel.io_uring_disabled, or a kernel older than 5.19), then poll;
- * cio_loop_backend() says which one runs. The environment variable
- * CIO_BACKEND ("auto", "io_uring", "epoll", "poll", "mock") overrides `opts`, so
+ * kernel.io_uring_disabled, or a kernel older than 5.19), then poll; on
+ * Windows, IOCP. cio_loop_backend() says which one runs. The environment
+ * variable CIO_BACKEND ("auto", "io_uring", "epoll", "poll", "iocp",
+ * "mock") overrides `opts`, so
  * that a deployed program can be moved without a rebuild. A named backend
  * is not replaced by another when it fails.
  *
@@ -296,7 +298,13 @@ CIO_API unsigned cio_loop_active(const cio_loop *loop);
  * a post or wake does not make the handle readable. The handle belongs to
  * the loop; do not close it. Returns 0 and sets `*fd`, or a negative error:
  * -CIO_ENOTSUP on the poll backend, whose poll(2) set has no single handle
- * to wait on (io_uring and epoll have one).
+ * to wait on (io_uring and epoll have one). On Windows (IOCP) it is the
+ * loop's completion port, a HANDLE that is signalled while completions
+ * wait in it: WaitForSingleObject or MsgWaitForMultipleObjects (a GUI's
+ * message loop) wait on it, and a wait on it takes nothing out of the
+ * port. That is what Wine 8 does; Microsoft does not document waiting on
+ * a port, so it is unverified on Windows itself. Another cio loop cannot
+ * CIO_OP_POLL it (a port is no socket).
  */
 CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 

@@ -190,7 +190,8 @@ enum cio_opcode {
 #endif
 
 /* Flags of cio_prep_renameat() (renameat2's; Linux only: elsewhere a
- * rename with flags fails with -CIO_ENOTSUP). */
+ * rename with flags fails with -CIO_ENOTSUP, except CIO_RENAME_NOREPLACE on
+ * Windows, which has it). */
 #define CIO_RENAME_NOREPLACE 0x1u /* fail with -CIO_EEXIST if the new name exists */
 #define CIO_RENAME_EXCHANGE 0x2u  /* swap the two names atomically */
 
@@ -577,7 +578,14 @@ static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void
  * end of file. On a handle with no position (pipe, socket, tty) the offset
  * is ignored. The same holds for write, readv and writev. On epoll and poll
  * these (and accept, connect) may set O_NONBLOCK on `fd`: see
- * cio_loop_init().
+ * cio_loop_init(). On Windows (IOCP) an overlapped handle has no position
+ * the system moves: cio keeps one per handle, starting where the handle's
+ * file pointer stood at its first op, moved when a read or write at
+ * CIO_OFFSET_CURRENT completes (ops at the position submitted together
+ * start at the same place); a handle opened for appending only writes at
+ * the end. A handle that cannot do overlapped IO (a console, an anonymous
+ * pipe, a file opened without FILE_FLAG_OVERLAPPED) is read and written on
+ * the blocking pool instead.
  */
 static inline void cio_prep_read(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
     cio_prep_rw_(op, CIO_OP_READ, fd, buf, len, offset);
@@ -606,7 +614,10 @@ static inline void cio_prep_writev(cio_op *op, cio_fd fd, const cio_iovec *iov, 
     op->opcode = CIO_OP_WRITEV;
 }
 
-/* Flushes a file to storage (fsync), or only its data with CIO_FSYNC_DATASYNC. */
+/* Flushes a file to storage (fsync), or only its data with CIO_FSYNC_DATASYNC.
+ * A pipe, socket or console fails with -CIO_EINVAL, as on Linux. Windows
+ * (FlushFileBuffers) has no data-only flush: CIO_FSYNC_DATASYNC flushes
+ * all; a directory completes with 0 (its metadata is journaled). */
 static inline void cio_prep_fsync(cio_op *op, cio_fd fd, uint32_t flags) {
     cio_prep_(op, CIO_OP_FSYNC);
     op->args.fsync.fd = fd;
@@ -620,6 +631,21 @@ static inline void cio_prep_fsync(cio_op *op, cio_fd fd, uint32_t flags) {
  * completes at once, writer or not; opened for writing with no reader it
  * fails with -CIO_ENXIO. The new handle has O_NONBLOCK only if `flags`
  * asked for it. (A plain open(2) would wait for the other end instead.)
+ *
+ * Windows: `path` is UTF-8 (-CIO_EINVAL if it is not), converted to UTF-16;
+ * '/' and '\\' both separate, and names beyond MAX_PATH work. The handle is
+ * opened overlapped (for the completion port), shared for reading, writing
+ * and deleting (so the file can be renamed or unlinked while open), never
+ * inherited by child processes. CIO_O_APPEND opens for appending only
+ * (every write lands at the end); CIO_O_SYNC/CIO_O_DSYNC write through;
+ * CIO_O_NONBLOCK and CIO_O_NOCTTY have no effect. `mode` only decides
+ * read-only (no 0200 bit: the file gets the read-only attribute). A
+ * directory opens as on POSIX (read-only; -CIO_EISDIR for write access,
+ * O_CREAT or O_TRUNC), CIO_O_NOFOLLOW on a symbolic link or junction fails
+ * with -CIO_ELOOP. Relative to a `dirfd` other than CIO_AT_FDCWD, the path
+ * is joined to the directory's final path (GetFinalPathNameByHandleW) at
+ * the time of the op. A missing directory in the middle of `path`, or a
+ * file used as one, is -CIO_ENOENT (POSIX: ENOTDIR for the latter).
  */
 static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, int flags,
                                    uint32_t mode) {
@@ -655,8 +681,12 @@ static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, i
  * file open (the peer sees no end of file) and go on until they complete,
  * are cancelled or time out; on epoll the file is closed, but the waiting
  * ops never complete by themselves (a cancel, their deadline or the loop's
- * close ends them); on poll they complete with -CIO_EBADF. A later close
- * of that number through cio fails with -CIO_EBADF and cancels nothing.
+ * close ends them); on poll they complete with -CIO_EBADF; on IOCP they
+ * complete with -CIO_EBADF (a poll too), or whatever the system reports.
+ * A later close of that number through cio fails with -CIO_EBADF and
+ * cancels nothing. On Windows handle values are reused at once: IOCP
+ * notices a new handle under an old value at its next op, unless an op of
+ * the old handle is still pending then (its packet has not come yet).
  */
 static inline void cio_prep_close(cio_op *op, cio_fd fd) {
     cio_prep_(op, CIO_OP_CLOSE);
@@ -666,6 +696,12 @@ static inline void cio_prep_close(cio_op *op, cio_fd fd) {
 /*
  * File status of `path` relative to `dirfd` into `*buf`. With
  * CIO_AT_EMPTY_PATH in `flags` and path "", the status of `dirfd` itself.
+ * Windows fills type, mode, nlink, ino (the file index), size, blocks,
+ * atime, mtime, ctime (change time) and btime, and sets `mask` to them: no
+ * uid or gid; the permission bits are 0666 or 0444 (read-only attribute)
+ * for files, 0755 or 0555 for directories, 0777 for links; `dev_minor` is
+ * the volume serial number. Pipes, sockets and consoles (by handle) report
+ * their type only.
  */
 static inline void cio_prep_statx(cio_op *op, cio_fd dirfd, const char *path, int flags,
                                   uint32_t mask, cio_statx *buf) {
@@ -677,7 +713,12 @@ static inline void cio_prep_statx(cio_op *op, cio_fd dirfd, const char *path, in
     op->args.statx.buf = buf;
 }
 
-/* Removes a file, or a directory with CIO_AT_REMOVEDIR in `flags`. */
+/* Removes a file, or a directory with CIO_AT_REMOVEDIR in `flags`.
+ * A directory without the flag is -CIO_EISDIR (as Linux); a read-only file
+ * is removed too. Windows: a file still open elsewhere loses its name at
+ * once only where the file system has POSIX deletion (Windows 10 1709 on,
+ * NTFS); elsewhere (older systems, FAT, Wine) the name stays, and
+ * re-creating it fails with -CIO_EEXIST, until the last handle is closed. */
 static inline void cio_prep_unlinkat(cio_op *op, cio_fd dirfd, const char *path, int flags) {
     cio_prep_(op, CIO_OP_UNLINKAT);
     op->args.unlink.dirfd = dirfd;
@@ -685,7 +726,12 @@ static inline void cio_prep_unlinkat(cio_op *op, cio_fd dirfd, const char *path,
     op->args.unlink.flags = flags;
 }
 
-/* Renames `oldpath` to `newpath`; `flags` as renameat2 (0 for a plain rename). */
+/* Renames `oldpath` to `newpath`; `flags` as renameat2 (0 for a plain rename).
+ * Windows (MoveFileExW): CIO_RENAME_NOREPLACE works (-CIO_EEXIST),
+ * CIO_RENAME_EXCHANGE fails with -CIO_ENOTSUP; a directory replaces an
+ * empty directory, but not atomically there (the empty one is removed
+ * first); replacing a file that is open elsewhere may fail with
+ * -CIO_EACCES. */
 static inline void cio_prep_renameat(cio_op *op, cio_fd olddirfd, const char *oldpath,
                                      cio_fd newdirfd, const char *newpath, uint32_t flags) {
     cio_prep_(op, CIO_OP_RENAMEAT);
@@ -696,7 +742,7 @@ static inline void cio_prep_renameat(cio_op *op, cio_fd olddirfd, const char *ol
     op->args.rename.flags = flags;
 }
 
-/* Creates a directory. */
+/* Creates a directory. On Windows `mode` is ignored. */
 static inline void cio_prep_mkdirat(cio_op *op, cio_fd dirfd, const char *path, uint32_t mode) {
     cio_prep_(op, CIO_OP_MKDIRAT);
     op->args.mkdir.dirfd = dirfd;
@@ -783,7 +829,12 @@ static inline void cio_prep_send(cio_op *op, cio_fd fd, const void *buf, uint32_
     op->opcode = CIO_OP_SEND;
 }
 
-/* recvmsg(): `msg` and everything it points to are under the buffer rule. */
+/* recvmsg(): `msg` and everything it points to are under the buffer rule.
+ * On Windows (IOCP) recvmsg and sendmsg are WSARecvMsg and WSASendMsg on
+ * datagram and raw sockets. Windows has no WSARecvMsg for a stream: there
+ * they move the iovecs as recv and send do, the name is ignored (a recvmsg
+ * sets its length to 0, as Linux does on a connected stream), and a
+ * control buffer makes the op fail with -CIO_ENOTSUP. */
 static inline void cio_prep_recvmsg(cio_op *op, cio_fd fd, cio_msghdr *msg, int flags) {
     cio_prep_(op, CIO_OP_RECVMSG);
     op->args.msg.fd = fd;
@@ -795,6 +846,67 @@ static inline void cio_prep_recvmsg(cio_op *op, cio_fd fd, cio_msghdr *msg, int 
 static inline void cio_prep_sendmsg(cio_op *op, cio_fd fd, const cio_msghdr *msg, int flags) {
     cio_prep_recvmsg(op, fd, (cio_msghdr *)(uintptr_t)msg, flags);
     op->opcode = CIO_OP_SENDMSG;
+}
+
+/*
+ * cio_msg_init - fills a cio_msghdr the same way on every platform (it is
+ * struct msghdr on POSIX and WSAMSG on Windows, whose fields have other
+ * names and types): clears it and points it at an address buffer (`name`
+ * of `namelen` bytes: the destination of a sendmsg, where a recvmsg puts
+ * the sender's address; NULL and 0 for none), the buffers iov[0..iovcnt)
+ * and a control (ancillary data) buffer (NULL and 0 for none). Only
+ * writes `msg`; the header and all it points to come under the buffer rule
+ * once the op is submitted. A recvmsg rewrites the name length, the
+ * control length and the flags: initialise the header again before the
+ * next one. On Windows `controllen` must be below 4 GiB.
+ */
+static inline void cio_msg_init(cio_msghdr *msg, void *name, cio_socklen namelen, cio_iovec *iov,
+                                uint32_t iovcnt, void *control, size_t controllen) {
+    memset(msg, 0, sizeof *msg);
+#if defined(_WIN32)
+    msg->name = (LPSOCKADDR)name;
+    msg->namelen = namelen;
+    msg->lpBuffers = (LPWSABUF)(void *)iov; /* cio_iovec is laid out as WSABUF */
+    msg->dwBufferCount = iovcnt;
+    msg->Control.buf = (CHAR *)control;
+    msg->Control.len = (ULONG)controllen;
+#else
+    msg->msg_name = name;
+    msg->msg_namelen = namelen;
+    msg->msg_iov = iov;
+    msg->msg_iovlen = iovcnt;
+    msg->msg_control = control;
+    msg->msg_controllen = controllen;
+#endif
+}
+
+/* After a recvmsg: its flags (CIO_MSG_TRUNC: the datagram was longer than
+ * the buffers, and the rest is lost). */
+static inline int cio_msg_flags(const cio_msghdr *msg) {
+#if defined(_WIN32)
+    return (int)msg->dwFlags;
+#else
+    return msg->msg_flags;
+#endif
+}
+
+/* After a recvmsg: the length of the sender's address written to the name
+ * buffer (0 when there is none, as on a connected stream socket). */
+static inline cio_socklen cio_msg_namelen(const cio_msghdr *msg) {
+#if defined(_WIN32)
+    return msg->namelen;
+#else
+    return msg->msg_namelen;
+#endif
+}
+
+/* After a recvmsg: the bytes of control data written to the control buffer. */
+static inline size_t cio_msg_controllen(const cio_msghdr *msg) {
+#if defined(_WIN32)
+    return (size_t)msg->Control.len;
+#else
+    return (size_t)msg->msg_controllen;
+#endif
 }
 
 /* Shuts down one or both directions of a socket (CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR). */
@@ -822,6 +934,13 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * asked events among CIO_POLLIN and CIO_POLLOUT, or -CIO_EINVAL when it asks
  * for neither; with CIO_F_MULTISHOT too, that one completion is final (no
  * new edge can come).
+ * On Windows (IOCP) a poll on a socket goes through AFD (the driver under
+ * Winsock), which reports levels: a multishot poll there behaves as on the
+ * poll backend, reporting on every loop turn while the socket stays ready.
+ * The peer's end of stream reports CIO_POLLIN, a reset CIO_POLLIN,
+ * CIO_POLLERR and CIO_POLLHUP. A disk file is always ready, as above. A
+ * pipe, a console or another device has no readiness Windows can report
+ * without reading: the poll completes with -CIO_ENOTSUP.
  */
 static inline void cio_prep_poll(cio_op *op, cio_fd fd, uint32_t events) {
     cio_prep_(op, CIO_OP_POLL);

@@ -4,6 +4,22 @@
  * cio hands the caller's own OS objects to the kernel untouched: handles,
  * buffer vectors, socket addresses and message headers. This header names
  * them once so that the rest of the API reads the same on every platform.
+ *
+ * Portable code:
+ * - initialise a cio_iovec by field name, {.iov_base = p, .iov_len = n}:
+ *   on Windows the fields come in the other order (it is a WSABUF), so a
+ *   positional {p, n} swaps them there. A Windows buffer holds at most
+ *   4 GiB - 1 bytes (iov_len is a 32-bit unsigned long).
+ * - fill a cio_msghdr with cio_msg_init() and read it back with
+ *   cio_msg_flags() / cio_msg_namelen() / cio_msg_controllen() (cio/op.h),
+ *   not through its fields, whose names differ (msghdr vs WSAMSG).
+ * - Windows: this header includes <winsock2.h>, <ws2tcpip.h> and
+ *   <windows.h> (a cio_op holds an OVERLAPPED), with their macros. A
+ *   program that wants less of windows.h may define WIN32_LEAN_AND_MEAN
+ *   and NOMINMAX before it first includes cio; cio never defines them for
+ *   it. struct sockaddr_un needs <afunix.h>, included after cio.
+ *   Link with ws2_32; define CIO_USING_SHARED when calling libcio.dll
+ *   (the CMake target cio::cio and cio.pc do both).
  */
 #ifndef CIO_PLATFORM_H
 #define CIO_PLATFORM_H

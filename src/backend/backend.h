@@ -89,6 +89,9 @@ struct cio_backend {
 };
 enum { CIO__SOCK_NAME = 1, CIO__SOCK_PEER, CIO__SOCK_SET, CIO__SOCK_GET };
 
+#ifdef CIO_HAVE_IOCP
+extern const struct cio_backend cio__backend_iocp;
+#endif
 #ifdef CIO_HAVE_URING
 extern const struct cio_backend cio__backend_uring;
 #endif

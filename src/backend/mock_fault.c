@@ -124,6 +124,21 @@ static void put(line *l, const char *fmt, ...) {
     if (n > 0) l->len += (size_t)n;
 }
 
+#if defined(_WIN32)
+/* The process's command line as Windows keeps it (one string, quoted by
+ * Windows' rules), in UTF-8. */
+static void put_command_line(line *l) {
+    const wchar_t *w = GetCommandLineW();
+    int n = w ? WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL) : 0;
+    char *s = n > 0 ? malloc((size_t)n) : NULL;
+    if (!s || WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) != n) {
+        put(l, "<program>");
+    } else {
+        put(l, "%s", s);
+    }
+    free(s);
+}
+#else
 /* The process's command line, each argument quoted for a POSIX shell. */
 static void put_command_line(line *l) {
     FILE *f = fopen("/proc/self/cmdline", "r");
@@ -148,6 +163,7 @@ static void put_command_line(line *l) {
     if (in_arg) put(l, "'");
     fclose(f);
 }
+#endif
 
 static int replay(const mock *m, char *buf, size_t size) {
     line l = {buf, size, 0};

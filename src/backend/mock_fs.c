@@ -543,7 +543,7 @@ static int32_t do_openat(mock *m, mock_fs *fs, cio_op *op) {
     f->node = n;
     f->flags = fl;
     n->opens++;
-    return (int32_t)fd;
+    return cio__fd_result(op, (cio_fd)fd);
 fail:
     mock_handle_free(&m->world, fd);
     free(f);

@@ -469,7 +469,7 @@ static int autobind_ip(mock *m, mock_sock *s) {
 
 /* socket(2): a new handle, or the error as Linux gives it for what the
  * simulation does not have. */
-static int32_t do_socket(mock *m, const cio_op *op) {
+static int32_t do_socket(mock *m, cio_op *op) {
     int domain = op->args.socket.domain, type = op->args.socket.type, protocol = op->args.socket.protocol;
     int flags = type & (CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC);
     type &= ~flags;
@@ -492,7 +492,7 @@ static int32_t do_socket(mock *m, const cio_op *op) {
         return (int32_t)fd;
     }
     s->fd = (cio_fd)fd;
-    return fd;
+    return cio__fd_result(op, (cio_fd)fd);
 }
 
 static int32_t do_bind(mock *m, const cio_op *op, mock_sock *s) {
@@ -674,7 +674,7 @@ static int32_t do_accept(mock *m, cio_op *op, mock_sock *l) {
     addr_out(&c->sock[1]->peer, op->args.accept.addr, op->args.accept.addrlen);
     if (was_full) wake_waiters(m, l->id); /* only then can a connect wait */
     if (op->flags & CIO_F_MULTISHOT) op->internal_.bflags |= MB_MORE;
-    return (int32_t)fd;
+    return cio__fd_result(op, (cio_fd)fd);
 }
 
 /* ---- datagrams ---- */

@@ -144,6 +144,20 @@ int32_t cio__sync_exec(cio_op *op);
  * and returns the error. */
 int32_t cio__open_done(int fd);
 
+/* The result of an op that made the handle `fd` (openat, socket, accept),
+ * as cio_op_fd() reads it: on POSIX the descriptor itself; on Windows 0,
+ * with the handle kept in op->internal_.win.handle, which shares memory
+ * with the OVERLAPPED: call it only once the op has left the kernel. */
+static inline int32_t cio__fd_result(cio_op *op, cio_fd fd) {
+#if defined(_WIN32)
+    op->internal_.win.handle = fd;
+    return 0;
+#else
+    (void)op;
+    return (int32_t)fd;
+#endif
+}
+
 /* ---- the blocking pool (pool.c) ---- */
 
 /* Queues `op` (state becomes OP_POOL) to run cio__sync_exec() on a pool

@@ -26,6 +26,9 @@ uint64_t cio__clock(cio_core *c) {
 
 /* The backends built in, in the order CIO_BACKEND_AUTO tries them. */
 static const struct cio_backend *const backends[] = {
+#ifdef CIO_HAVE_IOCP
+    &cio__backend_iocp,
+#endif
 #ifdef CIO_HAVE_URING
     &cio__backend_uring,
 #endif
@@ -65,7 +68,7 @@ static int chosen_kind(const cio_loop_options *opts, cio_backend_kind *kind) {
      * far away (a unit file, a container spec); once per process is enough. */
     static atomic_bool told;
     if (!atomic_exchange(&told, true))
-        fprintf(stderr, "cio: CIO_BACKEND=%s is not one of auto, io_uring, epoll, poll, mock\n", env);
+        fprintf(stderr, "cio: CIO_BACKEND=%s is not one of auto, io_uring, epoll, poll, iocp, mock\n", env);
     return -CIO_EINVAL;
 }
 

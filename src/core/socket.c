@@ -4,6 +4,7 @@
  * system's), else the system's calls.
  */
 #include "../backend/backend.h"
+#include "oserr.h"
 
 #if !defined(_WIN32)
 #include <errno.h>
@@ -16,7 +17,9 @@ static const struct cio_backend *backend_of(cio_loop *loop) {
     return cio__core(loop)->be;
 }
 
-static int sys_result(int r) { return r == 0 ? 0 : -errno; }
+/* Winsock reports through WSAGetLastError(), not errno: oserr.h reads the
+ * right one on each platform. */
+static int sys_result(int r) { return r == 0 ? 0 : cio__sock_error(); }
 
 static int sys_call(int call, cio_fd fd, int level, int name, void *value, cio_socklen *len) {
     switch (call) {

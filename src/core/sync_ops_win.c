@@ -1,18 +1,1066 @@
 /*
- * src/core/sync_ops_win.c - every op as a plain blocking Win32/Winsock
- * call, the Windows counterpart of sync_ops.c (the pool's and the core's
- * inline fallback). SURVEY STUB: only nop; the IOCP issue fills in the
- * rest (CreateFileW after UTF-8 -> UTF-16, ReadFile/WriteFile with the
- * offset in an OVERLAPPED, GetFileInformationByHandleEx for statx, ...),
- * with results through cio__win_error() / cio__wsa_error().
+ * src/core/sync_ops_win.c - every op as a blocking Win32/Winsock call, the
+ * Windows counterpart of sync_ops.c: what the core runs inline (nop,
+ * close, socket, bind, listen, shutdown) and on the blocking pool (the
+ * file system ops, fsync, and IO on handles that cannot join a completion
+ * port: console, anonymous pipes, files opened without FILE_FLAG_OVERLAPPED,
+ * a handle tied to another loop's port).
+ *
+ * Results have the portable form of POSIX: counts, 0 at end of file, a
+ * new handle through cio__fd_result(), errors through oserr.h. Paths are
+ * UTF-8 and become UTF-16 here.
+ *
+ * Interrupts (pool.c's cancel): the pool interrupts a thread with
+ * CancelSynchronousIo, which aborts IO on a synchronous handle with
+ * ERROR_OPERATION_ABORTED, plus a no-op APC (thread_win.c), which ends an
+ * alertable wait. Blocking Winsock calls heed neither (seen under Wine), so
+ * no socket call here blocks in the kernel: socket IO is overlapped with an
+ * alertable wait for its event, and accept and poll wait in WSAPoll slices
+ * with an alertable zero sleep in between. Either way an interrupt comes
+ * back as -CIO_EINTR, which the pool turns into -CIO_ECANCELED when the op
+ * was cancelled and runs again otherwise. An APC left over from an earlier
+ * op of this thread is drained before each wait (pool.c re-sends a real
+ * one each loop turn).
+ *
+ * Overlapped IO here signals an event whose handle has its low bit set, so
+ * that no packet reaches a completion port the handle may be tied to.
  */
 #include "internal.h"
+#include "oserr.h"
+
+#include <stdlib.h>
+#include <wchar.h>
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mswsock.h>
+#include <windows.h>
+#include <winternl.h>
+
+/* How long a WSAPoll waits before it looks for an interrupt. */
+#define POLL_SLICE_MS 20
+
+/* ---- small helpers ---- */
+
+/* The calling thread's last Win32 error; never 0, since callers use it on
+ * failure paths only. */
+static int32_t last_error(void) {
+    int32_t r = cio__win_error(GetLastError());
+    return r ? r : -CIO_EIO;
+}
+
+static HANDLE H(cio_fd fd) { return (HANDLE)fd; }
+static SOCKET S(cio_fd fd) { return (SOCKET)fd; }
+
+static bool is_socket(cio_fd fd) {
+    int type;
+    int len = sizeof type;
+    return getsockopt(S(fd), SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
+}
+
+static int sock_type(SOCKET s) {
+    int type = 0;
+    int len = sizeof type;
+    return getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0 ? type : -1;
+}
+
+/* Takes an APC left over from an earlier op, so that only an interrupt
+ * sent while this op runs ends its wait. */
+static void drain_apcs(void) { SleepEx(0, TRUE); }
+
+/* FileModeInformation (16) and FileAccessInformation (8) of
+ * NtQueryInformationFile; winternl.h names neither. */
+#define FILE_MODE_INFO_CLASS 16
+#define FILE_ACCESS_INFO_CLASS 8
+#define MODE_SYNCHRONOUS 0x30u /* FILE_SYNCHRONOUS_IO_ALERT | _NONALERT */
+
+/* Whether IO on `h` completes in the call (a synchronous handle, or one
+ * whose mode cannot be read, as a console) rather than overlapped. */
+static bool is_sync_handle(HANDLE h) {
+    IO_STATUS_BLOCK io;
+    ULONG mode = 0;
+    if (NtQueryInformationFile(h, &io, &mode, sizeof mode, (FILE_INFORMATION_CLASS)FILE_MODE_INFO_CLASS) != 0)
+        return true;
+    return (mode & MODE_SYNCHRONOUS) != 0;
+}
+
+/* Whether `h` may append but not overwrite (cio's O_APPEND, see openat). */
+static bool is_append_only(HANDLE h) {
+    IO_STATUS_BLOCK io;
+    ACCESS_MASK acc = 0;
+    if (NtQueryInformationFile(h, &io, &acc, sizeof acc, (FILE_INFORMATION_CLASS)FILE_ACCESS_INFO_CLASS) != 0)
+        return false;
+    return (acc & FILE_APPEND_DATA) && !(acc & FILE_WRITE_DATA);
+}
+
+static bool is_dir_handle(HANDLE h) {
+    BY_HANDLE_FILE_INFORMATION bi;
+    return GetFileInformationByHandle(h, &bi) && (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* A manual-reset event for one overlapped call, with the low bit set in
+ * the copy that goes into the OVERLAPPED (see the top). */
+static int32_t ov_init(OVERLAPPED *ov, uint64_t offset) {
+    memset(ov, 0, sizeof *ov);
+    HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!ev) return last_error();
+    ov->hEvent = (HANDLE)((uintptr_t)ev | 1);
+    ov->Offset = (DWORD)offset;
+    ov->OffsetHigh = (DWORD)(offset >> 32);
+    return 0;
+}
+
+static HANDLE ov_event(const OVERLAPPED *ov) { return (HANDLE)((uintptr_t)ov->hEvent & ~(uintptr_t)1); }
+
+/* Waits for an overlapped call that returned pending (or at once) on `h`;
+ * an interrupt cancels it. Returns 0 with the byte count in *n, or the
+ * Win32 error in *err (ERROR_OPERATION_ABORTED with *intr set when the
+ * interrupt ended it). Closes the event. */
+static bool ov_wait(HANDLE h, OVERLAPPED *ov, DWORD *n, DWORD *err, bool *intr) {
+    *intr = false;
+    DWORD w = WaitForSingleObjectEx(ov_event(ov), INFINITE, TRUE);
+    if (w != WAIT_OBJECT_0) {
+        /* Interrupted (or the wait failed): abort, and wait for the IO to
+         * leave our stack; it may have finished meanwhile, and the result
+         * tells which. */
+        CancelIoEx(h, ov);
+        *intr = w == WAIT_IO_COMPLETION;
+        WaitForSingleObject(ov_event(ov), INFINITE);
+    }
+    BOOL ok = GetOverlappedResult(h, ov, n, FALSE);
+    *err = ok ? 0 : GetLastError();
+    CloseHandle(ov_event(ov));
+    return ok;
+}
+
+/* The same for an overlapped Winsock call: 0 or the WSA error, with the
+ * byte count and the flags of a receive. */
+static int wsa_wait(SOCKET s, WSAOVERLAPPED *ov, DWORD *n, DWORD *fl, bool *intr) {
+    *intr = false;
+    DWORD w = WaitForSingleObjectEx(ov_event(ov), INFINITE, TRUE);
+    if (w != WAIT_OBJECT_0) {
+        CancelIoEx((HANDLE)s, ov);
+        *intr = w == WAIT_IO_COMPLETION;
+        WaitForSingleObject(ov_event(ov), INFINITE);
+    }
+    *fl = 0;
+    BOOL ok = WSAGetOverlappedResult(s, ov, n, FALSE, fl);
+    int e = ok ? 0 : WSAGetLastError();
+    CloseHandle(ov_event(ov));
+    return e;
+}
+
+/* ---- paths ---- */
+
+/* UTF-8 to a new UTF-16 string; 0 or a negative error. */
+static int32_t to_wide(const char *s, wchar_t **out) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0) return last_error();
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (!w) return -CIO_ENOMEM;
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+        int32_t r = last_error();
+        free(w);
+        return r;
+    }
+    *out = w;
+    return 0;
+}
+
+/* "C:\x", "C:x", "\x", "/x", "\\server\x": a path that names its own
+ * start, so that a directory handle does not apply (as POSIX ignores
+ * dirfd for an absolute path). */
+static bool is_absolute(const wchar_t *p) {
+    return p[0] == L'\\' || p[0] == L'/' || (p[0] && p[1] == L':');
+}
+
+/* Longer names than MAX_PATH only work with the \\?\ prefix, which turns
+ * off Win32's normalisation: normalise first, then prefix. */
+static int32_t full_path(const wchar_t *in, wchar_t **out) {
+    DWORD n = GetFullPathNameW(in, 0, NULL, NULL);
+    if (!n) return last_error();
+    wchar_t *w = malloc(((size_t)n + 8) * sizeof *w);
+    if (!w) return -CIO_ENOMEM;
+    wchar_t *body = w + 8; /* room for \\?\UNC\ in front */
+    DWORD m = GetFullPathNameW(in, n, body, NULL);
+    if (!m || m >= n) {
+        int32_t r = m ? -CIO_ENAMETOOLONG : last_error();
+        free(w);
+        return r;
+    }
+    if (m >= MAX_PATH - 12) {
+        if (body[0] == L'\\' && body[1] == L'\\') { /* \\server\share: \\?\UNC\server\share */
+            body -= 6;
+            wmemcpy(body, L"\\\\?\\UNC", 7);
+        } else {
+            body -= 4;
+            wmemcpy(body, L"\\\\?\\", 4);
+        }
+    }
+    memmove(w, body, (wcslen(body) + 1) * sizeof *w);
+    *out = w;
+    return 0;
+}
+
+/* The UTF-16 path of `path` relative to `dirfd` (CIO_AT_FDCWD: the
+ * process's current directory). A directory handle is resolved to its
+ * final path (GetFinalPathNameByHandleW) and joined with `path`: a path
+ * relative to a directory that was renamed after it was opened follows the
+ * directory, as POSIX, but one that was replaced by a symbolic link in the
+ * meantime is not detected. */
+static int32_t resolve(cio_fd dirfd, const char *path, wchar_t **out) {
+    if (!path[0]) return -CIO_ENOENT;
+    wchar_t *w = NULL;
+    int32_t r = to_wide(path, &w);
+    if (r < 0) return r;
+    if (dirfd == CIO_AT_FDCWD || is_absolute(w)) {
+        if (wcslen(w) < MAX_PATH - 12) {
+            *out = w;
+            return 0;
+        }
+        r = full_path(w, out);
+        free(w);
+        return r;
+    }
+    /* Relative to a directory handle. */
+    DWORD n = GetFinalPathNameByHandleW(H(dirfd), NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    if (!n) {
+        r = last_error();
+        free(w);
+        return r;
+    }
+    if (!is_dir_handle(H(dirfd))) {
+        free(w);
+        return -CIO_ENOTDIR;
+    }
+    size_t wl = wcslen(w);
+    wchar_t *joined = malloc(((size_t)n + wl + 2) * sizeof *joined);
+    if (!joined) {
+        free(w);
+        return -CIO_ENOMEM;
+    }
+    DWORD m = GetFinalPathNameByHandleW(H(dirfd), joined, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    if (!m || m >= n) {
+        r = m ? -CIO_EAGAIN : last_error(); /* renamed to a longer name under us */
+        free(joined);
+        free(w);
+        return r;
+    }
+    /* Drop \\?\ (and make \\?\UNC\ a plain \\), so that full_path can
+     * resolve "..", "." and "/" in `path`; it prefixes again if needed. */
+    wchar_t *base = joined;
+    if (wcsncmp(base, L"\\\\?\\UNC\\", 8) == 0) {
+        base += 6;
+        base[0] = L'\\';
+    } else if (wcsncmp(base, L"\\\\?\\", 4) == 0) {
+        base += 4;
+    }
+    size_t bl = wcslen(base);
+    memmove(joined, base, bl * sizeof *joined);
+    joined[bl] = L'\\';
+    wmemcpy(joined + bl + 1, w, wl + 1);
+    free(w);
+    r = full_path(joined, out);
+    free(joined);
+    return r;
+}
+
+/* ---- openat ---- */
+
+#define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+
+static bool is_link_tag(HANDLE h) {
+    FILE_ATTRIBUTE_TAG_INFO ti;
+    return GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof ti) &&
+           (ti.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
+           (ti.ReparseTag == IO_REPARSE_TAG_SYMLINK || ti.ReparseTag == IO_REPARSE_TAG_MOUNT_POINT);
+}
+
+/* Opens as open(2) would, within what CreateFileW can say:
+ * - access: O_RDONLY/O_WRONLY/O_RDWR as GENERIC_READ/WRITE. O_APPEND
+ *   opens with FILE_APPEND_DATA but without FILE_WRITE_DATA, so every
+ *   write lands at the end (the IOCP backend writes at the all-ones offset).
+ * - O_CREAT, O_EXCL, O_TRUNC as the creation disposition; a new file
+ *   without write permission in `mode` gets FILE_ATTRIBUTE_READONLY, the
+ *   rest of `mode` has no Windows counterpart.
+ * - always shared for read, write and delete, so that another open, a
+ *   rename or an unlink of an open file work as on POSIX as far as
+ *   Windows lets them; never inherited by child processes (O_CLOEXEC is
+ *   implied); O_SYNC/O_DSYNC as FILE_FLAG_WRITE_THROUGH; O_NONBLOCK and
+ *   O_NOCTTY mean nothing here.
+ * - always FILE_FLAG_OVERLAPPED, so that the handle can join an IOCP;
+ *   FILE_FLAG_BACKUP_SEMANTICS, so that directories open too.
+ * - O_DIRECTORY on a non-directory is ENOTDIR; write access, O_CREAT or
+ *   O_TRUNC on a directory EISDIR; O_NOFOLLOW on a symbolic link (or a
+ *   junction) ELOOP. */
+static int32_t do_openat(cio_op *op) {
+    const int fl = op->args.open.flags;
+    const int acc = fl & 3;
+    if (acc == 3 || ((fl & CIO_O_DIRECTORY) && (fl & CIO_O_CREAT))) return -CIO_EINVAL;
+    DWORD access = acc == CIO_O_RDONLY ? GENERIC_READ
+                   : acc == CIO_O_WRONLY ? GENERIC_WRITE
+                                         : GENERIC_READ | GENERIC_WRITE;
+    if ((fl & CIO_O_APPEND) && acc != CIO_O_RDONLY)
+        access = (access & GENERIC_READ) | (FILE_GENERIC_WRITE & ~FILE_WRITE_DATA);
+    DWORD disp;
+    if (fl & CIO_O_CREAT)
+        disp = (fl & CIO_O_EXCL) ? CREATE_NEW : (fl & CIO_O_TRUNC) ? CREATE_ALWAYS : OPEN_ALWAYS;
+    else
+        disp = (fl & CIO_O_TRUNC) ? TRUNCATE_EXISTING : OPEN_EXISTING;
+    DWORD attrs = ((fl & CIO_O_CREAT) && !(op->args.open.mode & 0200)) ? FILE_ATTRIBUTE_READONLY
+                                                                        : FILE_ATTRIBUTE_NORMAL;
+    DWORD flags = FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS;
+    if (fl & CIO_O_NOFOLLOW) flags |= FILE_FLAG_OPEN_REPARSE_POINT;
+    if (fl & (CIO_O_SYNC | CIO_O_DSYNC)) flags |= FILE_FLAG_WRITE_THROUGH;
+    /* Truncation needs FILE_WRITE_DATA, which an O_APPEND or O_RDONLY
+     * handle must not have: truncate through a first handle, then reopen. */
+    const bool two_step = (fl & CIO_O_TRUNC) && !(access & (GENERIC_WRITE | FILE_WRITE_DATA));
+
+    wchar_t *path;
+    int32_t r = resolve(op->args.open.dirfd, op->args.open.path, &path);
+    if (r < 0) return r;
+    access |= FILE_READ_ATTRIBUTES; /* statx of the handle, whatever else it may do */
+    HANDLE h = CreateFileW(path, two_step ? access | FILE_WRITE_DATA : access, SHARE_ALL, NULL, disp,
+                           attrs | flags, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        DWORD a = e == ERROR_ACCESS_DENIED ? GetFileAttributesW(path) : INVALID_FILE_ATTRIBUTES;
+        free(path);
+        if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY)) return -CIO_EISDIR;
+        return cio__win_error(e);
+    }
+    free(path);
+    if (two_step) {
+        HANDLE h2 = ReOpenFile(h, access, SHARE_ALL, flags & ~FILE_FLAG_BACKUP_SEMANTICS);
+        if (h2 == INVALID_HANDLE_VALUE) {
+            r = last_error();
+            CloseHandle(h);
+            return r;
+        }
+        CloseHandle(h);
+        h = h2;
+    }
+    FILE_BASIC_INFO bi;
+    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &bi, sizeof bi)) {
+        r = GetFileType(h) == FILE_TYPE_DISK ? last_error() : 0; /* a device: nothing to check */
+        bi.FileAttributes = 0;
+    }
+    if (r == 0) {
+        bool link = (bi.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) && is_link_tag(h);
+        bool dir = (bi.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) && !link;
+        if ((fl & CIO_O_NOFOLLOW) && link)
+            r = -CIO_ELOOP;
+        else if (dir && (acc != CIO_O_RDONLY || (fl & (CIO_O_CREAT | CIO_O_TRUNC))))
+            r = -CIO_EISDIR;
+        else if (!dir && (fl & CIO_O_DIRECTORY))
+            r = -CIO_ENOTDIR;
+    }
+    if (r < 0) {
+        CloseHandle(h);
+        return r;
+    }
+    return cio__fd_result(op, (cio_fd)h);
+}
+
+/* ---- statx ---- */
+
+/* 100 ns ticks since 1601 to the Unix epoch. */
+static cio_statx_time to_time(int64_t ticks) {
+    cio_statx_time t = {0, 0, 0};
+    if (!ticks) return t;
+    int64_t v = ticks - INT64_C(116444736000000000);
+    int64_t sec = v / 10000000, rem = v % 10000000;
+    if (rem < 0) {
+        rem += 10000000;
+        sec--;
+    }
+    t.tv_sec = sec;
+    t.tv_nsec = (uint32_t)(rem * 100);
+    return t;
+}
+
+static int64_t ft_ticks(FILETIME ft) { return (int64_t)(((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime); }
+
+/* Fills `out` from an open handle. Windows has no uid, gid nor permission
+ * bits: the mode is the type with rw-r--r-- style bits from the read-only
+ * attribute (0444 or 0666 for files, 0555 or 0755 for directories, 0777
+ * for links), and uid/gid are left out of the mask. `ino` is the file
+ * index, `dev_minor` the volume serial number. Pipes, sockets and
+ * character devices report their type only. */
+static int32_t fill_statx(HANDLE h, bool nofollow, cio_statx *out) {
+    memset(out, 0, sizeof *out);
+    DWORD type = GetFileType(h);
+    if (type != FILE_TYPE_DISK) {
+        if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
+        if (type == FILE_TYPE_PIPE)
+            out->mode = (uint16_t)(is_socket((cio_fd)h) ? CIO_S_IFSOCK | 0777 : CIO_S_IFIFO | 0600);
+        else
+            out->mode = (uint16_t)(CIO_S_IFCHR | 0666);
+        out->mask = CIO_STATX_TYPE | CIO_STATX_MODE;
+        out->nlink = 1;
+        out->blksize = 4096;
+        return 0;
+    }
+    BY_HANDLE_FILE_INFORMATION bi;
+    if (!GetFileInformationByHandle(h, &bi)) return last_error();
+    const DWORD a = bi.dwFileAttributes;
+    const bool ro = (a & FILE_ATTRIBUTE_READONLY) != 0;
+    if (nofollow && (a & FILE_ATTRIBUTE_REPARSE_POINT) && is_link_tag(h))
+        out->mode = (uint16_t)(CIO_S_IFLNK | 0777);
+    else if (a & FILE_ATTRIBUTE_DIRECTORY)
+        out->mode = (uint16_t)(CIO_S_IFDIR | (ro ? 0555 : 0755));
+    else
+        out->mode = (uint16_t)(CIO_S_IFREG | (ro ? 0444 : 0666));
+    out->nlink = bi.nNumberOfLinks;
+    out->ino = ((uint64_t)bi.nFileIndexHigh << 32) | bi.nFileIndexLow;
+    out->size = ((uint64_t)bi.nFileSizeHigh << 32) | bi.nFileSizeLow;
+    out->blksize = 4096;
+    FILE_STANDARD_INFO si;
+    if (GetFileInformationByHandleEx(h, FileStandardInfo, &si, sizeof si))
+        out->blocks = (uint64_t)si.AllocationSize.QuadPart / 512;
+    else
+        out->blocks = (out->size + 511) / 512;
+    out->atime = to_time(ft_ticks(bi.ftLastAccessTime));
+    out->mtime = to_time(ft_ticks(bi.ftLastWriteTime));
+    out->btime = to_time(ft_ticks(bi.ftCreationTime));
+    FILE_BASIC_INFO basic; /* the change time (metadata) is only here */
+    if (GetFileInformationByHandleEx(h, FileBasicInfo, &basic, sizeof basic))
+        out->ctime = to_time(basic.ChangeTime.QuadPart);
+    else
+        out->ctime = out->mtime;
+    out->dev_minor = bi.dwVolumeSerialNumber;
+    out->mask = (CIO_STATX_BASIC_STATS & ~(CIO_STATX_UID | CIO_STATX_GID)) | CIO_STATX_BTIME;
+    return 0;
+}
+
+static int32_t do_statx(const cio_op *op) {
+    const int fl = op->args.statx.flags;
+    const bool nofollow = (fl & CIO_AT_SYMLINK_NOFOLLOW) != 0;
+    const char *p8 = op->args.statx.path;
+    if (fl & ~(CIO_AT_SYMLINK_NOFOLLOW | CIO_AT_EMPTY_PATH)) return -CIO_EINVAL;
+    if ((fl & CIO_AT_EMPTY_PATH) && !p8[0]) {
+        if (op->args.statx.dirfd != CIO_AT_FDCWD) return fill_statx(H(op->args.statx.dirfd), nofollow, op->args.statx.buf);
+        p8 = "."; /* the current directory, as Linux */
+    }
+    wchar_t *path;
+    int32_t r = resolve(op->args.statx.dirfd, p8, &path);
+    if (r < 0) return r;
+    HANDLE h = CreateFileW(path, FILE_READ_ATTRIBUTES, SHARE_ALL, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS | (nofollow ? FILE_FLAG_OPEN_REPARSE_POINT : 0), NULL);
+    free(path);
+    if (h == INVALID_HANDLE_VALUE) return last_error();
+    r = fill_statx(h, nofollow, op->args.statx.buf);
+    CloseHandle(h);
+    return r;
+}
+
+/* ---- unlinkat, renameat, mkdirat ---- */
+
+/* FileDispositionInfoEx (Windows 10 1709 on) and its flags: mingw names
+ * them only for a newer _WIN32_WINNT than the library asks for. */
+#define DISPOSITION_INFO_EX_CLASS ((FILE_INFO_BY_HANDLE_CLASS)21)
+#define DISP_DELETE 0x1u
+#define DISP_POSIX_SEMANTICS 0x2u
+#define DISP_IGNORE_READONLY 0x10u
+
+/* Deletes the file open as `h`: with POSIX semantics where the file system
+ * has them (Windows 10 1709 on, NTFS), so that the name goes at once even
+ * while other handles keep the file open; elsewhere the classic way, where
+ * the name stays until the last handle is closed. A read-only file is
+ * deleted too, as POSIX does (the attribute is cleared first where the
+ * POSIX flags are missing). */
+static int32_t delete_handle(HANDLE h, DWORD attrs) {
+    DWORD ex = DISP_DELETE | DISP_POSIX_SEMANTICS | DISP_IGNORE_READONLY; /* FILE_DISPOSITION_INFO_EX */
+    if (SetFileInformationByHandle(h, DISPOSITION_INFO_EX_CLASS, &ex, sizeof ex)) return 0;
+    DWORD e = GetLastError();
+    if (e != ERROR_INVALID_PARAMETER && e != ERROR_NOT_SUPPORTED && e != ERROR_INVALID_FUNCTION &&
+        e != ERROR_INVALID_LEVEL)
+        return cio__win_error(e);
+    FILE_BASIC_INFO bi;
+    bool cleared = false;
+    if ((attrs & FILE_ATTRIBUTE_READONLY) && GetFileInformationByHandleEx(h, FileBasicInfo, &bi, sizeof bi)) {
+        DWORD before = bi.FileAttributes;
+        bi.FileAttributes &= ~(DWORD)FILE_ATTRIBUTE_READONLY;
+        if (!bi.FileAttributes) bi.FileAttributes = FILE_ATTRIBUTE_NORMAL;
+        cleared = SetFileInformationByHandle(h, FileBasicInfo, &bi, sizeof bi) != 0;
+        bi.FileAttributes = before;
+    }
+    FILE_DISPOSITION_INFO di = {TRUE};
+    if (SetFileInformationByHandle(h, FileDispositionInfo, &di, sizeof di)) return 0;
+    int32_t r = last_error();
+    if (cleared) SetFileInformationByHandle(h, FileBasicInfo, &bi, sizeof bi);
+    return r;
+}
+
+/* unlink(2) and rmdir(2) through a handle opened for DELETE on the name
+ * itself (a symbolic link is removed, not its target), so that the type
+ * check and the removal meet the same file. */
+static int32_t do_unlinkat(const cio_op *op) {
+    const int fl = op->args.unlink.flags;
+    if (fl & ~CIO_AT_REMOVEDIR) return -CIO_EINVAL;
+    wchar_t *path;
+    int32_t r = resolve(op->args.unlink.dirfd, op->args.unlink.path, &path);
+    if (r < 0) return r;
+    HANDLE h = CreateFileW(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, SHARE_ALL, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    free(path);
+    if (h == INVALID_HANDLE_VALUE) return last_error();
+    BY_HANDLE_FILE_INFORMATION bi;
+    if (!GetFileInformationByHandle(h, &bi)) {
+        r = last_error();
+    } else {
+        DWORD a = bi.dwFileAttributes;
+        bool dir = (a & FILE_ATTRIBUTE_DIRECTORY) && !((a & FILE_ATTRIBUTE_REPARSE_POINT) && is_link_tag(h));
+        if ((fl & CIO_AT_REMOVEDIR) && !dir)
+            r = -CIO_ENOTDIR;
+        else if (!(fl & CIO_AT_REMOVEDIR) && dir)
+            r = -CIO_EISDIR; /* Linux's answer (POSIX allows EPERM) */
+        else
+            r = delete_handle(h, a);
+    }
+    CloseHandle(h);
+    return r;
+}
+
+static DWORD attrs_of(const wchar_t *p) { return GetFileAttributesW(p); }
+
+/* rename(2) as MoveFileExW. CIO_RENAME_NOREPLACE is a move without
+ * MOVEFILE_REPLACE_EXISTING (atomic: the file system refuses an existing
+ * name); CIO_RENAME_EXCHANGE has no Windows counterpart (-CIO_ENOTSUP).
+ * A directory replaces an existing empty directory as POSIX says, but not
+ * atomically: the empty one is removed first. */
+static int32_t do_renameat(const cio_op *op) {
+    const uint32_t fl = op->args.rename.flags;
+    if (fl & ~(CIO_RENAME_NOREPLACE | CIO_RENAME_EXCHANGE)) return -CIO_EINVAL;
+    if ((fl & CIO_RENAME_NOREPLACE) && (fl & CIO_RENAME_EXCHANGE)) return -CIO_EINVAL;
+    if (fl & CIO_RENAME_EXCHANGE) return -CIO_ENOTSUP;
+    wchar_t *from, *to;
+    int32_t r = resolve(op->args.rename.olddirfd, op->args.rename.oldpath, &from);
+    if (r < 0) return r;
+    if ((r = resolve(op->args.rename.newdirfd, op->args.rename.newpath, &to)) < 0) {
+        free(from);
+        return r;
+    }
+    DWORD how = (fl & CIO_RENAME_NOREPLACE) ? 0 : MOVEFILE_REPLACE_EXISTING;
+    /* POSIX lets a directory replace only a directory, and a file only a
+     * file; Windows differs by version (Wine puts a directory over a
+     * file), so the types are checked first. */
+    DWORD ta = how ? attrs_of(to) : INVALID_FILE_ATTRIBUTES;
+    DWORD fa = ta != INVALID_FILE_ATTRIBUTES ? attrs_of(from) : INVALID_FILE_ATTRIBUTES;
+    bool from_dir = fa != INVALID_FILE_ATTRIBUTES && (fa & FILE_ATTRIBUTE_DIRECTORY);
+    bool to_dir = ta != INVALID_FILE_ATTRIBUTES && (ta & FILE_ATTRIBUTE_DIRECTORY);
+    if (fa == INVALID_FILE_ATTRIBUTES) {
+        r = MoveFileExW(from, to, how) ? 0 : last_error();
+    } else if (!from_dir && to_dir) {
+        r = -CIO_EISDIR;
+    } else if (from_dir && !to_dir) {
+        r = -CIO_ENOTDIR;
+    } else if (!MoveFileExW(from, to, how)) {
+        r = last_error();
+        if (r == -CIO_EACCES && from_dir && to_dir) {
+            /* Windows does not replace a directory: remove the empty one
+             * first (ERROR_DIR_NOT_EMPTY is ENOTEMPTY, as POSIX). */
+            if (!RemoveDirectoryW(to))
+                r = last_error();
+            else
+                r = MoveFileExW(from, to, 0) ? 0 : last_error();
+        }
+    }
+    free(from);
+    free(to);
+    return r;
+}
+
+static int32_t do_mkdirat(const cio_op *op) {
+    wchar_t *path;
+    int32_t r = resolve(op->args.mkdir.dirfd, op->args.mkdir.path, &path);
+    if (r < 0) return r;
+    r = CreateDirectoryW(path, NULL) ? 0 : last_error();
+    free(path);
+    return r;
+}
+
+/* ---- close, fsync ---- */
+
+/* A SOCKET must go through closesocket (Winsock's own state), any other
+ * handle through CloseHandle; sockets are FILE_TYPE_PIPE handles. */
+static int32_t do_close(cio_fd fd) {
+    if (GetFileType(H(fd)) == FILE_TYPE_PIPE && is_socket(fd))
+        return closesocket(S(fd)) == 0 ? 0 : cio__sock_error();
+    return CloseHandle(H(fd)) ? 0 : last_error();
+}
+
+/* FlushFileBuffers, for fsync and fdatasync alike (Windows offers no
+ * data-only flush through Win32). As POSIX, only files and directories
+ * can be flushed: a pipe, socket or console is -CIO_EINVAL (a pipe's
+ * FlushFileBuffers would wait for the reader). A directory needs no flush
+ * on Windows (metadata is journaled) and reports 0. FlushFileBuffers wants
+ * write access, which a read-only handle lacks, where POSIX flushes all
+ * the same: the file is flushed through a second handle then, and a file
+ * nobody may write to has nothing to flush. */
+static int32_t do_fsync(cio_fd fd) {
+    HANDLE h = H(fd);
+    DWORD type = GetFileType(h);
+    if (type != FILE_TYPE_DISK) {
+        if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
+        return -CIO_EINVAL;
+    }
+    if (FlushFileBuffers(h)) return 0;
+    DWORD e = GetLastError();
+    if (e != ERROR_ACCESS_DENIED) return cio__win_error(e);
+    if (is_dir_handle(h)) return 0;
+    HANDLE w = ReOpenFile(h, GENERIC_WRITE, SHARE_ALL, 0);
+    if (w == INVALID_HANDLE_VALUE) return GetLastError() == ERROR_ACCESS_DENIED ? 0 : last_error();
+    int32_t r = FlushFileBuffers(w) ? 0 : last_error();
+    CloseHandle(w);
+    return r;
+}
+
+/* ---- read, write, readv, writev ---- */
+
+/* The error of a read or write as POSIX gives it: end of file on a file
+ * or a pipe is a read of 0; an interrupt is -CIO_EINTR (see the top); a
+ * handle without the access asked for is -CIO_EBADF; a directory -CIO_EISDIR. */
+static int32_t rw_error(HANDLE h, bool rd, DWORD e, bool intr) {
+    if (e == ERROR_OPERATION_ABORTED) return intr ? -CIO_EINTR : -CIO_ECANCELED;
+    if (rd && (e == ERROR_HANDLE_EOF || e == ERROR_BROKEN_PIPE)) return 0;
+    if (e == ERROR_ACCESS_DENIED) return -CIO_EBADF;
+    if ((e == ERROR_INVALID_FUNCTION || e == ERROR_INVALID_PARAMETER) && is_dir_handle(h)) return -CIO_EISDIR;
+    return cio__win_error(e);
+}
+
+typedef struct rw_handle {
+    HANDLE h;
+    bool sync;   /* IO completes in the call */
+    bool disk;   /* has a position */
+    bool append; /* may only append (cio's O_APPEND) */
+} rw_handle;
+
+static void rw_classify(rw_handle *rh, cio_fd fd, bool rd) {
+    rh->h = H(fd);
+    rh->sync = is_sync_handle(rh->h);
+    rh->disk = GetFileType(rh->h) == FILE_TYPE_DISK;
+    rh->append = !rd && rh->disk && is_append_only(rh->h);
+}
+
+/* One ReadFile or WriteFile of `len` bytes at `offset` (CIO_OFFSET_CURRENT:
+ * the handle's position, which this advances). A synchronous handle
+ * blocks in the call, which CancelSynchronousIo can abort; the offset goes
+ * into an OVERLAPPED only for files (pipes and consoles have none). An
+ * overlapped handle has no position of its own: the file pointer stands
+ * for it, read and advanced here. */
+static int32_t xfer(const rw_handle *rh, bool rd, void *buf, DWORD len, uint64_t offset) {
+    HANDLE h = rh->h;
+    DWORD n = 0;
+    if (rh->append) offset = UINT64_MAX; /* the all-ones offset: at the end */
+    if (rh->sync) {
+        OVERLAPPED ov;
+        OVERLAPPED *pov = NULL;
+        if (rh->disk && offset != CIO_OFFSET_CURRENT) {
+            memset(&ov, 0, sizeof ov);
+            ov.Offset = (DWORD)offset;
+            ov.OffsetHigh = (DWORD)(offset >> 32);
+            pov = &ov;
+        }
+        BOOL ok = rd ? ReadFile(h, buf, len, &n, pov) : WriteFile(h, buf, len, &n, pov);
+        if (!ok) return rw_error(h, rd, GetLastError(), true);
+        return (int32_t)n;
+    }
+    bool track = rh->disk && offset == CIO_OFFSET_CURRENT;
+    LARGE_INTEGER pos = {.QuadPart = 0};
+    if (track) {
+        LARGE_INTEGER zero = {.QuadPart = 0};
+        if (!SetFilePointerEx(h, zero, &pos, FILE_CURRENT)) return last_error();
+        offset = (uint64_t)pos.QuadPart;
+    } else if (!rh->disk) {
+        offset = 0;
+    }
+    OVERLAPPED ov;
+    int32_t r = ov_init(&ov, offset);
+    if (r < 0) return r;
+    drain_apcs();
+    BOOL ok = rd ? ReadFile(h, buf, len, NULL, &ov) : WriteFile(h, buf, len, NULL, &ov);
+    if (!ok && GetLastError() != ERROR_IO_PENDING) {
+        DWORD e = GetLastError();
+        CloseHandle(ov_event(&ov));
+        return rw_error(h, rd, e, false);
+    }
+    DWORD e;
+    bool intr;
+    if (!ov_wait(h, &ov, &n, &e, &intr)) return rw_error(h, rd, e, intr);
+    if (track) {
+        pos.QuadPart += n;
+        SetFilePointerEx(h, pos, NULL, FILE_BEGIN);
+    }
+    return (int32_t)n;
+}
+
+/* Whether a read of a pipe would find bytes now (readv goes on to the next
+ * buffer only then, as readv(2) returns what a pipe has). */
+static bool pipe_has_data(HANDLE h) {
+    DWORD avail = 0;
+    return PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) && avail > 0;
+}
+
+static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, int flags);
+
+/* read and write: a socket through Winsock, anything else through
+ * ReadFile/WriteFile. Like io_uring, an offset on a handle that has no
+ * position is ignored. */
+static int32_t do_rw(cio_op *op) {
+    const bool rd = op->opcode == CIO_OP_READ;
+    if (GetFileType(H(op->args.rw.fd)) == FILE_TYPE_PIPE && is_socket(op->args.rw.fd)) {
+        WSABUF b = {op->args.rw.len, op->args.rw.buf};
+        return sock_rw(op, S(op->args.rw.fd), rd, &b, 1, 0);
+    }
+    rw_handle rh;
+    rw_classify(&rh, op->args.rw.fd, rd);
+    return xfer(&rh, rd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
+}
+
+/* readv and writev: one call per buffer (Win32 has no scatter IO but for
+ * page-aligned unbuffered files), stopping at the first short transfer, as
+ * the single call of POSIX would. Bytes moved before an error are the
+ * result. */
+static int32_t do_rwv(cio_op *op) {
+    const bool rd = op->opcode == CIO_OP_READV;
+    const cio_fd fd = op->args.rwv.fd;
+    const cio_iovec *iov = op->args.rwv.iov;
+    const uint32_t cnt = op->args.rwv.iovcnt;
+    if (GetFileType(H(fd)) == FILE_TYPE_PIPE && is_socket(fd))
+        return sock_rw(op, S(fd), rd, (WSABUF *)(uintptr_t)iov, cnt, 0); /* cio_iovec is a WSABUF */
+    rw_handle rh;
+    rw_classify(&rh, fd, rd);
+    uint64_t off = op->args.rwv.offset;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < cnt && total < INT32_MAX; i++) {
+        DWORD len = iov[i].iov_len;
+        if (!len) continue;
+        if ((int64_t)len > INT32_MAX - total) len = (DWORD)(INT32_MAX - total); /* the result is an int32_t */
+        if (rd && total > 0 && !rh.disk && !pipe_has_data(rh.h)) break;
+        int32_t r = xfer(&rh, rd, iov[i].iov_base, len, off);
+        if (r < 0) return total > 0 ? (int32_t)total : r;
+        total += r;
+        if (off != CIO_OFFSET_CURRENT) off += (uint64_t)r;
+        if ((DWORD)r < iov[i].iov_len) break;
+    }
+    return (int32_t)total;
+}
+
+/* ---- sockets ---- */
+
+/* Waits in WSAPoll slices until `s` has `events` (POLLRDNORM, ...) or an
+ * interrupt comes: the revents, or -CIO_EINTR, or the error. */
+static int32_t poll_wait(SOCKET s, short events, short *revents) {
+    WSAPOLLFD p = {s, events, 0};
+    drain_apcs();
+    for (;;) {
+        p.revents = 0;
+        int n = WSAPoll(&p, 1, POLL_SLICE_MS);
+        if (n < 0) return cio__sock_error();
+        if (n > 0) {
+            *revents = p.revents;
+            return 0;
+        }
+        if (SleepEx(0, TRUE) == WAIT_IO_COMPLETION) return -CIO_EINTR;
+    }
+}
+
+/* Whether `s` has `events` now, for CIO_MSG_DONTWAIT: Winsock has no
+ * per-call non-blocking flag. */
+static bool ready_now(SOCKET s, short events) {
+    WSAPOLLFD p = {s, events, 0};
+    return WSAPoll(&p, 1, 0) > 0;
+}
+
+static LPFN_WSARECVMSG recvmsg_fn(SOCKET s) {
+    GUID id = WSAID_WSARECVMSG;
+    LPFN_WSARECVMSG fn = NULL;
+    DWORD n;
+    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &n, NULL, NULL) != 0)
+        return NULL;
+    return fn;
+}
+
+/* One overlapped socket transfer, waited for alertably. `msg` (datagram
+ * recvmsg/sendmsg) selects WSARecvMsg/WSASendMsg, else WSARecv/WSASend on
+ * `bufs`. Returns the byte count or the error; a datagram cut to the
+ * buffer is a success with its byte count, and CIO_MSG_TRUNC in the
+ * message's flags (Winsock says WSAEMSGSIZE). */
+static int32_t sock_once(SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, DWORD flags, WSAMSG *msg) {
+    WSAOVERLAPPED ov;
+    int32_t r = ov_init(&ov, 0);
+    if (r < 0) return r;
+    drain_apcs();
+    DWORD n = 0, fl = flags;
+    int rc;
+    if (msg && rd) {
+        LPFN_WSARECVMSG fn = recvmsg_fn(s);
+        if (!fn) {
+            CloseHandle(ov_event(&ov));
+            return -CIO_ENOTSUP;
+        }
+        msg->dwFlags = flags;
+        rc = fn(s, msg, NULL, &ov, NULL);
+    } else if (msg) {
+        rc = WSASendMsg(s, msg, flags, NULL, &ov, NULL);
+    } else if (rd) {
+        rc = WSARecv(s, bufs, cnt, NULL, &fl, &ov, NULL);
+    } else {
+        rc = WSASend(s, bufs, cnt, NULL, flags, &ov, NULL);
+    }
+    int e = rc == 0 ? 0 : WSAGetLastError();
+    /* A truncated datagram fails at once and still completes the
+     * OVERLAPPED (FINDINGS p05), as a success or a pending call does. */
+    if (e && e != WSA_IO_PENDING && e != WSAEMSGSIZE) {
+        CloseHandle(ov_event(&ov));
+        return cio__wsa_error(e);
+    }
+    bool intr;
+    e = wsa_wait(s, &ov, &n, &fl, &intr);
+    if (!e) return (int32_t)n;
+    if (e == WSAEMSGSIZE && rd) {
+        if (msg) msg->dwFlags |= CIO_MSG_TRUNC;
+        return (int32_t)n;
+    }
+    if (e == WSA_OPERATION_ABORTED) return (intr && !n) ? -CIO_EINTR : n ? (int32_t)n : -CIO_ECANCELED;
+    return cio__wsa_error(e);
+}
+
+/* recv, send, and read/write/readv/writev on a socket. MSG_WAITALL is
+ * done here, by repeating the receive (the bytes received so far are the
+ * result when it then fails or is interrupted); CIO_MSG_DONTWAIT by a
+ * readiness check first. */
+static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, int flags) {
+    (void)op;
+    if (flags & CIO_MSG_DONTWAIT) {
+        if (!ready_now(s, rd ? POLLRDNORM : POLLWRNORM)) return -CIO_EAGAIN;
+        flags &= ~CIO_MSG_DONTWAIT;
+    }
+    if (!(rd && (flags & CIO_MSG_WAITALL) && cnt == 1)) return sock_once(s, rd, bufs, cnt, (DWORD)flags, NULL);
+    WSABUF b = bufs[0];
+    uint32_t done = 0;
+    flags &= ~CIO_MSG_WAITALL;
+    while (done < bufs[0].len) {
+        int32_t r = sock_once(s, rd, &b, 1, (DWORD)flags, NULL);
+        if (r <= 0) return done ? (int32_t)done : r;
+        done += (uint32_t)r;
+        b.buf += r;
+        b.len -= (ULONG)r;
+        if (sock_type(s) != SOCK_STREAM) break; /* a datagram is one message */
+    }
+    return (int32_t)done;
+}
+
+/* recvmsg and sendmsg: WSARecvMsg/WSASendMsg on datagram sockets, which
+ * alone have them; on a stream socket the buffers go through WSARecv/WSASend
+ * (no address: msg's namelen becomes 0 on a receive, as Linux reports for
+ * TCP), and control data is -CIO_ENOTSUP, as on the IOCP backend (op.h). */
+static int32_t do_msg(cio_op *op) {
+    const bool rd = op->opcode == CIO_OP_RECVMSG;
+    SOCKET s = S(op->args.msg.fd);
+    WSAMSG *m = op->args.msg.msg;
+    int flags = op->args.msg.flags;
+    int type = sock_type(s);
+    if (type < 0) return cio__sock_error();
+    if (flags & CIO_MSG_DONTWAIT) {
+        if (!ready_now(s, rd ? POLLRDNORM : POLLWRNORM)) return -CIO_EAGAIN;
+        flags &= ~CIO_MSG_DONTWAIT;
+    }
+    if (type == SOCK_STREAM) {
+        if (m->Control.len) return -CIO_ENOTSUP;
+        int32_t r = sock_rw(op, s, rd, m->lpBuffers, m->dwBufferCount, flags);
+        if (rd && r >= 0) {
+            m->namelen = 0;
+            m->Control.len = 0;
+            m->dwFlags = 0;
+        }
+        return r;
+    }
+    return sock_once(s, rd, m->lpBuffers, m->dwBufferCount, (DWORD)flags, m);
+}
+
+/* CIO_SOCK_NONBLOCK (Winsock's blocking mode, which cio's own ops ignore)
+ * and no inheritance by child processes whatever the flags: cio's handles
+ * are always close-on-exec. Closes `s` on failure. */
+static int32_t sock_done(cio_op *op, SOCKET s, int flags) {
+    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0); /* may fail under a layered provider */
+    if (flags & CIO_SOCK_NONBLOCK) {
+        u_long on = 1;
+        if (ioctlsocket(s, FIONBIO, &on) != 0) {
+            int32_t r = cio__sock_error();
+            closesocket(s);
+            return r;
+        }
+    }
+    return cio__fd_result(op, (cio_fd)s);
+}
+
+static int32_t do_socket(cio_op *op) {
+    const int mine = CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC;
+    int type = op->args.socket.type;
+    SOCKET s = WSASocketW(op->args.socket.domain, type & ~mine, op->args.socket.protocol, NULL, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL) /* before Windows 7 SP1: no such flag */
+        s = WSASocketW(op->args.socket.domain, type & ~mine, op->args.socket.protocol, NULL, 0, WSA_FLAG_OVERLAPPED);
+    if (s == INVALID_SOCKET) return cio__sock_error();
+    return sock_done(op, s, type & mine);
+}
+
+/* accept: waits for a connection in WSAPoll slices (a blocking accept()
+ * cannot be interrupted), then takes it. */
+static int32_t do_accept(cio_op *op) {
+    SOCKET l = S(op->args.accept.fd);
+    if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
+    for (;;) {
+        short rev = 0;
+        int32_t r = poll_wait(l, POLLRDNORM, &rev);
+        if (r < 0) return r;
+        if (rev & POLLNVAL) return -CIO_EBADF;
+        SOCKET s = accept(l, op->args.accept.addr, op->args.accept.addrlen);
+        if (s != INVALID_SOCKET) return sock_done(op, s, op->args.accept.flags);
+        int e = WSAGetLastError();
+        /* The connection went away between the poll and the accept on a
+         * non-blocking listener: wait for the next. */
+        if (e != WSAEWOULDBLOCK && e != WSAECONNRESET) return cio__wsa_error(e);
+    }
+}
+
+/* connect: a stream socket through ConnectEx (an overlapped connect that
+ * an interrupt can abort; it wants a bound socket, so an unbound one is
+ * bound to the wildcard address first, as connect() would), anything else
+ * through connect(), which does not block for datagrams. */
+static int32_t do_connect(cio_op *op) {
+    SOCKET s = S(op->args.addr.fd);
+    const struct sockaddr *to = op->args.addr.addr;
+    int type = sock_type(s);
+    if (type < 0) return cio__sock_error();
+    if (type != SOCK_STREAM || (to->sa_family != AF_INET && to->sa_family != AF_INET6))
+        return connect(s, to, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
+    struct sockaddr_storage me;
+    int len = sizeof me;
+    if (getsockname(s, (struct sockaddr *)&me, &len) != 0) {
+        if (WSAGetLastError() != WSAEINVAL) return cio__sock_error();
+        memset(&me, 0, sizeof me);
+        me.ss_family = to->sa_family;
+        len = to->sa_family == AF_INET ? (int)sizeof(struct sockaddr_in) : (int)sizeof(struct sockaddr_in6);
+        if (bind(s, (struct sockaddr *)&me, len) != 0) return cio__sock_error();
+    }
+    GUID id = WSAID_CONNECTEX;
+    LPFN_CONNECTEX fn = NULL;
+    DWORD n = 0;
+    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &n, NULL, NULL) != 0)
+        return cio__sock_error();
+    OVERLAPPED ov;
+    int32_t r = ov_init(&ov, 0);
+    if (r < 0) return r;
+    drain_apcs();
+    if (!fn(s, to, op->args.addr.addrlen, NULL, 0, NULL, &ov)) {
+        int e = WSAGetLastError();
+        if (e != WSA_IO_PENDING) {
+            CloseHandle(ov_event(&ov));
+            return cio__wsa_error(e);
+        }
+    }
+    bool intr;
+    DWORD fl;
+    int e = wsa_wait(s, &ov, &n, &fl, &intr);
+    if (e) return e == WSA_OPERATION_ABORTED ? (intr ? -CIO_EINTR : -CIO_ECANCELED) : cio__wsa_error(e);
+    /* getpeername, shutdown and friends need the context (FINDINGS p01). */
+    setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0);
+    return 0;
+}
+
+/* poll: WSAPoll, for sockets only, in slices (see the top). A file is
+ * always ready, as poll(2) says; a pipe or console has no readiness cio
+ * can wait for here: -CIO_ENOTSUP. As the IOCP backend's AFD poll (op.h):
+ * the peer's end of stream (WSAPoll's POLLHUP) is CIO_POLLIN, since a read
+ * then returns end of file (CIO_POLLHUP if only CIO_POLLOUT was asked); an
+ * error is CIO_POLLERR | CIO_POLLHUP (and CIO_POLLIN if asked); CIO_POLLPRI
+ * and CIO_POLLRDHUP are never reported. The loop goes on while what came
+ * is nothing the caller asked for. */
+static int32_t do_poll(const cio_op *op) {
+    const uint32_t ev = op->args.poll.events;
+    const cio_fd fd = op->args.poll.fd;
+    DWORD type = GetFileType(H(fd));
+    if (type == FILE_TYPE_DISK) {
+        uint32_t ready = ev & (CIO_POLLIN | CIO_POLLOUT);
+        return ready ? (int32_t)ready : -CIO_EINVAL;
+    }
+    if (type != FILE_TYPE_PIPE || !is_socket(fd)) {
+        if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
+        return -CIO_ENOTSUP;
+    }
+    short want = 0;
+    if (ev & CIO_POLLIN) want |= POLLRDNORM;
+    if (ev & CIO_POLLOUT) want |= POLLWRNORM;
+    /* Neither IN nor OUT (CIO_POLLPRI alone, which WSAPoll refuses): wait
+     * for an error or a hang-up, looking each slice. */
+    if (!want) want = POLLRDNORM;
+    for (;;) {
+        short rev = 0;
+        int32_t r = poll_wait(S(fd), want, &rev);
+        if (r < 0) return r;
+        uint32_t out = 0;
+        if ((rev & (POLLRDNORM | POLLRDBAND)) && (ev & CIO_POLLIN)) out |= CIO_POLLIN;
+        if ((rev & POLLWRNORM) && (ev & CIO_POLLOUT)) out |= CIO_POLLOUT;
+        if (rev & POLLERR) out |= CIO_POLLERR | CIO_POLLHUP | (ev & CIO_POLLIN);
+        if (rev & POLLNVAL) out |= CIO_POLLNVAL;
+        if (rev & POLLHUP) /* the peer's end of stream: a read returns 0 */
+            out |= (ev & CIO_POLLIN) ? CIO_POLLIN : CIO_POLLHUP;
+        if (out) return (int32_t)out;
+        if (SleepEx(POLL_SLICE_MS, TRUE) == WAIT_IO_COMPLETION) return -CIO_EINTR;
+    }
+}
 
 int32_t cio__sync_exec(cio_op *op) {
     switch (op->opcode) {
     case CIO_OP_NOP:
         return 0;
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        return do_rw(op);
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        return do_rwv(op);
+    case CIO_OP_FSYNC:
+        return do_fsync(op->args.fsync.fd);
+    case CIO_OP_OPENAT:
+        return do_openat(op);
+    case CIO_OP_CLOSE:
+        return do_close(op->args.close.fd);
+    case CIO_OP_STATX:
+        return do_statx(op);
+    case CIO_OP_UNLINKAT:
+        return do_unlinkat(op);
+    case CIO_OP_RENAMEAT:
+        return do_renameat(op);
+    case CIO_OP_MKDIRAT:
+        return do_mkdirat(op);
+    case CIO_OP_SOCKET:
+        return do_socket(op);
+    case CIO_OP_BIND:
+        return bind(S(op->args.addr.fd), op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
+    case CIO_OP_CONNECT:
+        return do_connect(op);
+    case CIO_OP_LISTEN:
+        return listen(S(op->args.listen.fd), op->args.listen.backlog) == 0 ? 0 : cio__sock_error();
+    case CIO_OP_ACCEPT:
+        return do_accept(op);
+    case CIO_OP_RECV:
+    case CIO_OP_SEND: {
+        WSABUF b = {op->args.sr.len, op->args.sr.buf};
+        return sock_rw(op, S(op->args.sr.fd), op->opcode == CIO_OP_RECV, &b, 1, op->args.sr.flags);
+    }
+    case CIO_OP_RECVMSG:
+    case CIO_OP_SENDMSG:
+        return do_msg(op);
+    case CIO_OP_SHUTDOWN: /* CIO_SHUT_RD/WR/RDWR are SD_RECEIVE/SEND/BOTH */
+        return shutdown(S(op->args.shutdown.fd), op->args.shutdown.how) == 0 ? 0 : cio__sock_error();
+    case CIO_OP_POLL:
+        return do_poll(op);
+    case CIO_OP_SPLICE:
+        return -CIO_ENOTSUP; /* Linux's alone (op.h) */
     default:
-        return -CIO_ENOTSUP;
+        return -CIO_EINVAL;
     }
 }

@@ -114,7 +114,7 @@ void cio__process_setup(void) { InitOnceExecuteOnce(&wsa_once, wsa_start, NULL, 
 /* ---- the pool's interrupt ---- */
 
 struct cio__intr {
-    HANDLE thread; /* THREAD_TERMINATE, which CancelSynchronousIo needs */
+    HANDLE thread; /* THREAD_TERMINATE for CancelSynchronousIo, THREAD_SET_CONTEXT for QueueUserAPC */
     atomic_bool *pending;
 };
 static _Thread_local cio__intr self_intr;
@@ -122,7 +122,7 @@ static _Thread_local cio__intr self_intr;
 void cio__intr_setup(void) {}
 
 cio__intr *cio__intr_thread_begin(atomic_bool *pending) {
-    self_intr.thread = OpenThread(THREAD_TERMINATE, FALSE, GetCurrentThreadId());
+    self_intr.thread = OpenThread(THREAD_TERMINATE | THREAD_SET_CONTEXT, FALSE, GetCurrentThreadId());
     self_intr.pending = pending;
     return &self_intr;
 }
@@ -132,10 +132,15 @@ void cio__intr_thread_end(cio__intr *self) {
     self->thread = NULL;
 }
 
+static void CALLBACK intr_apc(ULONG_PTR arg) { (void)arg; }
+
 /* Synchronous: the call is aborted now, or there was none yet (the pool
- * signals again next turn, as on POSIX). Blocking calls that are not IO
- * (WSAPoll, waits) need their own cancel: a TODO of the IOCP issue. */
+ * signals again next turn, as on POSIX). CancelSynchronousIo reaches IO on
+ * synchronous handles; the APC ends the alertable waits in which
+ * sync_ops_win.c waits for overlapped IO and polls (blocking Winsock calls
+ * heed neither, so the pool does not make them). */
 int cio__intr_send(cio__intr *w) {
+    if (w->thread) QueueUserAPC(intr_apc, w->thread, 0);
     BOOL ok = w->thread && CancelSynchronousIo(w->thread);
     atomic_store_explicit(w->pending, false, memory_order_relaxed);
     return ok || GetLastError() == ERROR_NOT_FOUND ? 0 : -CIO_EINVAL;

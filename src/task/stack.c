@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -438,3 +439,20 @@ int cio__stack_guard_install(void) {
 }
 
 void cio__stack_running(const cio_stack_owner *owner) { running = owner; }
+
+/* ---- fork ---- */
+
+static void (*_Atomic fork_child)(void);
+
+static void on_fork_child(void) {
+    void (*child)(void) = atomic_load_explicit(&fork_child, memory_order_relaxed);
+    if (child) child();
+}
+
+static void fork_hook_once(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+
+void cio__task_atfork(void (*child)(void)) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    atomic_store_explicit(&fork_child, child, memory_order_relaxed);
+    pthread_once(&once, fork_hook_once);
+}

@@ -48,4 +48,13 @@ size_t cio__stack_guard_size(void);
 void cio__stack_running(const cio_stack_owner *owner);
 int cio__stack_guard_install(void);
 
+/* The rest of the task layer's platform interface (the task layer stays
+ * off the core's thread.h, which is internal to L0/L1).
+ *
+ * cio__task_atfork: has `child` run in the child process after each
+ * fork(), from any thread, any number of times (the hook is registered
+ * once per process; the last `child` given is the one that runs). Does
+ * nothing where there is no fork (Windows). */
+void cio__task_atfork(void (*child)(void));
+
 #endif /* CIO_TASK_STACK_H */

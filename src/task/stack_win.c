@@ -142,3 +142,6 @@ int cio__stack_guard_install(void) {
 }
 
 void cio__stack_running(const cio_stack_owner *owner) { running = owner; }
+
+/* No fork on Windows: nothing to forget in a child. */
+void cio__task_atfork(void (*child)(void)) { (void)child; }

@@ -15,9 +15,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#if !defined(_WIN32)
-#include <pthread.h>
-#endif
 
 #include "cio/mock.h"
 #include "task_internal.h"
@@ -280,21 +277,15 @@ static void task_main(void *arg) {
 
 static void on_loop_close(cio_loop *loop, cio_op *hook);
 
-#if !defined(_WIN32)
 /* A forked child inherits the records of its parent's loops, whose copies
  * in the child close without running their hooks: it forgets them (they
  * stay allocated, since the inherited tasks still point at them), so that
  * a loop the child sets up at the same address gets a record of its own. */
 static void forget_records(void) { records = (list){NULL, NULL}; }
-static void at_fork_once(void) { pthread_atfork(NULL, NULL, forget_records); }
-#endif
 
 /* The record of `loop` on this thread, registered at the first spawn. */
 static COLD int loop_record(cio_loop *loop, loop_tasks **out) {
-#if !defined(_WIN32)
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, at_fork_once);
-#endif
+    cio__task_atfork(forget_records);
     for (lnode *n = records.head; n; n = n->next)
         if (REC_OF(n)->loop == loop) {
             *out = REC_OF(n);

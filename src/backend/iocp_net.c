@@ -1,0 +1,397 @@
+/*
+ * src/backend/iocp_net.c - sockets on the completion port: WSARecv and
+ * WSASend (read, write, their vectors, recv, send), WSARecvMsg and
+ * WSASendMsg, AcceptEx, ConnectEx; and the calls that do not block
+ * (socket, bind, listen, shutdown), made on the loop's thread.
+ *
+ * Winsock has no MSG_WAITALL for overlapped requests that cio can rely on
+ * and no per-call MSG_DONTWAIT; both are cio's here. MSG_WAITALL on a
+ * stream issues the rest again until all has moved, end of file or an
+ * error (op->res counts, BF_COUNT). MSG_DONTWAIT lets the request go to
+ * the kernel and cancels it at once if it went pending: what the socket
+ * had (data, end of file, an error) is the answer, else -CIO_EAGAIN.
+ */
+#include "iocp.h"
+
+/* Microsoft's extensions, loaded once per process through
+ * SIO_GET_EXTENSION_FUNCTION_POINTER (no link to mswsock.dll). */
+static struct {
+    LPFN_ACCEPTEX accept;
+    LPFN_CONNECTEX connect;
+    LPFN_GETACCEPTEXSOCKADDRS addrs;
+    LPFN_WSARECVMSG recvmsg;
+    LPFN_WSASENDMSG sendmsg;
+} ext;
+
+static void load(SOCKET s, GUID id, void *fn, size_t size) {
+    DWORD n = 0;
+    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, fn, (DWORD)size, &n, NULL, NULL) != 0)
+        memset(fn, 0, size);
+}
+
+void iocp_net_setup(void) {
+    SOCKET s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    if (s == INVALID_SOCKET) s = WSASocketW(AF_INET6, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    if (s == INVALID_SOCKET) return; /* no TCP at all: the ops that need these fail with -CIO_ENOTSUP */
+    load(s, (GUID)WSAID_ACCEPTEX, &ext.accept, sizeof ext.accept);
+    load(s, (GUID)WSAID_CONNECTEX, &ext.connect, sizeof ext.connect);
+    load(s, (GUID)WSAID_GETACCEPTEXSOCKADDRS, &ext.addrs, sizeof ext.addrs);
+    load(s, (GUID)WSAID_WSARECVMSG, &ext.recvmsg, sizeof ext.recvmsg);
+    load(s, (GUID)WSAID_WSASENDMSG, &ext.sendmsg, sizeof ext.sendmsg);
+    closesocket(s);
+}
+
+/* ---- the calls that do not block ---- */
+
+static int32_t sock_result(int r) { return r == 0 ? 0 : cio__sock_error(); }
+
+static int32_t make_socket(cio_op *op) {
+    int type = op->args.socket.type;
+    int base_type = type & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC);
+    DWORD fl = WSA_FLAG_OVERLAPPED | ((type & CIO_SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0);
+    SOCKET s = WSASocketW(op->args.socket.domain, base_type, op->args.socket.protocol, NULL, 0, fl);
+    if (s == INVALID_SOCKET) return cio__sock_error();
+    u_long one = 1;
+    if ((type & CIO_SOCK_NONBLOCK) && ioctlsocket(s, FIONBIO, &one) != 0) {
+        int32_t r = cio__sock_error();
+        closesocket(s);
+        return r;
+    }
+    iocp_forget(iocp_state(op->internal_.loop), (cio_fd)s);
+    return cio__fd_result(op, (cio_fd)s);
+}
+
+int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
+    (void)loop;
+    switch (op->opcode) {
+    case CIO_OP_SOCKET:
+        return make_socket(op);
+    case CIO_OP_BIND:
+        return sock_result(bind((SOCKET)op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
+    case CIO_OP_LISTEN:
+        return sock_result(listen((SOCKET)op->args.listen.fd, op->args.listen.backlog));
+    default: /* CIO_SHUT_* are SD_RECEIVE, SD_SEND, SD_BOTH */
+        return sock_result(shutdown((SOCKET)op->args.shutdown.fd, op->args.shutdown.how));
+    }
+}
+
+/* ---- transfers: WSARecv, WSASend, WSARecvMsg, WSASendMsg ---- */
+
+static bool receives(const cio_op *op) { return cio__opdef(op)->dir == OPD_DIR_IN; }
+
+static int msg_flags(const cio_op *op) { return cio__op_msg_flags(op); }
+
+/* Whether MSG_WAITALL makes cio go on after a short transfer: on a stream,
+ * not with MSG_DONTWAIT (no waiting wanted) nor MSG_PEEK (the same bytes
+ * again), as on the other backends. */
+static bool waits_for_all(const iocp_handle *h, const cio_op *op) {
+    int fl = msg_flags(op);
+    return (fl & CIO_MSG_WAITALL) && !(fl & (CIO_MSG_DONTWAIT | CIO_MSG_PEEK)) && h->socktype == SOCK_STREAM;
+}
+
+/* The flags Winsock itself gets: cio's own are emulated here. */
+static DWORD wsa_flags(const cio_op *op) {
+    return (DWORD)(msg_flags(op) & ~(CIO_MSG_DONTWAIT | CIO_MSG_WAITALL));
+}
+
+/* The op's buffers, as WSABUFs (cio_iovec is laid out as one). */
+static const WSABUF *op_bufs(const cio_op *op, WSABUF *one, DWORD *n) {
+    switch (op->opcode) {
+    case CIO_OP_READ:
+    case CIO_OP_WRITE:
+        one->buf = op->args.rw.buf;
+        one->len = op->args.rw.len;
+        *n = 1;
+        return one;
+    case CIO_OP_RECV:
+    case CIO_OP_SEND:
+        one->buf = op->args.sr.buf;
+        one->len = op->args.sr.len;
+        *n = 1;
+        return one;
+    case CIO_OP_READV:
+    case CIO_OP_WRITEV:
+        *n = op->args.rwv.iovcnt;
+        return (const WSABUF *)(const void *)op->args.rwv.iov;
+    default:
+        *n = CIO__MSG_IOVLEN(op->args.msg.msg);
+        return op->args.msg.msg->lpBuffers;
+    }
+}
+
+/* What remains of the op's buffers after `done` bytes, at most `max`
+ * WSABUFs: Winsock captures the array at the call, so it may live on the
+ * stack; a longer rest goes in a later request. */
+#define REST_MAX 16
+static DWORD rest(const cio_op *op, uint32_t done, WSABUF *out) {
+    WSABUF one;
+    DWORD n, i = 0, k = 0;
+    const WSABUF *b = op_bufs(op, &one, &n);
+    while (i < n && done > 0 && done >= b[i].len) done -= b[i++].len;
+    for (; i < n && k < REST_MAX; i++, k++) {
+        out[k].buf = b[i].buf + done;
+        out[k].len = b[i].len - done;
+        done = 0;
+    }
+    return k;
+}
+
+static size_t total_len(const cio_op *op) {
+    WSABUF one;
+    DWORD n;
+    const WSABUF *b = op_bufs(op, &one, &n);
+    size_t t = 0;
+    for (DWORD i = 0; i < n; i++) t += b[i].len;
+    return t;
+}
+
+/* recvmsg and sendmsg keep their own calls on datagram and raw sockets,
+ * where names and control data mean something. On a stream (Windows
+ * refuses WSARecvMsg there) they are WSARecv and WSASend of the iovecs:
+ * the name is ignored (and its length set to 0 on receive, as Linux does
+ * for a connected stream); control data is -CIO_ENOTSUP (op.h). */
+static bool uses_msg_call(const iocp_handle *h, const cio_op *op) {
+    return (op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_SENDMSG) && h->socktype != SOCK_STREAM;
+}
+
+/* One request for the rest of the transfer; returns 0 or the WSA error. */
+static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
+    SOCKET s = (SOCKET)h->fd;
+    OVERLAPPED *ov = iocp_ov_at(op, 0);
+    if (uses_msg_call(h, op)) {
+        cio_msghdr *m = op->args.msg.msg;
+        if (receives(op)) {
+            if (!ext.recvmsg) return WSAEOPNOTSUPP;
+            m->dwFlags = wsa_flags(op);
+            return ext.recvmsg(s, m, NULL, ov, NULL) == 0 ? 0 : WSAGetLastError();
+        }
+        if (!ext.sendmsg) return WSAEOPNOTSUPP;
+        return ext.sendmsg(s, m, wsa_flags(op), NULL, ov, NULL) == 0 ? 0 : WSAGetLastError();
+    }
+    WSABUF bufs[REST_MAX];
+    DWORD n = rest(op, done, bufs);
+    if (receives(op)) {
+        DWORD fl = wsa_flags(op);
+        return WSARecv(s, bufs, n, NULL, &fl, ov, NULL) == 0 ? 0 : WSAGetLastError();
+    }
+    return WSASend(s, bufs, n, NULL, wsa_flags(op), ov, NULL) == 0 ? 0 : WSAGetLastError();
+}
+
+static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+    uint32_t done = (uint32_t)op->res;
+    if (op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_SENDMSG) {
+        cio_msghdr *m = op->args.msg.msg;
+        if (h->socktype == SOCK_STREAM && m->Control.len) {
+            *res = -CIO_ENOTSUP;
+            return false;
+        }
+        if (h->socktype == SOCK_STREAM && receives(op)) {
+            m->namelen = 0;
+            m->dwFlags = 0;
+        }
+    }
+    if (waits_for_all(h, op) && total_len(op) > 0) op->internal_.bflags |= BF_COUNT;
+    int err = transfer(h, op, done);
+    /* A truncated datagram fails at once with WSAEMSGSIZE yet still
+     * queues its packet (FINDINGS 5: no skip mode on any socket). */
+    if (err == 0 || err == WSA_IO_PENDING || (err == WSAEMSGSIZE && h->socktype != SOCK_STREAM)) {
+        iocp_issued(h, op);
+        if (err == WSA_IO_PENDING && (msg_flags(op) & CIO_MSG_DONTWAIT)) {
+            op->internal_.bflags |= BF_DONTWAIT;
+            CancelIoEx((HANDLE)h->fd, iocp_ov(op));
+        }
+        return true;
+    }
+    /* A send on a stream after its own shutdown(SD_SEND): Windows'
+     * WSAESHUTDOWN is POSIX's EPIPE. */
+    int32_t r = cio__wsa_error(err);
+    if (err == WSAESHUTDOWN) r = receives(op) ? 0 : -CIO_EPIPE; /* after SHUT_RD, recv(2) says end of file */
+    *res = done ? (int32_t)done : r;
+    return false;
+}
+
+static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
+    uint32_t done = (uint32_t)op->res;
+    uint16_t bf = op->internal_.bflags;
+    bool truncated = st == IOCP_ST_BUFFER_OVERFLOW && h->socktype != SOCK_STREAM;
+    if (truncated) {
+        /* The datagram was longer than the buffers: POSIX reports the
+         * bytes kept, and MSG_TRUNC for recvmsg (Wine does not set it). */
+        if (uses_msg_call(h, op)) op->args.msg.msg->dwFlags |= CIO_MSG_TRUNC;
+        st = 0;
+    }
+    if (st == IOCP_ST_CANCELLED && (bf & BF_DONTWAIT) && !(bf & BF_CANCEL)) {
+        *res = bytes ? (int32_t)bytes : -CIO_EAGAIN;
+        return STEP_FINAL;
+    }
+    int32_t r = iocp_status(h, op, st);
+    if (r < 0) {
+        /* Bytes that moved before the failure are reported (op.h). */
+        *res = done + bytes ? (int32_t)(done + bytes) : r;
+        return STEP_FINAL;
+    }
+    done += bytes;
+    if ((bf & BF_COUNT) && bytes > 0 && !(bf & BF_CANCEL) && done < total_len(op) && done < INT32_MAX) {
+        op->res = (int32_t)done;
+        if (xfer_issue(h, op, res)) return STEP_AGAIN;
+        return STEP_FINAL;
+    }
+    *res = (int32_t)done;
+    return STEP_FINAL;
+}
+
+/* ---- accept: AcceptEx into a socket made here ---- */
+
+static void side_drop(iocp *s, cio_op *op) {
+    iocp_side_put(s, op->res);
+    op->res = 0;
+    op->internal_.bflags &= (uint16_t)~BF_SIDE;
+}
+
+static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
+    iocp *s = iocp_state(loop);
+    if (!ext.accept || !ext.addrs) {
+        *res = -CIO_ENOTSUP;
+        return false;
+    }
+    int32_t idx = iocp_side_take(s);
+    if (idx < 0) {
+        *res = idx;
+        return false;
+    }
+    op->res = idx;
+    op->internal_.bflags |= BF_SIDE;
+    iocp_side *sd = iocp_side_get(s, idx);
+    DWORD fl = WSA_FLAG_OVERLAPPED | ((op->args.accept.flags & CIO_SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0);
+    sd->sock = WSASocketW(h->family, h->socktype, h->protocol, NULL, 0, fl);
+    if (sd->sock == INVALID_SOCKET) {
+        *res = cio__sock_error();
+        side_drop(s, op);
+        return false;
+    }
+    DWORD got = 0;
+    /* No receive data: a client that connects and sends nothing must not
+     * hold the accept (FINDINGS 2). */
+    if (ext.accept((SOCKET)h->fd, sd->sock, sd->u.addrs, 0, IOCP_ACCEPT_ADDR_LEN, IOCP_ACCEPT_ADDR_LEN, &got,
+                   iocp_ov_at(op, 0)) ||
+        WSAGetLastError() == ERROR_IO_PENDING) {
+        iocp_issued(h, op);
+        return true;
+    }
+    *res = cio__sock_error();
+    closesocket(sd->sock);
+    side_drop(s, op);
+    return false;
+}
+
+/* The accepted socket made ready for use as accept(2) returns it: its
+ * context from the listener (getpeername, shutdown, ... need it), the
+ * peer's address for the caller, non-blocking if asked. */
+static int32_t accepted(iocp_handle *h, cio_op *op, iocp_side *sd) {
+    SOCKET ls = (SOCKET)h->fd, ns = sd->sock;
+    if (setsockopt(ns, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&ls, sizeof ls) != 0) return cio__sock_error();
+    u_long one = 1;
+    if ((op->args.accept.flags & CIO_SOCK_NONBLOCK) && ioctlsocket(ns, FIONBIO, &one) != 0) return cio__sock_error();
+    if (op->args.accept.addr) {
+        struct sockaddr *local = NULL, *remote = NULL;
+        int llen = 0, rlen = 0;
+        ext.addrs(sd->u.addrs, 0, IOCP_ACCEPT_ADDR_LEN, IOCP_ACCEPT_ADDR_LEN, &local, &llen, &remote, &rlen);
+        cio_socklen cap = *op->args.accept.addrlen;
+        if (remote && cap > 0) memcpy(op->args.accept.addr, remote, (size_t)(rlen < cap ? rlen : cap));
+        *op->args.accept.addrlen = remote ? rlen : 0;
+    }
+    return 0;
+}
+
+static int accept_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    iocp *s = iocp_state(loop);
+    iocp_side *sd = iocp_side_get(s, op->res);
+    SOCKET ns = sd->sock;
+    int32_t r = iocp_status(h, op, st);
+    if (r == 0) r = accepted(h, op, sd);
+    side_drop(s, op);
+    if (r < 0) {
+        closesocket(ns);
+        /* A client that reset before it was accepted is no error of the
+         * listener's (accept(2) skips it too): wait for the next. */
+        bool gone = r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED;
+        if (gone && !(op->internal_.bflags & BF_CANCEL) && !h->closing && accept_issue(loop, h, op, res))
+            return STEP_AGAIN;
+        *res = r;
+        return STEP_FINAL;
+    }
+    /* The OVERLAPPED is done with: the handle takes its place (cio_op_fd). */
+    iocp_forget(iocp_state(loop), (cio_fd)ns);
+    *res = cio__fd_result(op, (cio_fd)ns);
+    return (op->flags & CIO_F_MULTISHOT) ? STEP_MORE : STEP_FINAL;
+}
+
+/* ---- connect: ConnectEx, after an implicit bind ---- */
+
+static int bind_wildcard(SOCKET s, int family) {
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof any);
+    any.ss_family = (ADDRESS_FAMILY)family;
+    int len = family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
+    if (bind(s, (struct sockaddr *)&any, len) == 0) return 0;
+    int err = WSAGetLastError();
+    return err == WSAEINVAL ? 0 : err; /* bound already */
+}
+
+static bool connect_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+    SOCKET s = (SOCKET)h->fd;
+    const struct sockaddr *to = op->args.addr.addr;
+    bool tcp = h->socktype == SOCK_STREAM && (to->sa_family == AF_INET || to->sa_family == AF_INET6);
+    if (!tcp && h->socktype != SOCK_STREAM) {
+        /* A datagram socket's connect only sets its peer: it never waits. */
+        *res = sock_result(connect(s, to, op->args.addr.addrlen));
+        return false;
+    }
+    if (!tcp || !ext.connect) {
+        *res = -CIO_ENOTSUP; /* ConnectEx is TCP's: the pool connects others */
+        return false;
+    }
+    int err = bind_wildcard(s, to->sa_family);
+    if (err == 0 && !ext.connect(s, to, op->args.addr.addrlen, NULL, 0, NULL, iocp_ov_at(op, 0)))
+        err = WSAGetLastError();
+    if (err == 0 || err == ERROR_IO_PENDING) {
+        iocp_issued(h, op);
+        return true;
+    }
+    *res = cio__wsa_error(err);
+    return false;
+}
+
+static int connect_done(iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    int32_t r = iocp_status(h, op, st);
+    /* Until this, getpeername, shutdown and friends may not know the
+     * socket is connected. */
+    if (r == 0 && setsockopt((SOCKET)h->fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
+        r = cio__sock_error();
+    *res = r;
+    return STEP_FINAL;
+}
+
+/* ---- what iocp.c calls ---- */
+
+bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
+    switch (op->opcode) {
+    case CIO_OP_ACCEPT:
+        return accept_issue(loop, h, op, res);
+    case CIO_OP_CONNECT:
+        return connect_issue(h, op, res);
+    default:
+        return xfer_issue(h, op, res);
+    }
+}
+
+int iocp_sock_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
+    switch (op->opcode) {
+    case CIO_OP_ACCEPT:
+        return accept_done(loop, h, op, st, res);
+    case CIO_OP_CONNECT:
+        return connect_done(h, op, st, res);
+    default:
+        return xfer_done(h, op, st, bytes, res);
+    }
+}

@@ -1,0 +1,147 @@
+/*
+ * src/backend/iocp_poll.c - CIO_OP_POLL for sockets through AFD, the
+ * driver under Winsock: one \Device\Afd handle per loop, on the port, and
+ * one IOCTL_AFD_POLL per poll op, cancelled like any request (CancelIoEx).
+ * Undocumented, but what libuv, wepoll and mio do; probed under Wine 8
+ * (docs/wine-probes, p06).
+ *
+ * AFD reports levels: a poll asked while the socket is ready completes at
+ * once. A multishot poll is therefore asked again after each report and
+ * reports on every loop turn while the socket stays ready, as on the poll
+ * backend (op.h), until the program drains it or cancels the poll.
+ *
+ * Other handles have no readiness AFD knows: a disk file is always ready
+ * (op.h); a pipe, a console or a character device completes with
+ * -CIO_ENOTSUP.
+ */
+#include "iocp.h"
+
+#define IOCTL_AFD_POLL 0x00012024
+#define AFD_POLL_RECEIVE 0x0001
+#define AFD_POLL_RECEIVE_EXPEDITED 0x0002
+#define AFD_POLL_SEND 0x0004
+#define AFD_POLL_DISCONNECT 0x0008
+#define AFD_POLL_ABORT 0x0010
+#define AFD_POLL_LOCAL_CLOSE 0x0020
+#define AFD_POLL_ACCEPT 0x0080
+#define AFD_POLL_CONNECT_FAIL 0x0100
+
+static HANDLE open_afd(void) {
+    UNICODE_STRING name;
+    RtlInitUnicodeString(&name, L"\\Device\\Afd\\cio");
+    OBJECT_ATTRIBUTES oa;
+    InitializeObjectAttributes(&oa, &name, 0, NULL, NULL);
+    IO_STATUS_BLOCK io;
+    HANDLE h = NULL;
+    LONG st = NtCreateFile(&h, SYNCHRONIZE, &oa, &io, NULL, 0, FILE_SHARE_READ | FILE_SHARE_WRITE, FILE_OPEN, 0,
+                           NULL, 0);
+    return st == 0 ? h : NULL;
+}
+
+/* The loop's AFD handle, opened and put on the port at the first poll. */
+static HANDLE afd(iocp *s) {
+    if (s->afd || s->afd_failed) return s->afd;
+    HANDLE h = open_afd();
+    if (h && !CreateIoCompletionPort(h, s->port, IOCP_KEY_IO, 0)) {
+        CloseHandle(h);
+        h = NULL;
+    }
+    s->afd = h;
+    s->afd_failed = !h;
+    return h;
+}
+
+/* What AFD is asked for: the events, and always what ends a wait (an
+ * abort, a failed connect, the socket's close). */
+static ULONG afd_events(uint32_t events) {
+    ULONG e = AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL | AFD_POLL_LOCAL_CLOSE;
+    if (events & CIO_POLLIN) e |= AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT;
+    if (events & CIO_POLLPRI) e |= AFD_POLL_RECEIVE_EXPEDITED;
+    if (events & CIO_POLLOUT) e |= AFD_POLL_SEND;
+    return e;
+}
+
+/* AFD's answer as poll(2)'s. The peer's end of stream (DISCONNECT, with no
+ * RECEIVE bit of its own) is readable: a read returns 0. */
+static uint32_t cio_events(ULONG e) {
+    uint32_t r = 0;
+    if (e & (AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT)) r |= CIO_POLLIN;
+    if (e & AFD_POLL_RECEIVE_EXPEDITED) r |= CIO_POLLPRI;
+    if (e & AFD_POLL_SEND) r |= CIO_POLLOUT;
+    if (e & AFD_POLL_ABORT) r |= CIO_POLLIN | CIO_POLLERR | CIO_POLLHUP;
+    if (e & AFD_POLL_CONNECT_FAIL) r |= CIO_POLLOUT | CIO_POLLERR | CIO_POLLHUP;
+    return r;
+}
+
+/* A handle with no readiness of its own. */
+static bool no_readiness(const iocp_handle *h, const cio_op *op, int32_t *res) {
+    if (h->kind == H_DISK) {
+        uint32_t hit = op->args.poll.events & (CIO_POLLIN | CIO_POLLOUT);
+        *res = hit ? (int32_t)hit : -CIO_EINVAL;
+    } else {
+        *res = -CIO_ENOTSUP;
+    }
+    return false;
+}
+
+bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
+    iocp *s = iocp_state(loop);
+    if (!h->is_socket) return no_readiness(h, op, res);
+    HANDLE dev = afd(s);
+    int32_t idx = dev ? iocp_side_take(s) : -CIO_ENOTSUP;
+    if (idx < 0) {
+        *res = idx;
+        return false;
+    }
+    op->res = idx;
+    op->internal_.bflags |= BF_SIDE | BF_AFD;
+    iocp_afd_poll_info *info = &iocp_side_get(s, idx)->u.poll;
+    memset(info, 0, sizeof *info);
+    info->timeout.QuadPart = INT64_MAX;
+    info->count = 1;
+    info->handles[0].handle = (HANDLE)h->base;
+    info->handles[0].events = afd_events(op->args.poll.events);
+    OVERLAPPED *ov = iocp_ov_at(op, 0);
+    ov->Internal = (ULONG_PTR)IOCP_ST_PENDING;
+    /* The OVERLAPPED is the IO_STATUS_BLOCK, and the packet's context. */
+    LONG st = NtDeviceIoControlFile(dev, NULL, NULL, ov, (PIO_STATUS_BLOCK)(void *)ov, IOCTL_AFD_POLL, info,
+                                    sizeof *info, info, sizeof *info);
+    if (st >= 0) { /* pending, or ready at once: a packet comes either way */
+        iocp_issued(h, op);
+        return true;
+    }
+    iocp_side_put(s, idx);
+    op->internal_.bflags &= (uint16_t)~(BF_SIDE | BF_AFD);
+    op->res = 0;
+    *res = cio__ntstatus_error(st);
+    return false;
+}
+
+int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    iocp *s = iocp_state(loop);
+    iocp_afd_poll_info *info = &iocp_side_get(s, op->res)->u.poll;
+    ULONG events = info->count ? info->handles[0].events : 0;
+    iocp_side_put(s, op->res);
+    op->res = 0;
+    op->internal_.bflags &= (uint16_t)~(BF_SIDE | BF_AFD);
+    bool cancelled = (op->internal_.bflags & BF_CANCEL) || h->closing;
+    int32_t r = iocp_status(h, op, st);
+    if (r < 0) {
+        *res = r;
+        return STEP_FINAL;
+    }
+    if (events & AFD_POLL_LOCAL_CLOSE) {
+        /* Closed behind cio's back (cio's own close cancels first). */
+        *res = cancelled ? -CIO_ECANCELED : -CIO_EBADF;
+        return STEP_FINAL;
+    }
+    uint32_t hit = cio_events(events) & (op->args.poll.events | CIO_POLLERR | CIO_POLLHUP);
+    if (!hit) {
+        /* Something it was not asked about: ask again. */
+        if (!cancelled && iocp_poll_issue(loop, h, op, res)) return STEP_AGAIN;
+        if (cancelled) *res = -CIO_ECANCELED;
+        return STEP_FINAL;
+    }
+    *res = (int32_t)hit;
+    return (op->flags & CIO_F_MULTISHOT) ? STEP_MORE : STEP_FINAL;
+}

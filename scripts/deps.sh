@@ -5,7 +5,8 @@
 #                                    configurations need)
 #   scripts/deps.sh aarch64 win64    also the cross groups, for the CI configurations of those names:
 #                                    aarch64 - gcc-aarch64-linux-gnu and qemu-user (runs the tests)
-#                                    win64   - mingw-w64 (gcc for x86_64-w64-mingw32) and wine64
+#                                    win64   - mingw-w64 (gcc for x86_64-w64-mingw32), wine64, and
+#                                              python3 (the echo client of scripts/win_echo.sh)
 #
 # Does nothing when everything is already there. Otherwise runs `apt-get update` once and installs
 # the missing packages without recommends, non-interactively, as root or through sudo.
@@ -24,8 +25,8 @@ for group in "$@"; do
             commands+=(aarch64-linux-gnu-gcc qemu-aarch64)
             ;;
         win64)
-            packages+=(gcc-mingw-w64-x86-64 wine64)
-            commands+=(x86_64-w64-mingw32-gcc)
+            packages+=(gcc-mingw-w64-x86-64 wine64 python3)
+            commands+=(x86_64-w64-mingw32-gcc python3)
             ;;
         *)
             echo "deps: unknown package group '$group' (use aarch64, win64)" >&2

@@ -153,6 +153,42 @@ wine_stop() {
     fi
 }
 
+# ---- win64: the build side (examples, echo servers, package, benchmarks) -------------------------
+# Called by the win64 configuration after its ctest run, in the same build directory and Wine
+# prefix; each part is a step of its own. Kept apart from the test-running part above it.
+win_examples() {
+    local dir=$1/examples wine rc=0 ex
+    wine=$(wine_cmd) || return 1
+    # The examples that run alone: hello_timer, tcp_echo, task_echo and udp_echo on the default
+    # backend (IOCP), mock_script and mock_short_write on the mock.
+    local args
+    for ex in hello_timer tcp_echo "task_echo 0 3 self" udp_echo mock_script "mock_short_write 50 1 fixed"; do
+        read -ra args <<<"$ex"
+        echo "-- $ex"
+        if ! timeout -k 5 60 "$wine" "$dir/${args[0]}.exe" "${args[@]:1}"; then
+            echo "example $ex FAILED"
+            rc=1
+        fi
+    done
+    return $rc
+}
+win_build_bench() { cmake -S "$root" -B "$1" -DCIO_BUILD_BENCH=ON >/dev/null && cmake --build "$1"; }
+win_build_side() {
+    local dir=$build_root/build-ci-win64
+    if [[ ! -f $dir/libcio.dll ]]; then
+        echo "win64: no library built: examples, package and benchmarks not run"
+        return
+    fi
+    step win64 "examples under Wine" win_examples "$dir"
+    step win64 "echo examples serve a Linux client (scripts/win_echo.sh)" "$root/scripts/win_echo.sh" "$dir"
+    step win64 "installed package: exports, DLL and static (scripts/win_install_check.sh)" \
+        "$root/scripts/win_install_check.sh" "$dir"
+    if step win64 "build the benchmark programs" win_build_bench "$dir"; then
+        step win64 "benchmark programs under Wine, smoke only (bench/win_smoke.sh)" \
+            env WIN_BUILD_DIR="$dir" BUILD_DIR="$dir/no-native-bench" "$root/bench/win_smoke.sh"
+    fi
+}
+
 # Does `cc` build and run a program with ASan+UBSan? (clang needs its runtime package for that.)
 probe_dir=$(mktemp -d)
 trap 'rm -rf "$probe_dir"; wine_stop' EXIT
@@ -239,6 +275,7 @@ for config in $configs; do
                     -DCIO_WINEPREFIX="$wine_prefix" -DCIO_TEST_TIMEOUT=60
                 unset CIO_TEST_WATCHDOG
                 with_examples=1 ctest_limit=""
+                win_build_side # examples, echo servers, package, benchmarks (above)
             fi
             wine_stop
             unset WINEPREFIX WINEDEBUG WINEDLLOVERRIDES

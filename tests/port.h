@@ -20,6 +20,10 @@
  *                                 and evaluates to 1 (the caller skips that case and goes on);
  *                                 POSIX: 0. `if (T_SKIP_CASE_ON_WINDOWS("fifo", "...")) return;`
  *   t_on_windows()                1 on Windows, 0 elsewhere (a constant).
+ *   T_LINUX_EXTRAS                1 where cio offers Linux's extras (splice, renameat2 flags, statx
+ *                                 on the real backends): Linux without CIO_POSIX_ONLY; else 0.
+ *   T_REAL_BACKEND                a backend that is not the mock and is always built: CIO_BACKEND_POLL
+ *                                 on POSIX, CIO_BACKEND_IOCP on Windows.
  *   t_under_wine()                1 when running under Wine (ntdll's wine_get_version, or
  *                                 CIO_TEST_WINE set by ctest), for a skip that names Wine.
  *
@@ -216,6 +220,18 @@ static inline int t_on_windows(void) {
 #endif
 
 #define T_FD_NONE CIO_FD_INVALID
+
+#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#define T_LINUX_EXTRAS 1
+#else
+#define T_LINUX_EXTRAS 0
+#endif
+
+#if defined(_WIN32)
+#define T_REAL_BACKEND CIO_BACKEND_IOCP
+#else
+#define T_REAL_BACKEND CIO_BACKEND_POLL
+#endif
 
 static inline int t_under_wine(void) {
     const char *e = getenv("CIO_TEST_WINE");

@@ -5,7 +5,8 @@
  * second (each accept is held back CIO_ACCEPT_BACKOFF_NS), not thousands;
  * once a descriptor is freed the queued connection is accepted and works.
  * Oracles: CLOCK_MONOTONIC for the window, completion counts, bytes sent by
- * a peer using plain syscalls. */
+ * a peer using plain syscalls.
+ * CIO_TEST_NOT_ON_WINDOWS: it needs the process at its descriptor limit (setrlimit RLIMIT_NOFILE); Windows has no per-process handle limit to reach */
 #include "net.h"
 
 #include <sys/resource.h>

@@ -10,6 +10,7 @@
  * The filter cannot be removed once installed, so each case runs in its own
  * child process. ctest runs this once per backend with CIO_BACKEND set; the
  * test clears it first, so all runs do the same thing.
+ * CIO_TEST_NOT_ON_WINDOWS: the fallback among io_uring, epoll and poll under a seccomp filter, in forked children: Linux's
  */
 #include "test.h"
 

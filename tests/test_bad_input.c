@@ -1,9 +1,9 @@
 /* Bad input: each is refused at submit with a precise error, the op never
- * completes, and ops already submitted are not lost. */
+ * completes, and ops already submitted are not lost.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
 
 static cio_loop loop;
 
@@ -23,8 +23,8 @@ int main(void) {
 
     t_op b;
     char buf[4];
-    int fds[2];
-    CHECK_EQ(pipe(fds), 0);
+    cio_fd fds[2];
+    CHECK_EQ(t_pipe(fds), 0);
     /* NULL buffer with a length. */
     cio_prep_read(&b.op, fds[0], NULL, 4, 0);
     t_arm(&b);
@@ -33,7 +33,7 @@ int main(void) {
     refused(&b.op, -CIO_EINVAL);
     cio_prep_readv(&b.op, fds[0], NULL, 2, 0);
     refused(&b.op, -CIO_EINVAL);
-    cio_iovec iov[2] = {{buf, 2}, {NULL, 2}};
+    cio_iovec iov[2] = {{.iov_base = buf, .iov_len = 2}, {.iov_base = NULL, .iov_len = 2}};
     cio_prep_writev(&b.op, fds[1], iov, 2, 0);
     refused(&b.op, -CIO_EINVAL);
     cio_prep_recvmsg(&b.op, fds[0], NULL, 0);
@@ -131,7 +131,7 @@ int main(void) {
 
     /* Everything in flight before is intact and completes once. */
     CHECK_EQ(cio_loop_active(&loop), 2); /* keep and twice */
-    CHECK_EQ(write(fds[1], "abcd", 4), 4);
+    CHECK_EQ(t_sys_write(fds[1], "abcd", 4), 4);
     t_run_until(&loop, &twice.finals, 5);
     CHECK_EQ(twice.res, 4);
     CHECK_EQ(cio_cancel(&loop, &keep.op), 0);
@@ -145,8 +145,8 @@ int main(void) {
     CHECK(strcmp(cio_strerror(-99999), "unknown error") == 0);
     CHECK(strcmp(cio_op_name(CIO_OP_ACCEPT), "accept") == 0);
     CHECK(strcmp(cio_op_name(0), "invalid") == 0);
-    close(fds[0]);
-    close(fds[1]);
+    t_close_handle(fds[0]);
+    t_close_handle(fds[1]);
     t_close(&loop);
     puts("bad_input: ok");
     return 0;

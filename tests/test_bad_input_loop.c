@@ -1,7 +1,9 @@
 /* Bad input to the loop's entry points: a NULL loop, a loop never set up
  * (all zero), a loop whose set-up failed (over garbage), a closed loop.
  * Each call fails with a clear error or does nothing; none crashes, and a
- * working loop next to them loses nothing. */
+ * working loop next to them loses nothing.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 #include <limits.h>

@@ -2,16 +2,17 @@
  * -CIO_EINVAL): an earlier op is cancelled in flight, a later one before it
  * starts. A batch that fails its checks takes none of its ops, which stay
  * usable. Oracle: completion counts and results; the peer is a plain
- * socketpair with no data. */
+ * socketpair with no data.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
-#include <sys/socket.h>
 
 int main(void) {
     cio_loop loop;
     t_loop_init(&loop, 16);
-    int sv[2];
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
     char buf[8];
 
     /* Target first, then its cancel. */
@@ -73,8 +74,8 @@ int main(void) {
     CHECK_EQ(a.res, 0);
 
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    t_close_handle(sv[0]);
+    t_close_handle(sv[1]);
     printf("batch_cancel: ok\n");
     return 0;
 }

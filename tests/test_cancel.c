@@ -1,5 +1,7 @@
 /* Cancel: any op in flight, by op or by cio_cancel(); the cancel reports
- * whether it found the target, and the target completes exactly once. */
+ * whether it found the target, and the target completes exactly once.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 #include <unistd.h>
@@ -8,8 +10,8 @@ int main(void) {
     cio_loop loop, other;
     t_loop_init(&loop, 16);
     t_loop_init(&other, 16);
-    int fds[2];
-    CHECK_EQ(pipe(fds), 0);
+    cio_fd fds[2];
+    CHECK_EQ(t_pipe(fds), 0);
     char in[8];
 
     /* A read pending on an empty pipe, cancelled by an op. */
@@ -39,7 +41,7 @@ int main(void) {
 
     /* A read that already finished in the kernel, not yet reaped: the cancel
      * finds nothing and the read keeps its result. */
-    CHECK_EQ(write(fds[1], "data", 4), 4);
+    CHECK_EQ(t_sys_write(fds[1], "data", 4), 4);
     cio_prep_read(&rd.op, fds[0], in, sizeof in, CIO_OFFSET_CURRENT);
     t_arm(&rd);
     CHECK_EQ(cio_submit(&loop, &rd.op), 0);
@@ -134,8 +136,8 @@ int main(void) {
         CHECK_EQ(cancels[i].finals, 1);
         CHECK_EQ(cancels[i].res, 0);
     }
-    close(fds[0]);
-    close(fds[1]);
+    t_close_handle(fds[0]);
+    t_close_handle(fds[1]);
     t_close(&loop);
     t_close(&other);
     puts("cancel: ok");

@@ -1,6 +1,8 @@
 /* cio_loop_at_close(): each hook completes exactly once, inside the close
  * after every op has completed (newest hook first, with res 0), or with
- * -CIO_ECANCELED when cancelled first. Hooks never keep a loop running. */
+ * -CIO_ECANCELED when cancelled first. Hooks never keep a loop running.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 static int order[8], norder;

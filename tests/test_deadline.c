@@ -1,5 +1,7 @@
 /* Deadlines: any op may carry an absolute deadline; past it the op fails
- * with -CIO_ETIMEDOUT, before it the op completes normally. */
+ * with -CIO_ETIMEDOUT, before it the op completes normally.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 #include <unistd.h>
@@ -7,8 +9,8 @@
 int main(void) {
     cio_loop loop;
     t_loop_init(&loop, 16);
-    int fds[2];
-    CHECK_EQ(pipe(fds), 0);
+    cio_fd fds[2];
+    CHECK_EQ(t_pipe(fds), 0);
     char in[8];
     const uint64_t ms = 1000000;
 
@@ -24,7 +26,7 @@ int main(void) {
     CHECK(cio_loop_update_now(&loop) >= rd.op.deadline);
 
     /* A read whose data is there completes normally; the deadline is dropped. */
-    CHECK_EQ(write(fds[1], "ok", 2), 2);
+    CHECK_EQ(t_sys_write(fds[1], "ok", 2), 2);
     cio_prep_read(&rd.op, fds[0], in, sizeof in, CIO_OFFSET_CURRENT);
     t_arm(&rd);
     rd.op.deadline = cio_now(&loop) + 1000 * ms;
@@ -97,8 +99,8 @@ int main(void) {
         CHECK_EQ(reads[i].finals, 1);
         CHECK_EQ(reads[i].res, -CIO_ETIMEDOUT);
     }
-    close(fds[0]);
-    close(fds[1]);
+    t_close_handle(fds[0]);
+    t_close_handle(fds[1]);
     t_close(&loop);
     puts("deadline: ok");
     return 0;

@@ -8,6 +8,7 @@
  *
  * Oracles: the bytes a peer wrote with plain write(2), and completion
  * counts (every op exactly once, also after loop close).
+ * CIO_TEST_NOT_ON_WINDOWS: RLIMIT_NOFILE and the readiness backends' descriptor table: Windows has neither
  */
 #include "test.h"
 

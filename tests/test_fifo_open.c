@@ -26,6 +26,7 @@
  * Everything runs as the backend runs it, then on io_uring once more with
  * CIO_URING_DISABLE=openat (read at each cio_loop_init()), where the open
  * takes the blocking pool.
+ * CIO_TEST_NOT_ON_WINDOWS: FIFOs (mkfifo), file leases and fcntl are POSIX's (Windows pipes: test_port, test_mock_pipe)
  */
 #include "fs_util.h"
 

@@ -13,6 +13,7 @@
  * CLOCK_MONOTONIC (a blocked open never comes back), fstat and fcntl's
  * view of the handle, ENXIO from the kernel for a write-open with no
  * reader, and bytes through the FIFO with plain read and write.
+ * CIO_TEST_NOT_ON_WINDOWS: FIFOs (mkfifo), /proc and io_uring's kernel workers are POSIX's and Linux's
  */
 #include "fs_util.h"
 

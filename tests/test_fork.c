@@ -3,7 +3,8 @@
  * child's copy without running callbacks or touching the kernel objects it
  * shares with the parent; the child can make loops of its own. The parent's
  * ops are unaffected: they complete with the bytes a plain-syscall peer
- * sends after the child is gone. */
+ * sends after the child is gone.
+ * CIO_TEST_NOT_ON_WINDOWS: fork(), which Windows does not have */
 #include "test.h"
 
 #include <sys/socket.h>

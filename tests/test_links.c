@@ -1,6 +1,8 @@
 /* Links: a soft chain stops at the first failure (the rest complete with
  * -CIO_ECANCELED), a hard chain goes on regardless; ops of a chain run in
- * order; a short read breaks a soft chain. */
+ * order; a short read breaks a soft chain.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 #include <unistd.h>
@@ -20,8 +22,8 @@ static void submit_chain(t_op *ops, int n, const uint8_t *flags) {
 
 int main(void) {
     t_loop_init(&loop, 16);
-    int fds[2];
-    CHECK_EQ(pipe(fds), 0);
+    cio_fd fds[2];
+    CHECK_EQ(t_pipe(fds), 0);
     char in[8];
 
     /* Order: a timer, then a write, then a read, in that order even though
@@ -126,8 +128,8 @@ int main(void) {
     t_run(&loop, 5);
     CHECK_EQ(bad[0].finals, 1);
 
-    close(fds[0]);
-    close(fds[1]);
+    t_close_handle(fds[0]);
+    t_close_handle(fds[1]);
     t_close(&loop);
     puts("links: ok");
     return 0;

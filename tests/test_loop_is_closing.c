@@ -4,6 +4,7 @@
  * its own cancel ends; true inside the callback of an op that
  * cio_loop_close() ends. The oracle is the op's result (-CIO_ECANCELED in
  * both cases: only the call tells them apart).
+ * CIO_TEST_PORTABLE.
  */
 #include "test.h"
 

@@ -932,7 +932,7 @@ static uint64_t splice_once(uint64_t seed, splice_run *s) {
     submit(&loop, &op);
     t_run(&loop, 10.0);
     CHECK(op.res >= 0);
-    s->file = (cio_fd)op.res;
+    s->file = cio_op_fd(&op.op);
     CHECK_EQ(cio_task_spawn(&loop, pipe_to_file, s, NULL, NULL), 0);
     CHECK_EQ(cio_task_spawn(&loop, pipe_writer, s, NULL, NULL), 0);
     t_run(&loop, 20.0);
@@ -956,7 +956,7 @@ static uint64_t splice_once(uint64_t seed, splice_run *s) {
     cio_prep_openat(&op.op, CIO_AT_FDCWD, "/spliced", CIO_O_RDONLY, 0);
     submit(&loop, &op);
     t_run(&loop, 10.0);
-    s->file = (cio_fd)op.res;
+    s->file = cio_op_fd(&op.op);
     CHECK_EQ(cio_task_spawn(&loop, pipe_reader, s, NULL, NULL), 0);
     CHECK_EQ(cio_task_spawn(&loop, file_to_pipe, s, NULL, NULL), 0);
     t_run(&loop, 20.0);
@@ -1081,7 +1081,7 @@ static void splice_errors(void) {
     cio_prep_openat(&op.op, CIO_AT_FDCWD, "/w", CIO_O_CREAT | CIO_O_RDWR, 0600);
     submit(&loop, &op);
     t_run(&loop, 10.0);
-    cio_fd w = (cio_fd)op.res;
+    cio_fd w = cio_op_fd(&op.op);
     cio_fd fresh[2];
     CHECK_EQ(cio_mock_pipe(&loop, fresh), 0);
     cio_prep_splice(&sp.op, fresh[0], CIO_OFFSET_CURRENT, w, 0, 10, 0);
@@ -1099,7 +1099,7 @@ static void splice_errors(void) {
     cio_prep_openat(&op.op, CIO_AT_FDCWD, "/sf", CIO_O_RDONLY, 0);
     submit(&loop, &op);
     t_run(&loop, 10.0);
-    cio_fd sf = (cio_fd)op.res;
+    cio_fd sf = cio_op_fd(&op.op);
     cio_prep_splice(&sp.op, sf, 0, e.p[1], CIO_OFFSET_CURRENT, 10, 0);
     submit(&loop, &sp);
     settle(&loop);
@@ -1115,7 +1115,7 @@ static void splice_errors(void) {
     cio_prep_openat(&op.op, CIO_AT_FDCWD, "/w", CIO_O_RDWR, 0);
     submit(&loop, &op);
     t_run(&loop, 10.0);
-    cio_fd w2 = (cio_fd)op.res;
+    cio_fd w2 = cio_op_fd(&op.op);
     cio_prep_splice(&sp.op, fresh[0], CIO_OFFSET_CURRENT, w2, 0, 10, 0);
     submit(&loop, &sp);
     settle(&loop);
@@ -1131,9 +1131,9 @@ static void splice_errors(void) {
 }
 
 static void splices(void) {
-#ifdef CIO_POSIX_ONLY
-    /* splice(2) is Linux's: a POSIX-only build refuses it on every backend
-     * at submit, the mock's included. */
+#if !T_LINUX_EXTRAS
+    /* splice(2) is Linux's: a POSIX-only build (and Windows) refuses it on
+     * every backend at submit, the mock's included. */
     cio_loop loop;
     mock_loop(&loop, 9);
     cio_fd p[2];
@@ -1168,7 +1168,7 @@ static void determinism(void) {
     CHECK(memcmp(r1.model, r2.model, (size_t)r1.size) == 0);
     uint64_t c = model_once(4243, &r2);
     CHECK(a != c);
-#ifndef CIO_POSIX_ONLY /* splice(2) is Linux's (see splices) */
+#if T_LINUX_EXTRAS /* splice(2) is Linux's (see splices) */
     static splice_run s1, s2;
     uint64_t x = splice_once(99, &s1);
     uint64_t y = splice_once(99, &s2);
@@ -1241,7 +1241,7 @@ static void helpers(void) {
     cio_loop real;
     cio_loop_options o;
     memset(&o, 0, sizeof o);
-    o.backend = CIO_BACKEND_POLL;
+    o.backend = T_REAL_BACKEND;
     CHECK_EQ(cio_loop_init(&real, &o), 0);
     CHECK_EQ(cio_mock_file_put(&real, "/x", "x", 1), -CIO_EINVAL);
     CHECK_EQ(cio_mock_file_get(&real, "/etc/hostname", buf, sizeof buf), -CIO_EINVAL);

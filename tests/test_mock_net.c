@@ -512,7 +512,7 @@ static void listener_close(void) {
     CHECK_EQ(pl.res, (int32_t)CIO_POLLIN);
     /* shutdown(SHUT_RD) stops a listener: a parked accept then fails. */
     cio_prep_accept(&acc[0].op, l, NULL, NULL, 0);
-    cio_fd got = (cio_fd)do_op(&loop, &acc[0]);
+    cio_fd got = do_fd_op(&loop, &acc[0]);
     CHECK(got >= CIO_MOCK_FD_BASE);
     submit(&loop, &acc[1]);
     settle(&loop);
@@ -541,7 +541,7 @@ static void socket_errors(void) {
     cio_prep_socket(&t.op, AF_UNIX, SOCK_DGRAM, 7);
     CHECK_EQ(do_op(&loop, &t), -CIO_EPROTONOSUPPORT);
     cio_prep_socket(&t.op, AF_INET, SOCK_STREAM | CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC, IPPROTO_TCP);
-    cio_fd s = (cio_fd)do_op(&loop, &t);
+    cio_fd s = do_fd_op(&loop, &t);
     CHECK(s >= CIO_MOCK_FD_BASE);
     char buf[4];
     CHECK_EQ(op_recv(&loop, s, buf, sizeof buf, 0), -CIO_ENOTCONN); /* as tcp_recvmsg */

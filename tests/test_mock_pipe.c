@@ -426,7 +426,7 @@ static void real_system(void) {
     cio_loop real;
     cio_loop_options o;
     memset(&o, 0, sizeof o);
-    o.backend = CIO_BACKEND_POLL;
+    o.backend = T_REAL_BACKEND;
     CHECK_EQ(cio_loop_init(&real, &o), 0);
     CHECK_EQ(cio_mock_pipe(&real, fds), -CIO_EINVAL);
     t_close(&real);

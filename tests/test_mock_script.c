@@ -727,7 +727,7 @@ static void faults_meet_scripted(void) {
 static void bad_input(void) {
     cio_loop_options o;
     memset(&o, 0, sizeof o);
-    o.backend = CIO_BACKEND_POLL;
+    o.backend = T_REAL_BACKEND;
     cio_loop real;
     CHECK_EQ(cio_loop_init(&real, &o), 0);
     cio_mock_rule ok = {0};

@@ -1,4 +1,5 @@
-/* nop: single and batch submission, completion order, counters. */
+/* nop: single and batch submission, completion order, counters.
+ * CIO_TEST_PORTABLE */
 #include "test.h"
 
 int main(void) {

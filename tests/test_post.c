@@ -1,10 +1,12 @@
 /* Cross-thread messages: two threads post 100,000 messages each into one
  * loop (none lost, none doubled, each sender's order kept); CIO_OP_POST
- * between two loops on two threads (MSG_RING on io_uring); and wakes. */
+ * between two loops on two threads (MSG_RING on io_uring); and wakes.
+ * CIO_TEST_PORTABLE */
 #include "test.h"
 
-#include <pthread.h>
+#if !defined(_WIN32)
 #include <sched.h>
+#endif
 #include <stdatomic.h>
 
 enum { PER_THREAD = 100000, SENDERS = 2 };
@@ -56,14 +58,14 @@ static void two_senders(void) {
     t_arm(&keepalive);
     CHECK_EQ(cio_submit(&target, &keepalive.op), 0);
 
-    pthread_t th[SENDERS];
-    for (int s = 0; s < SENDERS; s++) CHECK_EQ(pthread_create(&th[s], NULL, sender, (void *)(intptr_t)s), 0);
+    t_thread th[SENDERS];
+    for (int s = 0; s < SENDERS; s++) CHECK_EQ(t_thread_start(&th[s], sender, (void *)(intptr_t)s), 0);
     double end = t_seconds() + 60;
     while (total_received < SENDERS * PER_THREAD) {
         CHECK(cio_loop_run(&target, CIO_RUN_ONCE) >= 0);
         CHECK(t_seconds() < end);
     }
-    for (int s = 0; s < SENDERS; s++) CHECK_EQ(pthread_join(th[s], NULL), 0);
+    for (int s = 0; s < SENDERS; s++) CHECK_EQ(t_thread_join(&th[s], NULL), 0);
     for (int s = 0; s < SENDERS; s++)
         for (int i = 0; i < PER_THREAD; i++) CHECK_EQ(received[s][i], 1);
     CHECK_EQ(order_errors, 0);
@@ -147,7 +149,13 @@ static void *run_side(void *arg) {
     /* Each loop is set up and run on its own thread. */
     t_loop_init(&s->loop, 64);
     atomic_store(&s->ready, 1);
-    while (!atomic_load(&s->peer->ready)) sched_yield();
+    while (!atomic_load(&s->peer->ready)) {
+#if defined(_WIN32)
+        SwitchToThread();
+#else
+        sched_yield();
+#endif
+    }
     t_op keepalive;
     cio_prep_timeout(&keepalive.op, 60ull * 1000000000, 0);
     t_arm(&keepalive);
@@ -177,11 +185,11 @@ static void *run_side(void *arg) {
 static void loop_to_loop(void) {
     ping.peer = &pong;
     pong.peer = &ping;
-    pthread_t a, b;
-    CHECK_EQ(pthread_create(&a, NULL, run_side, &ping), 0);
-    CHECK_EQ(pthread_create(&b, NULL, run_side, &pong), 0);
-    CHECK_EQ(pthread_join(a, NULL), 0);
-    CHECK_EQ(pthread_join(b, NULL), 0);
+    t_thread a, b;
+    CHECK_EQ(t_thread_start(&a, run_side, &ping), 0);
+    CHECK_EQ(t_thread_start(&b, run_side, &pong), 0);
+    CHECK_EQ(t_thread_join(&a, NULL), 0);
+    CHECK_EQ(t_thread_join(&b, NULL), 0);
     CHECK_EQ(ping.received, ROUNDS);
     CHECK_EQ(pong.received, ROUNDS);
     CHECK_EQ(ping.posts_done, ROUNDS);
@@ -191,8 +199,7 @@ static void loop_to_loop(void) {
 /* ---- wake ---- */
 
 static void *waker(void *arg) {
-    struct timespec ts = {0, 20 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+    t_sleep_ms(20);
     CHECK_EQ(cio_loop_wake(arg), 0);
     return NULL;
 }
@@ -204,12 +211,12 @@ static void wake(void) {
     cio_prep_timeout(&keepalive.op, 60ull * 1000000000, 0);
     t_arm(&keepalive);
     CHECK_EQ(cio_submit(&loop, &keepalive.op), 0);
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, waker, &loop), 0);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, waker, &loop), 0);
     double t0 = t_seconds();
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_ONCE), 1); /* returns on the wake, not after 60 s */
     CHECK(t_seconds() - t0 < 30);
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     /* Wakes coalesce and are harmless when nobody waits. */
     for (int i = 0; i < 1000; i++) CHECK_EQ(cio_loop_wake(&loop), 0);
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_ONCE), 1);

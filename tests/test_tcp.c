@@ -3,6 +3,9 @@
  * multishot), connect, send and recv (exact bytes, a 4 MiB transfer with
  * partial sends, end of stream), their error codes, cancelling each kind of
  * pending op, and per-op deadlines. Every op completes exactly once.
+ *
+ * CIO_TEST_PORTABLE: on Windows the flags of a new handle cannot be read
+ * back (no fcntl; FIONBIO is write-only), and there is no SIGPIPE to check.
  */
 #include "net.h"
 
@@ -12,15 +15,15 @@ static bool have_v6;
 
 static void accept_connect(cio_loop *loop, int family) {
     net_addr at;
-    int lfd = net_listener(loop, family, 8, &at);
-    int cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd lfd = net_listener(loop, family, 8, &at);
+    cio_fd cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
 
     /* Accept first, so that it waits in the kernel for the connect. */
     struct sockaddr_storage peer;
     memset(&peer, 0xa5, sizeof peer);
     cio_socklen peer_len = sizeof peer;
     t_op acc, con;
-    cio_prep_accept(&acc.op, lfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    cio_prep_accept(&acc.op, lfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC | CIO_SOCK_NONBLOCK);
     net_arm(&acc);
     CHECK_EQ(cio_submit(loop, &acc.op), 0);
     CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
@@ -29,8 +32,8 @@ static void accept_connect(cio_loop *loop, int family) {
     net_arm(&con);
     CHECK_EQ(cio_submit(loop, &con.op), 0);
     CHECK_EQ(net_wait(loop, &con, 10), 0);
-    int sfd = net_wait(loop, &acc, 10);
-    CHECK(sfd >= 0);
+    CHECK(net_wait(loop, &acc, 10) >= 0);
+    cio_fd sfd = t_fd(&acc);
 
     /* The peer address the accept filled is the client's own address. */
     net_addr client, got;
@@ -44,8 +47,10 @@ static void accept_connect(cio_loop *loop, int family) {
     CHECK(net_same(&server_peer, &client));
     net_peer(cfd, &client_peer);
     CHECK(net_same(&client_peer, &at));
+#if !defined(_WIN32)
     CHECK_EQ(fcntl(sfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
     CHECK_EQ(fcntl(sfd, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+#endif
     net_exchange(loop, cfd, sfd, "ping");
     net_exchange(loop, sfd, cfd, "pong");
 
@@ -55,17 +60,19 @@ static void accept_connect(cio_loop *loop, int family) {
 
     /* A connection made before the accept is submitted is picked up too,
      * here without asking for the address. */
-    int c2 = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd c2 = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_connect(&con.op, c2, net_sa(&at), at.len);
     CHECK_EQ(net_do(loop, &con), 0);
     cio_prep_accept(&acc.op, lfd, NULL, NULL, 0);
-    int s2 = net_do(loop, &acc);
-    CHECK(s2 >= 0);
+    CHECK(net_do(loop, &acc) >= 0);
+    cio_fd s2 = t_fd(&acc);
+#if !defined(_WIN32)
     CHECK_EQ(fcntl(s2, F_GETFL) & O_NONBLOCK, 0);
+#endif
     net_exchange(loop, c2, s2, "second");
 
-    int fds[] = {lfd, cfd, sfd, c2, s2};
-    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(close(fds[i]), 0);
+    cio_fd fds[] = {lfd, cfd, sfd, c2, s2};
+    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(t_close_handle(fds[i]), 0);
 }
 
 static void accept_connect_errors(cio_loop *loop, int family) {
@@ -74,52 +81,54 @@ static void accept_connect_errors(cio_loop *loop, int family) {
 
     /* A port that is bound but not listening refuses connections, and no
      * other program can start listening on it while we hold it. */
-    int holder = net_bound(loop, family, SOCK_STREAM | SOCK_CLOEXEC, &at);
-    int cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd holder = net_bound(loop, family, SOCK_STREAM | SOCK_CLOEXEC, &at);
+    cio_fd cfd = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_connect(&t.op, cfd, net_sa(&at), at.len);
     CHECK_EQ(net_do(loop, &t), -CIO_ECONNREFUSED);
 
     /* Accepting on a socket that does not listen. */
     cio_prep_accept(&t.op, holder, NULL, NULL, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EINVAL);
-    CHECK_EQ(close(holder), 0);
-    CHECK_EQ(close(cfd), 0);
+    CHECK_EQ(t_close_handle(holder), 0);
+    CHECK_EQ(t_close_handle(cfd), 0);
 }
 
 static void accept_connect_refusals(cio_loop *loop) {
     net_addr at;
     net_loopback(&at, AF_INET, 9);
     t_op t;
-    cio_prep_accept(&t.op, -1, NULL, NULL, 0);
+    cio_prep_accept(&t.op, T_FD_NONE, NULL, NULL, 0);
     net_refused(loop, &t, -CIO_EBADF);
     struct sockaddr_storage ss;
     cio_prep_accept(&t.op, 0, (struct sockaddr *)&ss, NULL, 0);
     net_refused(loop, &t, -CIO_EINVAL);
-    cio_prep_connect(&t.op, -1, net_sa(&at), at.len);
+    cio_prep_connect(&t.op, T_FD_NONE, net_sa(&at), at.len);
     net_refused(loop, &t, -CIO_EBADF);
     cio_prep_connect(&t.op, 0, NULL, at.len);
     net_refused(loop, &t, -CIO_EINVAL);
 
     /* Handles the kernel rejects. */
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     cio_prep_accept(&t.op, p[0], NULL, NULL, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
     cio_prep_connect(&t.op, p[0], net_sa(&at), at.len);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    CHECK_EQ(close(p[0]), 0);
-    CHECK_EQ(close(p[1]), 0);
+    CHECK_EQ(t_close_handle(p[0]), 0);
+    CHECK_EQ(t_close_handle(p[1]), 0);
     cio_prep_accept(&t.op, net_closed_fd(), NULL, NULL, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EBADF);
 }
 
 /* ---- send and recv ---- */
 
+#if !defined(_WIN32)
 static volatile sig_atomic_t sigpipes;
 static void on_sigpipe(int sig) {
     (void)sig;
     sigpipes++;
 }
+#endif
 
 /*
  * A send or sendmsg on a socket whose sending side is shut reports
@@ -127,25 +136,27 @@ static void on_sigpipe(int sig) {
  * never raises it, and a library must not kill its host process, so every
  * backend has to behave the same way.
  */
-static void no_sigpipe(cio_loop *loop, int fd) {
+static void no_sigpipe(cio_loop *loop, cio_fd fd) {
+#if !defined(_WIN32)
     sigpipes = 0;
     signal(SIGPIPE, on_sigpipe);
+#endif
     t_op t;
     cio_prep_send(&t.op, fd, "x", 1, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
-    struct iovec iov = {(void *)"y", 1};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    cio_iovec iov = {.iov_base = (void *)"y", .iov_len = 1};
+    cio_msghdr m;
+    cio_msg_init(&m, NULL, 0, &iov, 1, NULL, 0);
     cio_prep_sendmsg(&t.op, fd, &m, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+#if !defined(_WIN32)
     signal(SIGPIPE, SIG_IGN);
     CHECK_EQ(sigpipes, 0);
+#endif
 }
 
 static void send_recv(cio_loop *loop, int family) {
-    int c, s;
+    cio_fd c, s;
     net_pair(loop, family, &c, &s);
     char buf[64];
     t_op snd, rcv;
@@ -186,7 +197,7 @@ static void send_recv(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &snd), 0);
 
     /* Empty socket, non-blocking recv. */
-    cio_prep_recv(&rcv.op, s, buf, sizeof buf, MSG_DONTWAIT);
+    cio_prep_recv(&rcv.op, s, buf, sizeof buf, CIO_MSG_DONTWAIT);
     CHECK_EQ(net_do(loop, &rcv), -CIO_EAGAIN);
 
     /* End of stream after the peer's SHUT_WR, as often as asked; a recv
@@ -217,17 +228,17 @@ static void send_recv(cio_loop *loop, int family) {
     no_sigpipe(loop, c);
 
     /* The peer closes: our recv sees end of stream, our send a reset or a broken pipe. */
-    CHECK_EQ(close(c), 0);
+    CHECK_EQ(t_close_handle(c), 0);
     cio_prep_send(&snd.op, s, "a", 1, MSG_NOSIGNAL);
     int32_t r = net_do(loop, &snd);
     CHECK(r == 1 || r == -CIO_EPIPE || r == -CIO_ECONNRESET);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 static void send_recv_errors(cio_loop *loop) {
     t_op t;
     char buf[8];
-    int fd = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd fd = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_recv(&t.op, fd, buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTCONN);
     cio_prep_send(&t.op, fd, "x", 1, MSG_NOSIGNAL);
@@ -236,20 +247,20 @@ static void send_recv_errors(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EINVAL);
     cio_prep_recv(&t.op, fd, NULL, 4, 0);
     net_refused(loop, &t, -CIO_EINVAL);
-    cio_prep_recv(&t.op, -1, buf, sizeof buf, 0);
+    cio_prep_recv(&t.op, T_FD_NONE, buf, sizeof buf, 0);
     net_refused(loop, &t, -CIO_EBADF);
-    cio_prep_send(&t.op, -1, buf, sizeof buf, 0);
+    cio_prep_send(&t.op, T_FD_NONE, buf, sizeof buf, 0);
     net_refused(loop, &t, -CIO_EBADF);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     cio_prep_recv(&t.op, p[0], buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
     cio_prep_send(&t.op, p[1], "x", 1, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    CHECK_EQ(close(p[0]), 0);
-    CHECK_EQ(close(p[1]), 0);
+    CHECK_EQ(t_close_handle(p[0]), 0);
+    CHECK_EQ(t_close_handle(p[1]), 0);
     cio_prep_recv(&t.op, net_closed_fd(), buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EBADF);
 }
@@ -262,7 +273,7 @@ static uint8_t pattern(size_t i) { return (uint8_t)((i * 131u) ^ (i >> 9) ^ (i >
 
 typedef struct stream {
     t_op t; /* first: the callback gets &t.op */
-    int fd;
+    cio_fd fd;
     uint8_t *buf;
     uint32_t asked; /* bytes the op in flight asked for */
     size_t done;    /* bytes through so far */
@@ -319,11 +330,11 @@ static void on_received(cio_loop *loop, cio_op *op) {
 }
 
 static void big_transfer(cio_loop *loop) {
-    int c, s;
+    cio_fd c, s;
     net_pair(loop, AF_INET, &c, &s);
     /* A small send buffer makes partial sends (and so the resubmitting) near certain. */
     int small = 64 << 10;
-    CHECK_EQ(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
 
     uint8_t *data = malloc(BIG);
     uint8_t *rbuf = malloc(RECV_CHUNK);
@@ -359,8 +370,8 @@ static void big_transfer(cio_loop *loop) {
     printf("4 MiB: %u sends (%u partial), %u recvs\n", tx.submits, tx.partial, rx.submits);
     free(data);
     free(rbuf);
-    CHECK_EQ(close(c), 0);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(c), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* ---- multishot accept ---- */
@@ -369,7 +380,7 @@ enum { CLIENTS = 5 };
 
 typedef struct macc {
     t_op t;
-    int fds[CLIENTS + 1];
+    cio_fd fds[CLIENTS + 1];
     int nfds;
     uint8_t final_flags;
 } macc;
@@ -379,7 +390,7 @@ static void on_macc(cio_loop *loop, cio_op *op) {
     if (op->flags & CIO_F_MORE) {
         CHECK(op->res >= 0);
         CHECK(m->nfds <= CLIENTS);
-        m->fds[m->nfds++] = op->res;
+        m->fds[m->nfds++] = cio_op_fd(op);
     } else {
         m->final_flags = op->flags;
     }
@@ -388,7 +399,7 @@ static void on_macc(cio_loop *loop, cio_op *op) {
 
 static void multishot_accept(cio_loop *loop, int family, int nclients, bool cancel_by_op) {
     net_addr at;
-    int lfd = net_listener(loop, family, 16, &at);
+    cio_fd lfd = net_listener(loop, family, 16, &at);
     macc m;
     memset(&m, 0, sizeof m);
     cio_prep_accept(&m.t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -397,7 +408,7 @@ static void multishot_accept(cio_loop *loop, int family, int nclients, bool canc
     m.t.op.flags = CIO_F_MULTISHOT;
     CHECK_EQ(cio_submit(loop, &m.t.op), 0);
 
-    int clients[CLIENTS];
+    cio_fd clients[CLIENTS];
     t_op con[CLIENTS];
     for (int i = 0; i < nclients; i++) {
         clients[i] = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
@@ -418,10 +429,12 @@ static void multishot_accept(cio_loop *loop, int family, int nclients, bool canc
     CHECK_EQ(m.t.finals, 0);
 
     /* Each new handle is a distinct socket connected to exactly one client. */
-    int server_of[CLIENTS];
-    for (int i = 0; i < nclients; i++) server_of[i] = -1;
+    cio_fd server_of[CLIENTS];
+    for (int i = 0; i < nclients; i++) server_of[i] = T_FD_NONE;
     for (int k = 0; k < nclients; k++) {
+#if !defined(_WIN32)
         CHECK_EQ(fcntl(m.fds[k], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+#endif
         net_addr peer;
         net_peer(m.fds[k], &peer);
         int hits = 0;
@@ -429,7 +442,7 @@ static void multishot_accept(cio_loop *loop, int family, int nclients, bool canc
             net_addr local;
             net_local(clients[i], &local);
             if (net_same(&peer, &local)) {
-                CHECK_EQ(server_of[i], -1);
+                CHECK(server_of[i] == T_FD_NONE);
                 server_of[i] = m.fds[k];
                 hits++;
             }
@@ -456,10 +469,10 @@ static void multishot_accept(cio_loop *loop, int family, int nclients, bool canc
     CHECK_EQ(cio_cancel(loop, &m.t.op), -CIO_ENOENT);
 
     for (int i = 0; i < nclients; i++) {
-        CHECK_EQ(close(clients[i]), 0);
-        CHECK_EQ(close(m.fds[i]), 0);
+        CHECK_EQ(t_close_handle(clients[i]), 0);
+        CHECK_EQ(t_close_handle(m.fds[i]), 0);
     }
-    CHECK_EQ(close(lfd), 0);
+    CHECK_EQ(t_close_handle(lfd), 0);
 }
 
 /* The caller stops a multishot accept from its own callback. Connections
@@ -477,7 +490,7 @@ static void on_macc_selfcancel(cio_loop *loop, cio_op *op) {
 static void multishot_accept_self_cancel(cio_loop *loop) {
     enum { N = 3 };
     net_addr at;
-    int lfd = net_listener(loop, AF_INET, 16, &at);
+    cio_fd lfd = net_listener(loop, AF_INET, 16, &at);
     macc m;
     memset(&m, 0, sizeof m);
     cio_prep_accept(&m.t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -485,7 +498,7 @@ static void multishot_accept_self_cancel(cio_loop *loop) {
     m.t.op.cb = on_macc_selfcancel;
     m.t.op.flags = CIO_F_MULTISHOT;
     CHECK_EQ(cio_submit(loop, &m.t.op), 0);
-    int clients[N];
+    cio_fd clients[N];
     t_op con[N];
     for (int i = 0; i < N; i++) {
         clients[i] = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
@@ -502,16 +515,16 @@ static void multishot_accept_self_cancel(cio_loop *loop) {
     for (int i = 0; i < N; i++) CHECK_EQ(con[i].res, 0);
     net_settle(loop);
     CHECK_EQ(m.t.finals, 1);
-    for (int k = 0; k < m.nfds; k++) CHECK_EQ(close(m.fds[k]), 0);
-    for (int i = 0; i < N; i++) CHECK_EQ(close(clients[i]), 0);
-    CHECK_EQ(close(lfd), 0);
+    for (int k = 0; k < m.nfds; k++) CHECK_EQ(t_close_handle(m.fds[k]), 0);
+    for (int i = 0; i < N; i++) CHECK_EQ(t_close_handle(clients[i]), 0);
+    CHECK_EQ(t_close_handle(lfd), 0);
 }
 
 /* A multishot accept ends on its own when an error stops it: here the
  * listener is shut down, which makes accept fail with EINVAL. */
 static void multishot_accept_ended(cio_loop *loop) {
     net_addr at;
-    int lfd = net_listener(loop, AF_INET, 8, &at);
+    cio_fd lfd = net_listener(loop, AF_INET, 8, &at);
     macc m;
     memset(&m, 0, sizeof m);
     cio_prep_accept(&m.t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -519,7 +532,7 @@ static void multishot_accept_ended(cio_loop *loop) {
     m.t.op.cb = on_macc;
     m.t.op.flags = CIO_F_MULTISHOT;
     CHECK_EQ(cio_submit(loop, &m.t.op), 0);
-    int c = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd c = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
     t_op t;
     cio_prep_connect(&t.op, c, net_sa(&at), at.len);
     CHECK_EQ(net_do(loop, &t), 0);
@@ -535,9 +548,9 @@ static void multishot_accept_ended(cio_loop *loop) {
     CHECK_EQ(m.t.mores, 1);
     net_settle(loop);
     CHECK_EQ(m.t.finals, 1);
-    CHECK_EQ(close(m.fds[0]), 0);
-    CHECK_EQ(close(c), 0);
-    CHECK_EQ(close(lfd), 0);
+    CHECK_EQ(t_close_handle(m.fds[0]), 0);
+    CHECK_EQ(t_close_handle(c), 0);
+    CHECK_EQ(t_close_handle(lfd), 0);
 }
 
 int main(void) {

@@ -1,5 +1,5 @@
 /* Timers: relative and absolute, ordering, update and remove, and a
- * million pending at once. */
+ * million pending at once. CIO_TEST_PORTABLE */
 #include "test.h"
 
 static uint64_t last_fire_when;

@@ -938,9 +938,12 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * Winsock), which reports levels: a multishot poll there behaves as on the
  * poll backend, reporting on every loop turn while the socket stays ready.
  * The peer's end of stream reports CIO_POLLIN, a reset CIO_POLLIN,
- * CIO_POLLERR and CIO_POLLHUP. A disk file is always ready, as above. A
- * pipe, a console or another device has no readiness Windows can report
- * without reading: the poll completes with -CIO_ENOTSUP.
+ * CIO_POLLERR and CIO_POLLHUP. A disk file is always ready, as above. An
+ * overlapped named pipe is always writable (Windows cannot wait for room)
+ * and readable when data or its end comes (CIO_POLLIN, or CIO_POLLHUP
+ * once the writer has gone). A console, an anonymous pipe or another
+ * device has no readiness Windows can report without reading: the poll
+ * completes with -CIO_ENOTSUP.
  */
 static inline void cio_prep_poll(cio_op *op, cio_fd fd, uint32_t events) {
     cio_prep_(op, CIO_OP_POLL);

@@ -156,8 +156,10 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
         h->kind = H_POOL;
         return 0;
     }
-    if (GetFileType(fh) != FILE_TYPE_DISK) {
+    DWORD type = GetFileType(fh);
+    if (type != FILE_TYPE_DISK) {
         h->kind = H_STREAM;
+        h->is_pipe = type == FILE_TYPE_PIPE;
         return 0;
     }
     h->kind = H_DISK;
@@ -177,10 +179,13 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
  * in flight (an op in flight keeps its handle open, as far as cio can
  * know) is checked by putting the value on the port again: that fails for
  * a handle there already, and succeeds for a new object, which is then
- * learnt afresh. One system call, as the readiness backends' fcntl. */
-static int revalidate(iocp *s, iocp_handle *h, bool *on_port) {
+ * learnt afresh. One system call, as the readiness backends' fcntl; not
+ * made for a handle an op completed on in this very turn (a callback that
+ * goes on with the next op on it: receive, then send), which would have
+ * had to be closed and reused inside that callback. */
+static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
     *on_port = false;
-    if (!opq_empty(&h->ops) || h->closing) return 1;
+    if (!opq_empty(&h->ops) || h->closing || h->turn == cio__core(loop)->stats.turns) return 1;
     if (h->kind != H_POOL) {
         if (!CreateIoCompletionPort((HANDLE)h->fd, s->port, IOCP_KEY_IO, 0))
             return GetLastError() == ERROR_INVALID_HANDLE ? -CIO_EBADF : 1;
@@ -191,11 +196,11 @@ static int revalidate(iocp *s, iocp_handle *h, bool *on_port) {
 }
 
 /* The table's entry for `fd`, made and classified on first use. */
-static iocp_handle *learn(iocp *s, cio_fd fd, int *err) {
+static iocp_handle *learn(cio_loop *loop, iocp *s, cio_fd fd, int *err) {
     iocp_handle *h = iocp_find(s, fd);
     bool on_port = false;
     if (h) {
-        int r = revalidate(s, h, &on_port);
+        int r = revalidate(loop, s, h, &on_port);
         if (r > 0) return h;
         if (r < 0) {
             *err = r;
@@ -206,7 +211,7 @@ static iocp_handle *learn(iocp *s, cio_fd fd, int *err) {
         *err = -CIO_ENOMEM;
         return NULL;
     }
-    iocp_handle fresh = {.fd = fd, .base = fd};
+    iocp_handle fresh = {.fd = fd, .base = fd, .turn = UINT64_MAX};
     WSAPROTOCOL_INFOW pi;
     int len = sizeof pi;
     if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) == 0) {
@@ -411,7 +416,10 @@ static void finish(cio_loop *loop, cio_op *op, int32_t res) {
     iocp *s = iocp_state(loop);
     cio_fd fd = cio__op_file(op);
     iocp_handle *h = iocp_find(s, fd);
-    if (h && (op->internal_.bflags & BF_LISTED)) opq_remove(&h->ops, op);
+    if (h && (op->internal_.bflags & BF_LISTED)) {
+        opq_remove(&h->ops, op);
+        h->turn = cio__core(loop)->stats.turns;
+    }
     op->internal_.bflags = 0;
     cio__complete(loop, op, res);
     if (h) release_close(loop, s, fd);
@@ -464,7 +472,7 @@ static void packet(cio_loop *loop, cio_op *op, DWORD bytes) {
 
 static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
     int err = 0;
-    iocp_handle *h = learn(s, cio__op_file(op), &err);
+    iocp_handle *h = learn(loop, s, cio__op_file(op), &err);
     if (!h) return err;
     if (h->closing) return -CIO_EBADF;
     op->internal_.bflags = 0;

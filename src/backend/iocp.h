@@ -66,10 +66,12 @@ typedef struct iocp_handle {
     uint8_t kind;    /* H_* */
     bool is_socket;  /* close with closesocket (also an H_POOL socket) */
     bool append;     /* opened for appending only: writes go to the end */
+    bool is_pipe;    /* H_STREAM: a named pipe (a poll waits with a read of 0 bytes) */
     bool closing;    /* a close waits for `ops`: new ops fail with -CIO_EBADF */
     int family, socktype, protocol; /* sockets */
     cio_fd base;     /* sockets: SIO_BASE_HANDLE, what AFD polls */
     uint64_t pos;    /* H_DISK: the position of CIO_OFFSET_CURRENT */
+    uint64_t turn;   /* the loop turn in which an op on it last completed */
     opq ops;         /* this loop's ops on the handle that the backend holds */
     cio_op *close;   /* the close waiting for `ops` to drain */
 } iocp_handle;

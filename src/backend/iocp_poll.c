@@ -10,8 +10,12 @@
  * reports on every loop turn while the socket stays ready, as on the poll
  * backend (op.h), until the program drains it or cancels the poll.
  *
- * Other handles have no readiness AFD knows: a disk file is always ready
- * (op.h); a pipe, a console or a character device completes with
+ * Other handles have no readiness AFD knows. A disk file is always ready
+ * (op.h). An overlapped named pipe waits for reading with a read of 0
+ * bytes, which completes when data comes and leaves it there (libuv's
+ * way; probed under Wine), or fails when the writer has gone (CIO_POLLHUP);
+ * it is taken as always writable, as there is no way to wait for room. A
+ * console, an anonymous pipe or another device completes with
  * -CIO_ENOTSUP.
  */
 #include "iocp.h"
@@ -73,8 +77,41 @@ static uint32_t cio_events(ULONG e) {
     return r;
 }
 
+/* A named pipe: writable at once, readable when a read of 0 bytes says. */
+static bool pipe_poll_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+    uint32_t ev = op->args.poll.events;
+    if (ev & CIO_POLLOUT) {
+        *res = CIO_POLLOUT;
+        return false;
+    }
+    if (!(ev & CIO_POLLIN)) {
+        *res = -CIO_ENOTSUP;
+        return false;
+    }
+    static char none;
+    if (ReadFile((HANDLE)h->fd, &none, 0, NULL, iocp_ov_at(op, 0)) || GetLastError() == ERROR_IO_PENDING) {
+        iocp_issued(h, op);
+        return true;
+    }
+    DWORD err = GetLastError();
+    *res = err == ERROR_BROKEN_PIPE ? (int32_t)CIO_POLLHUP : cio__win_error(err);
+    return false;
+}
+
+static int pipe_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    if (st == IOCP_ST_PIPE_BROKEN) {
+        *res = CIO_POLLHUP;
+        return STEP_FINAL;
+    }
+    int32_t r = iocp_status(h, op, st);
+    (void)loop;
+    *res = r < 0 ? r : (int32_t)CIO_POLLIN;
+    return r == 0 && (op->flags & CIO_F_MULTISHOT) ? STEP_MORE : STEP_FINAL;
+}
+
 /* A handle with no readiness of its own. */
-static bool no_readiness(const iocp_handle *h, const cio_op *op, int32_t *res) {
+static bool no_readiness(iocp_handle *h, cio_op *op, int32_t *res) {
+    if (h->kind == H_STREAM && h->is_pipe) return pipe_poll_issue(h, op, res);
     if (h->kind == H_DISK) {
         uint32_t hit = op->args.poll.events & (CIO_POLLIN | CIO_POLLOUT);
         *res = hit ? (int32_t)hit : -CIO_EINVAL;
@@ -118,6 +155,7 @@ bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
 }
 
 int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    if (!(op->internal_.bflags & BF_AFD)) return pipe_poll_done(loop, h, op, st, res);
     iocp *s = iocp_state(loop);
     iocp_afd_poll_info *info = &iocp_side_get(s, op->res)->u.poll;
     ULONG events = info->count ? info->handles[0].events : 0;

@@ -213,7 +213,9 @@ static int32_t resolve(cio_fd dirfd, const char *path, wchar_t **out) {
     int32_t r = to_wide(path, &w);
     if (r < 0) return r;
     if (dirfd == CIO_AT_FDCWD || is_absolute(w)) {
-        if (wcslen(w) < MAX_PATH - 12) {
+        size_t len = wcslen(w);
+        if (!is_absolute(w)) len += GetCurrentDirectoryW(0, NULL); /* where it will end up */
+        if (len < MAX_PATH - 12) {
             *out = w;
             return 0;
         }
@@ -301,11 +303,10 @@ static int32_t do_openat(cio_op *op) {
                                          : GENERIC_READ | GENERIC_WRITE;
     if ((fl & CIO_O_APPEND) && acc != CIO_O_RDONLY)
         access = (access & GENERIC_READ) | (FILE_GENERIC_WRITE & ~FILE_WRITE_DATA);
-    DWORD disp;
-    if (fl & CIO_O_CREAT)
-        disp = (fl & CIO_O_EXCL) ? CREATE_NEW : (fl & CIO_O_TRUNC) ? CREATE_ALWAYS : OPEN_ALWAYS;
-    else
-        disp = (fl & CIO_O_TRUNC) ? TRUNCATE_EXISTING : OPEN_EXISTING;
+    /* Not CREATE_ALWAYS or TRUNCATE_EXISTING for O_TRUNC: they would put
+     * `mode`'s read-only attribute on an existing file, and refuse hidden
+     * ones; the file is truncated below, once it is known to be one. */
+    DWORD disp = !(fl & CIO_O_CREAT) ? OPEN_EXISTING : (fl & CIO_O_EXCL) ? CREATE_NEW : OPEN_ALWAYS;
     DWORD attrs = ((fl & CIO_O_CREAT) && !(op->args.open.mode & 0200)) ? FILE_ATTRIBUTE_READONLY
                                                                         : FILE_ATTRIBUTE_NORMAL;
     DWORD flags = FILE_FLAG_OVERLAPPED | FILE_FLAG_BACKUP_SEMANTICS;
@@ -314,6 +315,7 @@ static int32_t do_openat(cio_op *op) {
     /* Truncation needs FILE_WRITE_DATA, which an O_APPEND or O_RDONLY
      * handle must not have: truncate through a first handle, then reopen. */
     const bool two_step = (fl & CIO_O_TRUNC) && !(access & (GENERIC_WRITE | FILE_WRITE_DATA));
+    const bool trunc = (fl & CIO_O_TRUNC) != 0;
 
     wchar_t *path;
     int32_t r = resolve(op->args.open.dirfd, op->args.open.path, &path);
@@ -329,19 +331,10 @@ static int32_t do_openat(cio_op *op) {
         return cio__win_error(e);
     }
     free(path);
-    if (two_step) {
-        HANDLE h2 = ReOpenFile(h, access, SHARE_ALL, flags & ~FILE_FLAG_BACKUP_SEMANTICS);
-        if (h2 == INVALID_HANDLE_VALUE) {
-            r = last_error();
-            CloseHandle(h);
-            return r;
-        }
-        CloseHandle(h);
-        h = h2;
-    }
     FILE_BASIC_INFO bi;
+    const bool disk = GetFileType(h) == FILE_TYPE_DISK;
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &bi, sizeof bi)) {
-        r = GetFileType(h) == FILE_TYPE_DISK ? last_error() : 0; /* a device: nothing to check */
+        r = disk ? last_error() : 0; /* a device: nothing to check */
         bi.FileAttributes = 0;
     }
     if (r == 0) {
@@ -354,8 +347,18 @@ static int32_t do_openat(cio_op *op) {
         else if (!dir && (fl & CIO_O_DIRECTORY))
             r = -CIO_ENOTDIR;
     }
-    if (r < 0) {
+    if (r == 0 && trunc && disk) { /* a FIFO or a device ignores O_TRUNC, as on POSIX */
+        FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = 0};
+        if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof)) r = last_error();
+    }
+    if (r == 0 && two_step) {
+        HANDLE h2 = ReOpenFile(h, access, SHARE_ALL, flags & ~FILE_FLAG_BACKUP_SEMANTICS);
+        if (h2 == INVALID_HANDLE_VALUE) r = last_error();
         CloseHandle(h);
+        h = h2;
+    }
+    if (r < 0) {
+        if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
         return r;
     }
     return cio__fd_result(op, (cio_fd)h);
@@ -584,7 +587,8 @@ static int32_t do_mkdirat(const cio_op *op) {
 /* A SOCKET must go through closesocket (Winsock's own state), any other
  * handle through CloseHandle; sockets are FILE_TYPE_PIPE handles. */
 static int32_t do_close(cio_fd fd) {
-    if (GetFileType(H(fd)) == FILE_TYPE_PIPE && is_socket(fd))
+    DWORD type = GetFileType(H(fd));
+    if ((type == FILE_TYPE_PIPE || type == FILE_TYPE_UNKNOWN) && is_socket(fd))
         return closesocket(S(fd)) == 0 ? 0 : cio__sock_error();
     return CloseHandle(H(fd)) ? 0 : last_error();
 }
@@ -662,8 +666,8 @@ static int32_t xfer(const rw_handle *rh, bool rd, void *buf, DWORD len, uint64_t
             pov = &ov;
         }
         BOOL ok = rd ? ReadFile(h, buf, len, &n, pov) : WriteFile(h, buf, len, &n, pov);
-        if (!ok) return rw_error(h, rd, GetLastError(), true);
-        return (int32_t)n;
+        if (!ok && !(rd && GetLastError() == ERROR_MORE_DATA)) return rw_error(h, rd, GetLastError(), true);
+        return (int32_t)n; /* ERROR_MORE_DATA: a message pipe's message, cut to the buffer */
     }
     bool track = rh->disk && offset == CIO_OFFSET_CURRENT;
     LARGE_INTEGER pos = {.QuadPart = 0};
@@ -679,14 +683,14 @@ static int32_t xfer(const rw_handle *rh, bool rd, void *buf, DWORD len, uint64_t
     if (r < 0) return r;
     drain_apcs();
     BOOL ok = rd ? ReadFile(h, buf, len, NULL, &ov) : WriteFile(h, buf, len, NULL, &ov);
-    if (!ok && GetLastError() != ERROR_IO_PENDING) {
+    if (!ok && GetLastError() != ERROR_IO_PENDING && GetLastError() != ERROR_MORE_DATA) {
         DWORD e = GetLastError();
         CloseHandle(ov_event(&ov));
         return rw_error(h, rd, e, false);
     }
     DWORD e;
     bool intr;
-    if (!ov_wait(h, &ov, &n, &e, &intr)) return rw_error(h, rd, e, intr);
+    if (!ov_wait(h, &ov, &n, &e, &intr) && !(rd && e == ERROR_MORE_DATA)) return rw_error(h, rd, e, intr);
     if (track) {
         pos.QuadPart += n;
         SetFilePointerEx(h, pos, NULL, FILE_BEGIN);

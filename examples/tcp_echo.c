@@ -34,7 +34,7 @@ static const char *const messages[] = {"hello", "completion-based IO", "bye"};
 typedef struct conn {
     cio_fd fd;
     cio_op op;     /* the one op in flight: accept or connect, then recv, send, close */
-    char buf[256]; /* belongs to cio while a recv or send on it is in flight */
+    char buf[4096]; /* belongs to cio while a recv or send on it is in flight */
     uint32_t len;  /* bytes to send from buf */
     uint32_t done; /* bytes sent so far, or received so far */
     unsigned next; /* client: the message being echoed */

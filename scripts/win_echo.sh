@@ -42,6 +42,7 @@ serve() {
     shift 2
     echo "-- $name: $exe $* (under Wine), $conns connections x $messages messages of 1..$max_size bytes"
     [[ -f $exe ]] || { echo "$name: $exe not built"; return 1; }
+    : >"$out" # there before the server's shell opens it, for the grep below
     # The server's own bound; it exits by itself once its clients are done.
     timeout -k 5 "$limit" "$wine" "$exe" "$@" >"$out" 2>&1 </dev/null &
     server_pid=$!

@@ -58,11 +58,17 @@
  *                                 only reads are nonblocking there. Nothing to read: -CIO_EAGAIN.
  *                                 (What cio sees: on Windows the pipe itself is unchanged.)
  *   int  t_is_socket(cio_fd)      1 if the handle is a socket.
+ *   int  t_wait_readable(cio_fd, int ms)   1 once the handle is readable (POSIX: poll POLLIN) or
+ *                                 signalled (Windows: WaitForSingleObject, e.g. cio_loop_fd's port),
+ *                                 0 after `ms` (-1: no limit), negative CIO_E* on error.
  *   cio_fd t_sys_open(const char *path, int flags, int mode)   open(2) with O_CLOEXEC / CreateFileA
  *                                 (FILE_FLAG_OVERLAPPED) for O_RDONLY, O_WRONLY, O_RDWR, O_CREAT,
  *                                 O_EXCL, O_TRUNC, O_APPEND; T_FD_NONE on failure.
  *   cio_fd t_sys_open_dir(const char *path)   a handle on a directory: open(O_RDONLY | O_DIRECTORY) /
  *                                 CreateFileA(FILE_FLAG_BACKUP_SEMANTICS); T_FD_NONE on failure.
+ *   int  t_same_file(cio_fd fd, const char *path)   1 if the open handle is the file at `path`:
+ *                                 fstat/stat st_dev+st_ino / GetFileInformationByHandle's volume
+ *                                 serial number and file index.
  *   int  t_exists(const char *path)   1 if the path names something: access(F_OK) / GetFileAttributesA.
  *   long long t_sys_file_size(const char *path)   stat(2)'s st_size / GetFileAttributesExA, or
  *                                 a negative CIO_E*.
@@ -92,6 +98,8 @@
  *                                 $TMPDIR or /tmp; Windows GetTempPath. Paths use '/', which
  *                                 Windows accepts.
  *   void t_sleep_ms(unsigned ms)  nanosleep (EINTR resumed) / Sleep.
+ *   void t_sleep_us(unsigned us)  nanosleep once / Sleep(us / 1000), or a yield below 1 ms (Windows
+ *                                 sleeps in scheduler ticks: a short pause is at least a yield).
  *   uint64_t t_now_ns(void)       CLOCK_MONOTONIC / QueryPerformanceCounter, in nanoseconds.
  *
  * Threads (the pthread shape, so that a test's `void *fn(void *)` stays as it is):
@@ -144,6 +152,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -167,7 +176,7 @@ static inline const char *t_test_name_(const char *file, char *out, size_t cap) 
     return out;
 }
 
-static inline void t_skip_(const char *file, const char *reason) {
+_Noreturn static inline void t_skip_(const char *file, const char *reason) {
     char name[128];
     printf("SKIP %s: %s\n", t_test_name_(file, name, sizeof name), reason);
     fflush(stdout);
@@ -351,6 +360,11 @@ static inline int t_is_socket(cio_fd fd) {
 static inline cio_fd t_sys_socket(int family, int type, int proto) {
     if (t_sock_init() < 0) return T_FD_NONE;
     return (cio_fd)socket(family, type, proto);
+}
+
+static inline int t_wait_readable(cio_fd fd, int ms) {
+    DWORD r = WaitForSingleObject((HANDLE)fd, ms < 0 ? INFINITE : (DWORD)ms);
+    return r == WAIT_OBJECT_0 ? 1 : r == WAIT_TIMEOUT ? 0 : -t_win_to_errno(GetLastError());
 }
 
 static inline int t_setsockopt(cio_fd fd, int level, int name, const void *v, int len) {
@@ -562,6 +576,18 @@ static inline cio_fd t_sys_open_dir(const char *path) {
 
 static inline int t_exists(const char *path) { return GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES; }
 
+static inline int t_same_file(cio_fd fd, const char *path) {
+    HANDLE h = CreateFileA(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                           FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE) return 0;
+    BY_HANDLE_FILE_INFORMATION a, b;
+    int same = GetFileInformationByHandle((HANDLE)fd, &a) && GetFileInformationByHandle(h, &b) &&
+               a.dwVolumeSerialNumber == b.dwVolumeSerialNumber && a.nFileIndexHigh == b.nFileIndexHigh &&
+               a.nFileIndexLow == b.nFileIndexLow;
+    CloseHandle(h);
+    return same;
+}
+
 static inline long long t_sys_file_size(const char *path) {
     WIN32_FILE_ATTRIBUTE_DATA a;
     if (!GetFileAttributesExA(path, GetFileExInfoStandard, &a)) return -t_win_to_errno(GetLastError());
@@ -624,6 +650,8 @@ static inline const char *t_tmpdir(void) {
 /* -- time -- */
 
 static inline void t_sleep_ms(unsigned ms) { Sleep(ms); }
+
+static inline void t_sleep_us(unsigned us) { Sleep(us >= 1000 ? us / 1000 : 0); }
 
 static inline uint64_t t_now_ns(void) {
     static LARGE_INTEGER freq;
@@ -763,6 +791,12 @@ static inline int t_is_socket(cio_fd fd) {
 
 static inline cio_fd t_sys_socket(int family, int type, int proto) { return socket(family, type, proto); }
 
+static inline int t_wait_readable(cio_fd fd, int ms) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    return r >= 0 ? r : t_neg_errno_();
+}
+
 static inline int t_setsockopt(cio_fd fd, int level, int name, const void *v, int len) {
     return setsockopt(fd, level, name, v, (socklen_t)len) == 0 ? 0 : t_neg_errno_();
 }
@@ -834,6 +868,11 @@ static inline cio_fd t_sys_open_dir(const char *path) { return open(path, O_RDON
 
 static inline int t_exists(const char *path) { return access(path, F_OK) == 0; }
 
+static inline int t_same_file(cio_fd fd, const char *path) {
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
 static inline long long t_sys_file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : t_neg_errno_();
@@ -880,6 +919,11 @@ static inline void t_sleep_ms(unsigned ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+static inline void t_sleep_us(unsigned us) {
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
 }
 
 static inline uint64_t t_now_ns(void) {

@@ -4,46 +4,39 @@
  *
  * Regression: the clock was marked stale only after the backend's wait, but
  * IO callbacks run inside it; with any timer pending, a 200 ms timer armed
- * after a 500 ms wait for data fired at once. */
+ * after a 500 ms wait for data fired at once.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
-#include <pthread.h>
-#include <sys/socket.h>
 
 #define WAIT_NS (300ull * 1000000)  /* how long the peer keeps the reader waiting */
 #define TIMER_NS (200ull * 1000000) /* the timer armed after that wait */
 #define SLACK_NS (15ull * 1000000)  /* clock granularity of the poll/epoll waits (ms) */
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* CLOCK_MONOTONIC (QueryPerformanceCounter on Windows), not cio's clock. */
+static uint64_t mono_ns(void) { return t_now_ns(); }
 
-/* A peer with plain syscalls: one byte after a pause. */
+/* A peer with plain syscalls: one rx_byte after a pause. */
 typedef struct peer {
-    int fd;
+    cio_fd fd;
     uint64_t pause_ns;
+    t_thread th;
 } peer;
 
 static void *peer_main(void *arg) {
     peer *p = arg;
-    struct timespec ts = {(time_t)(p->pause_ns / 1000000000u), (long)(p->pause_ns % 1000000000u)};
-    nanosleep(&ts, NULL);
-    CHECK_EQ(write(p->fd, "x", 1), 1);
+    t_sleep_ms((unsigned)(p->pause_ns / 1000000u));
+    CHECK_EQ(t_sys_write(p->fd, "x", 1), 1);
     return NULL;
 }
 
-static pthread_t start_peer(peer *p) {
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, peer_main, p), 0);
-    return th;
-}
+static void start_peer(peer *p) { CHECK_EQ(t_thread_start(&p->th, peer_main, p), 0); }
 
 /* ---- callbacks ---- */
 
 static t_op far_timer, recv_op, timer_op;
-static char byte;
+static char rx_byte;
 static uint64_t armed_at, fired_at, now_in_cb, mono_in_cb;
 
 static void on_timer(cio_loop *loop, cio_op *op) {
@@ -68,8 +61,8 @@ static void on_recv(cio_loop *loop, cio_op *op) {
 static void callback_case(void) {
     cio_loop loop;
     t_loop_init(&loop, 16);
-    int sv[2];
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
 
     /* A pending timer far away: the loop has a heap to consult every turn. */
     cio_prep_timeout(&far_timer.op, 3600ull * 1000000000, 0);
@@ -79,15 +72,15 @@ static void callback_case(void) {
     (void)cio_now(&loop);
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_NOWAIT), 1);
 
-    cio_prep_recv(&recv_op.op, sv[0], &byte, 1, 0);
+    cio_prep_recv(&recv_op.op, sv[0], &rx_byte, 1, 0);
     t_arm(&recv_op);
     recv_op.op.cb = on_recv;
     CHECK_EQ(cio_submit(&loop, &recv_op.op), 0);
 
-    peer p = {sv[1], WAIT_NS};
-    pthread_t th = start_peer(&p);
+    peer p = {sv[1], WAIT_NS, {0}};
+    start_peer(&p);
     t_run(&loop, 10);
-    pthread_join(th, NULL);
+    CHECK_EQ(t_thread_join(&p.th, NULL), 0);
 
     CHECK_EQ(recv_op.finals, 1);
     CHECK_EQ(timer_op.finals, 1);
@@ -101,13 +94,13 @@ static void callback_case(void) {
         exit(1);
     }
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    t_close_handle(sv[0]);
+    t_close_handle(sv[1]);
 }
 
 /* ---- tasks ---- */
 
-static int task_fd;
+static cio_fd task_fd;
 static uint64_t task_slept_ns;
 static int task_done;
 
@@ -125,30 +118,30 @@ static intptr_t sleeper(void *arg) {
 static void task_case(void) {
     cio_loop loop;
     t_loop_init(&loop, 16);
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     task_fd = p[0];
     CHECK_EQ(cio_task_spawn(&loop, sleeper, NULL, &(cio_task_options){.detached = true}, NULL), 0);
     /* A timer pending far away, as in the callback case. */
-    t_op far;
-    cio_prep_timeout(&far.op, 3600ull * 1000000000, 0);
-    t_arm(&far);
-    CHECK_EQ(cio_submit(&loop, &far.op), 0);
-    peer pr = {p[1], WAIT_NS};
-    pthread_t th = start_peer(&pr);
+    t_op far_op;
+    cio_prep_timeout(&far_op.op, 3600ull * 1000000000, 0);
+    t_arm(&far_op);
+    CHECK_EQ(cio_submit(&loop, &far_op.op), 0);
+    peer pr = {p[1], WAIT_NS, {0}};
+    start_peer(&pr);
     t_run_until(&loop, &task_done, 10);
-    pthread_join(th, NULL);
-    CHECK_EQ(cio_cancel(&loop, &far.op), 0);
+    CHECK_EQ(t_thread_join(&pr.th, NULL), 0);
+    CHECK_EQ(cio_cancel(&loop, &far_op.op), 0);
     t_run(&loop, 5);
-    CHECK_EQ(far.finals, 1);
+    CHECK_EQ(far_op.finals, 1);
     if (task_slept_ns + SLACK_NS < TIMER_NS) {
         fprintf(stderr, "cio_sleep after a blocking read lasted %.1f ms of %.1f\n", task_slept_ns / 1e6,
                 TIMER_NS / 1e6);
         exit(1);
     }
     t_close(&loop);
-    close(p[0]);
-    close(p[1]);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
 }
 
 int main(void) {

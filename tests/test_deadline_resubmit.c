@@ -12,21 +12,20 @@
  * op's own deadline (CLOCK_MONOTONIC, which cio_now() also reads); nobody
  * cancels anything, so -CIO_ECANCELED must never appear. Every other
  * submission carries no deadline at all: a stale cancel then shows as
- * -CIO_ECANCELED. */
+ * -CIO_ECANCELED.
+ * CIO_TEST_PORTABLE.
+ */
 #include "test.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
 
 enum { PAIRS = 8, TOTAL = 64000 };
 
 typedef struct conn {
     cio_op op;
-    int fd;            /* cio's end */
-    int peer;          /* the writer's end */
+    cio_fd fd;         /* cio's end */
+    cio_fd peer;       /* the writer's end */
     uint8_t expect;    /* next byte of the sequence */
     uint64_t deadline; /* of the op in flight, 0 = none */
     unsigned n;        /* submissions so far */
@@ -45,11 +44,8 @@ static uint32_t next_rand(void) {
     return rng;
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* CLOCK_MONOTONIC (QueryPerformanceCounter on Windows), read directly. */
+static uint64_t mono_ns(void) { return t_now_ns(); }
 
 static void on_recv(cio_loop *loop, cio_op *op);
 
@@ -101,12 +97,11 @@ static void *writer(void *arg) {
             char b[3];
             int n = 1 + (int)(r % 3);
             for (int k = 0; k < n; k++) b[k] = (char)(seq[i] + k);
-            ssize_t w = write(conns[i].peer, b, (size_t)n);
+            long long w = t_sys_write(conns[i].peer, b, (size_t)n);
             if (w > 0) seq[i] = (uint8_t)(seq[i] + w);
-            else if (w < 0 && errno != EAGAIN) return NULL;
+            else if (w < 0 && w != -EAGAIN) return NULL;
         }
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
+        t_sleep_us(20);
     }
     return NULL;
 }
@@ -115,18 +110,18 @@ int main(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
     for (int i = 0; i < PAIRS; i++) {
-        int sv[2];
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        cio_fd sv[2];
+        CHECK_EQ(t_socketpair(sv), 0);
         conns[i].fd = sv[0];
         conns[i].peer = sv[1];
-        CHECK_EQ(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0); /* the writer never blocks on a full buffer */
+        CHECK_EQ(t_set_nonblock(sv[1], 1), 0); /* the writer never blocks on a full buffer */
     }
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, writer, NULL), 0);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, writer, NULL), 0);
     for (int i = 0; i < PAIRS; i++) arm(&loop, &conns[i]);
     t_run(&loop, 60);
     atomic_store(&stop_writer, 1);
-    pthread_join(th, NULL);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     printf("deadline_resubmit: %ld completions, %ld with data, %ld timeouts, %ld wrong\n", done, data_results,
            timeouts, bad);
     CHECK_EQ(done, TOTAL);
@@ -134,8 +129,8 @@ int main(void) {
     CHECK(data_results > 0);
     CHECK(timeouts > 0);
     for (int i = 0; i < PAIRS; i++) {
-        close(conns[i].fd);
-        close(conns[i].peer);
+        t_close_handle(conns[i].fd);
+        t_close_handle(conns[i].peer);
     }
     t_close(&loop);
     puts("deadline_resubmit: ok");

@@ -1,7 +1,8 @@
 /* After cio_loop_init, submitting and completing ops allocates nothing.
  * malloc and friends are interposed here and counted over 100,000 ops of
  * many kinds: nops, timers, pipe reads and writes, cancels, deadlines,
- * links, posts. */
+ * links, posts.
+ * CIO_TEST_NOT_ON_WINDOWS: it counts allocations by interposing malloc over glibc's __libc_malloc, which the Windows CRT does not offer */
 #include "test.h"
 
 #include <stdatomic.h>

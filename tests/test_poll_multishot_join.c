@@ -8,10 +8,11 @@
  *
  * Oracle: a byte written with plain write(2) and never read, so the handle
  * stays readable; completion counts.
+ *
+ * CIO_TEST_PORTABLE
  */
 #include "test.h"
 
-#include <sys/socket.h>
 
 /* Runs turns until `t` has `n` multishot reports, or a bound of turns and
  * time passes. */
@@ -24,9 +25,9 @@ static void run_for_reports(cio_loop *loop, const t_op *t, int n) {
 int main(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    CHECK_EQ(write(sv[1], "x", 1), 1);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "x", 1), 1);
     t_op first, late;
     cio_prep_poll(&first.op, sv[0], CIO_POLLIN);
     t_arm(&first);
@@ -54,8 +55,8 @@ int main(void) {
     CHECK_EQ(late.finals, 1);
     CHECK_EQ(late.res, -CIO_ECANCELED);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
     printf("poll_multishot_join: ok\n");
     return 0;
 }

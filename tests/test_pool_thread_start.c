@@ -21,6 +21,8 @@
  *          recovered.
  * Every op completes exactly once; a statx that succeeds found the size
  * fstat() gives.
+ *
+ * CIO_TEST_NOT_ON_WINDOWS: it slows and fails the pool's thread creation by interposing pthread_create (pool_hook.h, dlsym) in forked children
  */
 #include "pool_hook.h"
 

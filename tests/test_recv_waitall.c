@@ -8,31 +8,31 @@
  *
  * Oracle: a peer thread that writes (or reads) with plain system calls, in
  * small pieces with pauses, and the bytes themselves.
+ *
+ * CIO_TEST_PORTABLE: on Windows the stream pair is loopback TCP
+ * (t_socketpair) and the datagram pair two connected loopback UDP sockets.
  */
 #include "test.h"
 
 #include <errno.h>
-#include <pthread.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
 #include <sys/uio.h>
+#endif
 
 #define TOTAL 600
 
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + 3); }
 
-static void nap_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
+static void nap_ms(int ms) { t_sleep_ms((unsigned)ms); }
 
 typedef struct peer {
-    int fd;
+    cio_fd fd;
     size_t total;   /* bytes to write */
     size_t piece;   /* in pieces of this size */
     int pause_ms;   /* between pieces */
     int shut;       /* then shut down writing (end of file) */
-    pthread_t thread;
+    t_thread thread;
 } peer;
 
 static void *peer_write(void *arg) {
@@ -42,15 +42,14 @@ static void *peer_write(void *arg) {
     for (size_t off = 0; off < p->total;) {
         nap_ms(p->pause_ms);
         size_t n = p->total - off < p->piece ? p->total - off : p->piece;
-        ssize_t w = write(p->fd, buf + off, n);
-        CHECK_EQ(w, (ssize_t)n);
+        CHECK_EQ(t_sys_write(p->fd, buf + off, n), (long long)n);
         off += n;
     }
     if (p->shut) CHECK_EQ(shutdown(p->fd, SHUT_WR), 0);
     return NULL;
 }
 
-static void peer_start(peer *p) { CHECK_EQ(pthread_create(&p->thread, NULL, peer_write, p), 0); }
+static void peer_start(peer *p) { CHECK_EQ(t_thread_start(&p->thread, peer_write, p), 0); }
 
 static void check_bytes(const unsigned char *buf, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -61,13 +60,38 @@ static void check_bytes(const unsigned char *buf, size_t n) {
     }
 }
 
-static void pair(int type, int sv[2]) { CHECK_EQ(socketpair(AF_UNIX, type, 0, sv), 0); }
+#if defined(_WIN32)
+/* Two loopback UDP sockets connected to each other. */
+static void dgram_pair(cio_fd sv[2]) {
+    struct sockaddr_in at[2];
+    for (int i = 0; i < 2; i++) {
+        sv[i] = t_sys_socket(AF_INET, SOCK_DGRAM, 0);
+        CHECK(sv[i] != T_FD_NONE);
+        memset(&at[i], 0, sizeof at[i]);
+        at[i].sin_family = AF_INET;
+        at[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK_EQ(bind(sv[i], (struct sockaddr *)&at[i], sizeof at[i]), 0);
+        int len = sizeof at[i];
+        CHECK_EQ(getsockname(sv[i], (struct sockaddr *)&at[i], &len), 0);
+    }
+    for (int i = 0; i < 2; i++) CHECK_EQ(connect(sv[i], (struct sockaddr *)&at[1 - i], sizeof at[1 - i]), 0);
+}
+
+static void pair(int type, cio_fd sv[2]) {
+    if (type == SOCK_DGRAM)
+        dgram_pair(sv);
+    else
+        CHECK_EQ(t_socketpair(sv), 0);
+}
+#else
+static void pair(int type, cio_fd sv[2]) { CHECK_EQ(socketpair(AF_UNIX, type, 0, sv), 0); }
+#endif
 
 /* A receive of TOTAL bytes the peer writes in pieces (and maybe ends early). */
 static void recv_pieces(size_t sent, int shut) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
+    cio_fd sv[2];
     pair(SOCK_STREAM, sv);
     unsigned char buf[TOTAL];
     memset(buf, 0, sizeof buf);
@@ -78,28 +102,28 @@ static void recv_pieces(size_t sent, int shut) {
     peer p = {.fd = sv[1], .total = sent, .piece = 100, .pause_ms = 20, .shut = shut};
     peer_start(&p);
     t_run(&loop, 10);
-    CHECK_EQ(pthread_join(p.thread, NULL), 0);
+    CHECK_EQ(t_thread_join(&p.thread, NULL), 0);
     CHECK_EQ(r.finals, 1);
     CHECK_EQ(r.res, (int32_t)sent);
     check_bytes(buf, sent);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 /* recvmsg into three buffers whose edges fall inside the peer's pieces. */
 static void recvmsg_pieces(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
+    cio_fd sv[2];
     pair(SOCK_STREAM, sv);
     unsigned char buf[TOTAL];
     memset(buf, 0, sizeof buf);
-    struct iovec iov[3] = {{buf, 100}, {buf + 100, 200}, {buf + 300, 300}};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = iov;
-    mh.msg_iovlen = 3;
+    cio_iovec iov[3] = {{.iov_base = (void *)buf, .iov_len = 100},
+                        {.iov_base = (void *)(buf + 100), .iov_len = 200},
+                        {.iov_base = (void *)(buf + 300), .iov_len = 300}};
+    cio_msghdr mh;
+    cio_msg_init(&mh, NULL, 0, iov, 3, NULL, 0);
     t_op r;
     cio_prep_recvmsg(&r.op, sv[0], &mh, MSG_WAITALL);
     t_arm(&r);
@@ -107,18 +131,18 @@ static void recvmsg_pieces(void) {
     peer p = {.fd = sv[1], .total = TOTAL, .piece = 86, .pause_ms = 15};
     peer_start(&p);
     t_run(&loop, 10);
-    CHECK_EQ(pthread_join(p.thread, NULL), 0);
+    CHECK_EQ(t_thread_join(&p.thread, NULL), 0);
     CHECK_EQ(r.finals, 1);
     CHECK_EQ(r.res, TOTAL);
     check_bytes(buf, TOTAL);
     /* The caller's iovecs are as it left them. */
-    CHECK(iov[0].iov_base == buf && iov[0].iov_len == 100);
-    CHECK(iov[1].iov_base == buf + 100 && iov[1].iov_len == 200);
-    CHECK(iov[2].iov_base == buf + 300 && iov[2].iov_len == 300);
-    CHECK(mh.msg_iov == iov && mh.msg_iovlen == 3);
+    CHECK((void *)iov[0].iov_base == (void *)buf && iov[0].iov_len == 100);
+    CHECK((void *)iov[1].iov_base == (void *)(buf + 100) && iov[1].iov_len == 200);
+    CHECK((void *)iov[2].iov_base == (void *)(buf + 300) && iov[2].iov_len == 300);
+    CHECK(T_MSG_IOV(&mh) == iov && T_MSG_IOVLEN(&mh) == 3);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 /* 100 bytes arrive, then nothing: a cancel (or a deadline) ends the receive,
@@ -126,11 +150,11 @@ static void recvmsg_pieces(void) {
 static void partial_then_end(int by_deadline) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
+    cio_fd sv[2];
     pair(SOCK_STREAM, sv);
     unsigned char src[100], buf[TOTAL];
     for (size_t i = 0; i < sizeof src; i++) src[i] = pattern(i);
-    CHECK_EQ(write(sv[1], src, sizeof src), (ssize_t)sizeof src);
+    CHECK_EQ(t_sys_write(sv[1], src, sizeof src), (long long)sizeof src);
     t_op r;
     cio_prep_recv(&r.op, sv[0], buf, TOTAL, MSG_WAITALL);
     t_arm(&r);
@@ -146,22 +170,23 @@ static void partial_then_end(int by_deadline) {
     CHECK_EQ(r.res, 100);
     check_bytes(buf, 100);
     char extra;
-    CHECK_EQ(recv(sv[0], &extra, 1, MSG_DONTWAIT), -1); /* nothing left behind */
+    CHECK_EQ(t_set_nonblock(sv[0], 1), 0);
+    CHECK_EQ(t_sys_recv(sv[0], &extra, 1, 0), -CIO_EAGAIN); /* nothing left behind */
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 /* A datagram is one message: MSG_WAITALL does not join two. */
 static void datagram(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
+    cio_fd sv[2];
     pair(SOCK_DGRAM, sv);
     unsigned char src[100], buf[TOTAL];
     for (size_t i = 0; i < sizeof src; i++) src[i] = pattern(i);
-    CHECK_EQ(write(sv[1], src, sizeof src), (ssize_t)sizeof src);
-    CHECK_EQ(write(sv[1], src, sizeof src), (ssize_t)sizeof src);
+    CHECK_EQ(t_sys_write(sv[1], src, sizeof src), (long long)sizeof src);
+    CHECK_EQ(t_sys_write(sv[1], src, sizeof src), (long long)sizeof src);
     t_op r;
     cio_prep_recv(&r.op, sv[0], buf, TOTAL, MSG_WAITALL);
     t_arm(&r);
@@ -170,18 +195,18 @@ static void datagram(void) {
     CHECK_EQ(r.res, 100);
     check_bytes(buf, 100);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 /* A send of 1 MiB into a small socket buffer, read by a slow peer. */
 #define BIG (1u << 20)
 
 typedef struct reader {
-    int fd;
+    cio_fd fd;
     size_t got;
     int bad;
-    pthread_t thread;
+    t_thread thread;
 } reader;
 
 static void *peer_read(void *arg) {
@@ -189,9 +214,9 @@ static void *peer_read(void *arg) {
     static unsigned char chunk[16384];
     for (int n = 0; rd->got < BIG && n < 100000; n++) {
         if (n % 16 == 0) nap_ms(1);
-        ssize_t r = read(rd->fd, chunk, sizeof chunk);
+        long long r = t_sys_read(rd->fd, chunk, sizeof chunk);
         if (r <= 0) break;
-        for (ssize_t i = 0; i < r; i++)
+        for (long long i = 0; i < r; i++)
             if (chunk[i] != pattern(rd->got + (size_t)i)) rd->bad = 1;
         rd->got += (size_t)r;
     }
@@ -201,10 +226,10 @@ static void *peer_read(void *arg) {
 static void send_all(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int sv[2];
+    cio_fd sv[2];
     pair(SOCK_STREAM, sv);
     int small = 8192;
-    CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     unsigned char *src = malloc(BIG);
     CHECK(src);
     for (size_t i = 0; i < BIG; i++) src[i] = pattern(i);
@@ -213,17 +238,17 @@ static void send_all(void) {
     t_arm(&s);
     CHECK_EQ(cio_submit(&loop, &s.op), 0);
     reader rd = {.fd = sv[1]};
-    CHECK_EQ(pthread_create(&rd.thread, NULL, peer_read, &rd), 0);
+    CHECK_EQ(t_thread_start(&rd.thread, peer_read, &rd), 0);
     t_run(&loop, 10);
     CHECK_EQ(s.finals, 1);
     CHECK_EQ(s.res, BIG);
-    CHECK_EQ(pthread_join(rd.thread, NULL), 0);
+    CHECK_EQ(t_thread_join(&rd.thread, NULL), 0);
     CHECK_EQ(rd.got, BIG);
     CHECK_EQ(rd.bad, 0);
     free(src);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 int main(void) {

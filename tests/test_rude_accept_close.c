@@ -11,6 +11,8 @@
  * each accepted socket is closed by a cio close op; every op completes
  * once; the process holds the same descriptors afterwards as before
  * (/proc/self/fd); the loop closes with 0.
+ *
+ * CIO_TEST_PORTABLE (Windows: the process's handle count is the leak oracle)
  */
 #include "rude.h"
 
@@ -19,7 +21,7 @@ enum { PEERS = 200, MODES = 4 };
 typedef struct conn {
     t_op rcv; /* first: its callback gets &rcv.op */
     t_op cls;
-    int fd;
+    cio_fd fd;
     char buf[64];
     unsigned recvs;
 } conn;
@@ -87,7 +89,7 @@ static void on_accept(cio_loop *loop, cio_op *op) {
     CHECK(op->res >= 0);
     CHECK(srv.accepted < PEERS);
     conn *c = &srv.conns[srv.accepted++];
-    c->fd = op->res;
+    c->fd = cio_op_fd(op);
     submit_recv(loop, c);
 }
 
@@ -105,16 +107,16 @@ typedef struct clients {
 static void *client_main(void *arg) {
     clients *cl = arg;
     for (int i = 0; i < PEERS; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, net_sa(&cl->at), cl->at.len) != 0) {
-            cl->err = errno;
-            if (fd >= 0) close(fd);
+        cio_fd fd = t_sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd == T_FD_NONE || connect(fd, net_sa(&cl->at), cl->at.len) != 0) {
+            cl->err = t_sock_error();
+            if (fd != T_FD_NONE) t_close_handle(fd);
             break;
         }
         cl->connected++;
         switch (i % MODES) {
         case 0:
-            close(fd);
+            t_close_handle(fd);
             break;
         case 1:
             rude_reset_close(fd);
@@ -123,14 +125,15 @@ static void *client_main(void *arg) {
         case 2: {
             char msg[8] = "rude!!!";
             size_t k = 1 + (size_t)(i % 7);
-            if (send(fd, msg, k, MSG_NOSIGNAL) != (ssize_t)k) cl->err = errno ? errno : EIO;
+            long long sent = t_sys_send(fd, msg, k, MSG_NOSIGNAL);
+            if (sent != (long long)k) cl->err = sent < 0 ? (int)-sent : EIO;
             cl->bytes += k;
-            close(fd);
+            t_close_handle(fd);
             break;
         }
         default:
             shutdown(fd, SHUT_WR);
-            close(fd);
+            t_close_handle(fd);
             break;
         }
     }
@@ -141,7 +144,30 @@ static void *client_main(void *arg) {
     return NULL;
 }
 
+/* Windows: what the process sets up once and keeps (WSAStartup, never
+ * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
+ * leak: count handles from after one round of it. POSIX: nothing to do. */
+static void warm_up(void) {
+#if defined(_WIN32)
+    cio_loop warm;
+    t_loop_init(&warm, 8);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
+    t_op p;
+    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+    t_arm(&p);
+    CHECK_EQ(cio_submit(&warm, &p.op), 0);
+    t_run(&warm, 5);
+    CHECK_EQ(p.res, CIO_POLLIN);
+    t_close(&warm);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+#endif
+}
+
 int main(void) {
+    warm_up();
     int fds_before = rude_fd_count();
     cio_loop loop;
     t_loop_init(&loop, 256);
@@ -152,15 +178,15 @@ int main(void) {
     memset(&cl, 0, sizeof cl);
     memset(&srv, 0, sizeof srv);
     cl.loop = &loop;
-    int lfd = net_listener(&loop, AF_INET, PEERS + 16, &cl.at);
+    cio_fd lfd = net_listener(&loop, AF_INET, PEERS + 16, &cl.at);
     cio_prep_accept(&srv.acc.op, lfd, NULL, NULL, SOCK_CLOEXEC);
     t_arm(&srv.acc);
     srv.acc.op.cb = on_accept;
     srv.acc.op.flags = CIO_F_MULTISHOT;
     CHECK_EQ(cio_submit(&loop, &srv.acc.op), 0);
 
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, client_main, &cl), 0);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, client_main, &cl), 0);
     double end = t_seconds() + 15;
     while (!__atomic_load_n(&cl.done, __ATOMIC_ACQUIRE) || srv.closed < cl.connected) {
         CHECK(cio_loop_run(&loop, CIO_RUN_ONCE) >= 0);
@@ -170,7 +196,7 @@ int main(void) {
             exit(1);
         }
     }
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     CHECK_EQ(cl.err, 0);
     CHECK_EQ(cl.connected, PEERS);
     printf("%d accepted: %d end of stream, %d reset, %zu bytes\n", srv.accepted, srv.ended_eof,

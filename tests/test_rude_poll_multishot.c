@@ -10,7 +10,10 @@
  *
  * The poll backend is the documented exception (op.h): poll(2) has no
  * edges, so it reports the level on every turn while the handle stays
- * ready; there the test checks that each event is reported at all.
+ * ready; there the test checks that each event is reported at all. So is
+ * IOCP, whose AFD polls report levels (op.h).
+ *
+ * CIO_TEST_PORTABLE
  */
 #include "rude.h"
 
@@ -31,7 +34,7 @@ static void turn_for(cio_loop *loop, unsigned ms) {
 static int failures;
 
 static void one(cio_loop *loop, int act, uint32_t events) {
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     t_op w;
     cio_prep_poll(&w.op, s, events);
@@ -43,7 +46,7 @@ static void one(cio_loop *loop, int act, uint32_t events) {
     CHECK_EQ(w.mores, 0);
 
     if (act == ACT_DATA)
-        CHECK_EQ(send(p, "!", 1, MSG_NOSIGNAL), 1);
+        CHECK_EQ(t_sys_send(p, "!", 1, MSG_NOSIGNAL), 1);
     else if (act == ACT_FIN)
         CHECK_EQ(shutdown(p, SHUT_WR), 0);
     else
@@ -51,13 +54,15 @@ static void one(cio_loop *loop, int act, uint32_t events) {
     turn_for(loop, 100);
     int first = w.mores;
     CHECK_EQ(w.finals, 0);
-    const int max = cio_loop_backend(loop) == CIO_BACKEND_POLL ? 1 << 30 : MAX_REPORTS_PER_EVENT;
+    /* Levels on poll and IOCP (AFD): a report per turn while ready (op.h). */
+    const bool levels = cio_loop_backend(loop) == CIO_BACKEND_POLL || cio_loop_backend(loop) == CIO_BACKEND_IOCP;
+    const int max = levels ? 1 << 30 : MAX_REPORTS_PER_EVENT;
     bool ok = first >= 1 && first <= max;
 
     /* A second byte is a second edge (still unread, the level unchanged). */
     int second = 0;
     if (act == ACT_DATA) {
-        CHECK_EQ(send(p, "?", 1, MSG_NOSIGNAL), 1);
+        CHECK_EQ(t_sys_send(p, "?", 1, MSG_NOSIGNAL), 1);
         turn_for(loop, 100);
         second = w.mores - first;
         ok = ok && second >= 1 && second <= max;
@@ -73,11 +78,34 @@ static void one(cio_loop *loop, int act, uint32_t events) {
     CHECK_EQ(net_wait(loop, &w, 5), -CIO_ECANCELED);
     net_settle(loop);
     CHECK_EQ(w.finals, 1);
-    CHECK_EQ(close(s), 0);
-    if (act != ACT_RST) CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    if (act != ACT_RST) CHECK_EQ(t_close_handle(p), 0);
+}
+
+/* Windows: what the process sets up once and keeps (WSAStartup, never
+ * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
+ * leak: count handles from after one round of it. POSIX: nothing to do. */
+static void warm_up(void) {
+#if defined(_WIN32)
+    cio_loop warm;
+    t_loop_init(&warm, 8);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
+    t_op p;
+    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+    t_arm(&p);
+    CHECK_EQ(cio_submit(&warm, &p.op), 0);
+    t_run(&warm, 5);
+    CHECK_EQ(p.res, CIO_POLLIN);
+    t_close(&warm);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+#endif
 }
 
 int main(void) {
+    warm_up();
     int fds_before = rude_fd_count();
     cio_loop loop;
     t_loop_init(&loop, 64);

@@ -7,7 +7,9 @@
  * exactly once. In callback style and in task style, on every backend.
  */
 /* The peers run on threads of their own (rude.h's pthread_create): this
- * names it for tests/CMakeLists.txt, which labels such tests "threads". */
+ * names it for tests/CMakeLists.txt, which labels such tests "threads". *
+ * CIO_TEST_PORTABLE
+ */
 #include "rude.h"
 
 enum { TOTAL = 8 << 20, SLOW_PART = 256 << 10, SLOW_CHUNK = 1024 };
@@ -23,7 +25,7 @@ static void check_peer(const rude_peer *p) {
 
 typedef struct sender {
     t_op t; /* first: the callback gets &t.op */
-    int fd;
+    cio_fd fd;
     const uint8_t *data;
     uint32_t asked;
     size_t done;
@@ -57,11 +59,11 @@ static void on_sent(cio_loop *loop, cio_op *op) {
 }
 
 static void callback_style(cio_loop *loop, const uint8_t *data) {
-    int s, p;
+    cio_fd s, p;
     /* Small buffers on both sides: 8 MiB cannot go in one send. */
     rude_pair(loop, &s, &p, 64 << 10);
     int small = 64 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     rude_peer peer = {.rx_seed = 7, .chunk = SLOW_CHUNK, .slow_until = SLOW_PART, .pause_ms = 1};
     rude_peer_start(&peer, p, rude_peer_recv_all);
 
@@ -81,7 +83,9 @@ static void callback_style(cio_loop *loop, const uint8_t *data) {
     CHECK_EQ(snd.error, 0);
     CHECK_EQ(snd.done, TOTAL);
     CHECK_EQ(snd.completions, snd.submits);
-    CHECK(snd.partial >= 1);
+    /* An overlapped WSASend completes whole (Windows holds the whole buffer):
+     * no partial send there to go on from. */
+    if (!t_on_windows()) CHECK(snd.partial >= 1);
     t_op t;
     cio_prep_shutdown(&t.op, s, SHUT_WR);
     CHECK_EQ(net_do(loop, &t), 0);
@@ -90,14 +94,14 @@ static void callback_style(cio_loop *loop, const uint8_t *data) {
     net_settle(loop);
     CHECK_EQ(snd.completions, snd.submits);
     printf("callbacks: %u sends (%u short)\n", snd.submits, snd.partial);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* ---- task style ---- */
 
 typedef struct task_arg {
-    int fd;
+    cio_fd fd;
     const uint8_t *data;
     unsigned sends, partial;
     int done;
@@ -121,7 +125,7 @@ static intptr_t task_sender(void *arg) {
 }
 
 static void task_style(cio_loop *loop, const uint8_t *data) {
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0); /* default buffers this time */
     rude_peer peer = {.rx_seed = 7, .chunk = SLOW_CHUNK, .slow_until = SLOW_PART, .pause_ms = 1};
     rude_peer_start(&peer, p, rude_peer_recv_all);
@@ -133,14 +137,37 @@ static void task_style(cio_loop *loop, const uint8_t *data) {
     rude_peer_join(&peer);
     check_peer(&peer);
     printf("task: %u sends (%u short)\n", a.sends, a.partial);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
+}
+
+/* Windows: what the process sets up once and keeps (WSAStartup, never
+ * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
+ * leak: count handles from after one round of it. POSIX: nothing to do. */
+static void warm_up(void) {
+#if defined(_WIN32)
+    cio_loop warm;
+    t_loop_init(&warm, 8);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
+    t_op p;
+    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+    t_arm(&p);
+    CHECK_EQ(cio_submit(&warm, &p.op), 0);
+    t_run(&warm, 5);
+    CHECK_EQ(p.res, CIO_POLLIN);
+    t_close(&warm);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+#endif
 }
 
 int main(void) {
     uint8_t *data = malloc(TOTAL);
     CHECK(data != NULL);
     rude_fill(data, TOTAL, 7, 0);
+    warm_up();
     int fds_before = rude_fd_count();
 
     cio_loop loop;

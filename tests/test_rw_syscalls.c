@@ -7,7 +7,8 @@
  * (waiting for the write that follows them) and writes must still move
  * their bytes. In a child process, since the filter cannot be removed.
  * Linux on x86-64 and aarch64 only, from 6.4 (pipes honour RWF_NOWAIT);
- * elsewhere, or where seccomp is not allowed, the test is skipped. */
+ * elsewhere, or where seccomp is not allowed, the test is skipped.
+ * CIO_TEST_NOT_ON_WINDOWS: it counts system calls with a Linux seccomp filter in a forked child */
 #include "test.h"
 
 #include <errno.h>

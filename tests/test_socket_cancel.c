@@ -4,6 +4,8 @@
  * with a CIO_OP_CANCEL op and with cio_cancel(), and given a deadline that
  * passes, or one that data beats. Every op, cancel ops included, completes
  * exactly once with the exact code.
+ *
+ * CIO_TEST_PORTABLE
  */
 #include "net.h"
 
@@ -51,7 +53,7 @@ static void submit_and_cancel(cio_loop *loop, t_op *target, enum how how) {
 
 static void cancel_recv(cio_loop *loop, int family) {
     for (int how = BY_OP; how <= BY_OP_SAME_TURN; how++) {
-        int c, s;
+        cio_fd c, s;
         net_pair(loop, family, &c, &s);
         char buf[16];
         t_op r;
@@ -59,14 +61,14 @@ static void cancel_recv(cio_loop *loop, int family) {
         submit_and_cancel(loop, &r, (enum how)how);
         /* The cancelled recv took nothing: the next bytes go to the next recv. */
         net_exchange(loop, c, s, "after cancel");
-        CHECK_EQ(close(c), 0);
-        CHECK_EQ(close(s), 0);
+        CHECK_EQ(t_close_handle(c), 0);
+        CHECK_EQ(t_close_handle(s), 0);
     }
 }
 
 static void cancel_accept(cio_loop *loop, int family) {
     net_addr at;
-    int lfd = net_listener(loop, family, 8, &at);
+    cio_fd lfd = net_listener(loop, family, 8, &at);
     for (int how = BY_OP; how <= BY_OP_SAME_TURN; how++) {
         struct sockaddr_storage peer;
         cio_socklen len = sizeof peer;
@@ -75,16 +77,16 @@ static void cancel_accept(cio_loop *loop, int family) {
         submit_and_cancel(loop, &a, (enum how)how);
     }
     /* The listener still works, and no connection was taken by a cancelled accept. */
-    int c = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd c = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     t_op con, acc;
     cio_prep_connect(&con.op, c, net_sa(&at), at.len);
     CHECK_EQ(net_do(loop, &con), 0);
     cio_prep_accept(&acc.op, lfd, NULL, NULL, SOCK_CLOEXEC);
-    int s = net_do(loop, &acc);
-    CHECK(s >= 0);
+    CHECK(net_do(loop, &acc) >= 0);
+    cio_fd s = t_fd(&acc);
     net_exchange(loop, c, s, "accepted");
-    int fds[] = {c, s, lfd};
-    for (unsigned i = 0; i < 3; i++) CHECK_EQ(close(fds[i]), 0);
+    cio_fd fds[] = {c, s, lfd};
+    for (unsigned i = 0; i < 3; i++) CHECK_EQ(t_close_handle(fds[i]), 0);
 }
 
 /*
@@ -95,7 +97,7 @@ static void cancel_accept(cio_loop *loop, int family) {
  * 3 s, ... and is dropped each time while the queue stays full.
  */
 typedef struct full_listener {
-    int lfd, first;
+    cio_fd lfd, first;
     net_addr at;
 } full_listener;
 
@@ -112,26 +114,26 @@ static void full_listener_open(cio_loop *loop, int family, full_listener *fl) {
 }
 
 static void full_listener_close(full_listener *fl) {
-    CHECK_EQ(close(fl->first), 0);
-    CHECK_EQ(close(fl->lfd), 0);
+    CHECK_EQ(t_close_handle(fl->first), 0);
+    CHECK_EQ(t_close_handle(fl->lfd), 0);
 }
 
 static void cancel_connect(cio_loop *loop, int family) {
     full_listener fl;
     full_listener_open(loop, family, &fl);
     for (int how = BY_OP; how <= BY_OP_SAME_TURN; how++) {
-        int c = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+        cio_fd c = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
         t_op con;
         cio_prep_connect(&con.op, c, net_sa(&fl.at), fl.at.len);
         submit_and_cancel(loop, &con, (enum how)how);
-        CHECK_EQ(close(c), 0);
+        CHECK_EQ(t_close_handle(c), 0);
     }
     full_listener_close(&fl);
 }
 
 static void cancel_poll(cio_loop *loop, int family) {
     for (int how = BY_OP; how <= BY_OP_SAME_TURN; how++) {
-        int c, s;
+        cio_fd c, s;
         net_pair(loop, family, &c, &s);
         t_op p;
         cio_prep_poll(&p.op, s, CIO_POLLIN);
@@ -142,8 +144,8 @@ static void cancel_poll(cio_loop *loop, int family) {
         CHECK_EQ(net_do(loop, &snd), 1);
         cio_prep_poll(&p.op, s, CIO_POLLIN);
         CHECK_EQ(net_do(loop, &p) & CIO_POLLIN, CIO_POLLIN);
-        CHECK_EQ(close(c), 0);
-        CHECK_EQ(close(s), 0);
+        CHECK_EQ(t_close_handle(c), 0);
+        CHECK_EQ(t_close_handle(s), 0);
     }
 }
 
@@ -163,7 +165,7 @@ static int32_t with_deadline(cio_loop *loop, t_op *t, uint64_t after_ns) {
 }
 
 static void deadlines(cio_loop *loop, int family) {
-    int c, s;
+    cio_fd c, s;
     net_pair(loop, family, &c, &s);
     char buf[16];
     t_op r, snd;
@@ -207,7 +209,7 @@ static void deadlines(cio_loop *loop, int family) {
 
     /* Other waiting ops time out the same way. */
     net_addr at;
-    int lfd = net_listener(loop, family, 8, &at);
+    cio_fd lfd = net_listener(loop, family, 8, &at);
     t_op a;
     cio_prep_accept(&a.op, lfd, NULL, NULL, 0);
     CHECK_EQ(with_deadline(loop, &a, 20 * ms), -CIO_ETIMEDOUT);
@@ -217,29 +219,32 @@ static void deadlines(cio_loop *loop, int family) {
 
     full_listener fl;
     full_listener_open(loop, family, &fl);
-    int pending = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd pending = net_socket(loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     t_op con;
     cio_prep_connect(&con.op, pending, net_sa(&fl.at), fl.at.len);
     CHECK_EQ(with_deadline(loop, &con, 20 * ms), -CIO_ETIMEDOUT);
-    CHECK_EQ(close(pending), 0);
+    CHECK_EQ(t_close_handle(pending), 0);
     full_listener_close(&fl);
 
-    int fds[] = {c, s, lfd};
-    for (unsigned i = 0; i < 3; i++) CHECK_EQ(close(fds[i]), 0);
+    cio_fd fds[] = {c, s, lfd};
+    for (unsigned i = 0; i < 3; i++) CHECK_EQ(t_close_handle(fds[i]), 0);
 }
 
 typedef struct counted {
     t_op t;
     uint8_t final_flags;
     int32_t last_more; /* result of the latest CIO_F_MORE completion */
+    cio_fd last_fd;    /* and its new handle (accept), if any */
 } counted;
 
 static void on_counted(cio_loop *loop, cio_op *op) {
     counted *k = (counted *)op;
-    if (op->flags & CIO_F_MORE)
+    if (op->flags & CIO_F_MORE) {
         k->last_more = op->res;
-    else
+        k->last_fd = cio_op_fd(op);
+    } else {
         k->final_flags = op->flags;
+    }
     net_cb(loop, op);
 }
 
@@ -247,8 +252,8 @@ static void on_counted(cio_loop *loop, cio_op *op) {
  * -CIO_ETIMEDOUT; cancelled before it, it ends with -CIO_ECANCELED. */
 static void multishot_deadline(cio_loop *loop, int family) {
     net_addr a_at, b_at;
-    int a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
-    int b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
+    cio_fd a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
+    cio_fd b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
     counted p;
     cio_prep_poll(&p.t.op, b, CIO_POLLIN);
     net_arm(&p.t);
@@ -280,17 +285,18 @@ static void multishot_deadline(cio_loop *loop, int family) {
     CHECK_EQ(cio_submit(loop, &p.t.op), 0);
     CHECK_EQ(net_wait(loop, &p.t, 10), -CIO_ETIMEDOUT);
     CHECK_EQ(p.final_flags & CIO_F_MORE, 0);
-    /* One report per readiness edge; poll(2) knows only levels, so there a
-     * multishot poll reports once per loop turn while the handle is ready. */
-    if (cio_loop_backend(loop) == CIO_BACKEND_POLL)
+    /* One report per readiness edge; poll(2) and AFD (IOCP) know only
+     * levels, so there a multishot poll reports once per loop turn while the
+     * handle is ready (op.h). */
+    if (cio_loop_backend(loop) == CIO_BACKEND_POLL || cio_loop_backend(loop) == CIO_BACKEND_IOCP)
         CHECK(p.t.mores >= 1);
     else
         CHECK_EQ(p.t.mores, 1);
     CHECK_EQ(p.last_more, CIO_POLLIN);
     net_settle(loop);
     CHECK_EQ(p.t.finals, 1);
-    CHECK_EQ(close(a), 0);
-    CHECK_EQ(close(b), 0);
+    CHECK_EQ(t_close_handle(a), 0);
+    CHECK_EQ(t_close_handle(b), 0);
 }
 
 /*
@@ -303,7 +309,7 @@ static void multishot_deadline(cio_loop *loop, int family) {
 static void close_with_pending(int family) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    int c, s;
+    cio_fd c, s;
     net_pair(&loop, family, &c, &s);
     char buf[16], buf2[16];
     enum { RECV, ACCEPT, POLL, CONNECT, DEADLINE, N };
@@ -311,12 +317,12 @@ static void close_with_pending(int family) {
     cio_prep_recv(&ops[RECV].t.op, s, buf, sizeof buf, 0);
     cio_prep_recv(&ops[DEADLINE].t.op, c, buf2, sizeof buf2, 0);
     net_addr at;
-    int lfd = net_listener(&loop, family, 8, &at);
+    cio_fd lfd = net_listener(&loop, family, 8, &at);
     cio_prep_accept(&ops[ACCEPT].t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
     cio_prep_poll(&ops[POLL].t.op, lfd, CIO_POLLIN);
     full_listener fl;
     full_listener_open(&loop, family, &fl);
-    int pending = net_socket(&loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd pending = net_socket(&loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_connect(&ops[CONNECT].t.op, pending, net_sa(&fl.at), fl.at.len);
     for (int i = 0; i < N; i++) {
         net_arm(&ops[i].t);
@@ -328,7 +334,7 @@ static void close_with_pending(int family) {
     CHECK_EQ(cio_loop_run(&loop, CIO_RUN_NOWAIT), N);
 
     /* One connection for the multishot accept (and the multishot poll on the same listener). */
-    int c2 = net_socket(&loop, family, SOCK_STREAM | SOCK_CLOEXEC);
+    cio_fd c2 = net_socket(&loop, family, SOCK_STREAM | SOCK_CLOEXEC);
     t_op con;
     cio_prep_connect(&con.op, c2, net_sa(&at), at.len);
     CHECK_EQ(net_do(&loop, &con), 0);
@@ -351,8 +357,8 @@ static void close_with_pending(int family) {
     }
     CHECK_EQ(ops[ACCEPT].t.mores, 1);
     CHECK(ops[ACCEPT].last_more >= 0);
-    int fds[] = {c, s, lfd, pending, c2, ops[ACCEPT].last_more};
-    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(close(fds[i]), 0);
+    cio_fd fds[] = {c, s, lfd, pending, c2, ops[ACCEPT].last_fd};
+    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(t_close_handle(fds[i]), 0);
     full_listener_close(&fl);
 }
 

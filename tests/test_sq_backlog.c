@@ -16,15 +16,17 @@
  *
  * Ops that cannot return EAGAIN: nops, timers with deadlines, reads of a
  * regular file (bytes checked against what was written), recvs on a
- * socketpair fed with plain write(). */
+ * socketpair fed with plain write().
+ * CIO_TEST_PORTABLE: the regular file is read by several loops one after the other. */
 #include "fs_util.h"
 
-#include <pthread.h>
+#if !defined(_WIN32)
 #include <sys/socket.h>
+#endif
 
 static const uint64_t ms = 1000000;
 static char content[4096];
-static int file_fd;
+static cio_fd file_fd;
 
 enum kind { K_NOP, K_READ, K_TIMER, K_RECV, K_COUNT };
 
@@ -36,7 +38,7 @@ typedef struct item {
     int cancelled; /* a cancel was asked for before it could complete */
 } item;
 
-static void prep_item(cio_loop *loop, item *it, enum kind kind, int i, int recv_fd, bool deadline) {
+static void prep_item(cio_loop *loop, item *it, enum kind kind, int i, cio_fd recv_fd, bool deadline) {
     it->kind = kind;
     it->cancelled = 0;
     it->off = (uint32_t)(i * 7) % (sizeof content - sizeof it->buf);
@@ -97,10 +99,10 @@ static void tiny_ring(void) {
 enum { PRE = 400 };
 static item pre[PRE];
 static t_op cancels[PRE];
-static int sv[2];
+static cio_fd sv[2];
 
 static void fill_before_run(cio_loop *loop) {
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ(t_socketpair(sv), 0);
     int ncancel = 0;
     for (int i = 0; i < PRE; i++) {
         prep_item(loop, &pre[i], (enum kind)(i % K_COUNT), i, sv[0], i % 2);
@@ -129,7 +131,7 @@ static void *run_loop(void *arg) {
         if (pre[i].kind == K_RECV && !pre[i].cancelled) nrecv++;
     char *bytes = calloc((size_t)nrecv, 1);
     CHECK(bytes != NULL);
-    CHECK_EQ(write(sv[1], bytes, (size_t)nrecv), nrecv);
+    CHECK_EQ(t_sys_write(sv[1], bytes, (size_t)nrecv), nrecv);
     free(bytes);
     t_run(loop, 20);
     return NULL;
@@ -139,9 +141,9 @@ static void handed_over(void) {
     cio_loop loop;
     t_loop_init(&loop, 4);
     fill_before_run(&loop);
-    pthread_t th;
-    CHECK_EQ(pthread_create(&th, NULL, run_loop, &loop), 0);
-    CHECK_EQ(pthread_join(th, NULL), 0);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, run_loop, &loop), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
     int recv_done = 0;
     for (int i = 0; i < PRE; i++) {
         check_item(&pre[i], "handed over", i);
@@ -153,8 +155,8 @@ static void handed_over(void) {
     }
     CHECK(recv_done > 0);
     t_close(&loop);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 static void closed_unrun(void) {
@@ -167,8 +169,8 @@ static void closed_unrun(void) {
         CHECK(pre[i].t.res != -CIO_EAGAIN);
     }
     for (int i = 0; i < PRE / 10; i++) CHECK_EQ(cancels[i].finals, 1);
-    close(sv[0]);
-    close(sv[1]);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
 }
 
 /* ---- callbacks that submit more during the reap ---- */
@@ -210,14 +212,14 @@ int main(void) {
     char path[128];
     fs_path(path, sizeof path, dir, "data");
     for (size_t i = 0; i < sizeof content; i++) content[i] = (char)(i * 131 + 7);
-    file_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    CHECK(file_fd >= 0);
-    CHECK_EQ(write(file_fd, content, sizeof content), (ssize_t)sizeof content);
+    file_fd = t_sys_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(file_fd != T_FD_NONE);
+    CHECK_EQ(t_sys_pwrite(file_fd, content, sizeof content, 0), (long long)sizeof content);
     tiny_ring();
     handed_over();
     closed_unrun();
     callback_storm();
-    close(file_fd);
+    CHECK_EQ(t_close_handle(file_fd), 0);
     puts("sq_backlog: ok");
     return 0;
 }

@@ -3,60 +3,50 @@
  * semantics (the sender's address in msg_name, boundaries, truncation, the
  * error codes), connected UDP with send/recv, and CIO_OP_POLL one-shot and
  * multishot, with the multishot one cancelled both ways.
+ *
+ * CIO_TEST_PORTABLE
  */
 #include "net.h"
 
 static bool have_v6;
 
 /* A datagram of `len` bytes from `fd` to `to`, through CIO_OP_SENDMSG. */
-static int32_t send_to(cio_loop *loop, int fd, const net_addr *to, const void *data, size_t len) {
-    struct iovec iov = {(void *)(uintptr_t)data, len};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_name = (void *)(uintptr_t)&to->ss;
-    m.msg_namelen = to->len;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+static int32_t send_to(cio_loop *loop, cio_fd fd, const net_addr *to, const void *data, size_t len) {
+    cio_iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
+    cio_msghdr m;
+    cio_msg_init(&m, (void *)(uintptr_t)&to->ss, to->len, &iov, 1, NULL, 0);
     t_op t;
     cio_prep_sendmsg(&t.op, fd, &m, 0);
     return net_do(loop, &t);
 }
 
 /* A receive through CIO_OP_RECVMSG; fills `from` and `*flags_out`. */
-static int32_t recv_from(cio_loop *loop, int fd, void *buf, size_t len, int flags, net_addr *from,
+static int32_t recv_from(cio_loop *loop, cio_fd fd, void *buf, size_t len, int flags, net_addr *from,
                          int *flags_out) {
-    struct iovec iov = {buf, len};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
+    cio_iovec iov = {.iov_base = buf, .iov_len = len};
+    cio_msghdr m;
     memset(from, 0xa5, sizeof *from);
-    m.msg_name = &from->ss;
-    m.msg_namelen = sizeof from->ss;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    cio_msg_init(&m, &from->ss, sizeof from->ss, &iov, 1, NULL, 0);
     t_op t;
     cio_prep_recvmsg(&t.op, fd, &m, flags);
     int32_t r = net_do(loop, &t);
-    from->len = m.msg_namelen;
-    *flags_out = m.msg_flags;
+    from->len = cio_msg_namelen(&m);
+    *flags_out = cio_msg_flags(&m);
     return r;
 }
 
 static void udp(cio_loop *loop, int family) {
     net_addr a_at, b_at, from;
-    int a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
-    int b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
-    const socklen_t name_len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    cio_fd a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
+    cio_fd b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
+    const cio_socklen name_len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     char buf[128];
     int mflags;
 
     /* sendto from two pieces; recvfrom names the sender. */
-    struct iovec iov[2] = {{(void *)"abc", 3}, {(void *)"defgh", 5}};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_name = &b_at.ss;
-    m.msg_namelen = b_at.len;
-    m.msg_iov = iov;
-    m.msg_iovlen = 2;
+    cio_iovec iov[2] = {{.iov_base = (void *)"abc", .iov_len = 3}, {.iov_base = (void *)"defgh", .iov_len = 5}};
+    cio_msghdr m;
+    cio_msg_init(&m, &b_at.ss, b_at.len, iov, 2, NULL, 0);
     t_op snd;
     cio_prep_sendmsg(&snd.op, a, &m, 0);
     CHECK_EQ(net_do(loop, &snd), 8);
@@ -69,15 +59,11 @@ static void udp(cio_loop *loop, int family) {
 
     /* A recvmsg waiting first, scattering into two buffers, the other way round. */
     char head[4], tail[32];
-    struct iovec riov[2] = {{head, sizeof head}, {tail, sizeof tail}};
+    cio_iovec riov[2] = {{.iov_base = head, .iov_len = sizeof head}, {.iov_base = tail, .iov_len = sizeof tail}};
     struct sockaddr_storage rname;
-    struct msghdr rm;
-    memset(&rm, 0, sizeof rm);
+    cio_msghdr rm;
     memset(&rname, 0xa5, sizeof rname);
-    rm.msg_name = &rname;
-    rm.msg_namelen = sizeof rname;
-    rm.msg_iov = riov;
-    rm.msg_iovlen = 2;
+    cio_msg_init(&rm, &rname, sizeof rname, riov, 2, NULL, 0);
     t_op rcv;
     cio_prep_recvmsg(&rcv.op, a, &rm, 0);
     net_arm(&rcv);
@@ -88,7 +74,7 @@ static void udp(cio_loop *loop, int family) {
     CHECK_EQ(net_wait(loop, &rcv, 10), 10);
     CHECK(memcmp(head, "0123", 4) == 0 && memcmp(tail, "456789", 6) == 0);
     memcpy(&from.ss, &rname, sizeof rname);
-    from.len = rm.msg_namelen;
+    from.len = cio_msg_namelen(&rm);
     CHECK(net_same(&from, &b_at));
 
     /* Boundaries are kept, in order; an empty datagram is one too. */
@@ -109,25 +95,23 @@ static void udp(cio_loop *loop, int family) {
     CHECK_EQ(send_to(loop, a, &b_at, big, 100), 100);
     CHECK_EQ(recv_from(loop, b, buf, 10, 0, &from, &mflags), 10);
     CHECK(memcmp(buf, big, 10) == 0);
-    CHECK_EQ(mflags & MSG_TRUNC, MSG_TRUNC);
+    CHECK_EQ(mflags & CIO_MSG_TRUNC, CIO_MSG_TRUNC);
     CHECK_EQ(send_to(loop, a, &b_at, big, 100), 100);
-    CHECK_EQ(recv_from(loop, b, buf, 10, MSG_TRUNC, &from, &mflags), 100);
-    CHECK_EQ(mflags & MSG_TRUNC, MSG_TRUNC);
+    CHECK_EQ(recv_from(loop, b, buf, 10, CIO_MSG_TRUNC, &from, &mflags), 100);
+    CHECK_EQ(mflags & CIO_MSG_TRUNC, CIO_MSG_TRUNC);
 
     /* Nothing queued, and not willing to wait. */
-    CHECK_EQ(recv_from(loop, b, buf, sizeof buf, MSG_DONTWAIT, &from, &mflags), -CIO_EAGAIN);
+    CHECK_EQ(recv_from(loop, b, buf, sizeof buf, CIO_MSG_DONTWAIT, &from, &mflags), -CIO_EAGAIN);
 
     /* A datagram larger than UDP can carry. */
     static char huge[70000];
     CHECK_EQ(send_to(loop, a, &b_at, huge, sizeof huge), -CIO_EMSGSIZE);
 
     /* No destination on an unconnected socket. */
-    struct iovec one = {(void *)"x", 1};
-    memset(&m, 0, sizeof m);
-    m.msg_iov = &one;
-    m.msg_iovlen = 1;
+    cio_iovec one = {.iov_base = (void *)"x", .iov_len = 1};
+    cio_msg_init(&m, NULL, 0, &one, 1, NULL, 0);
     cio_prep_sendmsg(&snd.op, a, &m, 0);
-    CHECK_EQ(net_do(loop, &snd), -EDESTADDRREQ);
+    CHECK_EQ(net_do(loop, &snd), -CIO_EDESTADDRREQ);
     if (family == AF_INET) {
         net_addr v6;
         net_loopback(&v6, AF_INET6, net_port(&b_at));
@@ -149,17 +133,17 @@ static void udp(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &rcv), 4);
     CHECK(memcmp(buf, "back", 4) == 0);
 
-    CHECK_EQ(close(a), 0);
-    CHECK_EQ(close(b), 0);
+    CHECK_EQ(t_close_handle(a), 0);
+    CHECK_EQ(t_close_handle(b), 0);
 }
 
 static void udp_refusals(cio_loop *loop) {
     t_op t;
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    cio_prep_sendmsg(&t.op, -1, &m, 0);
+    cio_msghdr m;
+    cio_msg_init(&m, NULL, 0, NULL, 0, NULL, 0);
+    cio_prep_sendmsg(&t.op, T_FD_NONE, &m, 0);
     net_refused(loop, &t, -CIO_EBADF);
-    cio_prep_recvmsg(&t.op, -1, &m, 0);
+    cio_prep_recvmsg(&t.op, T_FD_NONE, &m, 0);
     net_refused(loop, &t, -CIO_EBADF);
     cio_prep_sendmsg(&t.op, 0, NULL, 0);
     net_refused(loop, &t, -CIO_EINVAL);
@@ -167,17 +151,16 @@ static void udp_refusals(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EINVAL);
 
     char buf[4];
-    struct iovec iov = {buf, sizeof buf};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
+    cio_iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+    cio_msg_init(&m, NULL, 0, &iov, 1, NULL, 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     cio_prep_recvmsg(&t.op, p[0], &m, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
     cio_prep_sendmsg(&t.op, p[1], &m, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    CHECK_EQ(close(p[0]), 0);
-    CHECK_EQ(close(p[1]), 0);
+    CHECK_EQ(t_close_handle(p[0]), 0);
+    CHECK_EQ(t_close_handle(p[1]), 0);
     cio_prep_recvmsg(&t.op, net_closed_fd(), &m, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EBADF);
 }
@@ -186,8 +169,8 @@ static void udp_refusals(cio_loop *loop) {
 
 static void poll_once(cio_loop *loop, int family) {
     net_addr a_at, b_at;
-    int a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
-    int b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
+    cio_fd a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
+    cio_fd b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
     t_op p;
 
     /* Not readable yet: the poll waits, then a datagram makes it ready. */
@@ -208,11 +191,12 @@ static void poll_once(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &p), CIO_POLLIN | CIO_POLLOUT);
     net_settle(loop);
     CHECK_EQ(p.finals, 1);
-    CHECK_EQ(close(a), 0);
-    CHECK_EQ(close(b), 0);
+    CHECK_EQ(t_close_handle(a), 0);
+    CHECK_EQ(t_close_handle(b), 0);
 
-    /* TCP: the peer's SHUT_WR reads as POLLIN with POLLRDHUP. */
-    int c, s;
+    /* TCP: the peer's SHUT_WR reads as POLLIN with POLLRDHUP (POLLIN alone on
+     * Windows: RDHUP is Linux's, op.h). */
+    cio_fd c, s;
     net_pair(loop, family, &c, &s);
     cio_prep_poll(&p.op, s, CIO_POLLIN | CIO_POLLRDHUP);
     net_arm(&p);
@@ -222,14 +206,14 @@ static void poll_once(cio_loop *loop, int family) {
     t_op sh;
     cio_prep_shutdown(&sh.op, c, SHUT_WR);
     CHECK_EQ(net_do(loop, &sh), 0);
-    CHECK_EQ(net_wait(loop, &p, 10), CIO_POLLIN | CIO_POLLRDHUP);
-    CHECK_EQ(close(c), 0);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(net_wait(loop, &p, 10), t_on_windows() ? CIO_POLLIN : CIO_POLLIN | CIO_POLLRDHUP);
+    CHECK_EQ(t_close_handle(c), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 static void poll_refusals(cio_loop *loop) {
     t_op t;
-    cio_prep_poll(&t.op, -1, CIO_POLLIN);
+    cio_prep_poll(&t.op, T_FD_NONE, CIO_POLLIN);
     net_refused(loop, &t, -CIO_EBADF);
     cio_prep_poll(&t.op, 0, 0);
     net_refused(loop, &t, -CIO_EINVAL);
@@ -239,7 +223,7 @@ static void poll_refusals(cio_loop *loop) {
 
 typedef struct mpoll {
     t_op t;
-    int fd;
+    cio_fd fd;
     int32_t results[8];
     int n;
     uint8_t final_flags;
@@ -253,7 +237,7 @@ static void on_mpoll(cio_loop *loop, cio_op *op) {
         CHECK(m->n < 8);
         m->results[m->n++] = op->res;
         char b[16];
-        CHECK_EQ(recv(m->fd, b, sizeof b, MSG_DONTWAIT), 1);
+        CHECK_EQ(t_sys_recv(m->fd, b, sizeof b, 0), 1); /* nonblocking: poll_multishot */
     } else {
         m->final_flags = op->flags;
     }
@@ -263,11 +247,12 @@ static void on_mpoll(cio_loop *loop, cio_op *op) {
 static void poll_multishot(cio_loop *loop, int family, bool cancel_by_op) {
     enum { EVENTS = 4 };
     net_addr a_at, b_at;
-    int a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
-    int b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
+    cio_fd a = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &a_at);
+    cio_fd b = net_bound(loop, family, SOCK_DGRAM | SOCK_CLOEXEC, &b_at);
     mpoll m;
     memset(&m, 0, sizeof m);
     m.fd = b;
+    CHECK_EQ(t_set_nonblock(b, 1), 0);
     cio_prep_poll(&m.t.op, b, CIO_POLLIN);
     net_arm(&m.t);
     m.t.op.cb = on_mpoll;
@@ -303,8 +288,8 @@ static void poll_multishot(cio_loop *loop, int family, bool cancel_by_op) {
     CHECK_EQ(m.t.finals, 1);
     CHECK_EQ(m.t.mores, EVENTS);
     CHECK_EQ(cio_cancel(loop, &m.t.op), -CIO_ENOENT);
-    CHECK_EQ(close(a), 0);
-    CHECK_EQ(close(b), 0);
+    CHECK_EQ(t_close_handle(a), 0);
+    CHECK_EQ(t_close_handle(b), 0);
 }
 
 int main(void) {

@@ -585,7 +585,10 @@ static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void
  * start at the same place); a handle opened for appending only writes at
  * the end. A handle that cannot do overlapped IO (a console, an anonymous
  * pipe, a file opened without FILE_FLAG_OVERLAPPED) is read and written on
- * the blocking pool instead.
+ * the blocking pool instead; so is a handle another loop's port holds: a
+ * handle joins the port of the first loop that does IO on it for as long
+ * as it is open, also after that loop is closed (Windows cannot take it
+ * back before 8.1, nor Wine at all).
  */
 static inline void cio_prep_read(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
     cio_prep_rw_(op, CIO_OP_READ, fd, buf, len, offset);

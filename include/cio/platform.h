@@ -17,9 +17,13 @@
  *   <windows.h> (a cio_op holds an OVERLAPPED), with their macros. A
  *   program that wants less of windows.h may define WIN32_LEAN_AND_MEAN
  *   and NOMINMAX before it first includes cio; cio never defines them for
- *   it. struct sockaddr_un needs <afunix.h>, included after cio.
- *   Link with ws2_32; define CIO_USING_SHARED when calling libcio.dll
- *   (the CMake target cio::cio and cio.pc do both).
+ *   it. These bring struct sockaddr_in/in6, htons and inet_pton, which
+ *   POSIX code takes from <netinet/in.h> and <arpa/inet.h> (include them
+ *   under #if !defined(_WIN32), as the examples do); struct sockaddr_un
+ *   needs <afunix.h>, included after cio. Define CIO_USING_SHARED when
+ *   calling libcio.dll; libcio.a needs the system libraries cio-static.pc
+ *   names (ws2_32, ...). The CMake targets cio::cio and cio::cio_static
+ *   and the .pc files do this for you.
  */
 #ifndef CIO_PLATFORM_H
 #define CIO_PLATFORM_H

@@ -24,7 +24,18 @@
  * the same status on Windows (995) and Wine (which reports 676 for a
  * request still pending at closesocket).
  *
- * Deadlines, timers, links and posts are the core's; a wake is a packet.
+ * The close itself (closesocket or CloseHandle) runs on the loop's thread,
+ * as socket, bind, listen and shutdown do; openat, statx, unlinkat,
+ * renameat, mkdirat and fsync go to the blocking pool (sync_ops_win.c).
+ *
+ * Cancel is CancelIoEx on the op's own request; the op still ends by its
+ * one packet (995: -CIO_ECANCELED; or its result, if it had finished). A
+ * multishot op (accept, poll) is asked again from its packet's handling,
+ * after its callback, unless it was cancelled meanwhile.
+ *
+ * Deadlines, timers, links and posts are the core's; a wake is a packet
+ * with its own key. cio_loop_fd() is the port itself, which is signalled
+ * while packets wait (cio/loop.h).
  */
 #include "iocp.h"
 
@@ -384,6 +395,7 @@ static HANDLE issued_on(iocp *s, cio_op *op) {
 static bool cancel_request(iocp *s, cio_op *op) {
     op->internal_.bflags |= BF_CANCEL;
     if (!(op->internal_.bflags & BF_KERNEL)) return true; /* between two multishot results */
+    if (op->internal_.bflags & BF_POSTED) return false; /* its result is on its way */
     return CancelIoEx(issued_on(s, op), iocp_ov(op)) != 0;
 }
 
@@ -438,11 +450,8 @@ static void go_on(cio_loop *loop, cio_op *op) {
     iocp *s = iocp_state(loop);
     iocp_handle *h = iocp_find(s, cio__op_file(op));
     int32_t res = -CIO_ECANCELED;
-    if ((op->internal_.bflags & BF_CANCEL) || !h || h->closing || cio__core(loop)->closing) {
-        op->internal_.iflags |= IF_CANCELLED;
-    } else if (issue(loop, h, op, &res)) {
-        return;
-    }
+    bool ended = (op->internal_.bflags & BF_CANCEL) || !h || h->closing || cio__core(loop)->closing;
+    if (!ended && issue(loop, h, op, &res)) return;
     finish(loop, op, res);
 }
 
@@ -453,9 +462,13 @@ static void packet(cio_loop *loop, cio_op *op, DWORD bytes) {
     iocp_handle *h = iocp_find(s, cio__op_file(op));
     int32_t res = 0;
     int step;
+    if (CIO_UNLIKELY(!h)) { /* cannot happen: an entry outlives its ops */
+        finish(loop, op, iocp_status(NULL, op, st));
+        return;
+    }
     if (op->opcode == CIO_OP_POLL)
         step = iocp_poll_done(loop, h, op, st, &res);
-    else if (h && h->kind == H_SOCKET)
+    else if (h->kind == H_SOCKET)
         step = iocp_sock_done(loop, h, op, st, bytes, &res);
     else
         step = file_done(h, op, st, bytes, &res);

@@ -47,7 +47,9 @@ enum {
     BF_SIDE = 1 << 4,     /* op->res is the index of its side buffer (accept, poll) */
     BF_AFD = 1 << 5,      /* issued on the loop's AFD handle, not on its own */
     BF_POS = 1 << 6,      /* at the position cio keeps: moves it on completion */
-    BF_LISTED = 1 << 7    /* in its handle's `ops` */
+    BF_LISTED = 1 << 7,   /* in its handle's `ops` */
+    BF_POSTED = 1 << 8    /* its packet is one cio posted (a result known at once): no
+                             request to cancel; op->res holds the result */
 };
 
 /* What a handle is, learnt the first time an op uses it. */

@@ -119,7 +119,7 @@ static const WSABUF *op_bufs(const cio_op *op, WSABUF *one, DWORD *n) {
     }
 }
 
-/* What remains of the op's buffers after `done` bytes, at most `max`
+/* What remains of the op's buffers after `done` bytes, at most REST_MAX
  * WSABUFs: Winsock captures the array at the call, so it may live on the
  * stack; a longer rest goes in a later request. */
 #define REST_MAX 16
@@ -168,13 +168,20 @@ static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
         if (!ext.sendmsg) return WSAEOPNOTSUPP;
         return ext.sendmsg(s, m, wsa_flags(op), NULL, ov, NULL) == 0 ? 0 : WSAGetLastError();
     }
-    WSABUF bufs[REST_MAX];
-    DWORD n = rest(op, done, bufs);
+    WSABUF one, bufs[REST_MAX];
+    DWORD n;
+    /* The caller's array as it is, the first time (cio_iovec is laid out
+     * as WSABUF); only a rest needs a copy. */
+    WSABUF *b = (WSABUF *)op_bufs(op, &one, &n);
+    if (done) {
+        n = rest(op, done, bufs);
+        b = bufs;
+    }
     if (receives(op)) {
         DWORD fl = wsa_flags(op);
-        return WSARecv(s, bufs, n, NULL, &fl, ov, NULL) == 0 ? 0 : WSAGetLastError();
+        return WSARecv(s, b, n, NULL, &fl, ov, NULL) == 0 ? 0 : WSAGetLastError();
     }
-    return WSASend(s, bufs, n, NULL, wsa_flags(op), ov, NULL) == 0 ? 0 : WSAGetLastError();
+    return WSASend(s, b, n, NULL, wsa_flags(op), ov, NULL) == 0 ? 0 : WSAGetLastError();
 }
 
 static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
@@ -190,7 +197,13 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
             m->dwFlags = 0;
         }
     }
-    if (waits_for_all(h, op) && total_len(op) > 0) op->internal_.bflags |= BF_COUNT;
+    size_t len = total_len(op);
+    if (!len && receives(op) && h->socktype == SOCK_STREAM) {
+        /* recv(2) of nothing returns at once; Winsock's would wait for data. */
+        *res = 0;
+        return false;
+    }
+    if (waits_for_all(h, op) && len > 0) op->internal_.bflags |= BF_COUNT;
     int err = transfer(h, op, done);
     /* A truncated datagram fails at once with WSAEMSGSIZE yet still
      * queues its packet (FINDINGS 5: no skip mode on any socket). */

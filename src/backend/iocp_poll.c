@@ -77,10 +77,26 @@ static uint32_t cio_events(ULONG e) {
     return r;
 }
 
+/* A multishot poll whose handle is ready now: the result goes through the
+ * port as a packet of cio's own, so that it is delivered in the next wait
+ * and the poll goes on from there, like a poll AFD answered at once. */
+static bool post_ready(cio_loop *loop, iocp_handle *h, cio_op *op, uint32_t hit, int32_t *res) {
+    OVERLAPPED *ov = iocp_ov_at(op, 0);
+    if (!PostQueuedCompletionStatus(iocp_state(loop)->port, 0, IOCP_KEY_IO, ov)) {
+        *res = cio__win_error(GetLastError());
+        return false;
+    }
+    op->res = (int32_t)hit;
+    op->internal_.bflags |= BF_POSTED;
+    iocp_issued(h, op);
+    return true;
+}
+
 /* A named pipe: writable at once, readable when a read of 0 bytes says. */
-static bool pipe_poll_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+static bool pipe_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     uint32_t ev = op->args.poll.events;
     if (ev & CIO_POLLOUT) {
+        if (op->flags & CIO_F_MULTISHOT) return post_ready(loop, h, op, CIO_POLLOUT, res);
         *res = CIO_POLLOUT;
         return false;
     }
@@ -99,6 +115,13 @@ static bool pipe_poll_issue(iocp_handle *h, cio_op *op, int32_t *res) {
 }
 
 static int pipe_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    if (op->internal_.bflags & BF_POSTED) {
+        bool ended = (op->internal_.bflags & BF_CANCEL) || h->closing;
+        op->internal_.bflags &= (uint16_t)~BF_POSTED;
+        *res = ended ? -CIO_ECANCELED : op->res;
+        op->res = 0;
+        return ended ? STEP_FINAL : STEP_MORE;
+    }
     if (st == IOCP_ST_PIPE_BROKEN) {
         *res = CIO_POLLHUP;
         return STEP_FINAL;
@@ -110,8 +133,8 @@ static int pipe_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, i
 }
 
 /* A handle with no readiness of its own. */
-static bool no_readiness(iocp_handle *h, cio_op *op, int32_t *res) {
-    if (h->kind == H_STREAM && h->is_pipe) return pipe_poll_issue(h, op, res);
+static bool no_readiness(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
+    if (h->kind == H_STREAM && h->is_pipe) return pipe_poll_issue(loop, h, op, res);
     if (h->kind == H_DISK) {
         uint32_t hit = op->args.poll.events & (CIO_POLLIN | CIO_POLLOUT);
         *res = hit ? (int32_t)hit : -CIO_EINVAL;
@@ -123,7 +146,7 @@ static bool no_readiness(iocp_handle *h, cio_op *op, int32_t *res) {
 
 bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     iocp *s = iocp_state(loop);
-    if (!h->is_socket) return no_readiness(h, op, res);
+    if (!h->is_socket) return no_readiness(loop, h, op, res);
     HANDLE dev = afd(s);
     int32_t idx = dev ? iocp_side_take(s) : -CIO_ENOTSUP;
     if (idx < 0) {

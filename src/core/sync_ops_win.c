@@ -112,9 +112,9 @@ static int32_t ov_init(OVERLAPPED *ov, uint64_t offset) {
 static HANDLE ov_event(const OVERLAPPED *ov) { return (HANDLE)((uintptr_t)ov->hEvent & ~(uintptr_t)1); }
 
 /* Waits for an overlapped call that returned pending (or at once) on `h`;
- * an interrupt cancels it. Returns 0 with the byte count in *n, or the
- * Win32 error in *err (ERROR_OPERATION_ABORTED with *intr set when the
- * interrupt ended it). Closes the event. */
+ * an interrupt cancels it. Returns whether it succeeded, with the byte
+ * count in *n, else the Win32 error in *err (ERROR_OPERATION_ABORTED with
+ * *intr set when the interrupt ended it). Closes the event. */
 static bool ov_wait(HANDLE h, OVERLAPPED *ov, DWORD *n, DWORD *err, bool *intr) {
     *intr = false;
     DWORD w = WaitForSingleObjectEx(ov_event(ov), INFINITE, TRUE);
@@ -435,13 +435,26 @@ static int32_t fill_statx(HANDLE h, bool nofollow, cio_statx *out) {
     return 0;
 }
 
+/* fstat: a handle opened without FILE_READ_ATTRIBUTES (a write-only one
+ * that cio did not open) is read through a second handle with that right. */
+static int32_t stat_handle(HANDLE h, bool nofollow, cio_statx *out) {
+    int32_t r = fill_statx(h, nofollow, out);
+    if (r != -CIO_EACCES) return r;
+    HANDLE h2 = ReOpenFile(h, FILE_READ_ATTRIBUTES, SHARE_ALL, 0);
+    if (h2 == INVALID_HANDLE_VALUE) return r;
+    r = fill_statx(h2, nofollow, out);
+    CloseHandle(h2);
+    return r;
+}
+
 static int32_t do_statx(const cio_op *op) {
     const int fl = op->args.statx.flags;
     const bool nofollow = (fl & CIO_AT_SYMLINK_NOFOLLOW) != 0;
     const char *p8 = op->args.statx.path;
     if (fl & ~(CIO_AT_SYMLINK_NOFOLLOW | CIO_AT_EMPTY_PATH)) return -CIO_EINVAL;
     if ((fl & CIO_AT_EMPTY_PATH) && !p8[0]) {
-        if (op->args.statx.dirfd != CIO_AT_FDCWD) return fill_statx(H(op->args.statx.dirfd), nofollow, op->args.statx.buf);
+        if (op->args.statx.dirfd != CIO_AT_FDCWD)
+            return stat_handle(H(op->args.statx.dirfd), nofollow, op->args.statx.buf);
         p8 = "."; /* the current directory, as Linux */
     }
     wchar_t *path;

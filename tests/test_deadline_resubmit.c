@@ -33,6 +33,9 @@ typedef struct conn {
 } conn;
 
 static conn conns[PAIRS];
+/* Completions to run: TOTAL, or an eighth under Wine, where each op is a few
+ * round trips to the wineserver (the whole of TOTAL takes minutes there). */
+static long total = TOTAL;
 static long submitted, done, data_results, timeouts, bad;
 static atomic_int stop_writer;
 static uint32_t rng = 12345;
@@ -83,7 +86,7 @@ static void on_recv(cio_loop *loop, cio_op *op) {
                     c->deadline ? (long long)(now - c->deadline) : 0LL);
         bad++;
     }
-    if (submitted < TOTAL) arm(loop, c);
+    if (submitted < total) arm(loop, c);
 }
 
 static void *writer(void *arg) {
@@ -107,6 +110,7 @@ static void *writer(void *arg) {
 }
 
 int main(void) {
+    if (t_under_wine()) total = TOTAL / 8;
     cio_loop loop;
     t_loop_init(&loop, 64);
     for (int i = 0; i < PAIRS; i++) {
@@ -124,7 +128,7 @@ int main(void) {
     CHECK_EQ(t_thread_join(&th, NULL), 0);
     printf("deadline_resubmit: %ld completions, %ld with data, %ld timeouts, %ld wrong\n", done, data_results,
            timeouts, bad);
-    CHECK_EQ(done, TOTAL);
+    CHECK_EQ(done, total);
     CHECK_EQ(bad, 0);
     CHECK(data_results > 0);
     CHECK(timeouts > 0);

@@ -73,7 +73,7 @@ static void test_rw_offset(cio_loop *loop, const char *dir) {
 
     /* Positioned ops leave the file position alone. */
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 0);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 static void test_rw_current(cio_loop *loop, const char *dir) {
@@ -91,7 +91,7 @@ static void test_rw_current(cio_loop *loop, const char *dir) {
     CHECK_EQ(fs_do(loop, &w), 350);
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 600);
     memset(in, 0, sizeof in);
-    CHECK_EQ(pread(fd, in, sizeof in, 0), 600);
+    CHECK_EQ(t_sys_pread(fd, in, sizeof in, 0), 600);
     CHECK(memcmp(in, out, 600) == 0);
 
     /* Reads at the position advance it, and the last one hits the end. */
@@ -113,11 +113,11 @@ static void test_rw_current(cio_loop *loop, const char *dir) {
     int afd = open_scratch(dir, "rw_current", O_WRONLY | O_APPEND);
     cio_prep_write(&w.op, afd, "tail", 4, CIO_OFFSET_CURRENT);
     CHECK_EQ(fs_do(loop, &w), 4);
-    CHECK_EQ(close(afd), 0);
+    CHECK_EQ(t_close_handle(afd), 0);
     char tail[4];
-    CHECK_EQ(pread(fd, tail, 4, 600), 4);
+    CHECK_EQ(t_sys_pread(fd, tail, 4, 600), 4);
     CHECK(memcmp(tail, "tail", 4) == 0);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 static void test_rw_errors(cio_loop *loop, const char *dir) {
@@ -147,7 +147,7 @@ static void test_rw_errors(cio_loop *loop, const char *dir) {
     CHECK(dfd >= 0);
     cio_prep_read(&t.op, dfd, buf, sizeof buf, 0);
     CHECK_EQ(fs_do(loop, &t), -CIO_EISDIR);
-    CHECK_EQ(close(dfd), 0);
+    CHECK_EQ(t_close_handle(dfd), 0);
 
     /* A negative handle never reaches the kernel. */
     cio_prep_read(&t.op, -1, buf, sizeof buf, 0);
@@ -157,10 +157,10 @@ static void test_rw_errors(cio_loop *loop, const char *dir) {
 
     /* Nothing above wrote to the file. */
     memset(buf, 0, sizeof buf);
-    CHECK_EQ(pread(rofd, buf, sizeof buf, 0), 10);
+    CHECK_EQ(t_sys_pread(rofd, buf, sizeof buf, 0), 10);
     CHECK(memcmp(buf, "0123456789", 10) == 0);
-    CHECK_EQ(close(rofd), 0);
-    CHECK_EQ(close(wfd), 0);
+    CHECK_EQ(t_close_handle(rofd), 0);
+    CHECK_EQ(t_close_handle(wfd), 0);
 }
 
 /* A NULL buffer with a length is refused at submission; the op is never
@@ -181,7 +181,7 @@ static void test_null_buffer(cio_loop *loop, const char *dir) {
     cio_prep_write(&badw.op, fd, NULL, 1, 0);
     t_arm(&badw);
     CHECK_EQ(cio_submit(loop, &badw.op), -CIO_EINVAL);
-    cio_iovec iov[2] = {{buf, 2}, {NULL, 3}};
+    cio_iovec iov[2] = {{.iov_base = buf, .iov_len = 2}, {.iov_base = NULL, .iov_len = 3}};
     cio_prep_readv(&badv.op, fd, iov, 2, 0);
     t_arm(&badv);
     CHECK_EQ(cio_submit(loop, &badv.op), -CIO_EINVAL);
@@ -218,7 +218,7 @@ static void test_null_buffer(cio_loop *loop, const char *dir) {
     /* The refused op is still idle: fixed, it is accepted. */
     cio_prep_read(&bad.op, fd, buf, 6, 0);
     CHECK_EQ(fs_do(loop, &bad), 6);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 static void test_vectored(cio_loop *loop, const char *dir) {
@@ -227,13 +227,14 @@ static void test_vectored(cio_loop *loop, const char *dir) {
     fill(a, sizeof a, 3);
     fill(b, sizeof b, 4);
     fill(c, sizeof c, 5);
-    const cio_iovec out[3] = {{a, sizeof a}, {b, sizeof b}, {c, sizeof c}};
+    const cio_iovec out[3] = {{.iov_base = a, .iov_len = sizeof a}, {.iov_base = b, .iov_len = sizeof b},
+                              {.iov_base = c, .iov_len = sizeof c}};
     t_op t;
 
     cio_prep_writev(&t.op, fd, out, 3, 10);
     CHECK_EQ(fs_do(loop, &t), 4101);
     unsigned char flat[4200];
-    CHECK_EQ(pread(fd, flat, sizeof flat, 0), 4111);
+    CHECK_EQ(t_sys_pread(fd, flat, sizeof flat, 0), 4111);
     for (int i = 0; i < 10; i++) CHECK_EQ(flat[i], 0);
     CHECK(memcmp(flat + 10, a, sizeof a) == 0);
     CHECK(memcmp(flat + 110, b, sizeof b) == 0);
@@ -244,7 +245,8 @@ static void test_vectored(cio_loop *loop, const char *dir) {
     memset(x, 0xEE, sizeof x);
     memset(y, 0xEE, sizeof y);
     memset(z, 0xEE, sizeof z);
-    cio_iovec in[3] = {{x, sizeof x}, {y, sizeof y}, {z, sizeof z}};
+    cio_iovec in[3] = {{.iov_base = x, .iov_len = sizeof x}, {.iov_base = y, .iov_len = sizeof y},
+                       {.iov_base = z, .iov_len = sizeof z}};
     cio_prep_readv(&t.op, fd, in, 3, 10);
     CHECK_EQ(fs_do(loop, &t), 4101);
     CHECK(memcmp(x, flat + 10, 7) == 0);
@@ -260,7 +262,8 @@ static void test_vectored(cio_loop *loop, const char *dir) {
     CHECK_EQ(lseek(fd, 4111, SEEK_SET), 4111);
     memset(x, 0, sizeof x);
     memset(y, 0, sizeof y);
-    cio_iovec in2[3] = {{x, sizeof x}, {y, 94}, {z, 0}};
+    cio_iovec in2[3] = {{.iov_base = x, .iov_len = sizeof x}, {.iov_base = y, .iov_len = 94},
+                        {.iov_base = z, .iov_len = 0}};
     cio_prep_readv(&t.op, fd, in2, 3, CIO_OFFSET_CURRENT);
     CHECK_EQ(fs_do(loop, &t), 101);
     CHECK(memcmp(x, a, 7) == 0);
@@ -284,9 +287,9 @@ static void test_vectored(cio_loop *loop, const char *dir) {
     CHECK_EQ(fs_do(loop, &t), -CIO_EBADF);
     cio_prep_writev(&t.op, dead, out, 3, 0);
     CHECK_EQ(fs_do(loop, &t), -CIO_EBADF);
-    CHECK_EQ(close(wofd), 0);
-    CHECK_EQ(close(rofd), 0);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(wofd), 0);
+    CHECK_EQ(t_close_handle(rofd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 #ifndef CIO_POSIX_ONLY
@@ -295,14 +298,14 @@ static void test_splice(cio_loop *loop, const char *dir) {
     unsigned char data[8192], got[8192];
     fill(data, sizeof data, 6);
     fs_write_all(fd, data, sizeof data, 0);
-    int p[2];
-    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     t_op t;
 
     /* File at an offset into the pipe. */
     cio_prep_splice(&t.op, fd, 1000, p[1], CIO_OFFSET_CURRENT, 5000, 0);
     CHECK_EQ(fs_do(loop, &t), 5000);
-    CHECK_EQ(read(p[0], got, sizeof got), 5000);
+    CHECK_EQ(t_sys_read(p[0], got, sizeof got), 5000);
     CHECK(memcmp(got, data + 1000, 5000) == 0);
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 0);
 
@@ -311,33 +314,33 @@ static void test_splice(cio_loop *loop, const char *dir) {
     cio_prep_splice(&t.op, fd, CIO_OFFSET_CURRENT, p[1], CIO_OFFSET_CURRENT, 1000, 0);
     CHECK_EQ(fs_do(loop, &t), 192);
     CHECK_EQ(lseek(fd, 0, SEEK_CUR), 8192);
-    CHECK_EQ(read(p[0], got, sizeof got), 192);
+    CHECK_EQ(t_sys_read(p[0], got, sizeof got), 192);
     CHECK(memcmp(got, data + 8000, 192) == 0);
 
     /* Pipe into a file at an offset. */
     int dst = open_scratch(dir, "splice_dst", O_RDWR | O_CREAT | O_TRUNC);
-    CHECK_EQ(write(p[1], data, 3000), 3000);
+    CHECK_EQ(t_sys_write(p[1], data, 3000), 3000);
     cio_prep_splice(&t.op, p[0], CIO_OFFSET_CURRENT, dst, 100, 3000, 0);
     CHECK_EQ(fs_do(loop, &t), 3000);
     memset(got, 0xEE, sizeof got);
-    CHECK_EQ(pread(dst, got, sizeof got, 0), 3100);
+    CHECK_EQ(t_sys_pread(dst, got, sizeof got, 0), 3100);
     for (int i = 0; i < 100; i++) CHECK_EQ(got[i], 0);
     CHECK(memcmp(got + 100, data, 3000) == 0);
 
     /* Pipe into a file at its position, asking for more than the pipe holds. */
     CHECK_EQ(lseek(dst, 0, SEEK_END), 3100);
-    CHECK_EQ(write(p[1], data + 3000, 700), 700);
+    CHECK_EQ(t_sys_write(p[1], data + 3000, 700), 700);
     cio_prep_splice(&t.op, p[0], CIO_OFFSET_CURRENT, dst, CIO_OFFSET_CURRENT, 4096, 0);
     CHECK_EQ(fs_do(loop, &t), 700);
     CHECK_EQ(lseek(dst, 0, SEEK_CUR), 3800);
-    CHECK_EQ(pread(dst, got, 700, 3100), 700);
+    CHECK_EQ(t_sys_pread(dst, got, 700, 3100), 700);
     CHECK(memcmp(got, data + 3000, 700) == 0);
 
     /* Errors: no pipe on either side, an offset on the pipe side, a closed
      * handle, a negative one (refused at submission). */
     cio_prep_splice(&t.op, fd, 0, dst, 0, 100, 0);
     CHECK_EQ(fs_do(loop, &t), -CIO_EINVAL);
-    CHECK_EQ(write(p[1], "xyz", 3), 3);
+    CHECK_EQ(t_sys_write(p[1], "xyz", 3), 3);
     cio_prep_splice(&t.op, p[0], 0, dst, 0, 3, 0);
     CHECK_EQ(fs_do(loop, &t), -CIO_ESPIPE);
     int dead = fs_closed_fd();
@@ -349,12 +352,12 @@ static void test_splice(cio_loop *loop, const char *dir) {
     CHECK_EQ(cio_loop_active(loop), 0);
 
     /* The failed splices left the pipe's bytes where they were. */
-    CHECK_EQ(read(p[0], got, sizeof got), 3);
+    CHECK_EQ(t_sys_read(p[0], got, sizeof got), 3);
     CHECK(memcmp(got, "xyz", 3) == 0);
-    close(p[0]);
-    close(p[1]);
-    CHECK_EQ(close(dst), 0);
-    CHECK_EQ(close(fd), 0);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
+    CHECK_EQ(t_close_handle(dst), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 #endif
 
@@ -365,16 +368,16 @@ static void settle(cio_loop *loop) {
 }
 
 /* The pipe still works, and the cancelled read did not eat its bytes. */
-static void check_pipe_intact(int p[2]) {
+static void check_pipe_intact(cio_fd p[2]) {
     char c = 0;
-    CHECK_EQ(write(p[1], "Q", 1), 1);
-    CHECK_EQ(read(p[0], &c, 1), 1);
+    CHECK_EQ(t_sys_write(p[1], "Q", 1), 1);
+    CHECK_EQ(t_sys_read(p[0], &c, 1), 1);
     CHECK_EQ(c, 'Q');
 }
 
 static void test_cancel_pending(cio_loop *loop) {
-    int p[2];
-    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     char buf[16];
     t_op rd, cancel;
 
@@ -424,20 +427,20 @@ static void test_cancel_pending(cio_loop *loop) {
     CHECK_EQ(rd.res, -CIO_ECANCELED);
     check_pipe_intact(p);
 
-    close(p[0]);
-    close(p[1]);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
 }
 
 static void test_cancel_completed(cio_loop *loop) {
-    int p[2];
-    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    cio_fd p[2];
+    CHECK_EQ(t_pipe(p), 0);
     char buf[16];
     t_op rd, cancel;
 
     /* The read finds data at once: by the time the cancel (queued right
      * behind it) runs, it is done. The cancel reports -ENOENT and the read
      * keeps its real result. */
-    CHECK_EQ(write(p[1], "hello", 5), 5);
+    CHECK_EQ(t_sys_write(p[1], "hello", 5), 5);
     memset(buf, 0, sizeof buf);
     cio_prep_read(&rd.op, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT);
     t_arm(&rd);
@@ -455,7 +458,7 @@ static void test_cancel_completed(cio_loop *loop) {
     /* The same with cio_cancel() right behind the submission: the request
      * is made (the read is still in flight as far as the loop knows), and
      * the read keeps its real result. */
-    CHECK_EQ(write(p[1], "world", 5), 5);
+    CHECK_EQ(t_sys_write(p[1], "world", 5), 5);
     memset(buf, 0, sizeof buf);
     cio_prep_read(&rd.op, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT);
     t_arm(&rd);
@@ -478,8 +481,8 @@ static void test_cancel_completed(cio_loop *loop) {
     t_run(loop, 10.0);
     CHECK_EQ(cancel.finals, 0);
     CHECK_EQ(rd.finals, 1);
-    close(p[0]);
-    close(p[1]);
+    t_close_handle(p[0]);
+    t_close_handle(p[1]);
 }
 
 static void test_link_chain(cio_loop *loop, const char *dir) {
@@ -532,7 +535,7 @@ static void test_link_chain(cio_loop *loop, const char *dir) {
     CHECK_EQ(w.res, -CIO_ECANCELED);
     CHECK(r.order < s.order && s.order < w.order);
     unsigned char first = 0;
-    CHECK_EQ(pread(fd, &first, 1, 0), 1);
+    CHECK_EQ(t_sys_pread(fd, &first, 1, 0), 1);
     CHECK_EQ(first, out[0]); /* the cancelled write did not happen */
 
     /* A short read breaks a soft link as an error does. */
@@ -548,7 +551,7 @@ static void test_link_chain(cio_loop *loop, const char *dir) {
     CHECK_EQ(w.finals, 1);
     CHECK_EQ(r.res, 96);
     CHECK_EQ(w.res, -CIO_ECANCELED);
-    CHECK_EQ(pread(fd, &first, 1, 0), 1);
+    CHECK_EQ(t_sys_pread(fd, &first, 1, 0), 1);
     CHECK_EQ(first, out[0]);
 
     /* A hard link goes on after the failure. */
@@ -564,7 +567,7 @@ static void test_link_chain(cio_loop *loop, const char *dir) {
     CHECK_EQ(w.finals, 1);
     CHECK_EQ(r.res, -CIO_EBADF);
     CHECK_EQ(w.res, 1);
-    CHECK_EQ(pread(fd, &first, 1, 0), 1);
+    CHECK_EQ(t_sys_pread(fd, &first, 1, 0), 1);
     CHECK_EQ(first, 'Z');
 
     /* CIO_F_LINK is for batches only. */
@@ -573,7 +576,7 @@ static void test_link_chain(cio_loop *loop, const char *dir) {
     s.op.flags = CIO_F_LINK;
     CHECK_EQ(cio_submit(loop, &s.op), -CIO_EINVAL);
     CHECK_EQ(cio_loop_active(loop), 0);
-    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(t_close_handle(fd), 0);
 }
 
 int main(void) {

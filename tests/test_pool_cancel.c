@@ -19,22 +19,37 @@
  *
  * Without splice (CIO_POSIX_ONLY, not Linux) no op blocks for good on the
  * pool: only the signal handler's part runs, and the test reports a skip.
+ *
+ * CIO_TEST_PORTABLE: on Windows the stuck op is a read of an anonymous pipe
+ * nobody writes to (t_pipe_sync: no overlapped IO, so IOCP runs it on the
+ * pool, and cancel interrupts it with CancelSynchronousIo); each op in
+ * flight at once has a pipe of its own, and "nothing written" means the
+ * read buffers are untouched. The pool's signal (and the program's handler
+ * for it) is POSIX's.
  */
 #include "fs_util.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
+#if !defined(_WIN32)
 #include <sys/stat.h>
+#endif
 
 #if defined(__linux__) && !defined(CIO_POSIX_ONLY)
 #define HAVE_SPLICE 1
 #else
 #define HAVE_SPLICE 0
 #endif
+/* An op that blocks for good on the pool: a splice, or on Windows a read of a synchronous pipe. */
+#if HAVE_SPLICE || defined(_WIN32)
+#define HAVE_STUCK 1
+#else
+#define HAVE_STUCK 0
+#endif
 
 #define BOUND 2.0 /* seconds an interrupted op may take to come back */
 #define MS 1000000ull
 
+#if !defined(_WIN32)
 static atomic_int app_signals;
 
 static void app_handler(int sig, siginfo_t *info, void *uctx) {
@@ -43,19 +58,26 @@ static void app_handler(int sig, siginfo_t *info, void *uctx) {
     (void)uctx;
     atomic_fetch_add(&app_signals, 1);
 }
+#endif
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
+static void sleep_ms(long ms) { t_sleep_ms((unsigned)ms); }
 
-#if HAVE_SPLICE
+#if HAVE_STUCK
 
+#if defined(_WIN32)
+/* The empty pipes the stuck ops read from (one per op in flight at once),
+ * open until the process ends (the guard below writes to them), and the
+ * buffers the reads would fill. */
+enum { NSTUCK = 10 };
+static cio_fd stuck[NSTUCK][2];
+static unsigned char stuck_buf[NSTUCK][16];
+static unsigned next_stuck;
+#else
 /* The empty pipe every stuck op reads from, open until the process ends
  * (the guard below writes to it), and the file they would write to. */
 static int stuck_pipe[2] = {-1, -1};
 static int out_fd = -1;
+#endif
 
 /* The guard: if a cio_loop_close() does not return in time (the fix is
  * missing), bytes in the pipe release the splices it waits for, so that
@@ -69,8 +91,12 @@ static void *guard(void *arg) {
     for (;;) {
         long long t0 = atomic_load(&close_started_ns);
         if (t0 && now_ns() - t0 > 5000 * (long long)MS) {
+#if defined(_WIN32)
+            for (int i = 0; i < NSTUCK; i++) (void)t_sys_write(stuck[i][1], "x", 1);
+#else
             ssize_t w = write(stuck_pipe[1], "x", 1);
             (void)w;
+#endif
         }
         sleep_ms(50);
     }
@@ -102,7 +128,12 @@ static bool run_until_done(cio_loop *loop, t_op *t, double limit) {
 /* Submits a splice from the empty pipe and lets it reach the system call
  * that blocks. */
 static void start_stuck(cio_loop *loop, t_op *t, uint64_t deadline) {
+#if defined(_WIN32)
+    unsigned i = next_stuck++ % NSTUCK;
+    cio_prep_read(&t->op, stuck[i][0], stuck_buf[i], sizeof stuck_buf[i], CIO_OFFSET_CURRENT);
+#else
     cio_prep_splice(&t->op, stuck_pipe[0], CIO_OFFSET_CURRENT, out_fd, 0, 4096, 0);
+#endif
     t_arm(t);
     t->op.deadline = deadline;
     CHECK_EQ(cio_submit(loop, &t->op), 0);
@@ -119,9 +150,14 @@ static void expect_done(t_op *t, int32_t want, double started, const char *what)
 }
 
 static void expect_nothing_written(void) {
+#if defined(_WIN32)
+    for (int i = 0; i < NSTUCK; i++)
+        for (size_t k = 0; k < sizeof stuck_buf[i]; k++) CHECK_EQ(stuck_buf[i][k], 0);
+#else
     struct stat st;
     CHECK_EQ(fstat(out_fd, &st), 0);
     CHECK_EQ(st.st_size, 0);
+#endif
 }
 
 static void by_cio_cancel(cio_loop *loop) {
@@ -202,7 +238,7 @@ static void at_once(cio_loop *loop) {
 static void on_close(void) {
     cio_loop loop;
     t_loop_init(&loop, 64);
-    enum { N = 10 };
+    enum { N = 10 }; /* Windows: NSTUCK pipes, one each */
     t_op t[N];
     for (int i = 0; i < N; i++) start_stuck(&loop, &t[i], 0);
     sleep_ms(100);
@@ -233,11 +269,24 @@ static void run_all(void) {
     timed_close(&loop, "close after the cases");
     on_close();
     expect_nothing_written();
-    printf("pool_cancel, splice from an empty pipe (%s): ok\n", name);
+    printf("pool_cancel, %s (%s): ok\n", HAVE_SPLICE ? "splice from an empty pipe" : "read of an empty pipe",
+           name);
 }
 
-#endif /* HAVE_SPLICE */
+#endif /* HAVE_STUCK */
 
+#if defined(_WIN32)
+int main(void) {
+    fs_mkdtemp();
+    for (int i = 0; i < NSTUCK; i++) CHECK_EQ(t_pipe_sync(stuck[i]), 0);
+    static t_thread g; /* never joined: it ends with the process */
+    CHECK_EQ(t_thread_start(&g, guard, NULL), 0);
+    run_all();
+    T_SKIP_CASE_ON_WINDOWS("app_signal", "the pool's interrupt is CancelSynchronousIo there, not a signal a "
+                                         "program's handler could see");
+    return 0;
+}
+#else
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -253,9 +302,8 @@ int main(void) {
     CHECK_EQ(pipe2(stuck_pipe, O_CLOEXEC), 0);
     out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     CHECK(out_fd >= 0);
-    pthread_t g;
-    CHECK_EQ(pthread_create(&g, NULL, guard, NULL), 0);
-    CHECK_EQ(pthread_detach(g), 0);
+    static t_thread g; /* never joined: it ends with the process */
+    CHECK_EQ(t_thread_start(&g, guard, NULL), 0);
     run_all();
 #else
     /* Still a file op on the pool, so that the pool has installed its handler. */
@@ -280,3 +328,4 @@ int main(void) {
     return 0;
 #endif
 }
+#endif

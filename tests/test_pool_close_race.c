@@ -18,61 +18,102 @@
  * poll backend's wake pipe: a SIGPIPE handler counts them), and no access
  * to the dead loop (SIGSEGV on the protected page). The natural race is
  * caught in most runs on poll; TSan reports it on every backend.
+ *
+ * CIO_TEST_PORTABLE: on Windows the hand-back wakes the loop's completion
+ * port; the dead loop's page is made PAGE_NOACCESS (an access kills the
+ * test), and the victims are files whose size a stray write would change.
+ * There is no wake pipe (no SIGPIPE to count).
  */
 #include "fs_util.h"
 
+#if !defined(_WIN32)
 #include <sys/mman.h>
+#endif
 
 enum { ITERS = 4000, OPS = 4, VICTIMS = 3, LEN = 512 };
 
+#if defined(_WIN32)
+static volatile int sigpipes; /* no SIGPIPE on Windows: stays 0 */
+#else
 static volatile sig_atomic_t sigpipes;
 static void on_sigpipe(int sig) {
     (void)sig;
     sigpipes++;
+}
+#endif
+
+/* The size of the open file `fd`, from the system. */
+static long long size_of(cio_fd fd) {
+#if defined(_WIN32)
+    LARGE_INTEGER n;
+    CHECK(GetFileSizeEx((HANDLE)fd, &n));
+    return (long long)n.QuadPart;
+#else
+    struct stat st;
+    CHECK_EQ(fstat(fd, &st), 0);
+    return (long long)st.st_size;
+#endif
+}
+
+static int remove_file(const char *path) {
+#if defined(_WIN32)
+    return DeleteFileA(path) ? 0 : -1; /* the open handles keep it until they close (FILE_SHARE_DELETE) */
+#else
+    return unlink(path);
+#endif
 }
 
 static char *region;
 static size_t page;
 
 typedef struct victims {
-    int fd[VICTIMS];
+    cio_fd fd[VICTIMS];
     int n;
 } victims;
 
 /* Every victim must still be empty: a late wake writes 1 or 8 bytes. */
 static void check_victims(victims *v, int iter) {
     for (int i = 0; i < v->n; i++) {
-        struct stat st;
-        CHECK_EQ(fstat(v->fd[i], &st), 0);
-        if (st.st_size != 0) {
-            fprintf(stderr, "iteration %d: %lld bytes landed in an unrelated file (fd %d)\n", iter,
-                    (long long)st.st_size, v->fd[i]);
+        long long size = size_of(v->fd[i]);
+        if (size != 0) {
+            fprintf(stderr, "iteration %d: %lld bytes landed in an unrelated file (victim %d)\n", iter, size, i);
             exit(1);
         }
-        CHECK_EQ(close(v->fd[i]), 0);
+        CHECK_EQ(t_close_handle(v->fd[i]), 0);
     }
     v->n = 0;
 }
 
 int main(void) {
+#if !defined(_WIN32)
     /* Read at each cio_loop_init(): statx then takes the pool on io_uring too. */
     CHECK_EQ(setenv("CIO_URING_DISABLE", "statx,openat,fsync", 1), 0);
     /* A handler of the program's own: cio then leaves SIGPIPE alone. */
     signal(SIGPIPE, on_sigpipe);
+#endif
     const char *dir = fs_mkdtemp();
-    char data_path[128], victim_path[128];
+    char data_path[320], victim_path[320];
     fs_path(data_path, sizeof data_path, dir, "data");
     fs_path(victim_path, sizeof victim_path, dir, "victim");
-    int data = open(data_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    CHECK(data >= 0);
+    cio_fd data = t_sys_open(data_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(data != T_FD_NONE);
     unsigned char pattern[LEN * OPS];
     for (size_t i = 0; i < sizeof pattern; i++) pattern[i] = (unsigned char)(i * 7 + 3);
     fs_write_all(data, pattern, sizeof pattern, 0);
 
+#if defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    page = si.dwPageSize;
+    CHECK(sizeof(cio_loop) <= page);
+    region = VirtualAlloc(NULL, page * ITERS, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    CHECK(region != NULL);
+#else
     page = (size_t)sysconf(_SC_PAGESIZE);
     CHECK(sizeof(cio_loop) <= page);
     region = mmap(NULL, page * ITERS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(region != MAP_FAILED);
+#endif
 
     victims prev = {{0}, 0};
     double end = t_seconds() + 4.0;
@@ -103,12 +144,20 @@ int main(void) {
         t_close(loop);
         victims now = {{0}, 0};
         for (int i = 0; i < VICTIMS; i++) {
-            now.fd[i] = open(victim_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            CHECK(now.fd[i] >= 0);
+            /* A name of its own: on Windows a removed file keeps its name until its last handle closes. */
+            char path[340];
+            snprintf(path, sizeof path, "%s-%d-%d", victim_path, iters, i);
+            now.fd[i] = t_sys_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+            CHECK(now.fd[i] != T_FD_NONE);
             now.n++;
-            CHECK_EQ(unlink(victim_path), 0);
+            CHECK_EQ(remove_file(path), 0);
         }
+#if defined(_WIN32)
+        DWORD old;
+        CHECK(VirtualProtect(loop, page, PAGE_NOACCESS, &old));
+#else
         CHECK_EQ(mprotect(loop, page, PROT_NONE), 0);
+#endif
 
         for (int k = 0; k < OPS; k++) {
             CHECK_EQ(ops[k].finals, 1);
@@ -130,8 +179,12 @@ int main(void) {
     }
     check_victims(&prev, iters - 1);
     CHECK(iters >= 50);
+#if defined(_WIN32)
+    CHECK(VirtualFree(region, 0, MEM_RELEASE));
+#else
     CHECK_EQ(munmap(region, page * ITERS), 0);
-    close(data);
+#endif
+    CHECK_EQ(t_close_handle(data), 0);
     printf("pool_close_race: %d loops closed with no late hand-back\n", iters);
     return 0;
 }

@@ -26,15 +26,13 @@
  * function of (seed, slot, k) alone; whether a target is still in flight or
  * a handle still open when the callback looks depends on the backend's
  * timing.
+ *
+ * CIO_TEST_PORTABLE: on Windows the socket pairs are loopback TCP and the
+ * pipes overlapped named pipes (port.h).
  */
 #include "test.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #define NSLOT 64
 #define NRES 9 /* 6 socketpairs, 3 pipes */
@@ -50,16 +48,12 @@ static const char *const kind_name[] = {"nop",     "timeout", "recv", "send",  "
 static bool on_handle(enum kind k) { return k >= K_RECV && k <= K_MPOLL; }
 static bool sends(enum kind k) { return k == K_SEND || k == K_WRITE || k == K_SENDMSG; }
 
-static uint64_t clock_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static uint64_t clock_ns(void) { return t_now_ns(); }
 
 /* A pair of handles: ends[0] -> ends[1] and back for a socketpair; a pipe
  * has a read end [0] and a write end [1]. */
 typedef struct res {
-    int fd[2];       /* -1 once a close was submitted */
+    cio_fd fd[2];    /* T_FD_NONE once a close was submitted */
     int is_pipe;
     int tainted;     /* an end was closed: bytes in flight were lost */
     uint64_t sent[2], rcvd[2]; /* by direction: [d] is bytes written at end d */
@@ -80,8 +74,8 @@ typedef struct xop {
     unsigned cancel_k; /* the submission a cancel was asked for */
     unsigned closed_k; /* the submission whose handle was closed through cio */
     uint64_t order;    /* when its final completion came */
-    struct iovec iov[3];
-    struct msghdr mh;
+    cio_iovec iov[3];
+    cio_msghdr mh;
     char buf[MAXLEN];
 } xop;
 
@@ -122,12 +116,12 @@ static unsigned pick(slot *s, unsigned n) { return (unsigned)(splitmix(&s->rng) 
 
 static void make_res(int r) {
     res *x = &rs[r];
-    int fds[2];
+    cio_fd fds[2];
     x->is_pipe = r >= NRES - NPIPE;
     if (x->is_pipe)
-        CHECK_EQ(pipe(fds), 0);
+        CHECK_EQ(t_pipe(fds), 0);
     else
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        CHECK_EQ(t_socketpair(fds), 0);
     x->fd[0] = fds[0];
     x->fd[1] = fds[1];
     x->tainted = 0;
@@ -144,7 +138,7 @@ static void mark_closed(xop *x, unsigned k, int r, int end) {
 
 static void close_end(int r, int end) {
     res *x = &rs[r];
-    if (x->fd[end] < 0 || x->close_inflight[end]) return;
+    if (x->fd[end] == T_FD_NONE || x->close_inflight[end]) return;
     /* Not under an op still waiting for its link: it would start later on
      * a closed descriptor (whose number may be another pair's by then). */
     for (int i = 0; i < NSLOT; i++) {
@@ -159,7 +153,7 @@ static void close_end(int r, int end) {
         mark_closed(&slots[i].a, slots[i].k, r, end);
         mark_closed(&slots[i].b, slots[i].k, r, end);
     }
-    x->fd[end] = -1;
+    x->fd[end] = T_FD_NONE;
     x->tainted = 1;
     x->close_inflight[end] = 1;
     CHECK_EQ(cio_submit(&loop, &x->close_op[end]), 0);
@@ -180,7 +174,7 @@ static void close_cb(cio_loop *l, cio_op *op) {
         exit(1);
     }
     /* Both ends gone: a fresh pair takes its place while work remains. */
-    if (x->fd[0] < 0 && x->fd[1] < 0 && !x->close_inflight[0] && !x->close_inflight[1] && budget > 0)
+    if (x->fd[0] == T_FD_NONE && x->fd[1] == T_FD_NONE && !x->close_inflight[0] && !x->close_inflight[1] && budget > 0)
         make_res((int)(x - rs));
 }
 
@@ -196,10 +190,10 @@ static int fill(slot *s, xop *x, enum kind kind, int r, int end) {
     unsigned target = pick(s, NSLOT);
     uint32_t events = pick(s, 3) == 0 ? (CIO_POLLIN | CIO_POLLOUT) : (pick(s, 2) ? CIO_POLLIN : CIO_POLLOUT);
     bool io = on_handle(kind);
-    int fd = -1;
+    cio_fd fd = T_FD_NONE;
     res *h = NULL;
     /* The drawn handle, or the next pair's if that one is closed. */
-    for (int j = 0; j < NRES && fd < 0; j++) {
+    for (int j = 0; j < NRES && fd == T_FD_NONE; j++) {
         x->r = (r + j) % NRES;
         h = &rs[x->r];
         x->kind = kind;
@@ -215,7 +209,7 @@ static int fill(slot *s, xop *x, enum kind kind, int r, int end) {
         fd = h->fd[x->end];
         if (!io) break;
     }
-    if (io && fd < 0) x->kind = K_NOP; /* every handle is closed */
+    if (io && fd == T_FD_NONE) x->kind = K_NOP; /* every handle is closed */
     x->incarnation = h->incarnation;
     x->dir = sends(x->kind) ? x->end : 1 - x->end;
     switch (x->kind) {
@@ -248,9 +242,7 @@ static int fill(slot *s, xop *x, enum kind kind, int r, int end) {
         x->iov[1].iov_len = b - a;
         x->iov[2].iov_base = base + b;
         x->iov[2].iov_len = x->len - b;
-        memset(&x->mh, 0, sizeof x->mh);
-        x->mh.msg_iov = x->iov;
-        x->mh.msg_iovlen = 3;
+        cio_msg_init(&x->mh, NULL, 0, x->iov, 3, NULL, 0);
         if (x->kind == K_RECVMSG)
             cio_prep_recvmsg(&x->op, fd, &x->mh, waitall ? MSG_WAITALL : 0);
         else
@@ -469,16 +461,14 @@ static void op_cb(cio_loop *l, cio_op *op) {
 }
 
 /* What is left in a pipe or socket buffer, read with plain calls. */
-static uint64_t drain(int fd) {
+static uint64_t drain(cio_fd fd) {
     uint64_t n = 0;
     static char b[65536];
-    int fl = fcntl(fd, F_GETFL);
-    CHECK(fl >= 0);
-    CHECK_EQ(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
+    CHECK_EQ(t_set_nonblock(fd, 1), 0);
     for (;;) {
-        ssize_t r = read(fd, b, sizeof b);
+        long long r = t_sys_read(fd, b, sizeof b);
         if (r <= 0) {
-            CHECK(r == 0 || errno == EAGAIN || errno == ECONNRESET);
+            CHECK(r == 0 || r == -CIO_EAGAIN || r == -CIO_ECONNRESET);
             return n;
         }
         n += (uint64_t)r;
@@ -488,14 +478,14 @@ static uint64_t drain(int fd) {
 int main(int argc, char **argv) {
     const char *sv = argc > 1 ? argv[1] : getenv("CIO_TEST_SEED");
     const char *ov = argc > 2 ? argv[2] : getenv("CIO_TEST_OPS");
-    seed = sv ? strtoull(sv, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    seed = sv ? strtoull(sv, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)t_pid() << 20);
     long nops = ov ? atol(ov) : 5000;
     const char *be = getenv("CIO_BACKEND");
     printf("random_ops: seed %llu, %ld ops, backend %s (rerun: CIO_TEST_SEED=%llu)\n", (unsigned long long)seed, nops,
            be ? be : "auto", (unsigned long long)seed);
     fflush(stdout);
     /* Writes to a handle whose peer is gone would raise SIGPIPE (sends never do). */
-    signal(SIGPIPE, SIG_IGN);
+    t_ignore_sigpipe();
     for (size_t j = 0; j < sizeof src; j++) src[j] = (char)j;
     t_loop_init(&loop, 256);
     budget = nops;
@@ -519,7 +509,7 @@ int main(int argc, char **argv) {
         res *x = &rs[r];
         if (x->tainted) {
             for (int e = 0; e < 2; e++)
-                if (x->fd[e] >= 0) close(x->fd[e]);
+                if (x->fd[e] != T_FD_NONE) t_close_handle(x->fd[e]);
             continue;
         }
         for (int d = 0; d < 2; d++) {
@@ -535,8 +525,8 @@ int main(int argc, char **argv) {
             }
         }
         checked++;
-        close(x->fd[0]);
-        close(x->fd[1]);
+        t_close_handle(x->fd[0]);
+        t_close_handle(x->fd[1]);
     }
     printf("random_ops: ok: %ld ops (", submitted);
     for (int k = 0; k < K_COUNT; k++) printf("%s%s %ld", k ? ", " : "", kind_name[k], by_kind[k]);

@@ -18,6 +18,11 @@
 
 enum { PEERS = 200, MODES = 4 };
 
+/* Windows (and Wine) drop a pending connection that the client resets
+ * before it is accepted, where Linux still hands it to accept: there the
+ * resetting clients close plainly instead (a skip by name, in main). */
+static bool no_resets;
+
 typedef struct conn {
     t_op rcv; /* first: its callback gets &rcv.op */
     t_op cls;
@@ -119,6 +124,10 @@ static void *client_main(void *arg) {
             t_close_handle(fd);
             break;
         case 1:
+            if (no_resets) {
+                t_close_handle(fd);
+                break;
+            }
             rude_reset_close(fd);
             cl->resets++;
             break;
@@ -167,6 +176,9 @@ static void warm_up(void) {
 }
 
 int main(void) {
+    no_resets = T_SKIP_CASE_ON_WINDOWS("reset_before_accept", "the system drops a connection reset before it "
+                                                              "is accepted (Windows and Wine; win-test-findings 13): "
+                                                              "those clients close plainly there");
     warm_up();
     int fds_before = rude_fd_count();
     cio_loop loop;

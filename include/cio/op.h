@@ -217,7 +217,9 @@ enum cio_opcode {
 #define CIO_MSG_PEEK MSG_PEEK
 #define CIO_MSG_WAITALL MSG_WAITALL
 #define CIO_MSG_DONTWAIT 0x10000000 /* cio's: Winsock has none; the backend handles it */
-#define CIO_MSG_TRUNC 0x0100        /* mswsock.h's MSG_TRUNC */
+#define CIO_MSG_TRUNC 0x0100        /* mswsock.h's MSG_TRUNC; only an output flag on Windows:
+                                       asked of a recv, it still gives the bytes kept, not
+                                       the datagram's real length (Linux) */
 #else
 #define CIO_MSG_TRUNC MSG_TRUNC
 #define CIO_MSG_PEEK MSG_PEEK

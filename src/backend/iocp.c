@@ -163,11 +163,12 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
     ULONG mode = 0;
     LONG st = NtQueryInformationFile(fh, &io, &mode, sizeof mode, FileModeInformation);
     if (st == IOCP_ST_INVALID_HANDLE) return -CIO_EBADF;
+    DWORD type = GetFileType(fh);
+    h->is_disk = type == FILE_TYPE_DISK;
     if (st < 0 || (mode & IOCP_FILE_SYNC_MODES) || !associate(s, h->fd, on_port)) {
         h->kind = H_POOL;
         return 0;
     }
-    DWORD type = GetFileType(fh);
     if (type != FILE_TYPE_DISK) {
         h->kind = H_STREAM;
         h->is_pipe = type == FILE_TYPE_PIPE;
@@ -483,6 +484,11 @@ static void packet(cio_loop *loop, cio_op *op, DWORD bytes) {
 
 /* ---- the cio_backend interface ---- */
 
+/* recv, send, recvmsg, sendmsg, accept, connect: a socket's alone. */
+static bool socket_only(const cio_op *op) {
+    return cio__opdef(op)->msg_flags || op->opcode == CIO_OP_ACCEPT || op->opcode == CIO_OP_CONNECT;
+}
+
 static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
     int err = 0;
     iocp_handle *h = learn(loop, s, cio__op_file(op), &err);
@@ -490,6 +496,10 @@ static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
     if (h->closing) return -CIO_EBADF;
     op->internal_.bflags = 0;
     op->res = 0; /* the count of bytes moved, for the ops that count */
+    if (!h->is_socket && socket_only(op)) {
+        cio__ready(loop, op, -CIO_ENOTSOCK);
+        return 0;
+    }
     if (op->opcode != CIO_OP_POLL && h->kind == H_POOL) return -CIO_ENOTSUP;
     int32_t res;
     if (issue(loop, h, op, &res)) return 0;

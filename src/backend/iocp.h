@@ -35,6 +35,7 @@
 #define IOCP_ST_END_OF_FILE ((LONG)0xC0000011UL)
 #define IOCP_ST_CANCELLED ((LONG)0xC0000120UL)
 #define IOCP_ST_LOCAL_DISCONNECT ((LONG)0xC000013BUL)
+#define IOCP_ST_INVALID_CONNECTION ((LONG)0xC0000140UL)
 #define IOCP_ST_PIPE_BROKEN ((LONG)0xC000014BUL)
 #define IOCP_ST_CONNECTION_ABORTED ((LONG)0xC0000241UL)
 
@@ -48,8 +49,9 @@ enum {
     BF_AFD = 1 << 5,      /* issued on the loop's AFD handle, not on its own */
     BF_POS = 1 << 6,      /* at the position cio keeps: moves it on completion */
     BF_LISTED = 1 << 7,   /* in its handle's `ops` */
-    BF_POSTED = 1 << 8    /* its packet is one cio posted (a result known at once): no
+    BF_POSTED = 1 << 8,   /* its packet is one cio posted (a result known at once): no
                              request to cancel; op->res holds the result */
+    BF_SHUT_RD = 1 << 9   /* a receive cancelled by shutdown(SHUT_RD): end of stream */
 };
 
 /* What a handle is, learnt the first time an op uses it. */
@@ -69,7 +71,9 @@ typedef struct iocp_handle {
     bool is_socket;  /* close with closesocket (also an H_POOL socket) */
     bool append;     /* opened for appending only: writes go to the end */
     bool is_pipe;    /* H_STREAM: a named pipe (a poll waits with a read of 0 bytes) */
+    bool is_disk;    /* a file on a disk (H_DISK, or H_POOL): always ready for a poll */
     bool closing;    /* a close waits for `ops`: new ops fail with -CIO_EBADF */
+    bool listening;  /* seen listening (SO_ACCEPTCONN): an accept may wait on it */
     int family, socktype, protocol; /* sockets */
     cio_fd base;     /* sockets: SIO_BASE_HANDLE, what AFD polls */
     uint64_t pos;    /* H_DISK: the position of CIO_OFFSET_CURRENT */

@@ -61,8 +61,26 @@ static int32_t make_socket(cio_op *op) {
     return cio__fd_result(op, (cio_fd)s);
 }
 
+static bool receives(const cio_op *op);
+
+/* shutdown(2). SHUT_RD also ends the receives waiting on the socket with
+ * end of stream, as on Linux; Winsock leaves them waiting. (CIO_SHUT_*
+ * are SD_RECEIVE, SD_SEND, SD_BOTH.) */
+static int32_t shut(cio_loop *loop, cio_op *op) {
+    cio_fd fd = op->args.shutdown.fd;
+    int32_t r = sock_result(shutdown((SOCKET)fd, op->args.shutdown.how));
+    iocp_handle *h = iocp_find(iocp_state(loop), fd);
+    if (r < 0 || op->args.shutdown.how == CIO_SHUT_WR || !h) return r;
+    for (cio_op *o = h->ops.head; o; o = OPQ_NEXT(o)) {
+        if (o->opcode == CIO_OP_ACCEPT || o->opcode == CIO_OP_POLL || !receives(o)) continue;
+        if (!(o->internal_.bflags & BF_KERNEL)) continue;
+        o->internal_.bflags |= BF_SHUT_RD;
+        CancelIoEx((HANDLE)fd, iocp_ov(o));
+    }
+    return r;
+}
+
 int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
-    (void)loop;
     switch (op->opcode) {
     case CIO_OP_SOCKET:
         return make_socket(op);
@@ -70,8 +88,8 @@ int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
         return sock_result(bind((SOCKET)op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
     case CIO_OP_LISTEN:
         return sock_result(listen((SOCKET)op->args.listen.fd, op->args.listen.backlog));
-    default: /* CIO_SHUT_* are SD_RECEIVE, SD_SEND, SD_BOTH */
-        return sock_result(shutdown((SOCKET)op->args.shutdown.fd, op->args.shutdown.how));
+    default:
+        return shut(loop, op);
     }
 }
 
@@ -219,6 +237,7 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
      * WSAESHUTDOWN is POSIX's EPIPE. */
     int32_t r = cio__wsa_error(err);
     if (err == WSAESHUTDOWN) r = receives(op) ? 0 : -CIO_EPIPE; /* after SHUT_RD, recv(2) says end of file */
+    if (err == WSAENOTCONN && !receives(op) && h->socktype == SOCK_STREAM) r = -CIO_EPIPE; /* as send(2) */
     *res = done ? (int32_t)done : r;
     return false;
 }
@@ -237,7 +256,12 @@ static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *
         *res = bytes ? (int32_t)bytes : -CIO_EAGAIN;
         return STEP_FINAL;
     }
+    if (st == IOCP_ST_CANCELLED && (bf & BF_SHUT_RD) && !(bf & BF_CANCEL)) {
+        *res = (int32_t)(done + bytes); /* what came before, then end of stream */
+        return STEP_FINAL;
+    }
     int32_t r = iocp_status(h, op, st);
+    if (r == -CIO_ENOTCONN && !receives(op) && h->socktype == SOCK_STREAM) r = -CIO_EPIPE; /* as send(2) */
     if (r < 0) {
         /* Bytes that moved before the failure are reported (op.h). */
         *res = done + bytes ? (int32_t)(done + bytes) : r;
@@ -261,10 +285,26 @@ static void side_drop(iocp *s, cio_op *op) {
     op->internal_.bflags &= (uint16_t)~BF_SIDE;
 }
 
+/* Whether the socket listens: accept(2) on one that does not is
+ * -CIO_EINVAL, where Wine's AcceptEx would wait for ever. Asked until the
+ * answer is yes (a socket does not stop listening). */
+static bool listens(iocp_handle *h) {
+    if (!h->listening) {
+        BOOL on = FALSE;
+        int len = sizeof on;
+        h->listening = getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_ACCEPTCONN, (char *)&on, &len) == 0 && on;
+    }
+    return h->listening;
+}
+
 static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     iocp *s = iocp_state(loop);
     if (!ext.accept || !ext.addrs) {
         *res = -CIO_ENOTSUP;
+        return false;
+    }
+    if (!listens(h)) {
+        *res = -CIO_EINVAL;
         return false;
     }
     int32_t idx = iocp_side_take(s);
@@ -326,8 +366,10 @@ static int accept_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int3
     if (r < 0) {
         closesocket(ns);
         /* A client that reset before it was accepted is no error of the
-         * listener's (accept(2) skips it too): wait for the next. */
-        bool gone = r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED;
+         * listener's: wait for the next. (Linux accepts such a connection
+         * and its first recv fails; Windows drops it from the backlog, and
+         * Wine fails the AcceptEx with STATUS_INVALID_CONNECTION.) */
+        bool gone = r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED || st == IOCP_ST_INVALID_CONNECTION;
         if (gone && !(op->internal_.bflags & BF_CANCEL) && !h->closing && accept_issue(loop, h, op, res))
             return STEP_AGAIN;
         *res = r;

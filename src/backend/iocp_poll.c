@@ -135,7 +135,7 @@ static int pipe_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, i
 /* A handle with no readiness of its own. */
 static bool no_readiness(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     if (h->kind == H_STREAM && h->is_pipe) return pipe_poll_issue(loop, h, op, res);
-    if (h->kind == H_DISK) {
+    if (h->is_disk) {
         uint32_t hit = op->args.poll.events & (CIO_POLLIN | CIO_POLLOUT);
         *res = hit ? (int32_t)hit : -CIO_EINVAL;
     } else {

@@ -99,10 +99,12 @@ static inline bool cio__op_offset_given(const cio_op *op) {
     return at && CIO_ARG(uint64_t, op, at) != CIO_OFFSET_CURRENT;
 }
 
-/* Whether `fd` cannot be a handle (CIO_AT_FDCWD aside). */
+/* Whether `fd` cannot be a handle (CIO_AT_FDCWD aside). On Windows the
+ * negative values are pseudo-handles (the current process, thread, token:
+ * -1 is also INVALID_HANDLE_VALUE), never something to read or close. */
 static inline bool cio__bad_fd(cio_fd fd) {
 #if defined(_WIN32)
-    return fd == CIO_FD_INVALID;
+    return (intptr_t)fd < 0;
 #else
     return fd < 0;
 #endif

@@ -223,8 +223,8 @@ int cio__wsa_error(int err) {
         return -CIO_EBADF;
     case WSAEACCES:
         return -CIO_EACCES;
-    case WSAEFAULT:
-        return -CIO_EFAULT;
+    case WSAEFAULT: /* mostly an address or buffer length too short for the call, where
+                       POSIX says EINVAL (a bad pointer is the caller's bug either way) */
     case WSAEINVAL:
         return -CIO_EINVAL;
     case WSAEMFILE:

@@ -153,33 +153,11 @@ static void *client_main(void *arg) {
     return NULL;
 }
 
-/* Windows: what the process sets up once and keeps (WSAStartup, never
- * undone; under Wine a handle of ntdll's at the first AFD poll) is not a
- * leak: count handles from after one round of it. POSIX: nothing to do. */
-static void warm_up(void) {
-#if defined(_WIN32)
-    cio_loop warm;
-    t_loop_init(&warm, 8);
-    cio_fd sv[2];
-    CHECK_EQ(t_socketpair(sv), 0);
-    CHECK_EQ(t_sys_write(sv[1], "w", 1), 1);
-    t_op p;
-    cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
-    t_arm(&p);
-    CHECK_EQ(cio_submit(&warm, &p.op), 0);
-    t_run(&warm, 5);
-    CHECK_EQ(p.res, CIO_POLLIN);
-    t_close(&warm);
-    CHECK_EQ(t_close_handle(sv[0]), 0);
-    CHECK_EQ(t_close_handle(sv[1]), 0);
-#endif
-}
-
 int main(void) {
     no_resets = T_SKIP_CASE_ON_WINDOWS("reset_before_accept", "the system drops a connection reset before it "
                                                               "is accepted (Windows and Wine; win-test-findings 13): "
                                                               "those clients close plainly there");
-    warm_up();
+    rude_warm_up();
     int fds_before = rude_fd_count();
     cio_loop loop;
     t_loop_init(&loop, 256);

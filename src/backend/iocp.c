@@ -175,6 +175,8 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
         return 0;
     }
     h->kind = H_DISK;
+    BY_HANDLE_FILE_INFORMATION bi;
+    h->is_dir = GetFileInformationByHandle(fh, &bi) && (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
     ACCESS_MASK access = 0;
     if (NtQueryInformationFile(fh, &io, &access, sizeof access, FileAccessInformation) >= 0)
         h->append = (access & IOCP_FILE_APPEND_DATA) && !(access & IOCP_FILE_WRITE_DATA);
@@ -182,6 +184,30 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
     LARGE_INTEGER zero = {.QuadPart = 0}, cur = {.QuadPart = 0};
     if (SetFilePointerEx(fh, zero, &cur, FILE_CURRENT)) h->pos = (uint64_t)cur.QuadPart;
     return 0;
+}
+
+/* Whether an object that refused to join the port (it is on a port, or
+ * cannot be on one) is still the one `h` describes, as far as a cheap look
+ * can tell: a socket answers SO_TYPE as it did; a file or pipe is still
+ * overlapped and of the same type. The case that matters: a value reused
+ * by a synchronous object (an anonymous pipe, a non-overlapped file) also
+ * refuses with 87, and a stale H_DISK/H_STREAM entry would then issue an
+ * overlapped ReadFile that completes inside the call with no packet. Not
+ * caught: a new overlapped object of the same kind that is on another
+ * loop's port (its packets would go to that loop). */
+static bool still_same(const iocp_handle *h) {
+    if (h->is_socket) {
+        int type = 0, len = sizeof type;
+        return getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0 && type == h->socktype;
+    }
+    IO_STATUS_BLOCK io;
+    ULONG mode = 0;
+    if (NtQueryInformationFile((HANDLE)h->fd, &io, &mode, sizeof mode, FileModeInformation) < 0 ||
+        (mode & IOCP_FILE_SYNC_MODES))
+        return false;
+    DWORD type = GetFileType((HANDLE)h->fd);
+    if (h->kind == H_DISK) return type == FILE_TYPE_DISK;
+    return type != FILE_TYPE_DISK && type != FILE_TYPE_UNKNOWN && (type == FILE_TYPE_PIPE) == h->is_pipe;
 }
 
 /* Whether the entry `h` still describes the object its value names. A
@@ -199,9 +225,14 @@ static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
     *on_port = false;
     if (!opq_empty(&h->ops) || h->closing || h->turn == cio__core(loop)->stats.turns) return 1;
     if (h->kind != H_POOL) {
-        if (!CreateIoCompletionPort((HANDLE)h->fd, s->port, IOCP_KEY_IO, 0))
-            return GetLastError() == ERROR_INVALID_HANDLE ? -CIO_EBADF : 1;
-        *on_port = true;
+        if (!CreateIoCompletionPort((HANDLE)h->fd, s->port, IOCP_KEY_IO, 0)) {
+            if (GetLastError() == ERROR_INVALID_HANDLE) return -CIO_EBADF;
+            if (still_same(h)) return 1;
+            /* Another object under the value: learnt afresh (it may be on
+             * no port, or on another, so on_port stays false). */
+        } else {
+            *on_port = true;
+        }
     }
     tab_remove(s, h);
     return 0;
@@ -278,11 +309,14 @@ static bool file_reads(const cio_op *op) { return op->opcode == CIO_OP_READ || o
  * since ReadFile and WriteFile take one (a vector is moved buffer by
  * buffer). Returns false when nothing is left. */
 static bool file_part(const cio_op *op, uint32_t done, char **p, DWORD *n) {
+    DWORD cap = done < IOCP_XFER_MAX ? IOCP_XFER_MAX - done : 0;
     if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE) {
         *p = done ? (char *)op->args.rw.buf + done : op->args.rw.buf; /* NULL when len is 0 */
         *n = op->args.rw.len - done;
+        if (*n > cap) *n = cap;
         return done == 0 || *n > 0;
     }
+    if (!cap) return false;
     for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++) {
         const cio_iovec *v = &op->args.rwv.iov[i];
         if (done >= v->iov_len) {
@@ -291,17 +325,79 @@ static bool file_part(const cio_op *op, uint32_t done, char **p, DWORD *n) {
         }
         *p = (char *)v->iov_base + done;
         *n = v->iov_len - done;
+        if (*n > cap) *n = cap;
         return true;
     }
     return false;
 }
 
-static uint64_t file_offset(const iocp_handle *h, const cio_op *op, uint32_t done) {
+/* The bytes the op moves in all, as cut by file_part. */
+static uint64_t file_total(const cio_op *op) {
+    uint64_t t = 0;
+    if (op->opcode == CIO_OP_READ || op->opcode == CIO_OP_WRITE)
+        t = op->args.rw.len;
+    else
+        for (uint32_t i = 0; i < op->args.rwv.iovcnt; i++) t += op->args.rwv.iov[i].iov_len;
+    return t < IOCP_XFER_MAX ? t : IOCP_XFER_MAX;
+}
+
+/* Whether the op works at the position cio keeps for the handle. An
+ * append-only handle's write goes to the end, not there, and leaves it. */
+static bool at_pos(const iocp_handle *h, const cio_op *op) {
+    return h->kind == H_DISK && cio__opdef(op)->offset &&
+           CIO_ARG(uint64_t, op, cio__opdef(op)->offset) == CIO_OFFSET_CURRENT && !(h->append && !file_reads(op));
+}
+
+/* Where the op's next request goes. At the position (BF_POS), the op's
+ * whole length is reserved at its first request, as write(2) moves the
+ * position before the next call: ops in flight together at
+ * CIO_OFFSET_CURRENT get ranges one after another. A later part of the
+ * op goes on from where its last request went (the OVERLAPPED keeps its
+ * offset: the kernel writes only Internal and InternalHigh). */
+static uint64_t file_offset(iocp_handle *h, cio_op *op, uint32_t done, uint32_t last) {
     uint64_t off = cio__opdef(op)->offset ? CIO_ARG(uint64_t, op, cio__opdef(op)->offset) : 0;
     if (h->kind != H_DISK) return 0;
     if (h->append && !file_reads(op)) return UINT64_MAX; /* all ones: the end of the file */
-    if (off == CIO_OFFSET_CURRENT) return h->pos;
-    return off + done;
+    if (!at_pos(h, op)) return off + done;
+    if (!(op->internal_.bflags & BF_POS)) {
+        op->internal_.bflags |= BF_POS;
+        off = h->pos;
+        h->pos += file_total(op);
+        return off;
+    }
+    const OVERLAPPED *ov = iocp_ov(op);
+    return ((uint64_t)ov->OffsetHigh << 32 | ov->Offset) + last;
+}
+
+/* An op at the position has ended having moved `done` bytes from `start`:
+ * the part of its range it did not use goes back, unless another op
+ * reserved after it (a short read at the end of the file, then a read in
+ * flight behind it, as two read(2)s racing on one descriptor). */
+static void file_pos_end(iocp_handle *h, const cio_op *op, uint64_t start, uint32_t done) {
+    uint64_t want = file_total(op);
+    if (done < want && h->pos == start + want) h->pos = start + done;
+}
+
+/* POSIX's code for a read or write refused by the handle: against its
+ * access mode it is EBADF (read(2) on an O_WRONLY descriptor), on a
+ * directory EISDIR; as sync_ops_win.c's rw_error for the pool. */
+static int32_t file_error(const iocp_handle *h, DWORD err) {
+    if (err == ERROR_ACCESS_DENIED) return -CIO_EBADF;
+    if (h->is_dir && (err == ERROR_INVALID_FUNCTION || err == ERROR_INVALID_PARAMETER)) return -CIO_EISDIR;
+    return cio__win_error(err);
+}
+
+#define IOCP_ST_INVALID_PARAMETER ((LONG)0xC000000DUL)
+#define IOCP_ST_INVALID_DEVICE_REQUEST ((LONG)0xC0000010UL)
+#define IOCP_ST_ACCESS_DENIED ((LONG)0xC0000022UL)
+#define IOCP_ST_FILE_IS_A_DIRECTORY ((LONG)0xC00000BAUL)
+
+static int32_t file_status(const iocp_handle *h, const cio_op *op, LONG st) {
+    if (st == IOCP_ST_ACCESS_DENIED) return -CIO_EBADF;
+    if (h->is_dir && (st == IOCP_ST_INVALID_PARAMETER || st == IOCP_ST_INVALID_DEVICE_REQUEST ||
+                      st == IOCP_ST_FILE_IS_A_DIRECTORY))
+        return -CIO_EISDIR;
+    return iocp_status(h, op, st);
 }
 
 /* What a failed ReadFile/WriteFile means: the end of the file, or of a
@@ -311,25 +407,34 @@ static bool file_eof(const cio_op *op, DWORD err) {
     return file_reads(op) && (err == ERROR_HANDLE_EOF || err == ERROR_BROKEN_PIPE);
 }
 
-static bool file_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+/* The op's first request, or (`last` > 0: the bytes its previous
+ * request moved) the next one of a vector. */
+static bool file_issue(iocp_handle *h, cio_op *op, uint32_t last, int32_t *res) {
     uint32_t done = (uint32_t)op->res;
     char *p;
     DWORD n;
+    uint64_t start = 0;
+    if (op->internal_.bflags & BF_POS) {
+        const OVERLAPPED *prev = iocp_ov(op);
+        start = ((uint64_t)prev->OffsetHigh << 32 | prev->Offset) + last - done;
+    }
     if (!file_part(op, done, &p, &n)) {
+        if (op->internal_.bflags & BF_POS) file_pos_end(h, op, start, done);
         *res = (int32_t)done;
         return false;
     }
-    uint64_t off = file_offset(h, op, done);
-    if (h->kind == H_DISK && cio__opdef(op)->offset &&
-        CIO_ARG(uint64_t, op, cio__opdef(op)->offset) == CIO_OFFSET_CURRENT)
-        op->internal_.bflags |= BF_POS;
+    uint64_t off = file_offset(h, op, done, last);
+    if (op->internal_.bflags & BF_POS) start = off - done;
     OVERLAPPED *ov = iocp_ov_at(op, off);
     BOOL ok = file_reads(op) ? ReadFile((HANDLE)h->fd, p, n, NULL, ov) : WriteFile((HANDLE)h->fd, p, n, NULL, ov);
     DWORD err = ok ? 0 : GetLastError();
-    if (ok || err == ERROR_IO_PENDING) {
+    /* ERROR_MORE_DATA: a message pipe's message longer than the buffer,
+     * a warning, so its packet comes (iocp.h). */
+    if (ok || err == ERROR_IO_PENDING || (err == ERROR_MORE_DATA && file_reads(op))) {
         iocp_issued(h, op);
         return true;
     }
+    if (op->internal_.bflags & BF_POS) file_pos_end(h, op, start, done);
     if (file_eof(op, err)) {
         *res = (int32_t)done;
         return false;
@@ -338,7 +443,7 @@ static bool file_issue(iocp_handle *h, cio_op *op, int32_t *res) {
         *res = done ? (int32_t)done : -CIO_EPIPE;
         return false;
     }
-    *res = done ? (int32_t)done : cio__win_error(err);
+    *res = done ? (int32_t)done : file_error(h, err);
     return false;
 }
 
@@ -347,27 +452,37 @@ static int file_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *
     char *p;
     DWORD want = 0;
     file_part(op, done, &p, &want);
+    bool pos = op->internal_.bflags & BF_POS;
+    const OVERLAPPED *ov = iocp_ov(op);
+    uint64_t start = ((uint64_t)ov->OffsetHigh << 32 | ov->Offset) - done; /* BF_POS: its range */
     if (st == IOCP_ST_END_OF_FILE || (st == IOCP_ST_PIPE_BROKEN && file_reads(op))) {
         st = 0;
         bytes = 0;
+    } else if (st == IOCP_ST_BUFFER_OVERFLOW && file_reads(op)) {
+        st = 0; /* a message cut to the buffer: the rest is read next, as a short read */
     } else if (st == IOCP_ST_PIPE_BROKEN) {
         *res = done ? (int32_t)done : -CIO_EPIPE;
         return STEP_FINAL;
     }
-    int32_t r = iocp_status(h, op, st);
+    int32_t r = file_status(h, op, st);
     if (r < 0) {
+        if (pos) file_pos_end(h, op, start, done);
         *res = done ? (int32_t)done : r;
         return STEP_FINAL;
     }
-    if (op->internal_.bflags & BF_POS) h->pos += bytes;
+    if (bytes > want) bytes = want; /* cannot happen; keeps done within its cap */
     done += bytes;
     op->res = (int32_t)done;
     /* A vector goes on with its next buffer while each is filled whole,
      * as readv(2) does on a file; a pipe's read returns what came. */
     bool vector = op->opcode == CIO_OP_READV || op->opcode == CIO_OP_WRITEV;
     bool more = vector && bytes == want && bytes > 0 && !(h->kind == H_STREAM && file_reads(op)) &&
-                !(op->internal_.bflags & BF_CANCEL) && done < INT32_MAX;
-    if (more && file_issue(h, op, res)) return STEP_AGAIN;
+                !(op->internal_.bflags & BF_CANCEL) && done < IOCP_XFER_MAX;
+    if (more) {
+        if (file_issue(h, op, bytes, res)) return STEP_AGAIN;
+        return STEP_FINAL;
+    }
+    if (pos) file_pos_end(h, op, start, done);
     *res = (int32_t)done;
     return STEP_FINAL;
 }
@@ -441,7 +556,7 @@ static void finish(cio_loop *loop, cio_op *op, int32_t res) {
 static bool issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     if (op->opcode == CIO_OP_POLL) return iocp_poll_issue(loop, h, op, res);
     if (h->kind == H_SOCKET) return iocp_sock_issue(loop, h, op, res);
-    return file_issue(h, op, res);
+    return file_issue(h, op, 0, res);
 }
 
 /* A multishot op has delivered a result: it goes on, unless it was
@@ -600,7 +715,11 @@ static int iocp_wait(cio_loop *loop, int64_t timeout_ns) {
 
 static int iocp_wake(cio_loop *loop) {
     if (PostQueuedCompletionStatus(iocp_state(loop)->port, 0, IOCP_KEY_WAKE, NULL)) return 0;
-    return cio__win_error(GetLastError());
+    int r = cio__win_error(GetLastError());
+    /* No wake is on its way: the next cio_loop_wake must try again, not
+     * take this one for pending (a loop would sleep through posts). */
+    cio__wake_consumed(loop);
+    return r;
 }
 
 /* The completion port itself: a waitable handle that is signalled while

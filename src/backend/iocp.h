@@ -9,6 +9,17 @@
  * No handle is in skip-on-success mode: every request that did not fail at
  * once produces exactly one packet, and only the packet finishes the op
  * (docs/wine-probes/FINDINGS.md, points 2 and 7).
+ *
+ * The rule every issue path follows: a request queues its packet unless it
+ * failed with an NT_ERROR status (0xC0000000 and up). Success, pending and
+ * the *warning* statuses (0x8...) all queue one: ERROR_MORE_DATA from a
+ * message-mode pipe's ReadFile (STATUS_BUFFER_OVERFLOW: the bytes were
+ * copied) and WSAEMSGSIZE from a receive of a datagram cut to its buffer
+ * are such warnings, so the op waits for its packet, where the status is
+ * taken as a success with the byte count. A send's WSAEMSGSIZE is an error
+ * (the datagram was refused whole): its packet comes only if the call left
+ * a non-error status in the OVERLAPPED (Wine 8 does; see iocp_net.c). Treating a warning as final
+ * would finish the op twice (now, and at its packet).
  */
 #ifndef CIO_BACKEND_IOCP_H
 #define CIO_BACKEND_IOCP_H
@@ -31,6 +42,7 @@
 #define IOCP_ST_PENDING ((LONG)0x00000103L)
 #define IOCP_ST_BUFFER_OVERFLOW ((LONG)0x80000005UL)
 #define IOCP_ST_HANDLES_CLOSED ((LONG)0x8000000AUL)
+#define IOCP_ST_UNSUCCESSFUL ((LONG)0xC0000001UL)
 #define IOCP_ST_INVALID_HANDLE ((LONG)0xC0000008UL)
 #define IOCP_ST_END_OF_FILE ((LONG)0xC0000011UL)
 #define IOCP_ST_CANCELLED ((LONG)0xC0000120UL)
@@ -38,6 +50,15 @@
 #define IOCP_ST_INVALID_CONNECTION ((LONG)0xC0000140UL)
 #define IOCP_ST_PIPE_BROKEN ((LONG)0xC000014BUL)
 #define IOCP_ST_CONNECTION_ABORTED ((LONG)0xC0000241UL)
+
+/* Whether an NTSTATUS returned by a call that was given an OVERLAPPED
+ * means a packet comes (the rule above): everything below NT_ERROR. */
+static inline bool iocp_st_queues(LONG st) { return (ULONG)st < 0xC0000000UL; }
+
+/* The most one request moves: results are int32_t, and Linux caps every
+ * read and write at 0x7ffff000 bytes; a larger request is cut there and
+ * reports a short transfer, so the result is never a negative non-error. */
+#define IOCP_XFER_MAX 0x7ffff000u
 
 /* op->internal_.bflags while the backend holds the op. */
 enum {
@@ -47,11 +68,13 @@ enum {
     BF_COUNT = 1 << 3,    /* op->res counts the bytes moved so far (MSG_WAITALL, vectors of files) */
     BF_SIDE = 1 << 4,     /* op->res is the index of its side buffer (accept, poll) */
     BF_AFD = 1 << 5,      /* issued on the loop's AFD handle, not on its own */
-    BF_POS = 1 << 6,      /* at the position cio keeps: moves it on completion */
+    BF_POS = 1 << 6,      /* at the position cio keeps: reserved its range at its first
+                             request (the OVERLAPPED's offset says where it is) */
     BF_LISTED = 1 << 7,   /* in its handle's `ops` */
     BF_POSTED = 1 << 8,   /* its packet is one cio posted (a result known at once): no
                              request to cancel; op->res holds the result */
-    BF_SHUT_RD = 1 << 9   /* a receive cancelled by shutdown(SHUT_RD): end of stream */
+    BF_SHUT_RD = 1 << 9,  /* a receive cancelled by shutdown(SHUT_RD): end of stream */
+    BF_MSGSIZE = 1 << 10  /* a send refused with WSAEMSGSIZE whose packet still comes (Wine) */
 };
 
 /* What a handle is, learnt the first time an op uses it. */
@@ -72,6 +95,7 @@ typedef struct iocp_handle {
     bool append;     /* opened for appending only: writes go to the end */
     bool is_pipe;    /* H_STREAM: a named pipe (a poll waits with a read of 0 bytes) */
     bool is_disk;    /* a file on a disk (H_DISK, or H_POOL): always ready for a poll */
+    bool is_dir;     /* H_DISK opened on a directory: a read or write is -CIO_EISDIR */
     bool closing;    /* a close waits for `ops`: new ops fail with -CIO_EBADF */
     bool listening;  /* seen listening (SO_ACCEPTCONN): an accept may wait on it */
     int family, socktype, protocol; /* sockets */

@@ -145,10 +145,14 @@ static DWORD rest(const cio_op *op, uint32_t done, WSABUF *out) {
     WSABUF one;
     DWORD n, i = 0, k = 0;
     const WSABUF *b = op_bufs(op, &one, &n);
+    /* At most IOCP_XFER_MAX bytes in all (iocp.h): a larger request is cut. */
+    ULONG cap = done < IOCP_XFER_MAX ? IOCP_XFER_MAX - done : 0;
     while (i < n && done > 0 && done >= b[i].len) done -= b[i++].len;
-    for (; i < n && k < REST_MAX; i++, k++) {
+    for (; i < n && k < REST_MAX && cap > 0; i++, k++) {
         out[k].buf = b[i].buf + done;
         out[k].len = b[i].len - done;
+        if (out[k].len > cap) out[k].len = cap;
+        cap -= out[k].len;
         done = 0;
     }
     return k;
@@ -176,6 +180,9 @@ static bool uses_msg_call(const iocp_handle *h, const cio_op *op) {
 static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
     SOCKET s = (SOCKET)h->fd;
     OVERLAPPED *ov = iocp_ov_at(op, 0);
+    /* An NT_ERROR left here means the call failed before the request was
+     * made (no status written, no packet): see xfer_issue. */
+    ov->Internal = (ULONG_PTR)(ULONG)IOCP_ST_UNSUCCESSFUL;
     if (uses_msg_call(h, op)) {
         cio_msghdr *m = op->args.msg.msg;
         if (receives(op)) {
@@ -191,7 +198,7 @@ static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
     /* The caller's array as it is, the first time (cio_iovec is laid out
      * as WSABUF); only a rest needs a copy. */
     WSABUF *b = (WSABUF *)op_bufs(op, &one, &n);
-    if (done) {
+    if (done || total_len(op) > IOCP_XFER_MAX) {
         n = rest(op, done, bufs);
         b = bufs;
     }
@@ -224,8 +231,18 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     if (waits_for_all(h, op) && len > 0) op->internal_.bflags |= BF_COUNT;
     int err = transfer(h, op, done);
     /* A truncated datagram fails at once with WSAEMSGSIZE yet still
-     * queues its packet (FINDINGS 5: no skip mode on any socket). */
-    if (err == 0 || err == WSA_IO_PENDING || (err == WSAEMSGSIZE && h->socktype != SOCK_STREAM)) {
+     * queues its packet (FINDINGS 5: no skip mode on any socket; a warning,
+     * iocp.h). A send's WSAEMSGSIZE refused the datagram: no packet. */
+    bool truncated = err == WSAEMSGSIZE && receives(op) && h->socktype != SOCK_STREAM;
+    /* Windows documents a send's WSAEMSGSIZE as immediate (no packet);
+     * Wine 8 queues one all the same (success, 0 bytes). The status the
+     * call left in the OVERLAPPED tells which: a packet comes unless it
+     * is an NT_ERROR (iocp.h). */
+    if (err == WSAEMSGSIZE && !receives(op) && iocp_st_queues((LONG)(ULONG)iocp_ov(op)->Internal)) {
+        op->internal_.bflags |= BF_MSGSIZE;
+        truncated = true;
+    }
+    if (err == 0 || err == WSA_IO_PENDING || truncated) {
         iocp_issued(h, op);
         if (err == WSA_IO_PENDING && (msg_flags(op) & CIO_MSG_DONTWAIT)) {
             op->internal_.bflags |= BF_DONTWAIT;
@@ -245,6 +262,10 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
 static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
     uint32_t done = (uint32_t)op->res;
     uint16_t bf = op->internal_.bflags;
+    if (bf & BF_MSGSIZE) {
+        *res = -CIO_EMSGSIZE; /* refused at submit, whatever its packet says */
+        return STEP_FINAL;
+    }
     bool truncated = st == IOCP_ST_BUFFER_OVERFLOW && h->socktype != SOCK_STREAM;
     if (truncated) {
         /* The datagram was longer than the buffers: POSIX reports the
@@ -268,7 +289,7 @@ static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *
         return STEP_FINAL;
     }
     done += bytes;
-    if ((bf & BF_COUNT) && bytes > 0 && !(bf & BF_CANCEL) && done < total_len(op) && done < INT32_MAX) {
+    if ((bf & BF_COUNT) && bytes > 0 && !(bf & BF_CANCEL) && done < total_len(op) && done < IOCP_XFER_MAX) {
         op->res = (int32_t)done;
         if (xfer_issue(h, op, res)) return STEP_AGAIN;
         return STEP_FINAL;

@@ -166,7 +166,7 @@ bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     /* The OVERLAPPED is the IO_STATUS_BLOCK, and the packet's context. */
     LONG st = NtDeviceIoControlFile(dev, NULL, NULL, ov, (PIO_STATUS_BLOCK)(void *)ov, IOCTL_AFD_POLL, info,
                                     sizeof *info, info, sizeof *info);
-    if (st >= 0) { /* pending, or ready at once: a packet comes either way */
+    if (iocp_st_queues(st)) { /* pending, ready at once, or a warning: a packet comes (iocp.h) */
         iocp_issued(h, op);
         return true;
     }

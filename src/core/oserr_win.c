@@ -22,6 +22,24 @@
  *   interrupted the call" (thread.h, pool.c).
  * - ERROR_INVALID_FUNCTION (1): -CIO_EINVAL here; a read of a directory
  *   handle reports it, where POSIX says -CIO_EISDIR.
+ * - ERROR_MORE_DATA (234) and STATUS_BUFFER_OVERFLOW: -CIO_EMSGSIZE here;
+ *   for a datagram or pipe message received into too small a buffer it
+ *   is a success (the bytes were delivered).
+ *
+ * A dropped connection, by who dropped it (Winsock's own translation of
+ * the statuses, so that the packet path, the submit path and the pool
+ * agree for the same event):
+ * - ended on this side (the stack aborted it: a keep-alive or
+ *   retransmission timeout, a local closesocket/shutdown under a pending
+ *   request): ERROR_CONNECTION_ABORTED (1236), STATUS_CONNECTION_ABORTED,
+ *   STATUS_LOCAL_DISCONNECT, WSAECONNABORTED (10053) -> -CIO_ECONNABORTED,
+ *   Winsock's name for it (Linux would say ETIMEDOUT or ECONNRESET for
+ *   most of these, but one event must get one code whatever reports it);
+ * - reset by the peer: ERROR_NETNAME_DELETED (64), WSAECONNRESET (10054),
+ *   WSAENETRESET, STATUS_CONNECTION_RESET, STATUS_REMOTE_DISCONNECT ->
+ *   -CIO_ECONNRESET.
+ * A caller that knows the abort was its own doing (the IOCP backend, for
+ * its own close) reports -CIO_ECANCELED instead.
  */
 #include "oserr.h"
 
@@ -163,10 +181,11 @@ int cio__win_error(unsigned long err) {
     case ERROR_FILE_TOO_LARGE:
     case ERROR_ARITHMETIC_OVERFLOW:
         return -CIO_EOVERFLOW;
-    case ERROR_NETNAME_DELETED:
+    case ERROR_NETNAME_DELETED: /* the peer reset it (see the top) */
     case ERROR_VC_DISCONNECTED:
-    case ERROR_CONNECTION_ABORTED: /* STATUS_CONNECTION_ABORTED: a dropped connection, ECONNRESET on Linux */
         return -CIO_ECONNRESET;
+    case ERROR_CONNECTION_ABORTED: /* this side's stack ended it (see the top) */
+        return -CIO_ECONNABORTED;
     case WAIT_TIMEOUT:
     case ERROR_SEM_TIMEOUT:
     case ERROR_TIMEOUT:
@@ -323,10 +342,11 @@ int cio__ntstatus_error(long status) {
         return -CIO_ECANCELED;
     case ST_END_OF_FILE: /* the callers' case: see the top */
         return -CIO_EIO;
-    case ST_LOCAL_DISCONNECT:
-    case ST_REMOTE_DISCONNECT:
-    case ST_CONNECTION_RESET:
+    case ST_LOCAL_DISCONNECT: /* Winsock: WSAECONNABORTED (see the top) */
     case ST_CONNECTION_ABORTED:
+        return -CIO_ECONNABORTED;
+    case ST_REMOTE_DISCONNECT: /* Winsock: WSAECONNRESET */
+    case ST_CONNECTION_RESET:
         return -CIO_ECONNRESET;
     case ST_CONNECTION_REFUSED:
         return -CIO_ECONNREFUSED;

@@ -132,21 +132,50 @@ static bool ov_wait(HANDLE h, OVERLAPPED *ov, DWORD *n, DWORD *err, bool *intr) 
     return ok;
 }
 
-/* The same for an overlapped Winsock call: 0 or the WSA error, with the
- * byte count and the flags of a receive. */
-static int wsa_wait(SOCKET s, WSAOVERLAPPED *ov, DWORD *n, DWORD *fl, bool *intr) {
+/* NTSTATUS values the socket paths look at (winternl.h names none). */
+#define ST_BUFFER_OVERFLOW 0x80000005UL
+#define ST_CANCELLED 0xC0000120UL
+
+/* The same for an overlapped Winsock call: the request's NTSTATUS, with
+ * its byte count in *n. The status is read from the OVERLAPPED itself
+ * (Internal, InternalHigh), as the IOCP backend reads its packets, and not
+ * through WSAGetOverlappedResult, which on a socket closed meanwhile fails
+ * with WSAENOTSOCK instead of giving the op's status (FINDINGS p10). */
+static unsigned long wsa_wait(SOCKET s, WSAOVERLAPPED *ov, DWORD *n, bool *intr) {
     *intr = false;
     DWORD w = WaitForSingleObjectEx(ov_event(ov), INFINITE, TRUE);
     if (w != WAIT_OBJECT_0) {
+        /* The request is in the kernel (it pended, or was queued): after
+         * CancelIoEx it finishes for sure, and must leave our stack. */
         CancelIoEx((HANDLE)s, ov);
         *intr = w == WAIT_IO_COMPLETION;
         WaitForSingleObject(ov_event(ov), INFINITE);
     }
-    *fl = 0;
-    BOOL ok = WSAGetOverlappedResult(s, ov, n, FALSE, fl);
-    int e = ok ? 0 : WSAGetLastError();
+    *n = (DWORD)ov->InternalHigh;
+    unsigned long st = (unsigned long)(uint32_t)ov->Internal;
     CloseHandle(ov_event(ov));
-    return e;
+    return st;
+}
+
+/* After an overlapped Winsock call failed at once with an error that may
+ * or may not have queued the request (a send's WSAEMSGSIZE: Wine completes
+ * the OVERLAPPED, Windows documents an immediate failure): makes sure
+ * nothing of it is left in the kernel before the OVERLAPPED leaves the
+ * stack, without waiting for an event that may never be set. CancelIoEx
+ * finds the request only if it is still pending; then it ends, and its
+ * event is set. Closes the event. */
+static void wsa_settle(SOCKET s, WSAOVERLAPPED *ov) {
+    if (CancelIoEx((HANDLE)s, ov)) WaitForSingleObject(ov_event(ov), INFINITE);
+    CloseHandle(ov_event(ov));
+}
+
+/* The result of a socket request from its final status: the byte count,
+ * or the error; STATUS_CANCELLED is the pool's -CIO_EINTR when the
+ * interrupt ended it (bytes moved before then are the result). */
+static int32_t wsa_result(unsigned long st, DWORD n, bool intr) {
+    if (st < 0x80000000UL) return (int32_t)n;
+    if (st == ST_CANCELLED) return n ? (int32_t)n : intr ? -CIO_EINTR : -CIO_ECANCELED;
+    return cio__ntstatus_error((long)st);
 }
 
 /* ---- paths ---- */
@@ -731,7 +760,10 @@ static int32_t do_rw(cio_op *op) {
     }
     rw_handle rh;
     rw_classify(&rh, op->args.rw.fd, rd);
-    return xfer(&rh, rd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
+    /* The result is an int32_t: 2 GiB or more is a short transfer, as
+     * Linux cuts every read and write (at 0x7ffff000). */
+    DWORD len = op->args.rw.len > INT32_MAX ? INT32_MAX : (DWORD)op->args.rw.len;
+    return xfer(&rh, rd, op->args.rw.buf, len, op->args.rw.offset);
 }
 
 /* readv and writev: one call per buffer (Win32 has no scatter IO but for
@@ -798,24 +830,72 @@ static LPFN_WSARECVMSG recvmsg_fn(SOCKET s) {
     return fn;
 }
 
+/* Whether `s` was made without WSA_FLAG_OVERLAPPED: its file object is
+ * synchronous, so an overlapped call on it blocks inside the call, where
+ * no interrupt reaches it (R18). */
+static bool is_sync_socket(SOCKET s) { return is_sync_handle((HANDLE)s); }
+
+/* The buffers of one transfer cut to INT32_MAX bytes in all, since the
+ * result is an int32_t (Linux cuts each call at 0x7ffff000 the same way:
+ * a short transfer). `bufs` is returned unchanged when it fits; else a
+ * copy in *copy (freed by the caller), or NULL for no memory. */
+static WSABUF *clamp_bufs(WSABUF *bufs, DWORD *cnt, WSABUF **copy) {
+    *copy = NULL;
+    uint64_t total = 0;
+    for (DWORD i = 0; i < *cnt; i++) {
+        if (total + bufs[i].len <= INT32_MAX) {
+            total += bufs[i].len;
+            continue;
+        }
+        WSABUF *c = malloc(((size_t)i + 1) * sizeof *c);
+        if (!c) return NULL;
+        memcpy(c, bufs, (size_t)i * sizeof *c);
+        c[i].buf = bufs[i].buf;
+        c[i].len = (ULONG)(INT32_MAX - total);
+        *cnt = i + 1;
+        *copy = c;
+        return c;
+    }
+    return bufs;
+}
+
 /* One overlapped socket transfer, waited for alertably. `msg` (datagram
  * recvmsg/sendmsg) selects WSARecvMsg/WSASendMsg, else WSARecv/WSASend on
  * `bufs`. Returns the byte count or the error; a datagram cut to the
  * buffer is a success with its byte count, and CIO_MSG_TRUNC in the
  * message's flags (Winsock says WSAEMSGSIZE). */
 static int32_t sock_once(SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, DWORD flags, WSAMSG *msg) {
+    WSABUF *copy;
+    WSABUF *user = msg ? msg->lpBuffers : NULL;
+    DWORD ucnt = msg ? msg->dwBufferCount : 0;
+    if (msg) {
+        cnt = ucnt;
+        bufs = clamp_bufs(user, &cnt, &copy);
+        msg->lpBuffers = bufs;
+        msg->dwBufferCount = cnt;
+    } else {
+        bufs = clamp_bufs(bufs, &cnt, &copy);
+    }
+    int32_t r = bufs ? 0 : -CIO_ENOMEM;
+    if (r == 0 && is_sync_socket(s)) {
+        /* Waits where an interrupt reaches it; another reader may still
+         * take the data between the poll and the call, which then blocks
+         * as the socket's owner asked when it made it synchronous. */
+        short rev = 0;
+        r = poll_wait(s, rd ? POLLRDNORM : POLLWRNORM, &rev);
+    }
     WSAOVERLAPPED ov;
-    int32_t r = ov_init(&ov, 0);
-    if (r < 0) return r;
+    if (r == 0) r = ov_init(&ov, 0);
+    LPFN_WSARECVMSG fn = NULL;
+    if (r == 0 && msg && rd && !(fn = recvmsg_fn(s))) {
+        CloseHandle(ov_event(&ov));
+        r = -CIO_ENOTSUP;
+    }
+    if (r < 0) goto out;
     drain_apcs();
     DWORD n = 0, fl = flags;
     int rc;
     if (msg && rd) {
-        LPFN_WSARECVMSG fn = recvmsg_fn(s);
-        if (!fn) {
-            CloseHandle(ov_event(&ov));
-            return -CIO_ENOTSUP;
-        }
         msg->dwFlags = flags;
         rc = fn(s, msg, NULL, &ov, NULL);
     } else if (msg) {
@@ -826,21 +906,32 @@ static int32_t sock_once(SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, DWORD flags
         rc = WSASend(s, bufs, cnt, NULL, flags, &ov, NULL);
     }
     int e = rc == 0 ? 0 : WSAGetLastError();
-    /* A truncated datagram fails at once and still completes the
-     * OVERLAPPED (FINDINGS p05), as a success or a pending call does. */
-    if (e && e != WSA_IO_PENDING && e != WSAEMSGSIZE) {
-        CloseHandle(ov_event(&ov));
-        return cio__wsa_error(e);
+    /* A truncated datagram *received* fails at once and still completes
+     * the OVERLAPPED (FINDINGS p05), as a success or a pending call does.
+     * A send's WSAEMSGSIZE (a datagram larger than the transport takes)
+     * is -CIO_EMSGSIZE, whether or not the system queued anything. */
+    if (e && e != WSA_IO_PENDING && !(e == WSAEMSGSIZE && rd)) {
+        wsa_settle(s, &ov);
+        r = cio__wsa_error(e);
+        goto out;
     }
     bool intr;
-    e = wsa_wait(s, &ov, &n, &fl, &intr);
-    if (!e) return (int32_t)n;
-    if (e == WSAEMSGSIZE && rd) {
+    unsigned long st = wsa_wait(s, &ov, &n, &intr);
+    if (st == ST_BUFFER_OVERFLOW && !rd) {
+        r = -CIO_EMSGSIZE;
+    } else if (st == ST_BUFFER_OVERFLOW) {
         if (msg) msg->dwFlags |= CIO_MSG_TRUNC;
-        return (int32_t)n;
+        r = (int32_t)n;
+    } else {
+        r = wsa_result(st, n, intr);
     }
-    if (e == WSA_OPERATION_ABORTED) return (intr && !n) ? -CIO_EINTR : n ? (int32_t)n : -CIO_ECANCELED;
-    return cio__wsa_error(e);
+out:
+    if (msg) {
+        msg->lpBuffers = user;
+        msg->dwBufferCount = ucnt;
+    }
+    free(copy);
+    return r;
 }
 
 /* recv, send, and read/write/readv/writev on a socket. MSG_WAITALL is
@@ -855,14 +946,15 @@ static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, i
     }
     if (!(rd && (flags & CIO_MSG_WAITALL) && cnt == 1)) return sock_once(s, rd, bufs, cnt, (DWORD)flags, NULL);
     WSABUF b = bufs[0];
+    uint32_t want = bufs[0].len > INT32_MAX ? INT32_MAX : bufs[0].len; /* the result is an int32_t */
     uint32_t done = 0;
     flags &= ~CIO_MSG_WAITALL;
-    while (done < bufs[0].len) {
+    while (done < want) {
+        b.len = want - done;
         int32_t r = sock_once(s, rd, &b, 1, (DWORD)flags, NULL);
         if (r <= 0) return done ? (int32_t)done : r;
         done += (uint32_t)r;
         b.buf += r;
-        b.len -= (ULONG)r;
         if (sock_type(s) != SOCK_STREAM) break; /* a datagram is one message */
     }
     return (int32_t)done;
@@ -923,11 +1015,12 @@ static int32_t do_socket(cio_op *op) {
     return sock_done(op, s, type & mine);
 }
 
-/* accept: waits for a connection in WSAPoll slices (a blocking accept()
- * cannot be interrupted), then takes it. */
-static int32_t do_accept(cio_op *op) {
-    SOCKET l = S(op->args.accept.fd);
-    if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
+/* accept on a listener made without WSA_FLAG_OVERLAPPED (AcceptEx would
+ * block in the call): waits for a connection in WSAPoll slices, then
+ * takes it. If another thread takes that connection first, accept()
+ * blocks until the next one, where no interrupt reaches it: the price of
+ * a synchronous listener, which cio never makes. */
+static int32_t accept_sync(cio_op *op, SOCKET l) {
     for (;;) {
         short rev = 0;
         int32_t r = poll_wait(l, POLLRDNORM, &rev);
@@ -940,6 +1033,78 @@ static int32_t do_accept(cio_op *op) {
          * non-blocking listener: wait for the next. */
         if (e != WSAEWOULDBLOCK && e != WSAECONNRESET) return cio__wsa_error(e);
     }
+}
+
+/* Room AcceptEx wants for each address: the largest sockaddr + 16. */
+#define ACCEPT_ADDR_LEN ((DWORD)sizeof(struct sockaddr_storage) + 16)
+
+/* accept: AcceptEx into a new socket of the listener's kind, waited for
+ * alertably as every overlapped call here, so that the pool's interrupt
+ * ends it (CancelIoEx, then the request is waited for) and two loops can
+ * race for one connection without the loser blocking for good. A
+ * connection that arrives as the interrupt lands is kept, not dropped. */
+static int32_t do_accept(cio_op *op) {
+    SOCKET l = S(op->args.accept.fd);
+    if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
+    WSAPROTOCOL_INFOW pi;
+    int len = sizeof pi;
+    if (getsockopt(l, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) != 0) return cio__sock_error();
+    if (is_sync_socket(l)) return accept_sync(op, l);
+    GUID id = WSAID_ACCEPTEX;
+    LPFN_ACCEPTEX fn = NULL;
+    DWORD n = 0;
+    if (WSAIoctl(l, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &n, NULL, NULL) != 0)
+        return cio__sock_error();
+    SOCKET s = WSASocketW(pi.iAddressFamily, pi.iSocketType, pi.iProtocol, NULL, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL)
+        s = WSASocketW(pi.iAddressFamily, pi.iSocketType, pi.iProtocol, NULL, 0, WSA_FLAG_OVERLAPPED);
+    if (s == INVALID_SOCKET) return cio__sock_error();
+    char addrs[2 * ACCEPT_ADDR_LEN];
+    OVERLAPPED ov;
+    int32_t r = ov_init(&ov, 0);
+    if (r < 0) {
+        closesocket(s);
+        return r;
+    }
+    drain_apcs();
+    if (!fn(l, s, addrs, 0, ACCEPT_ADDR_LEN, ACCEPT_ADDR_LEN, &n, &ov)) {
+        int e = WSAGetLastError();
+        if (e != WSA_IO_PENDING) {
+            wsa_settle(l, &ov);
+            closesocket(s);
+            return cio__wsa_error(e);
+        }
+    }
+    bool intr;
+    unsigned long st = wsa_wait(l, &ov, &n, &intr);
+    r = wsa_result(st, 0, intr);
+    if (r < 0) {
+        closesocket(s);
+        /* A listener closed under the accept (Wine: STATUS_HANDLES_CLOSED). */
+        return r;
+    }
+    /* getpeername, getsockname and shutdown need the listener's context. */
+    if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l, sizeof l) != 0) {
+        r = cio__sock_error();
+        closesocket(s);
+        return r;
+    }
+    if (op->args.accept.addr && op->args.accept.addrlen) {
+        /* As accept(2): the address cut to the caller's room, and its
+         * full length reported. */
+        struct sockaddr_storage peer;
+        int plen = sizeof peer;
+        if (getpeername(s, (struct sockaddr *)&peer, &plen) != 0) {
+            r = cio__sock_error();
+            closesocket(s);
+            return r;
+        }
+        int room = (int)*op->args.accept.addrlen;
+        if (room > 0) memcpy(op->args.accept.addr, &peer, (size_t)(room < plen ? room : plen));
+        *op->args.accept.addrlen = plen;
+    }
+    return sock_done(op, s, op->args.accept.flags);
 }
 
 /* connect: a stream socket through ConnectEx (an overlapped connect that
@@ -974,14 +1139,14 @@ static int32_t do_connect(cio_op *op) {
     if (!fn(s, to, op->args.addr.addrlen, NULL, 0, NULL, &ov)) {
         int e = WSAGetLastError();
         if (e != WSA_IO_PENDING) {
-            CloseHandle(ov_event(&ov));
+            wsa_settle(s, &ov);
             return cio__wsa_error(e);
         }
     }
     bool intr;
-    DWORD fl;
-    int e = wsa_wait(s, &ov, &n, &fl, &intr);
-    if (e) return e == WSA_OPERATION_ABORTED ? (intr ? -CIO_EINTR : -CIO_ECANCELED) : cio__wsa_error(e);
+    unsigned long st = wsa_wait(s, &ov, &n, &intr);
+    r = wsa_result(st, 0, intr);
+    if (r < 0) return r;
     /* getpeername, shutdown and friends need the context (FINDINGS p01). */
     setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0);
     return 0;

@@ -86,7 +86,7 @@ void cio__process_setup(void);
  * POSIX: a signal without SA_RESTART (EINTR); Windows: CancelSynchronousIo
  * (ERROR_OPERATION_ABORTED, mapped to -CIO_EINTR by the Windows sync ops).
  * `pending` is cleared once the interrupt has landed (POSIX: in the signal
- * handler; Windows: at once, since the call is synchronous). */
+ * handler; Windows: in the APC, once it runs). */
 typedef struct cio__intr cio__intr;
 void cio__intr_setup(void);                         /* once, before the first pool thread */
 cio__intr *cio__intr_thread_begin(atomic_bool *pending); /* on the pool thread itself */

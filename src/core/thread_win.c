@@ -128,20 +128,37 @@ cio__intr *cio__intr_thread_begin(atomic_bool *pending) {
 }
 
 void cio__intr_thread_end(cio__intr *self) {
+    SleepEx(0, TRUE); /* runs a queued interrupt APC while its `pending` still lives */
     if (self->thread) CloseHandle(self->thread);
     self->thread = NULL;
 }
 
-static void CALLBACK intr_apc(ULONG_PTR arg) { (void)arg; }
+/* Runs on the pool thread itself, once it waits alertably: the interrupt
+ * has landed, and pool.c may send the next one. Until then `pending` stays
+ * set, so a loop that turns without waiting queues at most one APC per
+ * POOL_RESEND_NS to a thread that cannot be interrupted now (a disk read,
+ * the non-alertable wait after a CancelIoEx), not one per turn. */
+static void CALLBACK intr_apc(ULONG_PTR arg) {
+    atomic_store_explicit((atomic_bool *)arg, false, memory_order_relaxed);
+}
 
-/* Synchronous: the call is aborted now, or there was none yet (the pool
- * signals again next turn, as on POSIX). CancelSynchronousIo reaches IO on
- * synchronous handles; the APC ends the alertable waits in which
- * sync_ops_win.c waits for overlapped IO and polls (blocking Winsock calls
- * heed neither, so the pool does not make them). */
+/* CancelSynchronousIo reaches IO on synchronous handles; the APC ends the
+ * alertable waits in which sync_ops_win.c waits for overlapped IO and
+ * polls (blocking Winsock calls heed neither, so the pool does not make
+ * them). Why this is safe although the call is asynchronous: the sender
+ * holds pool.mu, and the worker clears its op and closes `thread`
+ * (cio__intr_thread_end) under pool.mu too, so neither call can reach a
+ * closed handle or a thread that moved on to a later op; an APC that lands
+ * after its op finished is drained (drain_apcs) before the next alertable
+ * wait, and `pending` lives in the worker's frame for as long as the
+ * thread runs, so the APC's store is to live memory (an APC still queued
+ * at the end is run by cio__intr_thread_end). Without the thread handle nothing was sent
+ * and `pending` is cleared here. */
 int cio__intr_send(cio__intr *w) {
-    if (w->thread) QueueUserAPC(intr_apc, w->thread, 0);
-    BOOL ok = w->thread && CancelSynchronousIo(w->thread);
-    atomic_store_explicit(w->pending, false, memory_order_relaxed);
-    return ok || GetLastError() == ERROR_NOT_FOUND ? 0 : -CIO_EINVAL;
+    if (!w->thread || !QueueUserAPC(intr_apc, w->thread, (ULONG_PTR)w->pending)) {
+        atomic_store_explicit(w->pending, false, memory_order_relaxed);
+        return -CIO_EINVAL;
+    }
+    CancelSynchronousIo(w->thread); /* ERROR_NOT_FOUND: no such IO now; the APC is queued */
+    return 0;
 }

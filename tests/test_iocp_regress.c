@@ -1,0 +1,124 @@
+/*
+ * tests/test_iocp_regress.c - regressions of the IOCP backend found in
+ * review (notes/review-iocp.md): R2, a message pipe's read of part of a
+ * message completes exactly once with the bytes it consumed; R3, two writes
+ * at CIO_OFFSET_CURRENT in flight together land one after another; R1, an
+ * oversized UDP send is -CIO_EMSGSIZE, exactly once. Oracles: completion
+ * counts, the bytes the file holds (read back with plain ReadFile).
+ * CIO_TEST_PORTABLE (IOCP only: skipped elsewhere).
+ */
+#include "test.h"
+
+#if defined(_WIN32)
+static void run_for(cio_loop *loop, int ms) {
+    double end = t_seconds() + ms / 1000.0;
+    while (t_seconds() < end) {
+        CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
+        Sleep(5);
+    }
+}
+
+static void r2_message_pipe(void) {
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    wchar_t name[64];
+    swprintf(name, 64, L"\\\\.\\pipe\\cio-test-r2-%lu", (unsigned long)GetCurrentProcessId());
+    HANDLE srv = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                                  PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT, 1, 4096, 4096, 0, NULL);
+    CHECK(srv != INVALID_HANDLE_VALUE);
+    HANDLE cli = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
+    CHECK(cli != INVALID_HANDLE_VALUE);
+    char msg[100];
+    for (int i = 0; i < 100; i++) msg[i] = (char)('a' + i % 26);
+    DWORD n = 0;
+    CHECK(WriteFile(cli, msg, sizeof msg, &n, NULL) && n == sizeof msg);
+    char got[100];
+    size_t have = 0;
+    for (int i = 0; i < 10; i++) {
+        t_op r;
+        cio_prep_read(&r.op, (cio_fd)srv, got + have, 10, CIO_OFFSET_CURRENT);
+        t_arm(&r);
+        CHECK_EQ(cio_submit(&loop, &r.op), 0);
+        t_run(&loop, 5);
+        run_for(&loop, 20); /* a second completion (a stray packet) would land here */
+        CHECK_EQ(r.finals, 1);
+        CHECK_EQ(r.res, 10);
+        have += 10;
+    }
+    CHECK(memcmp(got, msg, sizeof msg) == 0);
+    CloseHandle(cli);
+    t_op c;
+    cio_prep_close(&c.op, (cio_fd)srv);
+    t_arm(&c);
+    CHECK_EQ(cio_submit(&loop, &c.op), 0);
+    t_run(&loop, 5);
+    CHECK_EQ(c.finals, 1);
+    t_close(&loop);
+}
+
+static void r3_current_writes(void) {
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    wchar_t path[64];
+    swprintf(path, 64, L"cio-test-r3-%lu.tmp", (unsigned long)GetCurrentProcessId());
+    HANDLE f = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                           FILE_FLAG_OVERLAPPED | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    CHECK(f != INVALID_HANDLE_VALUE);
+    t_op w[3];
+    const char *data[3] = {"AAAA", "BBBB", "CCCC"};
+    for (int i = 0; i < 2; i++) {
+        cio_prep_write(&w[i].op, (cio_fd)f, data[i], 4, CIO_OFFSET_CURRENT);
+        t_arm(&w[i]);
+        CHECK_EQ(cio_submit(&loop, &w[i].op), 0);
+    }
+    t_run(&loop, 5);
+    cio_prep_write(&w[2].op, (cio_fd)f, data[2], 4, CIO_OFFSET_CURRENT);
+    t_arm(&w[2]);
+    CHECK_EQ(cio_submit(&loop, &w[2].op), 0);
+    t_run(&loop, 5);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(w[i].finals, 1);
+        CHECK_EQ(w[i].res, 4);
+    }
+    char got[32] = {0};
+    long long n = t_sys_pread((cio_fd)f, got, sizeof got, 0);
+    CHECK_EQ(n, 12);
+    CHECK(memcmp(got, "AAAABBBBCCCC", 12) == 0 || memcmp(got, "BBBBAAAACCCC", 12) == 0);
+    CloseHandle(f);
+    t_close(&loop);
+}
+
+static void r1_big_udp_send(void) {
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    cio_fd s = t_sys_socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(s != T_FD_NONE);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(9)};
+    CHECK_EQ(connect((SOCKET)s, (struct sockaddr *)&sa, sizeof sa), 0);
+    static char big[70000];
+    t_op t;
+    cio_prep_send(&t.op, s, big, sizeof big, 0);
+    t_arm(&t);
+    CHECK_EQ(cio_submit(&loop, &t.op), 0);
+    t_run(&loop, 5);
+    run_for(&loop, 50);
+    CHECK_EQ(t.finals, 1);
+    CHECK_EQ(t.res, -CIO_EMSGSIZE);
+    t_close_handle(s);
+    t_close(&loop);
+}
+#endif
+
+int main(void) {
+#if !defined(_WIN32)
+    T_SKIP("IOCP only");
+#else
+    const char *b = getenv("CIO_BACKEND");
+    if (b && strcmp(b, "iocp") != 0) T_SKIP("IOCP only");
+    r2_message_pipe();
+    r3_current_writes();
+    r1_big_udp_send();
+    printf("ok\n");
+    return 0;
+#endif
+}

@@ -78,7 +78,9 @@ int main(void) {
     CHECK_EQ(cio_submit(&loop, &twice.op), 0);
     CHECK_EQ(cio_submit(&loop, &twice.op), -CIO_EALREADY);
     cio_op *one[1] = {&twice.op};
+    int32_t res_in_flight = twice.op.res;
     CHECK_EQ(cio_submit_batch(&loop, one, 1), -CIO_EALREADY);
+    CHECK_EQ(twice.op.res, res_in_flight); /* an op in flight is its backend's: the refusal leaves it alone */
 
     /* Invalid flags and opcodes. */
     t_op f;

@@ -248,7 +248,8 @@ CIO_API int cio_submit(cio_loop *loop, cio_op *op);
  *
  * CIO_F_LINK and CIO_F_HARDLINK chain an op to the next one in the array.
  * Every op is checked first: on an error none of them is taken, the error
- * is returned as in cio_submit(), and the offending op's `res` holds it.
+ * is returned as in cio_submit(), and the offending op's `res` holds it
+ * (except an op already in flight, -CIO_EALREADY: that one is untouched).
  * A CIO_OP_CANCEL may name another op of the same batch: an earlier one is
  * cancelled in flight, a later one before it starts. Returns 0 when all
  * were taken.

@@ -398,7 +398,11 @@ int cio_submit_batch(cio_loop *loop, cio_op *const *ops, unsigned n) {
         if ((r = validate(loop, ops[i], true, i + 1 == n)) < 0) ops[i]->res = r;
     if (r < 0) {
         for (unsigned j = 0; j < marked; j++) ops[j]->internal_.state = OP_IDLE;
-        if (marked < n && ops[marked]) ops[marked]->res = r;
+        /* The refused op learns why, unless it is in flight (submitted
+         * before this batch): its res is then its backend's until it
+         * completes (IOCP counts bytes in it). */
+        cio_op *bad = marked < n ? ops[marked] : NULL;
+        if (bad && bad->internal_.state == OP_IDLE) bad->res = r;
         return r;
     }
     for (unsigned i = 0; i < n; i++) {

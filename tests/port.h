@@ -39,6 +39,9 @@
  *   int  t_socketpair(cio_fd sv[2])  a connected stream socket pair. POSIX: socketpair(AF_UNIX,
  *                                 SOCK_STREAM | SOCK_CLOEXEC). Windows: loopback TCP (127.0.0.1,
  *                                 made with a throwaway listener). Do not assume AF_UNIX.
+ *   int  t_socketpair_sync(cio_fd sv[2])  the same, but on Windows sv[0] is made without
+ *                                 WSA_FLAG_OVERLAPPED (a synchronous file object: cio runs its IO on
+ *                                 the blocking pool). POSIX: t_socketpair. Only for tests of that path.
  *   cio_fd t_sys_socket(int family, int type, int proto)   socket(2) / Winsock socket() (which
  *                                 makes overlapped-capable sockets); T_FD_NONE on failure.
  *   long long t_sys_read(cio_fd, void *, size_t)    read(2) / recv or ReadFile, waited for;
@@ -72,6 +75,29 @@
  *   int  t_exists(const char *path)   1 if the path names something: access(F_OK) / GetFileAttributesA.
  *   long long t_sys_file_size(const char *path)   stat(2)'s st_size / GetFileAttributesExA, or
  *                                 a negative CIO_E*.
+ *   int  t_sys_stat(const char *path, int follow, t_stat *st)   0 or -CIO_E*: stat(2) / lstat(2)
+ *                                 (follow 0) / CreateFileA(FILE_READ_ATTRIBUTES, BACKUP_SEMANTICS,
+ *                                 OPEN_REPARSE_POINT unless follow) + GetFileInformationByHandle.
+ *   int  t_sys_fstat(cio_fd fd, t_stat *st)   the same for an open handle.
+ *                                 t_stat: type (CIO_S_IFREG, CIO_S_IFDIR, CIO_S_IFLNK, ...), perm
+ *                                 (st_mode & 07777; -1 on Windows, which has no permission bits),
+ *                                 size, ino (st_ino / the file index), nlink.
+ *   int  t_sys_mkdir(const char *path, int mode)   mkdir(2) / CreateDirectoryA (mode ignored).
+ *   int  t_sys_rmdir(const char *path)   rmdir(2) / RemoveDirectoryA.
+ *   int  t_sys_unlink(const char *path)  unlink(2) / DeleteFileA (a link to a directory: RemoveDirectoryA).
+ *   int  t_sys_symlink(const char *target, const char *linkpath)   symlink(2) / CreateSymbolicLinkA
+ *                                 (unprivileged where Developer Mode allows it; else -CIO_EPERM:
+ *                                 Windows wants a privilege to make links; -CIO_ENOTSUP where the
+ *                                 call succeeds and makes nothing, as Wine 8's stub).
+ *   long long t_sys_seek(cio_fd fd, long long off, int whence)   lseek(2) / SetFilePointerEx;
+ *                                 the new position or -CIO_E*. (On Windows cio keeps its own
+ *                                 position for an overlapped handle, from where the pointer stood
+ *                                 at its first op: seek before cio sees the handle.)
+ *   int  t_is_open(cio_fd fd)     1 if the handle is open: fcntl(F_GETFD) / GetHandleInformation.
+ *   cio_fd t_closed_handle(void)  a handle value that is certainly closed: one that was just open
+ *                                 (/dev/null / a file in t_tmpdir(), closed and removed).
+ *   int  t_is_cloexec(cio_fd fd)  1 if a child process would not inherit it: FD_CLOEXEC /
+ *                                 no HANDLE_FLAG_INHERIT.
  *   int  t_setsockopt(cio_fd, int level, int name, const void *v, int len)
  *   int  t_getsockopt(cio_fd, int level, int name, void *v, int *len)   Winsock wants char * and
  *                                 int lengths: these take void * and int on both.
@@ -199,6 +225,15 @@ static inline int t_skip_case_(const char *file, const char *what, const char *r
 #define T_SKIP_CASE_ON_WINDOWS(what, reason) t_no_skip_()
 #endif
 static inline int t_no_skip_(void) { return 0; }
+
+/* What the file-system tests read through plain calls (t_sys_stat). */
+typedef struct t_stat {
+    unsigned type;           /* CIO_S_IFREG, CIO_S_IFDIR, CIO_S_IFLNK, ... */
+    int perm;                /* st_mode & 07777; -1 on Windows (no permission bits) */
+    long long size;
+    unsigned long long ino;  /* st_ino; Windows: the file index */
+    unsigned nlink;
+} t_stat;
 
 static inline int t_on_windows(void) {
 #if defined(_WIN32)
@@ -516,7 +551,8 @@ static inline int t_pipe_sync(cio_fd p[2]) {
     return 0;
 }
 
-static inline int t_socketpair(cio_fd sv[2]) {
+/* sv[0] made with `client_flags` for WSASocketW (WSA_FLAG_OVERLAPPED: what socket() makes). */
+static inline int t_socketpair_ex_(cio_fd sv[2], DWORD client_flags) {
     sv[0] = sv[1] = T_FD_NONE;
     int r = t_sock_init();
     if (r < 0) return r;
@@ -530,7 +566,7 @@ static inline int t_socketpair(cio_fd sv[2]) {
     if (bind(l, (struct sockaddr *)&at, sizeof at) != 0 || getsockname(l, (struct sockaddr *)&at, &len) != 0 ||
         listen(l, 1) != 0)
         goto fail;
-    c = socket(AF_INET, SOCK_STREAM, 0);
+    c = WSASocketW(AF_INET, SOCK_STREAM, 0, NULL, 0, client_flags);
     if (c == INVALID_SOCKET || connect(c, (struct sockaddr *)&at, sizeof at) != 0) goto fail;
     a = accept(l, NULL, NULL);
     if (a == INVALID_SOCKET) goto fail;
@@ -548,6 +584,9 @@ fail:
     if (c != INVALID_SOCKET) closesocket(c);
     return r < 0 ? r : -CIO_EIO;
 }
+
+static inline int t_socketpair(cio_fd sv[2]) { return t_socketpair_ex_(sv, WSA_FLAG_OVERLAPPED); }
+static inline int t_socketpair_sync(cio_fd sv[2]) { return t_socketpair_ex_(sv, 0); }
 
 static inline cio_fd t_sys_open(const char *path, int flags, int mode) {
     (void)mode;
@@ -592,6 +631,98 @@ static inline long long t_sys_file_size(const char *path) {
     WIN32_FILE_ATTRIBUTE_DATA a;
     if (!GetFileAttributesExA(path, GetFileExInfoStandard, &a)) return -t_win_to_errno(GetLastError());
     return (long long)(((unsigned long long)a.nFileSizeHigh << 32) | a.nFileSizeLow);
+}
+
+static inline int t_fill_stat_(HANDLE h, int follow, t_stat *st) {
+    BY_HANDLE_FILE_INFORMATION bi;
+    if (!GetFileInformationByHandle(h, &bi)) return -t_win_to_errno(GetLastError());
+    FILE_ATTRIBUTE_TAG_INFO ti;
+    int link = !follow && (bi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
+               GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof ti) &&
+               (ti.ReparseTag == IO_REPARSE_TAG_SYMLINK || ti.ReparseTag == IO_REPARSE_TAG_MOUNT_POINT);
+    st->type = link ? CIO_S_IFLNK : (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? CIO_S_IFDIR : CIO_S_IFREG;
+    st->perm = -1;
+    st->size = (long long)(((unsigned long long)bi.nFileSizeHigh << 32) | bi.nFileSizeLow);
+    st->ino = ((unsigned long long)bi.nFileIndexHigh << 32) | bi.nFileIndexLow;
+    st->nlink = bi.nNumberOfLinks;
+    return 0;
+}
+
+static inline int t_sys_stat(const char *path, int follow, t_stat *st) {
+    HANDLE h = CreateFileA(path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT),
+                           NULL);
+    if (h == INVALID_HANDLE_VALUE) return -t_win_to_errno(GetLastError());
+    int r = t_fill_stat_(h, follow, st);
+    CloseHandle(h);
+    return r;
+}
+
+static inline int t_sys_fstat(cio_fd fd, t_stat *st) { return t_fill_stat_((HANDLE)fd, 1, st); }
+
+static inline int t_sys_mkdir(const char *path, int mode) {
+    (void)mode;
+    return CreateDirectoryA(path, NULL) ? 0 : -t_win_to_errno(GetLastError());
+}
+
+static inline int t_sys_rmdir(const char *path) {
+    return RemoveDirectoryA(path) ? 0 : -t_win_to_errno(GetLastError());
+}
+
+static inline int t_sys_unlink(const char *path) {
+    if (DeleteFileA(path)) return 0;
+    DWORD e = GetLastError();
+    DWORD a = GetFileAttributesA(path);
+    if (e == ERROR_ACCESS_DENIED && a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY) &&
+        (a & FILE_ATTRIBUTE_REPARSE_POINT))
+        return RemoveDirectoryA(path) ? 0 : -t_win_to_errno(GetLastError());
+    return -t_win_to_errno(e);
+}
+
+static inline int t_sys_symlink(const char *target, const char *linkpath) {
+    /* SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE (Windows 10 1703 on, in Developer Mode); older
+     * systems refuse the flag itself. */
+    DWORD dir = 0;
+    BOOL ok = CreateSymbolicLinkA(linkpath, target, dir | 0x2);
+    if (!ok && GetLastError() == ERROR_INVALID_PARAMETER) ok = CreateSymbolicLinkA(linkpath, target, dir);
+    /* Wine 8's CreateSymbolicLinkA is a stub that reports success and makes nothing. */
+    if (ok) return GetFileAttributesA(linkpath) != INVALID_FILE_ATTRIBUTES ? 0 : -CIO_ENOTSUP;
+    DWORD e = GetLastError();
+    return e == ERROR_PRIVILEGE_NOT_HELD || e == ERROR_NOT_SUPPORTED || e == ERROR_CALL_NOT_IMPLEMENTED
+               ? -CIO_EPERM
+               : -t_win_to_errno(e);
+}
+
+static inline long long t_sys_seek(cio_fd fd, long long off, int whence) {
+    LARGE_INTEGER to = {.QuadPart = off}, now = {.QuadPart = 0};
+    DWORD how = whence == SEEK_SET ? FILE_BEGIN : whence == SEEK_CUR ? FILE_CURRENT : FILE_END;
+    if (!SetFilePointerEx((HANDLE)fd, to, &now, how)) return -t_win_to_errno(GetLastError());
+    return (long long)now.QuadPart;
+}
+
+static inline int t_is_open(cio_fd fd) {
+    DWORD flags;
+    return GetHandleInformation((HANDLE)fd, &flags) != 0;
+}
+
+static inline int t_is_cloexec(cio_fd fd) {
+    DWORD flags = 0;
+    return GetHandleInformation((HANDLE)fd, &flags) && !(flags & HANDLE_FLAG_INHERIT);
+}
+
+static inline const char *t_tmpdir(void);
+
+static inline cio_fd t_closed_handle(void) {
+    char path[MAX_PATH + 16];
+    snprintf(path, sizeof path, "%s/closed_handle", t_tmpdir());
+    HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_ALWAYS, FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        fprintf(stderr, "t_closed_handle: CreateFileA(%s) failed: %lu\n", path, GetLastError());
+        exit(1);
+    }
+    CloseHandle(h);
+    return (cio_fd)h;
 }
 
 /* -- temp dir -- */
@@ -859,6 +990,7 @@ static inline int t_pipe_sync(cio_fd p[2]) { return t_pipe(p); }
 static inline int t_socketpair(cio_fd sv[2]) {
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 ? 0 : t_neg_errno_();
 }
+static inline int t_socketpair_sync(cio_fd sv[2]) { return t_socketpair(sv); }
 
 static inline cio_fd t_sys_open(const char *path, int flags, int mode) {
     return open(path, flags | O_CLOEXEC, (mode_t)mode);
@@ -876,6 +1008,56 @@ static inline int t_same_file(cio_fd fd, const char *path) {
 static inline long long t_sys_file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : t_neg_errno_();
+}
+
+static inline void t_fill_stat_(const struct stat *s, t_stat *st) {
+    st->type = (unsigned)(s->st_mode & S_IFMT);
+    st->perm = (int)(s->st_mode & 07777);
+    st->size = (long long)s->st_size;
+    st->ino = (unsigned long long)s->st_ino;
+    st->nlink = (unsigned)s->st_nlink;
+}
+
+static inline int t_sys_stat(const char *path, int follow, t_stat *st) {
+    struct stat s;
+    if ((follow ? stat(path, &s) : lstat(path, &s)) != 0) return t_neg_errno_();
+    t_fill_stat_(&s, st);
+    return 0;
+}
+
+static inline int t_sys_fstat(cio_fd fd, t_stat *st) {
+    struct stat s;
+    if (fstat(fd, &s) != 0) return t_neg_errno_();
+    t_fill_stat_(&s, st);
+    return 0;
+}
+
+static inline int t_sys_mkdir(const char *path, int mode) {
+    return mkdir(path, (mode_t)mode) == 0 ? 0 : t_neg_errno_();
+}
+static inline int t_sys_rmdir(const char *path) { return rmdir(path) == 0 ? 0 : t_neg_errno_(); }
+static inline int t_sys_unlink(const char *path) { return unlink(path) == 0 ? 0 : t_neg_errno_(); }
+static inline int t_sys_symlink(const char *target, const char *linkpath) {
+    return symlink(target, linkpath) == 0 ? 0 : t_neg_errno_();
+}
+
+static inline long long t_sys_seek(cio_fd fd, long long off, int whence) {
+    off_t r = lseek(fd, (off_t)off, whence);
+    return r >= 0 ? (long long)r : t_neg_errno_();
+}
+
+static inline int t_is_open(cio_fd fd) { return fcntl(fd, F_GETFD) != -1; }
+static inline cio_fd t_closed_handle(void) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || close(fd) != 0) {
+        perror("t_closed_handle");
+        exit(1);
+    }
+    return fd;
+}
+static inline int t_is_cloexec(cio_fd fd) {
+    int f = fcntl(fd, F_GETFD);
+    return f != -1 && (f & FD_CLOEXEC);
 }
 
 /* -- temp dir -- */

@@ -20,11 +20,17 @@
  * runs at most about 20 deferred completions per io_uring_enter, so that
  * burst drains over a couple of dozen turns, in order. That is slow, not
  * unfair, and it is over before the measuring starts.
+ *
+ * On Windows the socket pairs are loopback TCP (port.h) and the pipe an
+ * overlapped named pipe; the full socket gets small buffers first, since
+ * Windows grows a loopback connection's buffers to megabytes.
+ * CIO_TEST_PORTABLE
  */
 #include "net.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#if !defined(_WIN32)
+#include <poll.h>
+#endif
 
 /* A ready op must complete within this many turns. The loop needs one;
  * starvation would need far more. */
@@ -42,7 +48,7 @@ static bool stopping;      /* hot callbacks stop resubmitting */
 typedef struct hot {
     cio_op op;
     const char *name;
-    int fd, peer; /* recv only: the socket, and the end that keeps it full */
+    cio_fd fd, peer; /* recv only: the socket, and the end that keeps it full */
     char buf[CHUNK];
     unsigned long submitted, completed, mores;
     unsigned long last_turn, max_gap;
@@ -68,10 +74,10 @@ static bool hot_done(hot *h, const cio_op *op) {
     return stopping;
 }
 
-static void top_up(int fd, size_t n) {
+static void top_up(cio_fd fd, size_t n) {
     static const char fill[PRIME];
     while (n > 0) {
-        ssize_t w = write(fd, fill, n < sizeof fill ? n : sizeof fill);
+        long long w = t_sys_write(fd, fill, n < sizeof fill ? n : sizeof fill);
         CHECK(w > 0);
         n -= (size_t)w;
     }
@@ -133,7 +139,7 @@ static void hot_poll_cb(cio_loop *loop, cio_op *op) {
 
 static hot hot_recv, hot_nop, hot_timer, hot_poll;
 static hot crowd[CROWD][2];
-static int hot_fd[2], crowd_fd[CROWD][2];
+static cio_fd hot_fd[2], crowd_fd[CROWD][2];
 
 /* ---- the cold ops: each waits until the test makes it ready ---- */
 
@@ -179,18 +185,34 @@ static void post_cb(cio_loop *loop, cio_op *op) {
     c->done_turn = turn;
 }
 
-static uint64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+static uint64_t mono_ns(void) { return t_now_ns(); }
+
+static void nonblocking(cio_fd fd) {
+    if (t_on_windows()) { /* a loopback connection's buffers would grow to megabytes */
+        int small = 16 * 1024;
+        CHECK_EQ(t_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+        CHECK_EQ(t_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    }
+    CHECK_EQ(t_set_nonblock(fd, 1), 0);
 }
 
-static void nonblocking(int fd) {
-    int fl = fcntl(fd, F_GETFL);
-    CHECK(fl >= 0);
-    CHECK_EQ(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
-}
 
+/* Whether plain calls find room to send on `fd` now (the oracle of when
+ * the send on the full socket can go). */
+static bool writable(cio_fd fd) {
+#if defined(_WIN32)
+    fd_set wr;
+    FD_ZERO(&wr);
+    FD_SET((SOCKET)fd, &wr);
+    struct timeval zero = {0, 0};
+    int n = select(0, NULL, &wr, NULL, &zero);
+#else
+    struct pollfd p = {fd, POLLOUT, 0};
+    int n = poll(&p, 1, 0);
+#endif
+    CHECK(n >= 0);
+    return n > 0;
+}
 
 static void check_hot(const char *be, hot *h, unsigned long turns, bool print) {
     hot_seen(h); /* the gap up to the last turn counts too */
@@ -204,25 +226,26 @@ static void check_hot(const char *be, hot *h, unsigned long turns, bool print) {
 }
 
 int main(void) {
-    signal(SIGPIPE, SIG_IGN);
+    t_ignore_sigpipe();
     cio_loop loop;
     t_loop_init(&loop, 0);
     const char *be = cio_backend_name(cio_loop_backend(&loop));
 
     /* Cold sources, all waiting. */
-    int rv[2], pp[2], full[2];
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rv), 0);
-    CHECK_EQ(pipe2(pp, O_CLOEXEC), 0);
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, full), 0);
+    cio_fd rv[2], pp[2], full[2];
+    CHECK_EQ(t_socketpair(rv), 0);
+    CHECK_EQ(t_pipe(pp), 0);
+    CHECK_EQ(t_socketpair(full), 0);
     nonblocking(full[0]);
     nonblocking(full[1]);
     static char junk[1 << 16];
-    while (write(full[0], junk, sizeof junk) > 0) {
+    long long w;
+    while ((w = t_sys_write(full[0], junk, sizeof junk)) > 0) {
     }
-    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(w, -CIO_EAGAIN);
     net_addr at;
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(lfd >= 0);
+    cio_fd lfd = t_sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(lfd != T_FD_NONE);
     net_loopback(&at, AF_INET, 0);
     CHECK_EQ(bind(lfd, net_sa(&at), at.len), 0);
     CHECK_EQ(listen(lfd, 4), 0);
@@ -244,9 +267,10 @@ int main(void) {
     memset(&c_timer, 0, sizeof c_timer);
     c_timer.name = "timer";
     uint64_t timer_due = 0;
+    bool draining = false;
 
     /* The hot sources. */
-    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hot_fd), 0);
+    CHECK_EQ(t_socketpair(hot_fd), 0);
     top_up(hot_fd[1], PRIME);
     hot_recv.name = "recv on a full socket";
     hot_recv.fd = hot_fd[0];
@@ -269,7 +293,7 @@ int main(void) {
      * waits in the handle's queue behind the other, and the handle is
      * reported ready every turn. */
     for (int i = 0; i < CROWD; i++) {
-        CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, crowd_fd[i]), 0);
+        CHECK_EQ(t_socketpair(crowd_fd[i]), 0);
         for (int k = 0; k < 2; k++) {
             crowd[i][k].name = "crowd recv";
             crowd[i][k].fd = crowd_fd[i][0];
@@ -280,29 +304,27 @@ int main(void) {
     CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) > 0);
     for (int i = 0; i < CROWD; i++) top_up(crowd_fd[i][1], PRIME);
 
-    int client = -1;
+    cio_fd client = T_FD_NONE;
     double end = t_seconds() + 60;
     /* At least TURNS turns, and on until the timer has fired (its time, unlike
      * the others' readiness, is not the test's to choose). */
-    for (turn = 1; turn <= TURNS || c_timer.t.finals == 0; turn++) {
+    for (turn = 1; turn <= TURNS || c_timer.t.finals == 0 || (draining && c_send.t.finals == 0); turn++) {
         /* Between turns, make one cold op ready; it may complete from the next turn on. */
         switch (turn) {
         case WARMUP + 5:
-            CHECK_EQ(write(rv[1], "abc", 3), 3);
+            CHECK_EQ(t_sys_write(rv[1], "abc", 3), 3);
             c_recv.ready_turn = turn;
             break;
         case WARMUP + 10:
-            CHECK_EQ(write(pp[1], "def", 3), 3);
+            CHECK_EQ(t_sys_write(pp[1], "def", 3), 3);
             c_read.ready_turn = turn;
             break;
         case WARMUP + 15:
-            while (read(full[1], junk, sizeof junk) > 0) {
-            }
-            c_send.ready_turn = turn;
+            draining = true;
             break;
         case WARMUP + 20:
-            client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            CHECK(client >= 0);
+            client = t_sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            CHECK(client != T_FD_NONE);
             CHECK_EQ(connect(client, net_sa(&at), at.len), 0); /* the backlog takes it at once */
             c_accept.ready_turn = turn;
             break;
@@ -322,6 +344,15 @@ int main(void) {
         default:
             break;
         }
+        /* Drained, the socket has room as soon as the bytes queued on its
+         * side have moved over: at once for a local socket pair; over
+         * loopback TCP (Windows) when the window opens, which takes the
+         * reader's acknowledgement and may take several drains. */
+        if (draining && !c_send.t.finals) {
+            while (t_sys_read(full[1], junk, sizeof junk) > 0) {
+            }
+            if (!c_send.ready_turn && writable(full[0])) c_send.ready_turn = turn;
+        }
         if (timer_due && !c_timer.ready_turn && !c_timer.t.finals && mono_ns() >= timer_due)
             c_timer.ready_turn = turn;
         CHECK(cio_loop_run(&loop, CIO_RUN_ONCE) >= 0);
@@ -337,11 +368,12 @@ int main(void) {
     cold_check(be, &c_read);
     CHECK_EQ(c_read.t.res, 3);
     CHECK(memcmp(pp_buf, "def", 3) == 0);
+    if (!c_send.ready_turn) c_send.ready_turn = c_send.done_turn; /* it took the room before the oracle saw it */
     cold_check(be, &c_send);
     CHECK_EQ(c_send.t.res, 1);
     cold_check(be, &c_accept);
     CHECK(c_accept.t.res >= 0);
-    CHECK_EQ(close(c_accept.t.res), 0);
+    CHECK_EQ(t_close_handle(t_fd(&c_accept.t)), 0);
     cold_check(be, &c_post);
     CHECK_EQ(c_post.t.res, 7);
     /* The clock may pass the timer's time during a turn, which then fires it
@@ -376,11 +408,11 @@ int main(void) {
     CHECK(hot_poll.last_res == -CIO_ECANCELED || (hot_poll.last_res > 0 && (hot_poll.last_res & CIO_POLLIN)));
     net_close_loop(&loop);
 
-    int fds[] = {hot_fd[0], hot_fd[1], rv[0], rv[1], pp[0], pp[1], full[0], full[1], lfd, client};
-    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(close(fds[i]), 0);
+    cio_fd fds[] = {hot_fd[0], hot_fd[1], rv[0], rv[1], pp[0], pp[1], full[0], full[1], lfd, client};
+    for (unsigned i = 0; i < sizeof fds / sizeof *fds; i++) CHECK_EQ(t_close_handle(fds[i]), 0);
     for (int i = 0; i < CROWD; i++) {
-        CHECK_EQ(close(crowd_fd[i][0]), 0);
-        CHECK_EQ(close(crowd_fd[i][1]), 0);
+        CHECK_EQ(t_close_handle(crowd_fd[i][0]), 0);
+        CHECK_EQ(t_close_handle(crowd_fd[i][1]), 0);
     }
     return 0;
 }

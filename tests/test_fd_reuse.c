@@ -7,20 +7,31 @@
  * what they learnt of each handle; this is what a stale entry must not get
  * wrong. Also: a read or write through cio leaves a pipe's O_NONBLOCK as
  * its owner set it (Linux; elsewhere the readiness backends document that
- * they set it). */
+ * they set it).
+ *
+ * Windows cannot put a handle at a chosen value (no dup2), but it reuses a
+ * freed value for a handle opened next, as POSIX does with numbers: there
+ * the test closes a handle behind cio's back and opens the new object
+ * until it lands on the old value (a few tries; the misses are closed
+ * after). Pipes are overlapped named pipes (port.h), and also anonymous
+ * ones (synchronous: cio must take them to its pool). No terminal there.
+ * CIO_TEST_PORTABLE
+ */
 #include "fs_util.h"
 
+#if !defined(_WIN32)
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#endif
 
 #define FILE_LEN (64 * 1024)
 
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 7 + i / 251); }
 
 /* One read or write through cio; returns its result. */
-static int32_t rw(cio_loop *loop, bool write_op, int fd, void *buf, uint32_t len, uint64_t off) {
+static int32_t rw(cio_loop *loop, bool write_op, cio_fd fd, void *buf, uint32_t len, uint64_t off) {
     t_op t;
     if (write_op)
         cio_prep_write(&t.op, fd, buf, len, off);
@@ -31,14 +42,243 @@ static int32_t rw(cio_loop *loop, bool write_op, int fd, void *buf, uint32_t len
 
 /* A pipe end that cio has read or written through (so that the readiness
  * backends learnt what it is): both ends, one byte through. */
-static void pipe_used_by_cio(cio_loop *loop, int p[2]) {
-    CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+static void pipe_used_by_cio(cio_loop *loop, cio_fd p[2]) {
+    CHECK_EQ(t_pipe(p), 0);
     char c = 'p', got = 0;
     CHECK_EQ(rw(loop, true, p[1], &c, 1, CIO_OFFSET_CURRENT), 1);
     CHECK_EQ(rw(loop, false, p[0], &got, 1, CIO_OFFSET_CURRENT), 1);
     CHECK_EQ(got, 'p');
 }
 
+static void check_pattern(const unsigned char *buf, size_t len, size_t at) {
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != pattern(at + i)) {
+            fprintf(stderr, "byte %zu of the file: %u, expected %u\n", at + i, buf[i], pattern(at + i));
+            exit(1);
+        }
+}
+
+/* A read on an empty pipe parks until bytes come: the loop runs meanwhile
+ * (a 50 ms timer fires), a write from outside completes it with those
+ * bytes. Then one more read, that a cancel takes back (0: it was waiting,
+ * not running in a blocking call on some thread; `on_pool`: a Windows
+ * anonymous pipe, which has no IO but the blocking call, so the read runs
+ * on a pool thread and the cancel says -CIO_EALREADY, asked to stop). */
+static void read_parks_on(cio_loop *loop, cio_fd rfd, cio_fd wfd, bool on_pool) {
+    char buf[16] = {0};
+    t_op rd, tm, cancel;
+    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
+    t_arm(&rd);
+    CHECK_EQ(cio_submit(loop, &rd.op), 0);
+    cio_prep_timeout(&tm.op, 50 * 1000 * 1000, 0);
+    t_arm(&tm);
+    CHECK_EQ(cio_submit(loop, &tm.op), 0);
+    t_run_until(loop, &tm.finals, 10.0);
+    CHECK_EQ(rd.finals, 0);
+    CHECK_EQ(t_sys_write(wfd, "later", 5), 5);
+    t_run(loop, 10.0);
+    CHECK_EQ(rd.finals, 1);
+    CHECK_EQ(rd.res, 5);
+    CHECK(memcmp(buf, "later", 5) == 0);
+
+    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
+    t_arm(&rd);
+    CHECK_EQ(cio_submit(loop, &rd.op), 0);
+    for (int i = 0; i < 3; i++) CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
+    CHECK_EQ(rd.finals, 0);
+    cio_prep_cancel(&cancel.op, &rd.op);
+    t_arm(&cancel);
+    CHECK_EQ(cio_submit(loop, &cancel.op), 0);
+    t_run(loop, 10.0);
+    CHECK_EQ(cancel.res, on_pool ? -CIO_EALREADY : 0);
+    CHECK_EQ(rd.finals, 1);
+    CHECK_EQ(rd.res, -CIO_ECANCELED);
+}
+
+static void read_parks(cio_loop *loop, cio_fd rfd, cio_fd wfd) { read_parks_on(loop, rfd, wfd, false); }
+
+#if defined(_WIN32)
+/* A file of FILE_LEN pattern bytes (plain calls). */
+static cio_fd pattern_file(const char *dir, const char *name) {
+    char path[256];
+    cio_fd fd = t_sys_open(fs_path(path, sizeof path, dir, name), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd != T_FD_NONE);
+    static unsigned char data[FILE_LEN];
+    for (size_t i = 0; i < FILE_LEN; i++) data[i] = pattern(i);
+    fs_write_all(fd, data, FILE_LEN, 0);
+    return fd;
+}
+
+/* What replaces a closed handle: made by `make` into got[0] (and got[1],
+ * the other end of a pipe or socket pair, or T_FD_NONE). */
+typedef struct newcomer {
+    const char *dir, *name;
+    int kind; /* NEW_FILE, NEW_PIPE, NEW_PIPE_SYNC, NEW_SOCKETS */
+    cio_fd listener; /* NEW_SOCKETS */
+    cio_fd got[2];
+} newcomer;
+enum { NEW_FILE, NEW_PIPE, NEW_PIPE_SYNC, NEW_SOCKETS };
+
+/* A connected loopback TCP pair through `l`, the connecting socket made
+ * first (t_socketpair would make its listener first, which then takes the
+ * value that was freed). */
+static void connected(cio_fd l, cio_fd got[2]) {
+    struct sockaddr_in at;
+    int len = sizeof at;
+    CHECK_EQ(getsockname((SOCKET)l, (struct sockaddr *)&at, &len), 0);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(c != INVALID_SOCKET);
+    CHECK_EQ(connect(c, (struct sockaddr *)&at, sizeof at), 0);
+    SOCKET a = accept((SOCKET)l, NULL, NULL);
+    CHECK(a != INVALID_SOCKET);
+    got[0] = (cio_fd)c;
+    got[1] = (cio_fd)a;
+}
+
+static void make(newcomer *n) {
+    n->got[1] = T_FD_NONE;
+    if (n->kind == NEW_FILE)
+        n->got[0] = pattern_file(n->dir, n->name);
+    else if (n->kind == NEW_PIPE)
+        CHECK_EQ(t_pipe(n->got), 0);
+    else if (n->kind == NEW_PIPE_SYNC)
+        CHECK_EQ(t_pipe_sync(n->got), 0);
+    else
+        connected(n->listener, n->got);
+}
+
+/* Closes `old` behind cio's back and makes `n` until its first handle (a
+ * pipe's read end; for sockets either end, swapped to be first) lands on
+ * the old value. Returns false when it never did (Windows chose other
+ * values: the case cannot be made, and says so). */
+static bool land_on(cio_fd old, newcomer *n) {
+    CHECK_EQ(t_close_handle(old), 0);
+    cio_fd miss[16][2];
+    int misses = 0;
+    bool landed = false;
+    while (misses < 16) {
+        make(n);
+        if (n->kind == NEW_SOCKETS && n->got[1] == old) {
+            n->got[1] = n->got[0];
+            n->got[0] = old;
+        }
+        if (n->got[0] == old) {
+            landed = true;
+            break;
+        }
+        miss[misses][0] = n->got[0];
+        miss[misses][1] = n->got[1];
+        misses++;
+    }
+    for (int i = 0; i < misses; i++)
+        for (int k = 0; k < 2; k++)
+            if (miss[i][k] != T_FD_NONE) CHECK_EQ(t_close_handle(miss[i][k]), 0);
+    if (!landed) fprintf(stderr, "no new handle took the value %p in 16 tries\n", (void *)old);
+    return landed;
+}
+
+/* Pipe ends, then a file under their values: the reads and writes are the
+ * file's, at their offsets. Twice, so that the second op meets whatever
+ * the first one left behind. */
+static void pipe_then_file(cio_loop *loop, const char *dir) {
+    cio_fd p[2];
+    pipe_used_by_cio(loop, p);
+    newcomer a = {.dir = dir, .name = "a", .kind = NEW_FILE};
+    if (!land_on(p[0], &a)) {
+        T_SKIP_CASE_ON_WINDOWS("pipe_then_file", "Windows did not reuse the closed pipe's handle value");
+        CHECK_EQ(t_close_handle(p[1]), 0);
+        return;
+    }
+    unsigned char buf[300];
+    for (int round = 0; round < 2; round++) {
+        size_t at = 5000 + 20000 * (size_t)round;
+        memset(buf, 0, sizeof buf);
+        CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, at), sizeof buf);
+        check_pattern(buf, sizeof buf, at);
+    }
+    newcomer b = {.dir = dir, .name = "b", .kind = NEW_FILE};
+    if (land_on(p[1], &b)) {
+        static const char hello[] = "written at 7000";
+        for (int round = 0; round < 2; round++) {
+            uint64_t at = 7000 + 100 * (uint64_t)round;
+            CHECK_EQ(rw(loop, true, p[1], (void *)hello, sizeof hello, at), sizeof hello);
+            char back[sizeof hello];
+            CHECK_EQ(t_sys_pread(p[1], back, sizeof back, (long long)at), sizeof back);
+            CHECK(memcmp(back, hello, sizeof hello) == 0);
+        }
+        CHECK_EQ(t_close_handle(p[1]), 0);
+    } else {
+        T_SKIP_CASE_ON_WINDOWS("pipe_then_file/write", "Windows did not reuse the closed pipe's handle value");
+    }
+    CHECK_EQ(t_close_handle(p[0]), 0);
+}
+
+/* A file cio read, then an empty pipe's read end under its value (an
+ * overlapped named pipe, which can join the port; or an anonymous pipe,
+ * which cannot: the pool's): the read parks like any pipe read. */
+static void file_then_pipe(cio_loop *loop, const char *dir, bool sync) {
+    cio_fd f = pattern_file(dir, "c");
+    unsigned char buf[100];
+    CHECK_EQ(rw(loop, false, f, buf, sizeof buf, 1000), sizeof buf);
+    check_pattern(buf, sizeof buf, 1000);
+    newcomer n = {.kind = sync ? NEW_PIPE_SYNC : NEW_PIPE};
+    if (!land_on(f, &n)) {
+        T_SKIP_CASE_ON_WINDOWS(sync ? "file_then_pipe/anonymous" : "file_then_pipe",
+                               "Windows did not reuse the closed file's handle value");
+        return;
+    }
+    read_parks_on(loop, f, n.got[1], sync);
+    CHECK_EQ(t_close_handle(f), 0);
+    CHECK_EQ(t_close_handle(n.got[1]), 0);
+}
+
+/* A pipe end, then a socket under its value: its bytes, both ways. */
+static void pipe_then_socket(cio_loop *loop) {
+    cio_fd p[2];
+    pipe_used_by_cio(loop, p);
+    CHECK_EQ(t_close_handle(p[1]), 0);
+    newcomer n = {.kind = NEW_SOCKETS, .listener = t_sys_socket(AF_INET, SOCK_STREAM, 0)};
+    CHECK(n.listener != T_FD_NONE);
+    struct sockaddr_in at = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK_EQ(bind((SOCKET)n.listener, (struct sockaddr *)&at, sizeof at), 0);
+    CHECK_EQ(listen((SOCKET)n.listener, 16), 0);
+    bool landed = land_on(p[0], &n);
+    CHECK_EQ(t_close_handle(n.listener), 0);
+    if (!landed) {
+        T_SKIP_CASE_ON_WINDOWS("pipe_then_socket", "Windows did not reuse the closed pipe's handle value");
+        return;
+    }
+    cio_fd peer = n.got[1];
+    char buf[16] = {0};
+    CHECK_EQ(rw(loop, true, p[0], "to one", 6, CIO_OFFSET_CURRENT), 6);
+    CHECK_EQ(t_sys_read(peer, buf, sizeof buf), 6);
+    CHECK(memcmp(buf, "to one", 6) == 0);
+    CHECK_EQ(t_sys_write(peer, "to zero", 7), 7);
+    memset(buf, 0, sizeof buf);
+    CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, CIO_OFFSET_CURRENT), 7);
+    CHECK(memcmp(buf, "to zero", 7) == 0);
+    read_parks(loop, p[0], peer);
+    CHECK_EQ(t_close_handle(p[0]), 0);
+    CHECK_EQ(t_close_handle(peer), 0);
+}
+
+int main(void) {
+    const char *dir = fs_mkdtemp();
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    t_alarm(60, "fd_reuse: a read that blocks the loop");
+    pipe_then_file(&loop, dir);
+    file_then_pipe(&loop, dir, false);
+    file_then_pipe(&loop, dir, true);
+    pipe_then_socket(&loop);
+    (void)T_SKIP_CASE_ON_WINDOWS("tty_then_blocking_pipe", "no terminal: Windows has no pseudo-terminal to open "
+                                                           "here (a console needs one, CI under Wine has none)");
+    CHECK_EQ(cio_loop_active(&loop), 0);
+    t_close(&loop);
+    printf("ok\n");
+    return 0;
+}
+#else
 static void drop_cache(int fd) {
     CHECK_EQ(fsync(fd), 0);
 #if defined(POSIX_FADV_DONTNEED)
@@ -58,14 +298,6 @@ static int pattern_file(const char *dir, const char *name) {
     CHECK_EQ(write(fd, data, FILE_LEN), FILE_LEN);
     drop_cache(fd);
     return fd;
-}
-
-static void check_pattern(const unsigned char *buf, size_t len, size_t at) {
-    for (size_t i = 0; i < len; i++)
-        if (buf[i] != pattern(at + i)) {
-            fprintf(stderr, "byte %zu of the file: %u, expected %u\n", at + i, buf[i], pattern(at + i));
-            exit(1);
-        }
 }
 
 /* Puts `fd` at the number `at`, closing what was there behind cio's back. */
@@ -103,41 +335,6 @@ static void pipe_then_file(cio_loop *loop, const char *dir) {
     CHECK_EQ(lseek(p[1], 0, SEEK_CUR), FILE_LEN); /* the writes used their offsets */
     close(p[0]);
     close(p[1]);
-}
-
-/* A read on an empty pipe parks until bytes come: the loop runs meanwhile
- * (a 50 ms timer fires), a write from outside completes it with those
- * bytes. Then one more read, that a cancel takes back (0: it was waiting,
- * not running in a blocking call on some thread). */
-static void read_parks(cio_loop *loop, int rfd, int wfd) {
-    char buf[16] = {0};
-    t_op rd, tm, cancel;
-    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
-    t_arm(&rd);
-    CHECK_EQ(cio_submit(loop, &rd.op), 0);
-    cio_prep_timeout(&tm.op, 50 * 1000 * 1000, 0);
-    t_arm(&tm);
-    CHECK_EQ(cio_submit(loop, &tm.op), 0);
-    t_run_until(loop, &tm.finals, 10.0);
-    CHECK_EQ(rd.finals, 0);
-    CHECK_EQ(write(wfd, "later", 5), 5);
-    t_run(loop, 10.0);
-    CHECK_EQ(rd.finals, 1);
-    CHECK_EQ(rd.res, 5);
-    CHECK(memcmp(buf, "later", 5) == 0);
-
-    cio_prep_read(&rd.op, rfd, buf, sizeof buf, CIO_OFFSET_CURRENT);
-    t_arm(&rd);
-    CHECK_EQ(cio_submit(loop, &rd.op), 0);
-    for (int i = 0; i < 3; i++) CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
-    CHECK_EQ(rd.finals, 0);
-    cio_prep_cancel(&cancel.op, &rd.op);
-    t_arm(&cancel);
-    CHECK_EQ(cio_submit(loop, &cancel.op), 0);
-    t_run(loop, 10.0);
-    CHECK_EQ(cancel.res, 0);
-    CHECK_EQ(rd.finals, 1);
-    CHECK_EQ(rd.res, -CIO_ECANCELED);
 }
 
 /* A regular file cio read, then an empty pipe under its number: the read
@@ -261,3 +458,4 @@ int main(void) {
     printf("ok\n");
     return 0;
 }
+#endif

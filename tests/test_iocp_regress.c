@@ -3,8 +3,11 @@
  * review (notes/review-iocp.md): R2, a message pipe's read of part of a
  * message completes exactly once with the bytes it consumed; R3, two writes
  * at CIO_OFFSET_CURRENT in flight together land one after another; R1, an
- * oversized UDP send is -CIO_EMSGSIZE, exactly once. Oracles: completion
- * counts, the bytes the file holds (read back with plain ReadFile).
+ * oversized UDP send is -CIO_EMSGSIZE, exactly once; R13, a poll on a
+ * socket leaves it off the loop's port (another port can still take it,
+ * as the loop that does the socket's IO will). Oracles: completion
+ * counts, the bytes the file holds (read back with plain ReadFile), what
+ * CreateIoCompletionPort says of the socket.
  * CIO_TEST_PORTABLE (IOCP only: skipped elsewhere).
  */
 #include "test.h"
@@ -107,6 +110,43 @@ static void r1_big_udp_send(void) {
     t_close_handle(s);
     t_close(&loop);
 }
+
+static void r13_poll_takes_no_socket(void) {
+    cio_loop b;
+    t_loop_init(&b, 16);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    CHECK_EQ(t_sys_write(sv[1], "x", 1), 1);
+    for (int round = 0; round < 2; round++) {
+        t_op p;
+        cio_prep_poll(&p.op, sv[0], CIO_POLLIN);
+        t_arm(&p);
+        CHECK_EQ(cio_submit(&b, &p.op), 0);
+        t_run(&b, 5);
+        CHECK_EQ(p.finals, 1);
+        CHECK_EQ(p.res, CIO_POLLIN);
+        if (round == 1) break;
+        /* The loop that does the socket's IO (here: a port of the test's). */
+        HANDLE other = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+        CHECK(other != NULL);
+        HANDLE got = CreateIoCompletionPort((HANDLE)sv[0], other, 7, 0);
+        if (!got) fprintf(stderr, "a poll tied the socket to its loop's port (error %lu)\n", GetLastError());
+        CHECK(got == other);
+        CloseHandle(other);
+    }
+    /* And the polling loop does IO on it through the pool: bytes still right. */
+    char c = 0;
+    t_op r;
+    cio_prep_recv(&r.op, sv[0], &c, 1, 0);
+    t_arm(&r);
+    CHECK_EQ(cio_submit(&b, &r.op), 0);
+    t_run(&b, 5);
+    CHECK_EQ(r.res, 1);
+    CHECK_EQ(c, 'x');
+    CHECK_EQ(t_close_handle(sv[0]), 0);
+    CHECK_EQ(t_close_handle(sv[1]), 0);
+    t_close(&b);
+}
 #endif
 
 int main(void) {
@@ -118,6 +158,7 @@ int main(void) {
     r2_message_pipe();
     r3_current_writes();
     r1_big_udp_send();
+    r13_poll_takes_no_socket();
     printf("ok\n");
     return 0;
 #endif

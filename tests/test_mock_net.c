@@ -361,11 +361,16 @@ typedef struct multi {
     cio_fd fds[64];
     int n;
     int dup;
+    int errors;       /* completions with CIO_F_MORE that carry an error */
+    int32_t last_err; /* the last of them */
 } multi;
 
 static void on_multi(cio_loop *loop, cio_op *op) {
     multi *m = (multi *)op;
-    if (op->flags & CIO_F_MORE) {
+    if ((op->flags & CIO_F_MORE) && op->res < 0) {
+        m->errors++;
+        m->last_err = op->res;
+    } else if (op->flags & CIO_F_MORE) {
         cio_fd fd = cio_op_fd(op);
         CHECK(fd >= CIO_MOCK_FD_BASE && fd != CIO_FD_INVALID);
         for (int i = 0; i < m->n; i++) m->dup += m->fds[i] == fd;
@@ -375,21 +380,28 @@ static void on_multi(cio_loop *loop, cio_op *op) {
     t_cb(loop, op);
 }
 
+/* A listener on 127.0.0.1:port with a multishot accept `m` on it. */
+static cio_fd listen_multi(cio_loop *loop, uint16_t port, multi *m, struct sockaddr_in *a) {
+    cio_fd l = (cio_fd)op_socket(loop, AF_INET, SOCK_STREAM);
+    *a = sin4("127.0.0.1", port);
+    CHECK_EQ(op_bind(loop, l, a, sizeof *a), 0);
+    CHECK_EQ(op_listen(loop, l, 64), 0);
+    memset(m, 0, sizeof *m);
+    cio_prep_accept(&m->op.op, l, NULL, NULL, 0);
+    m->op.op.flags |= CIO_F_MULTISHOT;
+    t_arm(&m->op);
+    m->op.op.cb = on_multi;
+    CHECK_EQ(cio_submit(loop, &m->op.op), 0);
+    return l;
+}
+
 static void multishot_accept(void) {
     for (uint64_t seed = 1; seed <= 20; seed++) {
         cio_loop loop;
         mock_loop(&loop, 40 + seed);
-        cio_fd l = (cio_fd)op_socket(&loop, AF_INET, SOCK_STREAM);
-        struct sockaddr_in a = sin4("127.0.0.1", 7000);
-        CHECK_EQ(op_bind(&loop, l, &a, sizeof a), 0);
-        CHECK_EQ(op_listen(&loop, l, 64), 0);
         static multi m;
-        memset(&m, 0, sizeof m);
-        cio_prep_accept(&m.op.op, l, NULL, NULL, 0);
-        m.op.op.flags |= CIO_F_MULTISHOT;
-        t_arm(&m.op);
-        m.op.op.cb = on_multi;
-        CHECK_EQ(cio_submit(&loop, &m.op.op), 0);
+        struct sockaddr_in a;
+        cio_fd l = listen_multi(&loop, 7000, &m, &a);
         enum { K = 40 };
         static cio_fd clients[K];
         static t_op conn[K];
@@ -430,6 +442,60 @@ static void multishot_accept(void) {
         CHECK_EQ(op_close(&loop, l), 0);
         mock_close(&loop, 0);
     }
+}
+
+/* An accept out of memory (-CIO_ENOMEM; Windows says -CIO_ENOBUFS for
+ * exhausted sockets) leaves the connection queued, like one out of
+ * descriptors: a multishot accept reports the error with CIO_F_MORE, holds
+ * back and then accepts the connection, and a single accept completes with
+ * the error once. Before the back-off knew these codes the multishot
+ * accept ended at the first one, and a server stopped accepting. */
+static void accept_out_of_memory(void) {
+    cio_loop loop;
+    mock_loop(&loop, 77);
+    cio_fd client = (cio_fd)op_socket(&loop, AF_INET, SOCK_STREAM);
+    static multi m;
+    struct sockaddr_in a;
+    cio_fd l = listen_multi(&loop, 7100, &m, &a);
+    CHECK_EQ(cio_mock_set_fault(&loop, CIO_MOCK_FAULT_NOMEM, 1000000), 0);
+    t_op conn;
+    cio_prep_connect(&conn.op, client, SA(a), sizeof a);
+    CHECK_EQ(do_op(&loop, &conn), 0);
+    settle(&loop);
+    CHECK_EQ(m.op.finals, 0);
+    CHECK(m.op.mores >= 1);
+    CHECK_EQ(m.errors, m.op.mores);
+    CHECK_EQ(m.n, 0);
+    CHECK_EQ(m.last_err, -CIO_ENOMEM);
+    CHECK(cio_mock_faults(&loop, CIO_MOCK_FAULT_NOMEM) >= 1);
+    CHECK_EQ(cio_mock_set_fault(&loop, CIO_MOCK_FAULT_NOMEM, 0), 0);
+    for (int i = 0; i < 100 && m.n == 0; i++) settle(&loop);
+    CHECK_EQ(m.n, 1);
+    CHECK_EQ(m.op.finals, 0);
+    /* A single accept: the error once, final, after its pause. */
+    cio_fd client2 = (cio_fd)op_socket(&loop, AF_INET, SOCK_STREAM);
+    t_op cancel;
+    cio_prep_cancel(&cancel.op, &m.op.op);
+    CHECK_EQ(do_op(&loop, &cancel), 0);
+    run_until_done(&loop, &m.op);
+    CHECK_EQ(m.op.res, -CIO_ECANCELED);
+    CHECK_EQ(cio_mock_set_fault(&loop, CIO_MOCK_FAULT_NOMEM, 1000000), 0);
+    t_op acc;
+    cio_prep_accept(&acc.op, l, NULL, NULL, 0);
+    submit(&loop, &acc);
+    cio_prep_connect(&conn.op, client2, SA(a), sizeof a);
+    CHECK_EQ(do_op(&loop, &conn), 0);
+    run_until_done(&loop, &acc);
+    CHECK_EQ(acc.finals, 1);
+    CHECK_EQ(acc.res, -CIO_ENOMEM);
+    CHECK_EQ(cio_mock_set_fault(&loop, CIO_MOCK_FAULT_NOMEM, 0), 0);
+    CHECK(do_fd_op(&loop, &acc) != CIO_FD_INVALID); /* the connection stayed queued */
+    CHECK_EQ(op_close(&loop, cio_op_fd(&acc.op)), 0);
+    CHECK_EQ(op_close(&loop, m.fds[0]), 0);
+    CHECK_EQ(op_close(&loop, client), 0);
+    CHECK_EQ(op_close(&loop, client2), 0);
+    CHECK_EQ(op_close(&loop, l), 0);
+    mock_close(&loop, 0);
 }
 
 static void listener_close(void) {
@@ -789,6 +855,7 @@ int main(void) {
     addresses();
     dual_stack();
     multishot_accept();
+    accept_out_of_memory();
     listener_close();
     socket_errors();
     options();

@@ -215,11 +215,8 @@ static void send_waitall_reset(cio_loop *loop) {
     CHECK_EQ(peer.got, READ);
     printf("MSG_WAITALL send of %d bytes cut by a reset after the peer read %d: %d\n", N, READ, r);
     CHECK(r >= READ && r < N);
-    if (!T_SKIP_CASE_ON_WINDOWS("send_after_reset", "iocp: a send after a reported reset gives ECONNRESET again, "
-                                                    "not EPIPE (win-test-findings 19), issue 10 open")) {
-        cio_prep_send(&t.op, s, data, 1, MSG_NOSIGNAL);
-        CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
-    }
+    cio_prep_send(&t.op, s, data, 1, MSG_NOSIGNAL);
+    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
     cio_prep_recv(&t.op, s, data, 1, 0);
     CHECK_EQ(net_do(loop, &t), 0);
     free(data);

@@ -11,9 +11,6 @@
 
 static bool have_v6;
 
-/* A case that meets a known gap of the IOCP backend skips itself on Windows,
- * by name, with the gap (docs: /work/notes/win-test-findings.md numbers). */
-#define IOCP_GAP(name, gap) T_SKIP_CASE_ON_WINDOWS(name, "iocp: " gap " (win-test-findings), issue 10 open")
 
 /* ---- accept and connect ---- */
 
@@ -112,7 +109,7 @@ static void accept_connect_refusals(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EINVAL);
 
     /* Handles the kernel rejects. */
-    if (!IOCP_GAP("accept_connect_on_pipe", "accept/connect on a pipe handle do not fail with ENOTSOCK (2)")) {
+    {
         cio_fd p[2];
         CHECK_EQ(t_pipe(p), 0);
         cio_prep_accept(&t.op, p[0], NULL, NULL, 0);
@@ -219,7 +216,7 @@ static void send_recv(cio_loop *loop, int family) {
     CHECK_EQ(net_do(loop, &rcv), 0);
 
     /* Our own SHUT_RD ends a recv that is waiting, with end of stream. */
-    if (!IOCP_GAP("shut_rd_ends_recv", "shutdown(SHUT_RD) leaves a waiting recv pending (3)")) {
+    {
         cio_prep_recv(&rcv.op, c, buf, sizeof buf, 0);
         net_arm(&rcv);
         CHECK_EQ(cio_submit(loop, &rcv.op), 0);
@@ -228,7 +225,7 @@ static void send_recv(cio_loop *loop, int family) {
     }
     cio_prep_shutdown(&snd.op, c, SHUT_RD);
     CHECK_EQ(net_do(loop, &snd), 0);
-    if (!t_on_windows()) CHECK_EQ(net_wait(loop, &rcv, 10), 0); /* the recv of the case above */
+    CHECK_EQ(net_wait(loop, &rcv, 10), 0); /* the recv of the case above */
 
     /* Sending on our shut-down side is a broken pipe. */
     cio_prep_send(&snd.op, c, "x", 1, MSG_NOSIGNAL);
@@ -249,7 +246,7 @@ static void send_recv_errors(cio_loop *loop) {
     cio_fd fd = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
     cio_prep_recv(&t.op, fd, buf, sizeof buf, 0);
     CHECK_EQ(net_do(loop, &t), -CIO_ENOTCONN);
-    if (!IOCP_GAP("send_unconnected", "a send on an unconnected TCP socket gives ECONNRESET, not EPIPE (4)")) {
+    {
         cio_prep_send(&t.op, fd, "x", 1, MSG_NOSIGNAL);
         CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
     }
@@ -263,7 +260,7 @@ static void send_recv_errors(cio_loop *loop) {
     net_refused(loop, &t, -CIO_EBADF);
     CHECK_EQ(t_close_handle(fd), 0);
 
-    if (!IOCP_GAP("recv_send_on_pipe", "recv/send on a pipe handle do not fail with ENOTSOCK (5)")) {
+    {
         cio_fd p[2];
         CHECK_EQ(t_pipe(p), 0);
         cio_prep_recv(&t.op, p[0], buf, sizeof buf, 0);
@@ -584,7 +581,6 @@ int main(void) {
     big_transfer(&loop);
     multishot_accept(&loop, AF_INET, CLIENTS, true);
     multishot_accept(&loop, have_v6 ? AF_INET6 : AF_INET, 2, false);
-    if (!IOCP_GAP("multishot_accept_ended", "shutdown of a listener fails with ENOTCONN instead of ending its accepts (6)"))
         multishot_accept_ended(&loop);
     multishot_accept_self_cancel(&loop);
 

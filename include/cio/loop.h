@@ -305,7 +305,10 @@ CIO_API unsigned cio_loop_active(const cio_loop *loop);
  * message loop) wait on it, and a wait on it takes nothing out of the
  * port. That is what Wine 8 does; Microsoft does not document waiting on
  * a port, so it is unverified on Windows itself. Another cio loop cannot
- * CIO_OP_POLL it (a port is no socket).
+ * CIO_OP_POLL it (a port is no socket). Only wait on it: do not associate
+ * handles with it, post packets to it or dequeue from it
+ * (GetQueuedCompletionStatus): the loop takes every packet in its port
+ * for one of its own ops, so a foreign packet is a wild pointer.
  */
 CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 

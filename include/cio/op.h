@@ -196,8 +196,8 @@ enum cio_opcode {
 #define CIO_RENAME_EXCHANGE 0x2u  /* swap the two names atomically */
 
 /* Readiness events for CIO_OP_POLL: the values poll(2) has on every POSIX
- * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux
- * only. */
+ * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux,
+ * and on Windows (IOCP) for a socket when asked. */
 #define CIO_POLLIN 0x001u
 #define CIO_POLLPRI 0x002u
 #define CIO_POLLOUT 0x004u
@@ -590,7 +590,9 @@ static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void
  * the blocking pool instead; so is a handle another loop's port holds: a
  * handle joins the port of the first loop that does IO on it for as long
  * as it is open, also after that loop is closed (Windows cannot take it
- * back before 8.1, nor Wine at all).
+ * back before 8.1, nor Wine at all). That loop owns it: give each handle's
+ * IO to one loop. A poll on a socket is not IO on it (it goes through the
+ * loop's AFD handle) and takes no socket; a poll on a pipe is (a read).
  */
 static inline void cio_prep_read(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset) {
     cio_prep_rw_(op, CIO_OP_READ, fd, buf, len, offset);
@@ -785,7 +787,9 @@ static inline void cio_prep_listen(cio_op *op, cio_fd fd, int backlog) {
  * input and the peer address length on output. With CIO_F_MULTISHOT each
  * new connection is one completion (then `addr` should be NULL).
  *
- * Out of descriptors (-CIO_EMFILE, -CIO_ENFILE), the pending connection
+ * Out of descriptors or socket memory (-CIO_EMFILE, -CIO_ENFILE,
+ * -CIO_ENOBUFS, -CIO_ENOMEM; Windows reports exhausted sockets as
+ * -CIO_ENOBUFS), the pending connection
  * stays queued and an accept retried at once would fail again at once: a
  * server would spin at full CPU until a descriptor is freed. So cio holds
  * such an accept back for CIO_ACCEPT_BACKOFF_NS: a single accept completes
@@ -828,7 +832,10 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
     op->args.sr.flags = flags;
 }
 
-/* Sends up to `len` bytes; completes with the count. */
+/* Sends up to `len` bytes; completes with the count. On Windows (IOCP) a
+ * send that does not fit takes what fits and waits with it, where Linux's
+ * returns that part at once: if the connection breaks meanwhile, it
+ * completes with the count it took, and the next call gets the error. */
 static inline void cio_prep_send(cio_op *op, cio_fd fd, const void *buf, uint32_t len, int flags) {
     cio_prep_recv(op, fd, (void *)(uintptr_t)buf, len, flags);
     op->opcode = CIO_OP_SEND;
@@ -943,7 +950,7 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * Winsock), which reports levels: a multishot poll there behaves as on the
  * poll backend, reporting on every loop turn while the socket stays ready.
  * The peer's end of stream reports CIO_POLLIN, a reset CIO_POLLIN,
- * CIO_POLLERR and CIO_POLLHUP. A disk file is always ready, as above. An
+ * CIO_POLLERR and CIO_POLLHUP; both also CIO_POLLRDHUP when asked. A disk file is always ready, as above. An
  * overlapped named pipe is always writable (Windows cannot wait for room)
  * and readable when data or its end comes (CIO_POLLIN, or CIO_POLLHUP
  * once the writer has gone). A console, an anonymous pipe or another

@@ -8,6 +8,7 @@
  * port reports failed requests as entries too.
  *
  * Handles are learnt once, at their first op, and kept in a table: sockets
+ * (at their first IO, not at a poll, which AFD answers without the port)
  * and overlapped files join the port; what cannot (console, anonymous
  * pipes, files opened without FILE_FLAG_OVERLAPPED, a handle another
  * loop's port holds already) is marked for the blocking pool, where its
@@ -133,17 +134,34 @@ static bool associate(iocp *s, cio_fd fd, bool done) {
     return done || CreateIoCompletionPort((HANDLE)fd, s->port, IOCP_KEY_IO, 0) != NULL;
 }
 
-static void learn_socket(iocp *s, iocp_handle *h, const WSAPROTOCOL_INFOW *pi, bool on_port) {
+/* A socket joins the port only at its first op that issues IO on the
+ * socket itself (`join`): a poll goes through the loop's AFD handle and
+ * needs no association, and an association is for good, so a loop that
+ * only polls a socket must not take it from the loop that does its IO. */
+static void learn_socket(iocp *s, iocp_handle *h, const WSAPROTOCOL_INFOW *pi, bool on_port, bool join) {
     h->is_socket = true;
     h->family = pi->iAddressFamily;
     h->socktype = pi->iSocketType;
     h->protocol = pi->iProtocol;
+    iocp_sock_learnt(h);
     SOCKET base = INVALID_SOCKET;
     DWORD n = 0;
     if (WSAIoctl((SOCKET)h->fd, SIO_BASE_HANDLE, NULL, 0, &base, sizeof base, &n, NULL, NULL) != 0)
         base = (SOCKET)h->fd; /* no layered provider in the way */
     h->base = (cio_fd)base;
-    h->kind = associate(s, h->fd, on_port) ? H_SOCKET : H_POOL;
+    h->kind = H_SOCKET;
+    h->joined = on_port;
+    if (join) iocp_join(s, h);
+}
+
+/* Puts a socket learnt by a poll on the port, at its first op that needs
+ * it there; one that cannot join (another loop's port holds it) is for
+ * the pool. Returns false for the pool. */
+bool iocp_join(iocp *s, iocp_handle *h) {
+    if (h->kind != H_SOCKET || h->joined) return h->kind != H_POOL;
+    h->joined = associate(s, h->fd, false);
+    if (!h->joined) h->kind = H_POOL;
+    return h->joined;
 }
 
 /* FileModeInformation's synchronous-IO bits: such a handle completes its
@@ -169,6 +187,7 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
         h->kind = H_POOL;
         return 0;
     }
+    h->joined = true;
     if (type != FILE_TYPE_DISK) {
         h->kind = H_STREAM;
         h->is_pipe = type == FILE_TYPE_PIPE;
@@ -223,8 +242,27 @@ static bool still_same(const iocp_handle *h) {
  * had to be closed and reused inside that callback. */
 static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
     *on_port = false;
-    if (!opq_empty(&h->ops) || h->closing || h->turn == cio__core(loop)->stats.turns) return 1;
-    if (h->kind != H_POOL) {
+    /* The same-turn shortcut holds only inside cio_loop_run (a callback
+     * going on with its handle): after the run returned, the caller may
+     * have closed the handle and got its value again for a new object. */
+    if (!opq_empty(&h->ops) || h->closing ||
+        (h->turn == cio__core(loop)->stats.turns && cio__core(loop)->running))
+        return 1;
+    if (h->kind == H_POOL) {
+        /* Not learnt again: on Windows every call on a synchronous file
+         * object (NtQueryInformationFile, GetFileType) waits behind a pool
+         * thread's read on it (libuv saw the loop stall so on a pipe), and
+         * the pool may be reading it now. Winsock answers getsockopt from
+         * its own table without the file object: only a socket that came
+         * or went under the value is noticed; any other new object under
+         * it is still right on the pool, which classifies each op itself. */
+        int type = 0, len = sizeof type;
+        bool sock = getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
+        if (sock == h->is_socket && (!sock || type == h->socktype)) return 1;
+    } else if (h->kind == H_SOCKET && !h->joined) {
+        /* Not on the port yet (only polled): a probe would put it there.
+         * Learnt afresh, as cheaply as the probe. */
+    } else {
         if (!CreateIoCompletionPort((HANDLE)h->fd, s->port, IOCP_KEY_IO, 0)) {
             if (GetLastError() == ERROR_INVALID_HANDLE) return -CIO_EBADF;
             if (still_same(h)) return 1;
@@ -239,7 +277,7 @@ static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
 }
 
 /* The table's entry for `fd`, made and classified on first use. */
-static iocp_handle *learn(cio_loop *loop, iocp *s, cio_fd fd, int *err) {
+static iocp_handle *learn(cio_loop *loop, iocp *s, cio_fd fd, bool join, int *err) {
     iocp_handle *h = iocp_find(s, fd);
     bool on_port = false;
     if (h) {
@@ -258,7 +296,7 @@ static iocp_handle *learn(cio_loop *loop, iocp *s, cio_fd fd, int *err) {
     WSAPROTOCOL_INFOW pi;
     int len = sizeof pi;
     if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) == 0) {
-        learn_socket(s, &fresh, &pi, on_port);
+        learn_socket(s, &fresh, &pi, on_port, join);
     } else {
         int r = learn_file(s, &fresh, on_port);
         if (r < 0) {
@@ -271,6 +309,8 @@ static iocp_handle *learn(cio_loop *loop, iocp *s, cio_fd fd, int *err) {
     s->used++;
     return h;
 }
+
+iocp_handle *iocp_learn(cio_loop *loop, cio_fd fd, int *err) { return learn(loop, iocp_state(loop), fd, true, err); }
 
 /* A handle cio has just made (socket, accept): an entry left under its
  * value belongs to a handle closed behind cio's back. */
@@ -421,6 +461,12 @@ static bool file_issue(iocp_handle *h, cio_op *op, uint32_t last, int32_t *res) 
     if (!file_part(op, done, &p, &n)) {
         if (op->internal_.bflags & BF_POS) file_pos_end(h, op, start, done);
         *res = (int32_t)done;
+        return false;
+    }
+    if (n == 0 && h->kind == H_STREAM && file_reads(op)) {
+        /* read(2) of nothing returns 0 at once; a pipe's ReadFile of 0
+         * bytes waits for data instead (iocp_poll.c waits with it). */
+        *res = 0;
         return false;
     }
     uint64_t off = file_offset(h, op, done, last);
@@ -606,9 +652,10 @@ static bool socket_only(const cio_op *op) {
 
 static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
     int err = 0;
-    iocp_handle *h = learn(loop, s, cio__op_file(op), &err);
+    iocp_handle *h = learn(loop, s, cio__op_file(op), op->opcode != CIO_OP_POLL, &err);
     if (!h) return err;
     if (h->closing) return -CIO_EBADF;
+    if (op->opcode != CIO_OP_POLL) iocp_join(s, h);
     op->internal_.bflags = 0;
     op->res = 0; /* the count of bytes moved, for the ops that count */
     if (!h->is_socket && socket_only(op)) {
@@ -619,7 +666,11 @@ static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
     int32_t res;
     if (issue(loop, h, op, &res)) return 0;
     op->internal_.bflags = 0;
-    if (res == -CIO_ENOTSUP && op->opcode != CIO_OP_POLL) return res; /* the pool's, after all */
+    /* The pool's, after all; a socket's one-shot poll too when AFD is
+     * missing (the pool waits in WSAPoll: iocp_poll.c). */
+    if (res == -CIO_ENOTSUP &&
+        (op->opcode != CIO_OP_POLL || (h->is_socket && s->afd_failed && !(op->flags & CIO_F_MULTISHOT))))
+        return res;
     cio__ready(loop, op, res);
     return 0;
 }
@@ -676,6 +727,16 @@ static int iocp_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     return 0;
 }
 
+/* One CancelIoEx per request, as cancel does. Under Wine 8 each call
+ * costs a walk of every request the process has pending (wineserver's
+ * cancel_async scans the process's whole async list, and again after a
+ * match), so closing a loop with N ops parked takes time in N squared
+ * there, all of it in those calls: a raw Win32 program without cio
+ * cancels 1,000 pending recvs at 68 us a call and 8,000 at 223 us (1.8 s),
+ * where cio's loop close of 8,000 took 1.4 s; on a loaded host 10,000
+ * took 17 s. Windows cancels a request in its driver. Cancelling per
+ * handle (CancelIoEx(h, NULL)) is the same walk under Wine and would end
+ * other code's requests too. */
 static void iocp_cancel_all(cio_loop *loop) {
     iocp *s = iocp_state(loop);
     for (uint32_t i = 0; i < s->cap; i++) {
@@ -760,13 +821,36 @@ static int iocp_init(cio_loop *loop, const cio_loop_options *opts) {
     return 0;
 }
 
+/* Whether requests of this loop may still be in the kernel: the loop's
+ * close gave up waiting (its wait failed). Each is cancelled once more;
+ * their packets will never be reaped. */
+static bool requests_left(iocp *s) {
+    bool left = false;
+    for (uint32_t i = 0; i < s->cap; i++) {
+        if (s->tab[i].fd == CIO_FD_INVALID) continue;
+        for (cio_op *o = s->tab[i].ops.head; o; o = OPQ_NEXT(o)) {
+            left = true;
+            if ((o->internal_.bflags & BF_KERNEL) && !(o->internal_.bflags & BF_POSTED))
+                CancelIoEx(issued_on(s, o), iocp_ov(o));
+        }
+    }
+    return left;
+}
+
 static void iocp_close(cio_loop *loop) {
     iocp *s = iocp_state(loop);
-    if (s->afd) CloseHandle(s->afd);
+    /* A cancelled request may still write its side buffer (an AFD poll's
+     * events, AcceptEx's addresses) after CancelIoEx returns: with any
+     * left, the chunks (and the AFD handle they are issued on) are leaked,
+     * since a leak beats the kernel writing into reused heap. */
+    bool left = requests_left(s);
+    if (s->afd && !left) CloseHandle(s->afd);
     CloseHandle(s->port);
     free(s->tab);
-    for (uint32_t i = 0; i < s->nchunks; i++) free(s->chunks[i]);
-    free(s->chunks);
+    if (!left) {
+        for (uint32_t i = 0; i < s->nchunks; i++) free(s->chunks[i]);
+        free(s->chunks);
+    }
     memset(s, 0, sizeof *s);
 }
 

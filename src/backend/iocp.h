@@ -98,6 +98,9 @@ typedef struct iocp_handle {
     bool is_dir;     /* H_DISK opened on a directory: a read or write is -CIO_EISDIR */
     bool closing;    /* a close waits for `ops`: new ops fail with -CIO_EBADF */
     bool listening;  /* seen listening (SO_ACCEPTCONN): an accept may wait on it */
+    bool shut_listen; /* a listener cio shut down (SHUT_RD/RDWR): accepts are -CIO_EINVAL */
+    bool peer_gone;  /* a stream whose reset or end was seen: a reset is reported once */
+    bool joined;     /* on this loop's port (a socket joins at its first IO, not at a poll) */
     int family, socktype, protocol; /* sockets */
     cio_fd base;     /* sockets: SIO_BASE_HANDLE, what AFD polls */
     uint64_t pos;    /* H_DISK: the position of CIO_OFFSET_CURRENT */
@@ -177,17 +180,20 @@ enum {
 
 /* iocp.c */
 iocp_handle *iocp_find(iocp *s, cio_fd fd);
+iocp_handle *iocp_learn(cio_loop *loop, cio_fd fd, int *err); /* find, or learn (NULL: *err) */
 void iocp_forget(iocp *s, cio_fd fd);
 iocp_side *iocp_side_get(iocp *s, int32_t idx);
 int32_t iocp_side_take(iocp *s); /* -CIO_ENOMEM or an index */
 void iocp_side_put(iocp *s, int32_t idx);
 int32_t iocp_status(const iocp_handle *h, const cio_op *op, LONG st);
 void iocp_issued(iocp_handle *h, cio_op *op);
+bool iocp_join(iocp *s, iocp_handle *h);
 
 /* iocp_net.c: `issue` functions return true when a packet will come, or
  * false with the op's final result in *res; `done` functions take a packet
  * (its status, byte count) and say what follows. */
 void iocp_net_setup(void);
+void iocp_sock_learnt(iocp_handle *h); /* a socket joined this loop's port */
 bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res);
 int iocp_sock_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res);
 int32_t iocp_sock_inline(cio_loop *loop, cio_op *op);

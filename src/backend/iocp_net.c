@@ -7,9 +7,17 @@
  * Winsock has no MSG_WAITALL for overlapped requests that cio can rely on
  * and no per-call MSG_DONTWAIT; both are cio's here. MSG_WAITALL on a
  * stream issues the rest again until all has moved, end of file or an
- * error (op->res counts, BF_COUNT). MSG_DONTWAIT lets the request go to
- * the kernel and cancels it at once if it went pending: what the socket
- * had (data, end of file, an error) is the answer, else -CIO_EAGAIN.
+ * error (op->res counts, BF_COUNT). MSG_DONTWAIT asks first whether the
+ * socket is ready (a poll that does not wait) and answers -CIO_EAGAIN
+ * without a request if not: on Windows a CancelIoEx of one receive may
+ * cancel the socket's other receives too. Only a request that still goes
+ * pending (another op took what was there) is cancelled at once.
+ *
+ * Linux hands a broken connection's error to one call, and later calls
+ * find the socket closed; Winsock reports the reset to every request, now
+ * and later. So the first report of a reset (or of the end of the stream)
+ * is remembered per handle (peer_gone), and after it a reset is end of
+ * stream for a receive and -CIO_EPIPE for a send, as on Linux.
  */
 #include "iocp.h"
 
@@ -45,6 +53,28 @@ void iocp_net_setup(void) {
 
 static int32_t sock_result(int r) { return r == 0 ? 0 : cio__sock_error(); }
 
+/* A failed call's code, unless `fd` is no socket at all (oserr.h). */
+static int32_t sock_failed(cio_fd fd) {
+    int32_t r = cio__sock_error();
+    int32_t k = cio__sock_fd_error(fd);
+    return k ? k : r;
+}
+
+/* Windows reports an ICMP port-unreachable as a reset of the next receive
+ * of an unconnected UDP socket; Linux only of a connected one (connect
+ * turns it back on: connect_issue). */
+static void udp_connreset(SOCKET s, BOOL on) {
+    DWORD got = 0;
+    WSAIoctl(s, SIO_UDP_CONNRESET, &on, sizeof on, NULL, 0, &got, NULL, NULL);
+}
+
+void iocp_sock_learnt(iocp_handle *h) {
+    struct sockaddr_storage peer;
+    int len = sizeof peer;
+    if (h->socktype == SOCK_DGRAM && getpeername((SOCKET)h->fd, (struct sockaddr *)&peer, &len) != 0)
+        udp_connreset((SOCKET)h->fd, FALSE);
+}
+
 static int32_t make_socket(cio_op *op) {
     int type = op->args.socket.type;
     int base_type = type & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC);
@@ -57,27 +87,79 @@ static int32_t make_socket(cio_op *op) {
         closesocket(s);
         return r;
     }
+    if (base_type == SOCK_DGRAM) udp_connreset(s, FALSE);
     iocp_forget(iocp_state(op->internal_.loop), (cio_fd)s);
     return cio__fd_result(op, (cio_fd)s);
 }
 
 static bool receives(const cio_op *op);
 
+static int32_t bind_op(cio_op *op) {
+    cio_fd fd = op->args.addr.fd;
+    int32_t r = cio__sock_name_error(fd, op->args.addr.addr, (int)op->args.addr.addrlen, 1);
+    if (r) return r;
+    return bind((SOCKET)fd, op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : sock_failed(fd);
+}
+
+static bool sock_listens(cio_fd fd) {
+    BOOL on = FALSE;
+    int len = sizeof on;
+    return getsockopt((SOCKET)fd, SOL_SOCKET, SO_ACCEPTCONN, (char *)&on, &len) == 0 && on;
+}
+
+static bool sock_connected(cio_fd fd) {
+    struct sockaddr_storage peer;
+    int len = sizeof peer;
+    return getpeername((SOCKET)fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+/* shutdown(SHUT_RD or RDWR) of a listener stops it on Linux: its waiting
+ * accepts end with -CIO_EINVAL, and so do later ones. Winsock refuses to
+ * shut a listener down (WSAENOTCONN); cio ends the accepts itself. The
+ * socket still takes connections into its backlog (nothing but a close
+ * stops that on Windows); they are not accepted through cio. */
+static int32_t shut_listener(cio_loop *loop, cio_fd fd, int how) {
+    if (how == CIO_SHUT_WR) return 0; /* Linux: no effect on a listener */
+    int err = 0;
+    iocp_handle *h = iocp_learn(loop, fd, &err);
+    if (!h) return err;
+    h->shut_listen = true;
+    for (cio_op *o = h->ops.head; o; o = OPQ_NEXT(o)) {
+        if (o->opcode != CIO_OP_ACCEPT || !(o->internal_.bflags & BF_KERNEL)) continue;
+        o->internal_.bflags |= BF_SHUT_RD;
+        CancelIoEx((HANDLE)fd, iocp_ov(o));
+    }
+    return 0;
+}
+
 /* shutdown(2). SHUT_RD also ends the receives waiting on the socket with
  * end of stream, as on Linux; Winsock leaves them waiting. (CIO_SHUT_*
  * are SD_RECEIVE, SD_SEND, SD_BOTH.) */
 static int32_t shut(cio_loop *loop, cio_op *op) {
     cio_fd fd = op->args.shutdown.fd;
-    int32_t r = sock_result(shutdown((SOCKET)fd, op->args.shutdown.how));
+    int how = op->args.shutdown.how;
+    if (shutdown((SOCKET)fd, how) != 0) {
+        int32_t r = sock_failed(fd);
+        if (r == -CIO_ENOTCONN && sock_listens(fd)) return shut_listener(loop, fd, how);
+        return r;
+    }
     iocp_handle *h = iocp_find(iocp_state(loop), fd);
-    if (r < 0 || op->args.shutdown.how == CIO_SHUT_WR || !h) return r;
+    int type = 0, len = sizeof type;
+    if (h)
+        type = h->socktype;
+    else
+        getsockopt((SOCKET)fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len);
+    /* Winsock shuts an unconnected datagram socket down; Linux does too,
+     * but says -CIO_ENOTCONN. */
+    if (type == SOCK_DGRAM && !sock_connected(fd)) return -CIO_ENOTCONN;
+    if (how == CIO_SHUT_WR || !h) return 0;
     for (cio_op *o = h->ops.head; o; o = OPQ_NEXT(o)) {
         if (o->opcode == CIO_OP_ACCEPT || o->opcode == CIO_OP_POLL || !receives(o)) continue;
         if (!(o->internal_.bflags & BF_KERNEL)) continue;
         o->internal_.bflags |= BF_SHUT_RD;
         CancelIoEx((HANDLE)fd, iocp_ov(o));
     }
-    return r;
+    return 0;
 }
 
 int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
@@ -85,9 +167,9 @@ int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
     case CIO_OP_SOCKET:
         return make_socket(op);
     case CIO_OP_BIND:
-        return sock_result(bind((SOCKET)op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
+        return bind_op(op);
     case CIO_OP_LISTEN:
-        return sock_result(listen((SOCKET)op->args.listen.fd, op->args.listen.backlog));
+        return listen((SOCKET)op->args.listen.fd, op->args.listen.backlog) == 0 ? 0 : sock_failed(op->args.listen.fd);
     default:
         return shut(loop, op);
     }
@@ -209,8 +291,51 @@ static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
     return WSASend(s, b, n, NULL, wsa_flags(op), ov, NULL) == 0 ? 0 : WSAGetLastError();
 }
 
+/* A never-connected stream socket: a send there is -CIO_EPIPE on Linux;
+ * Winsock says WSAENOTCONN, Wine WSAECONNRESET. */
+static bool never_connected(const iocp_handle *h) {
+    DWORD secs = 0;
+    int len = sizeof secs;
+    return getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_CONNECT_TIME, (char *)&secs, &len) == 0 && secs == 0xFFFFFFFFu;
+}
+
+/* A transfer's failure on a stream as Linux reports it (see the top): the
+ * connection's end is reported once, then the socket is closed for good. */
+static int32_t stream_error(iocp_handle *h, const cio_op *op, int32_t r) {
+    if (h->socktype != SOCK_STREAM) return r;
+    bool rd = receives(op);
+    if (r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED) {
+        if (h->peer_gone) return rd ? 0 : -CIO_EPIPE;
+        if (!rd && never_connected(h)) return -CIO_EPIPE;
+        h->peer_gone = true;
+        return r;
+    }
+    if (r == -CIO_ENOTCONN && !rd) return -CIO_EPIPE; /* as send(2) */
+    return r;
+}
+
+/* Whether a MSG_DONTWAIT transfer can go ahead: data, end of stream, an
+ * error or room to send. A poll that fails says yes: the request then
+ * goes pending and is cancelled, as before the check. */
+static bool dontwait_ready(const iocp_handle *h, const cio_op *op) {
+    WSAPOLLFD p = {.fd = (SOCKET)h->fd, .events = receives(op) ? POLLRDNORM : POLLWRNORM};
+    return WSAPoll(&p, 1, 0) != 0;
+}
+
+static bool has_name(const cio_op *op) {
+    return op->opcode == CIO_OP_SENDMSG && op->args.msg.msg->name && op->args.msg.msg->namelen;
+}
+
 static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     uint32_t done = (uint32_t)op->res;
+    if (has_name(op) && h->socktype != SOCK_STREAM) {
+        /* Linux's answers for a destination of the wrong length or family. */
+        int32_t r = cio__name_error(h->family, op->args.msg.msg->name, op->args.msg.msg->namelen, 0);
+        if (r) {
+            *res = r;
+            return false;
+        }
+    }
     if (op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_SENDMSG) {
         cio_msghdr *m = op->args.msg.msg;
         if (h->socktype == SOCK_STREAM && m->Control.len) {
@@ -223,9 +348,15 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
         }
     }
     size_t len = total_len(op);
-    if (!len && receives(op) && h->socktype == SOCK_STREAM) {
-        /* recv(2) of nothing returns at once; Winsock's would wait for data. */
+    bool is_read = op->opcode == CIO_OP_READ || op->opcode == CIO_OP_READV;
+    if (!len && is_read && h->socktype == SOCK_STREAM) {
+        /* read(2) of nothing on a socket returns at once; recv(2) of
+         * nothing waits for the stream as a 0-byte WSARecv does. */
         *res = 0;
+        return false;
+    }
+    if (!done && (msg_flags(op) & CIO_MSG_DONTWAIT) && !dontwait_ready(h, op)) {
+        *res = -CIO_EAGAIN;
         return false;
     }
     if (waits_for_all(h, op) && len > 0) op->internal_.bflags |= BF_COUNT;
@@ -252,14 +383,23 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     }
     /* A send on a stream after its own shutdown(SD_SEND): Windows'
      * WSAESHUTDOWN is POSIX's EPIPE. */
-    int32_t r = cio__wsa_error(err);
+    int32_t r = stream_error(h, op, cio__wsa_error(err));
+    /* A datagram with nowhere to go: Winsock's WSAENOTCONN or WSAEINVAL. */
+    if (h->socktype != SOCK_STREAM && !receives(op) && !has_name(op) && !sock_connected(h->fd))
+        r = -CIO_EDESTADDRREQ;
     if (err == WSAESHUTDOWN) r = receives(op) ? 0 : -CIO_EPIPE; /* after SHUT_RD, recv(2) says end of file */
-    if (err == WSAENOTCONN && !receives(op) && h->socktype == SOCK_STREAM) r = -CIO_EPIPE; /* as send(2) */
     *res = done ? (int32_t)done : r;
     return false;
 }
 
-static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
+/* A request cancelled though nobody asked: on Windows a CancelIoEx of one
+ * socket request may take the socket's other receives with it. */
+static bool collateral(cio_loop *loop, const iocp_handle *h, const cio_op *op, LONG st) {
+    return st == IOCP_ST_CANCELLED && !(op->internal_.bflags & (BF_CANCEL | BF_DONTWAIT | BF_SHUT_RD)) &&
+           !h->closing && !cio__core(loop)->closing;
+}
+
+static int xfer_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
     uint32_t done = (uint32_t)op->res;
     uint16_t bf = op->internal_.bflags;
     if (bf & BF_MSGSIZE) {
@@ -281,12 +421,29 @@ static int xfer_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *
         *res = (int32_t)(done + bytes); /* what came before, then end of stream */
         return STEP_FINAL;
     }
+    if (!bytes && collateral(loop, h, op, st)) {
+        if (xfer_issue(h, op, res)) return STEP_AGAIN;
+        return STEP_FINAL;
+    }
     int32_t r = iocp_status(h, op, st);
-    if (r == -CIO_ENOTCONN && !receives(op) && h->socktype == SOCK_STREAM) r = -CIO_EPIPE; /* as send(2) */
     if (r < 0) {
-        /* Bytes that moved before the failure are reported (op.h). */
+        /* Bytes that moved before the failure are reported (op.h). The
+         * error is then the next call's, as Linux's send that moved a part
+         * leaves it pending; but MSG_WAITALL has seen it, as Linux's
+         * retries do, and takes it with its count. */
+        if (done + bytes && !(bf & BF_COUNT)) {
+            *res = (int32_t)(done + bytes);
+            return STEP_FINAL;
+        }
+        r = stream_error(h, op, r);
         *res = done + bytes ? (int32_t)(done + bytes) : r;
         return STEP_FINAL;
+    }
+    if (receives(op) && h->socktype == SOCK_STREAM && done + bytes == 0 && !(bf & BF_SHUT_RD)) {
+        /* End of stream; a 0-byte receive also ends when bytes come,
+         * which it leaves in place. */
+        u_long n = 0;
+        if (total_len(op) > 0 || (ioctlsocket((SOCKET)h->fd, FIONREAD, &n) == 0 && n == 0)) h->peer_gone = true;
     }
     done += bytes;
     if ((bf & BF_COUNT) && bytes > 0 && !(bf & BF_CANCEL) && done < total_len(op) && done < IOCP_XFER_MAX) {
@@ -324,7 +481,7 @@ static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
         *res = -CIO_ENOTSUP;
         return false;
     }
-    if (!listens(h)) {
+    if (h->shut_listen || !listens(h)) {
         *res = -CIO_EINVAL;
         return false;
     }
@@ -364,8 +521,10 @@ static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
 static int32_t accepted(iocp_handle *h, cio_op *op, iocp_side *sd) {
     SOCKET ls = (SOCKET)h->fd, ns = sd->sock;
     if (setsockopt(ns, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&ls, sizeof ls) != 0) return cio__sock_error();
-    u_long one = 1;
-    if ((op->args.accept.flags & CIO_SOCK_NONBLOCK) && ioctlsocket(ns, FIONBIO, &one) != 0) return cio__sock_error();
+    /* Exactly what was asked, as accept4(2): the context copied from the
+     * listener may carry its non-blocking mode. */
+    u_long nb = (op->args.accept.flags & CIO_SOCK_NONBLOCK) ? 1 : 0;
+    if (ioctlsocket(ns, FIONBIO, &nb) != 0) return cio__sock_error();
     if (op->args.accept.addr) {
         struct sockaddr *local = NULL, *remote = NULL;
         int llen = 0, rlen = 0;
@@ -381,7 +540,10 @@ static int accept_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int3
     iocp *s = iocp_state(loop);
     iocp_side *sd = iocp_side_get(s, op->res);
     SOCKET ns = sd->sock;
+    uint16_t bf = op->internal_.bflags;
+    bool again = collateral(loop, h, op, st);
     int32_t r = iocp_status(h, op, st);
+    if (st == IOCP_ST_CANCELLED && (bf & BF_SHUT_RD) && !(bf & BF_CANCEL)) r = -CIO_EINVAL; /* shut_listener */
     if (r == 0) r = accepted(h, op, sd);
     side_drop(s, op);
     if (r < 0) {
@@ -390,7 +552,7 @@ static int accept_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int3
          * listener's: wait for the next. (Linux accepts such a connection
          * and its first recv fails; Windows drops it from the backlog, and
          * Wine fails the AcceptEx with STATUS_INVALID_CONNECTION.) */
-        bool gone = r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED || st == IOCP_ST_INVALID_CONNECTION;
+        bool gone = r == -CIO_ECONNRESET || r == -CIO_ECONNABORTED || st == IOCP_ST_INVALID_CONNECTION || again;
         if (gone && !(op->internal_.bflags & BF_CANCEL) && !h->closing && accept_issue(loop, h, op, res))
             return STEP_AGAIN;
         *res = r;
@@ -421,6 +583,7 @@ static bool connect_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     if (!tcp && h->socktype != SOCK_STREAM) {
         /* A datagram socket's connect only sets its peer: it never waits. */
         *res = sock_result(connect(s, to, op->args.addr.addrlen));
+        if (*res == 0 && h->socktype == SOCK_DGRAM) udp_connreset(s, TRUE);
         return false;
     }
     if (!tcp || !ext.connect) {
@@ -468,6 +631,6 @@ int iocp_sock_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD by
     case CIO_OP_CONNECT:
         return connect_done(h, op, st, res);
     default:
-        return xfer_done(h, op, st, bytes, res);
+        return xfer_done(loop, h, op, st, bytes, res);
     }
 }

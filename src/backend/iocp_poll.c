@@ -17,6 +17,10 @@
  * it is taken as always writable, as there is no way to wait for room. A
  * console, an anonymous pipe or another device completes with
  * -CIO_ENOTSUP.
+ *
+ * Without AFD (\Device\Afd could not be opened) a one-shot poll on a
+ * socket goes to the blocking pool, which waits in WSAPoll; a multishot
+ * one cannot (the pool runs an op once) and fails with -CIO_ENOTSUP.
  */
 #include "iocp.h"
 
@@ -60,19 +64,22 @@ static HANDLE afd(iocp *s) {
 static ULONG afd_events(uint32_t events) {
     ULONG e = AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL | AFD_POLL_LOCAL_CLOSE;
     if (events & CIO_POLLIN) e |= AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT;
+    if (events & CIO_POLLRDHUP) e |= AFD_POLL_DISCONNECT;
     if (events & CIO_POLLPRI) e |= AFD_POLL_RECEIVE_EXPEDITED;
     if (events & CIO_POLLOUT) e |= AFD_POLL_SEND;
     return e;
 }
 
-/* AFD's answer as poll(2)'s. The peer's end of stream (DISCONNECT, with no
- * RECEIVE bit of its own) is readable: a read returns 0. */
+/* AFD's answer as poll(2)'s on Linux. The peer's end of stream
+ * (DISCONNECT, with no RECEIVE bit of its own) is readable, a read returns
+ * 0, and is the peer's shutdown (RDHUP); a reset is all that and an error. */
 static uint32_t cio_events(ULONG e) {
     uint32_t r = 0;
     if (e & (AFD_POLL_RECEIVE | AFD_POLL_ACCEPT | AFD_POLL_DISCONNECT)) r |= CIO_POLLIN;
+    if (e & AFD_POLL_DISCONNECT) r |= CIO_POLLRDHUP;
     if (e & AFD_POLL_RECEIVE_EXPEDITED) r |= CIO_POLLPRI;
     if (e & AFD_POLL_SEND) r |= CIO_POLLOUT;
-    if (e & AFD_POLL_ABORT) r |= CIO_POLLIN | CIO_POLLERR | CIO_POLLHUP;
+    if (e & AFD_POLL_ABORT) r |= CIO_POLLIN | CIO_POLLRDHUP | CIO_POLLERR | CIO_POLLHUP;
     if (e & AFD_POLL_CONNECT_FAIL) r |= CIO_POLLOUT | CIO_POLLERR | CIO_POLLHUP;
     return r;
 }
@@ -92,12 +99,23 @@ static bool post_ready(cio_loop *loop, iocp_handle *h, cio_op *op, uint32_t hit,
     return true;
 }
 
-/* A named pipe: writable at once, readable when a read of 0 bytes says. */
+/* A named pipe: writable at once, readable when a read of 0 bytes says.
+ * A poll for both reports what a read would find now too (poll(2) gives
+ * IN|OUT for a pipe with data): a peek, which does not wait and takes
+ * nothing (libuv peeks its overlapped pipes on the port the same way). */
 static bool pipe_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     uint32_t ev = op->args.poll.events;
     if (ev & CIO_POLLOUT) {
-        if (op->flags & CIO_F_MULTISHOT) return post_ready(loop, h, op, CIO_POLLOUT, res);
-        *res = CIO_POLLOUT;
+        uint32_t hit = CIO_POLLOUT;
+        DWORD avail = 0;
+        if (ev & CIO_POLLIN) {
+            if (PeekNamedPipe((HANDLE)h->fd, NULL, 0, NULL, &avail, NULL))
+                hit |= avail ? CIO_POLLIN : 0;
+            else if (GetLastError() == ERROR_BROKEN_PIPE)
+                hit |= CIO_POLLHUP;
+        }
+        if (op->flags & CIO_F_MULTISHOT) return post_ready(loop, h, op, hit, res);
+        *res = (int32_t)hit;
         return false;
     }
     if (!(ev & CIO_POLLIN)) {

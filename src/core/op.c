@@ -37,8 +37,10 @@ static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
 static void timer_arm(cio_core *c, cio_op *op, uint64_t when);
 static void start_in_backend(cio_loop *loop, cio_op *op);
 
-/* An accept that fails for lack of descriptors (EMFILE, ENFILE) would fail
- * again at once: the connection is still queued. A server that retries
+/* An accept that fails for lack of descriptors (EMFILE, ENFILE) or of
+ * socket memory (ENOBUFS, ENOMEM: how Windows, and Linux under its socket
+ * buffer limits, report running out of sockets) would fail again at once:
+ * the connection is still queued. A server that retries
  * straight away, or re-arms its multishot accept, would spin at full CPU
  * until a descriptor is freed. So the op waits CIO_ACCEPT_BACKOFF_NS in
  * the timer heap: a single accept then reports the error, a multishot one
@@ -46,7 +48,8 @@ static void start_in_backend(cio_loop *loop, cio_op *op);
  * whether the op was taken. */
 static bool accept_backoff(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
-    if (op->opcode != CIO_OP_ACCEPT || (res != -CIO_EMFILE && res != -CIO_ENFILE) || c->closing ||
+    bool exhausted = res == -CIO_EMFILE || res == -CIO_ENFILE || res == -CIO_ENOBUFS || res == -CIO_ENOMEM;
+    if (op->opcode != CIO_OP_ACCEPT || !exhausted || c->closing ||
         (op->internal_.iflags & (IF_CANCELLED | IF_BACKOFF | IF_TIMED_OUT)))
         return false;
     if (op->internal_.iflags & IF_IN_HEAP) cio__heap_remove(c, op);

@@ -11,6 +11,8 @@
 #ifndef CIO_CORE_OSERR_H
 #define CIO_CORE_OSERR_H
 
+#include <stdint.h>
+
 #include "cio/error.h"
 
 #if defined(_WIN32)
@@ -29,6 +31,25 @@ int cio__ntstatus_error(long status);
 
 /* The calling thread's last socket error (WSAGetLastError). */
 int cio__sock_error(void);
+
+/* For a socket call on `fd` that failed or is about to be made: 0 if `fd`
+ * is a socket, -CIO_ENOTSOCK if it is an open handle of another kind,
+ * -CIO_EBADF if it names no open handle. Winsock says WSAENOTSOCK (or,
+ * under Wine, WSAEOPNOTSUPP) for both; POSIX tells them apart. */
+int cio__sock_fd_error(uintptr_t fd);
+
+/* Linux's checks of an IPv4/IPv6 name given to bind (bind true) or as a
+ * datagram's destination, made before Winsock sees it, whose own answers
+ * differ (WSAEFAULT for a short name, WSAEOPNOTSUPP or WSAEINVAL for one
+ * of the wrong family): a name shorter than the socket family's is
+ * -CIO_EINVAL, one of another family -CIO_EAFNOSUPPORT (a v4 name on a v6
+ * socket is a mapped address when sending). 0 when nothing is wrong or the
+ * socket is not IPv4/IPv6; cio__sock_fd_error's code if `fd` is no
+ * socket. Any thread. */
+int cio__sock_name_error(uintptr_t fd, const void *name, int len, int bind);
+
+/* The same checks for a socket whose family (AF_*) is known. */
+int cio__name_error(int family, const void *name, int len, int bind);
 #else
 #include <errno.h>
 

@@ -44,6 +44,7 @@
 #include "oserr.h"
 
 #include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
 #include <winternl.h>
 
@@ -360,3 +361,32 @@ int cio__ntstatus_error(long status) {
 }
 
 int cio__sock_error(void) { return cio__wsa_error(WSAGetLastError()); }
+
+int cio__sock_fd_error(uintptr_t fd) {
+    int type = 0, len = sizeof type;
+    if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0) return 0;
+    DWORD flags;
+    return GetHandleInformation((HANDLE)fd, &flags) ? -CIO_ENOTSOCK : -CIO_EBADF;
+}
+
+int cio__sock_name_error(uintptr_t fd, const void *name, int len, int bind) {
+    WSAPROTOCOL_INFOW pi;
+    int plen = sizeof pi;
+    if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &plen) != 0) {
+        int r = cio__sock_fd_error(fd);
+        return r ? r : cio__sock_error();
+    }
+    return cio__name_error(pi.iAddressFamily, name, len, bind);
+}
+
+int cio__name_error(int fam, const void *name, int len, int bind) {
+    if (!name || (fam != AF_INET && fam != AF_INET6)) return 0;
+    int want = fam == AF_INET ? (int)sizeof(struct sockaddr_in) : 24; /* Linux's SIN6_LEN_RFC2133 */
+    if (len < (int)sizeof(ADDRESS_FAMILY)) return -CIO_EINVAL;
+    int given = ((const struct sockaddr *)name)->sa_family;
+    /* Linux looks at the family first only for a v6 send of a v4 name. */
+    if (fam == AF_INET6 && !bind && given == AF_INET) return len < (int)sizeof(struct sockaddr_in) ? -CIO_EINVAL : 0;
+    if (len < want) return -CIO_EINVAL;
+    if (given != fam && !(fam == AF_INET && given == AF_UNSPEC)) return -CIO_EAFNOSUPPORT;
+    return 0;
+}

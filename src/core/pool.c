@@ -254,7 +254,10 @@ static void worker_main(void *arg) {
  * thread maps its stack, which may take a while, and every loop's pool
  * traffic waits for the mutex. The caller counted the thread in
  * pool.threads beforehand (so that the cap holds while it starts). */
-static bool start_thread(void) { return cio__thread_start(worker_main, NULL, 256 * 1024) == 0; }
+static bool start_thread(void) {
+    static const cio__thread_entry entry = {worker_main, NULL};
+    return cio__thread_start(&entry, 256 * 1024) == 0;
+}
 
 /* Whether `op` belongs to the loop `arg`; for opq_take_if(). */
 static bool of_loop(const cio_op *op, const void *arg) { return op->internal_.loop == arg; }

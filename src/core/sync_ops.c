@@ -1,5 +1,6 @@
 /*
- * src/core/sync_ops.c - every op as a plain POSIX system call.
+ * src/core/sync_ops.c - every op as a plain POSIX system call (sync_ops.h;
+ * sync_exec.c says which opcode runs which).
  *
  * The fallback for opcodes a backend does not run itself (on io_uring:
  * opcodes the running kernel lacks, such as bind and listen before Linux
@@ -7,7 +8,7 @@
  * calling thread and returns the op's result: a count, a handle, or a
  * negative error code.
  */
-#include "internal.h"
+#include "sync_ops.h"
 
 #if !defined(_WIN32)
 #include <errno.h>
@@ -21,7 +22,7 @@ static int32_t result(ssize_t r) { return r < 0 ? -errno : (int32_t)r; }
 
 static off_t pos(uint64_t offset) { return (off_t)offset; }
 
-static int32_t do_statx(const cio_op *op) {
+int32_t cio__sys_statx(cio_op *op) {
     cio_statx *out = op->args.statx.buf;
 #if CIO_LINUX && defined(STATX_BASIC_STATS)
     _Static_assert(sizeof(struct statx) == sizeof(cio_statx), "cio_statx mirrors struct statx");
@@ -73,7 +74,7 @@ fail:;
     return err;
 }
 
-static int32_t do_accept(const cio_op *op) {
+int32_t cio__sys_accept(cio_op *op) {
     int flags = op->args.accept.flags;
 #if CIO_LINUX || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
     (void)sock_flags_done;
@@ -83,7 +84,7 @@ static int32_t do_accept(const cio_op *op) {
 #endif
 }
 
-static int32_t do_socket(const cio_op *op) {
+int32_t cio__sys_socket(cio_op *op) {
     int type = op->args.socket.type;
 #if defined(SOCK_NONBLOCK)
     return result(socket(op->args.socket.domain, type, op->args.socket.protocol));
@@ -96,7 +97,7 @@ static int32_t do_socket(const cio_op *op) {
 /* Reads and writes. Like io_uring, an offset on a handle that has no
  * position (a pipe, a socket) is ignored rather than an error, so that the
  * op means the same on every backend. */
-static int32_t do_rw(const cio_op *op) {
+int32_t cio__sys_rw(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_READ;
     const cio_fd fd = op->args.rw.fd;
     if (op->args.rw.offset != CIO_OFFSET_CURRENT) {
@@ -108,7 +109,7 @@ static int32_t do_rw(const cio_op *op) {
     return result(rd ? read(fd, op->args.rw.buf, op->args.rw.len) : write(fd, op->args.rw.buf, op->args.rw.len));
 }
 
-static int32_t do_rwv(const cio_op *op) {
+int32_t cio__sys_rwv(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_READV;
     const cio_fd fd = op->args.rwv.fd;
     const int cnt = (int)op->args.rwv.iovcnt;
@@ -127,7 +128,7 @@ static int32_t do_rwv(const cio_op *op) {
  * the caller asked for it. Where the non-blocking try says EAGAIN (a lease
  * to break, a device that is busy) io_uring retries in a worker that may
  * block, and so does this. */
-static int32_t do_openat(const cio_op *op) {
+int32_t cio__sys_openat(cio_op *op) {
     const int flags = op->args.open.flags;
     const mode_t mode = (mode_t)op->args.open.mode;
     int fd = openat(op->args.open.dirfd, op->args.open.path, flags | O_NONBLOCK, mode);
@@ -150,83 +151,73 @@ int32_t cio__open_done(int fd) {
     return fd;
 }
 
-int32_t cio__sync_exec(cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_NOP:
-        return 0;
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return do_rw(op);
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        return do_rwv(op);
-    case CIO_OP_FSYNC:
+int32_t cio__sys_fsync(cio_op *op) {
 #if defined(_POSIX_SYNCHRONIZED_IO) && _POSIX_SYNCHRONIZED_IO > 0
-        if (op->args.fsync.flags & CIO_FSYNC_DATASYNC) return result(fdatasync(op->args.fsync.fd));
+    if (op->args.fsync.flags & CIO_FSYNC_DATASYNC) return result(fdatasync(op->args.fsync.fd));
 #endif
-        return result(fsync(op->args.fsync.fd));
-    case CIO_OP_OPENAT:
-        return do_openat(op);
-    case CIO_OP_CLOSE:
-        return result(close(op->args.close.fd));
-    case CIO_OP_STATX:
-        return do_statx(op);
-    case CIO_OP_UNLINKAT:
-        return result(unlinkat(op->args.unlink.dirfd, op->args.unlink.path, op->args.unlink.flags));
-    case CIO_OP_RENAMEAT:
+    return result(fsync(op->args.fsync.fd));
+}
+
+int32_t cio__sys_close(cio_op *op) { return result(close(op->args.close.fd)); }
+
+int32_t cio__sys_unlinkat(cio_op *op) {
+    return result(unlinkat(op->args.unlink.dirfd, op->args.unlink.path, op->args.unlink.flags));
+}
+
+int32_t cio__sys_renameat(cio_op *op) {
 #if CIO_LINUX
-        if (op->args.rename.flags)
-            return result(renameat2(op->args.rename.olddirfd, op->args.rename.oldpath,
-                                    op->args.rename.newdirfd, op->args.rename.newpath,
-                                    op->args.rename.flags));
+    if (op->args.rename.flags)
+        return result(renameat2(op->args.rename.olddirfd, op->args.rename.oldpath, op->args.rename.newdirfd,
+                                op->args.rename.newpath, op->args.rename.flags));
 #else
-        if (op->args.rename.flags) return -CIO_ENOTSUP; /* renameat2 is Linux's alone */
+    if (op->args.rename.flags) return -CIO_ENOTSUP; /* renameat2 is Linux's alone */
 #endif
-        return result(renameat(op->args.rename.olddirfd, op->args.rename.oldpath, op->args.rename.newdirfd,
-                               op->args.rename.newpath));
-    case CIO_OP_MKDIRAT:
-        return result(mkdirat(op->args.mkdir.dirfd, op->args.mkdir.path, (mode_t)op->args.mkdir.mode));
-    case CIO_OP_SOCKET:
-        return do_socket(op);
-    case CIO_OP_BIND:
-        return result(bind(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
-    case CIO_OP_CONNECT:
-        return result(connect(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
-    case CIO_OP_LISTEN:
-        return result(listen(op->args.listen.fd, op->args.listen.backlog));
-    case CIO_OP_ACCEPT:
-        return do_accept(op);
-    case CIO_OP_RECV:
+    return result(renameat(op->args.rename.olddirfd, op->args.rename.oldpath, op->args.rename.newdirfd,
+                           op->args.rename.newpath));
+}
+
+int32_t cio__sys_mkdirat(cio_op *op) {
+    return result(mkdirat(op->args.mkdir.dirfd, op->args.mkdir.path, (mode_t)op->args.mkdir.mode));
+}
+
+int32_t cio__sys_bind(cio_op *op) { return result(bind(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen)); }
+
+int32_t cio__sys_connect(cio_op *op) {
+    return result(connect(op->args.addr.fd, op->args.addr.addr, op->args.addr.addrlen));
+}
+
+int32_t cio__sys_listen(cio_op *op) { return result(listen(op->args.listen.fd, op->args.listen.backlog)); }
+
+int32_t cio__sys_sendrecv(cio_op *op) {
+    if (op->opcode == CIO_OP_RECV)
         return result(recv(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags));
-    case CIO_OP_SEND:
-        return result(send(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags | CIO_MSG_NOSIGNAL));
-    case CIO_OP_RECVMSG:
-        return result(recvmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
-    case CIO_OP_SENDMSG:
-        return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags | CIO_MSG_NOSIGNAL));
-    case CIO_OP_SHUTDOWN:
-        return result(shutdown(op->args.shutdown.fd, op->args.shutdown.how));
-    case CIO_OP_POLL: {
-        /* A readiness probe that never blocks: -CIO_EAGAIN when not ready. */
-        struct pollfd p = {.fd = op->args.poll.fd, .events = (short)op->args.poll.events};
-        int n = poll(&p, 1, 0);
-        if (n < 0) return -errno;
-        return n == 0 ? -CIO_EAGAIN : (int32_t)(uint16_t)p.revents;
-    }
-    case CIO_OP_SPLICE:
+    return result(send(op->args.sr.fd, op->args.sr.buf, op->args.sr.len, op->args.sr.flags | CIO_MSG_NOSIGNAL));
+}
+
+int32_t cio__sys_msg(cio_op *op) {
+    if (op->opcode == CIO_OP_RECVMSG) return result(recvmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags));
+    return result(sendmsg(op->args.msg.fd, op->args.msg.msg, op->args.msg.flags | CIO_MSG_NOSIGNAL));
+}
+
+int32_t cio__sys_shutdown(cio_op *op) { return result(shutdown(op->args.shutdown.fd, op->args.shutdown.how)); }
+
+int32_t cio__sys_poll(cio_op *op) {
+    struct pollfd p = {.fd = op->args.poll.fd, .events = (short)op->args.poll.events};
+    int n = poll(&p, 1, 0);
+    if (n < 0) return -errno;
+    return n == 0 ? -CIO_EAGAIN : (int32_t)(uint16_t)p.revents;
+}
+
+int32_t cio__sys_splice(cio_op *op) {
 #if CIO_LINUX
-    {
-        loff_t in = (loff_t)op->args.splice.off_in, out = (loff_t)op->args.splice.off_out;
-        const uint64_t cur = CIO_OFFSET_CURRENT;
-        return result(splice(op->args.splice.fd_in, op->args.splice.off_in == cur ? NULL : &in,
-                             op->args.splice.fd_out, op->args.splice.off_out == cur ? NULL : &out,
-                             op->args.splice.len, op->args.splice.flags));
-    }
+    loff_t in = (loff_t)op->args.splice.off_in, out = (loff_t)op->args.splice.off_out;
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    return result(splice(op->args.splice.fd_in, op->args.splice.off_in == cur ? NULL : &in, op->args.splice.fd_out,
+                         op->args.splice.off_out == cur ? NULL : &out, op->args.splice.len,
+                         op->args.splice.flags));
 #else
-        return -CIO_ENOTSUP;
+    (void)op;
+    return -CIO_ENOTSUP;
 #endif
-    default:
-        return -CIO_EINVAL;
-    }
 }
 #endif /* !_WIN32 */

@@ -13,10 +13,14 @@
  * Interrupts (pool.c's cancel): the pool interrupts a thread with
  * CancelSynchronousIo, which aborts IO on a synchronous handle with
  * ERROR_OPERATION_ABORTED, plus a no-op APC (thread_win.c), which ends an
- * alertable wait. Blocking Winsock calls heed neither (seen under Wine), so
- * no socket call here blocks in the kernel: socket IO is overlapped with an
- * alertable wait for its event, and accept and poll wait in WSAPoll slices
- * with an alertable zero sleep in between. Either way an interrupt comes
+ * alertable wait. A blocking Winsock call on a socket made with
+ * WSA_FLAG_OVERLAPPED (every socket cio makes) heeds neither (seen under
+ * Wine), so no call on such a socket blocks in the kernel here: socket IO
+ * is overlapped with an alertable wait for its event, and poll waits in
+ * WSAPoll slices with an alertable zero sleep in between. A socket made
+ * without the flag has a synchronous file object, and its calls are
+ * synchronous IO, which CancelSynchronousIo does abort (recv, WSARecv and
+ * accept, seen under Wine; R18). Either way an interrupt comes
  * back as -CIO_EINTR, which the pool turns into -CIO_ECANCELED when the op
  * was cancelled and runs again otherwise. An APC left over from an earlier
  * op of this thread is drained before each wait (pool.c re-sends a real
@@ -25,8 +29,8 @@
  * Overlapped IO here signals an event whose handle has its low bit set, so
  * that no packet reaches a completion port the handle may be tied to.
  */
-#include "internal.h"
 #include "oserr.h"
+#include "sync_ops.h"
 
 #include <stdlib.h>
 #include <wchar.h>
@@ -295,6 +299,49 @@ static int32_t resolve(cio_fd dirfd, const char *path, wchar_t **out) {
     return r;
 }
 
+static bool is_sep(wchar_t c) { return c == L'\\' || c == L'/'; }
+
+/* A path that ends in a separator names a directory (POSIX): a file
+ * there is ENOTDIR, where Windows may ignore the separator. */
+static bool wants_dir(const char *p8) {
+    size_t n = strlen(p8);
+    return n > 0 && (p8[n - 1] == '/' || p8[n - 1] == '\\');
+}
+
+/* The error of a call that failed on `path`: Windows says "path not
+ * found" (ERROR_PATH_NOT_FOUND, or ERROR_DIRECTORY; for a trailing
+ * separator also "file not found" or "invalid name") where a component
+ * is a file that must be a directory, for which POSIX says ENOTDIR. The
+ * nearest existing one tells (the name itself first when a separator
+ * ends it, else its ancestors): a file there is -CIO_ENOTDIR, anything
+ * else leaves the system's code. (Racy as any such look; only the code
+ * depends on it.) */
+static int32_t path_error(const wchar_t *path, DWORD e) {
+    size_t n = wcslen(path);
+    bool self = n > 0 && is_sep(path[n - 1]);
+    if (e != ERROR_PATH_NOT_FOUND && e != ERROR_DIRECTORY &&
+        !(self && (e == ERROR_FILE_NOT_FOUND || e == ERROR_INVALID_NAME)))
+        return cio__win_error(e);
+    wchar_t *p = malloc((n + 1) * sizeof *p);
+    if (!p) return cio__win_error(e);
+    wmemcpy(p, path, n + 1);
+    int32_t r = cio__win_error(e);
+    while (n > 0) {
+        if (!self)
+            while (n > 0 && !is_sep(p[n - 1])) n--; /* drop the last component */
+        self = false;
+        while (n > 0 && is_sep(p[n - 1])) n--;
+        if (n == 0 || p[n - 1] == L':' || p[n - 1] == L'?') break; /* a root: a directory */
+        p[n] = 0;
+        DWORD a = GetFileAttributesW(p);
+        if (a == INVALID_FILE_ATTRIBUTES) continue;
+        if (!(a & FILE_ATTRIBUTE_DIRECTORY)) r = -CIO_ENOTDIR;
+        break;
+    }
+    free(p);
+    return r;
+}
+
 /* ---- openat ---- */
 
 #define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
@@ -323,10 +370,12 @@ static bool is_link_tag(HANDLE h) {
  * - O_DIRECTORY on a non-directory is ENOTDIR; write access, O_CREAT or
  *   O_TRUNC on a directory EISDIR; O_NOFOLLOW on a symbolic link (or a
  *   junction) ELOOP. */
-static int32_t do_openat(cio_op *op) {
+int32_t cio__sys_openat(cio_op *op) {
     const int fl = op->args.open.flags;
     const int acc = fl & 3;
     if (acc == 3 || ((fl & CIO_O_DIRECTORY) && (fl & CIO_O_CREAT))) return -CIO_EINVAL;
+    const bool want_dir = (fl & CIO_O_DIRECTORY) || wants_dir(op->args.open.path);
+    if ((fl & CIO_O_CREAT) && wants_dir(op->args.open.path)) return -CIO_EISDIR; /* Linux's answer */
     DWORD access = acc == CIO_O_RDONLY ? GENERIC_READ
                    : acc == CIO_O_WRONLY ? GENERIC_WRITE
                                          : GENERIC_READ | GENERIC_WRITE;
@@ -355,9 +404,9 @@ static int32_t do_openat(cio_op *op) {
     if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         DWORD a = e == ERROR_ACCESS_DENIED ? GetFileAttributesW(path) : INVALID_FILE_ATTRIBUTES;
+        r = a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY) ? -CIO_EISDIR : path_error(path, e);
         free(path);
-        if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY)) return -CIO_EISDIR;
-        return cio__win_error(e);
+        return r;
     }
     free(path);
     FILE_BASIC_INFO bi;
@@ -373,7 +422,7 @@ static int32_t do_openat(cio_op *op) {
             r = -CIO_ELOOP;
         else if (dir && (acc != CIO_O_RDONLY || (fl & (CIO_O_CREAT | CIO_O_TRUNC))))
             r = -CIO_EISDIR;
-        else if (!dir && (fl & CIO_O_DIRECTORY))
+        else if (!dir && want_dir)
             r = -CIO_ENOTDIR;
     }
     if (r == 0 && trunc && disk) { /* a FIFO or a device ignores O_TRUNC, as on POSIX */
@@ -476,7 +525,7 @@ static int32_t stat_handle(HANDLE h, bool nofollow, cio_statx *out) {
     return r;
 }
 
-static int32_t do_statx(const cio_op *op) {
+int32_t cio__sys_statx(cio_op *op) {
     const int fl = op->args.statx.flags;
     const bool nofollow = (fl & CIO_AT_SYMLINK_NOFOLLOW) != 0;
     const char *p8 = op->args.statx.path;
@@ -491,10 +540,12 @@ static int32_t do_statx(const cio_op *op) {
     if (r < 0) return r;
     HANDLE h = CreateFileW(path, FILE_READ_ATTRIBUTES, SHARE_ALL, NULL, OPEN_EXISTING,
                            FILE_FLAG_BACKUP_SEMANTICS | (nofollow ? FILE_FLAG_OPEN_REPARSE_POINT : 0), NULL);
+    if (h == INVALID_HANDLE_VALUE) r = path_error(path, GetLastError());
     free(path);
-    if (h == INVALID_HANDLE_VALUE) return last_error();
+    if (h == INVALID_HANDLE_VALUE) return r;
     r = fill_statx(h, nofollow, op->args.statx.buf);
     CloseHandle(h);
+    if (r == 0 && wants_dir(p8) && (op->args.statx.buf->mode & CIO_S_IFMT) != CIO_S_IFDIR) r = -CIO_ENOTDIR;
     return r;
 }
 
@@ -539,7 +590,7 @@ static int32_t delete_handle(HANDLE h, DWORD attrs) {
 /* unlink(2) and rmdir(2) through a handle opened for DELETE on the name
  * itself (a symbolic link is removed, not its target), so that the type
  * check and the removal meet the same file. */
-static int32_t do_unlinkat(const cio_op *op) {
+int32_t cio__sys_unlinkat(cio_op *op) {
     const int fl = op->args.unlink.flags;
     if (fl & ~CIO_AT_REMOVEDIR) return -CIO_EINVAL;
     wchar_t *path;
@@ -547,8 +598,9 @@ static int32_t do_unlinkat(const cio_op *op) {
     if (r < 0) return r;
     HANDLE h = CreateFileW(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, SHARE_ALL, NULL,
                            OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h == INVALID_HANDLE_VALUE) r = path_error(path, GetLastError());
     free(path);
-    if (h == INVALID_HANDLE_VALUE) return last_error();
+    if (h == INVALID_HANDLE_VALUE) return r;
     BY_HANDLE_FILE_INFORMATION bi;
     if (!GetFileInformationByHandle(h, &bi)) {
         r = last_error();
@@ -559,6 +611,8 @@ static int32_t do_unlinkat(const cio_op *op) {
             r = -CIO_ENOTDIR;
         else if (!(fl & CIO_AT_REMOVEDIR) && dir)
             r = -CIO_EISDIR; /* Linux's answer (POSIX allows EPERM) */
+        else if (!dir && wants_dir(op->args.unlink.path))
+            r = -CIO_ENOTDIR;
         else
             r = delete_handle(h, a);
     }
@@ -573,7 +627,7 @@ static DWORD attrs_of(const wchar_t *p) { return GetFileAttributesW(p); }
  * name); CIO_RENAME_EXCHANGE has no Windows counterpart (-CIO_ENOTSUP).
  * A directory replaces an existing empty directory as POSIX says, but not
  * atomically: the empty one is removed first. */
-static int32_t do_renameat(const cio_op *op) {
+int32_t cio__sys_renameat(cio_op *op) {
     const uint32_t fl = op->args.rename.flags;
     if (fl & ~(CIO_RENAME_NOREPLACE | CIO_RENAME_EXCHANGE)) return -CIO_EINVAL;
     if ((fl & CIO_RENAME_NOREPLACE) && (fl & CIO_RENAME_EXCHANGE)) return -CIO_EINVAL;
@@ -594,7 +648,14 @@ static int32_t do_renameat(const cio_op *op) {
     bool from_dir = fa != INVALID_FILE_ATTRIBUTES && (fa & FILE_ATTRIBUTE_DIRECTORY);
     bool to_dir = ta != INVALID_FILE_ATTRIBUTES && (ta & FILE_ATTRIBUTE_DIRECTORY);
     if (fa == INVALID_FILE_ATTRIBUTES) {
-        r = MoveFileExW(from, to, how) ? 0 : last_error();
+        /* The source's path decides first, as rename(2) looks it up first. */
+        if (!MoveFileExW(from, to, how)) {
+            DWORD e = GetLastError();
+            r = path_error(from, e);
+            if (r == -CIO_ENOENT && GetFileAttributesW(from) != INVALID_FILE_ATTRIBUTES) r = path_error(to, e);
+        } else {
+            r = 0;
+        }
     } else if (!from_dir && to_dir) {
         r = -CIO_EISDIR;
     } else if (from_dir && !to_dir) {
@@ -615,11 +676,11 @@ static int32_t do_renameat(const cio_op *op) {
     return r;
 }
 
-static int32_t do_mkdirat(const cio_op *op) {
+int32_t cio__sys_mkdirat(cio_op *op) {
     wchar_t *path;
     int32_t r = resolve(op->args.mkdir.dirfd, op->args.mkdir.path, &path);
     if (r < 0) return r;
-    r = CreateDirectoryW(path, NULL) ? 0 : last_error();
+    r = CreateDirectoryW(path, NULL) ? 0 : path_error(path, GetLastError());
     free(path);
     return r;
 }
@@ -628,7 +689,8 @@ static int32_t do_mkdirat(const cio_op *op) {
 
 /* A SOCKET must go through closesocket (Winsock's own state), any other
  * handle through CloseHandle; sockets are FILE_TYPE_PIPE handles. */
-static int32_t do_close(cio_fd fd) {
+int32_t cio__sys_close(cio_op *op) {
+    const cio_fd fd = op->args.close.fd;
     DWORD type = GetFileType(H(fd));
     if ((type == FILE_TYPE_PIPE || type == FILE_TYPE_UNKNOWN) && is_socket(fd))
         return closesocket(S(fd)) == 0 ? 0 : cio__sock_error();
@@ -643,8 +705,8 @@ static int32_t do_close(cio_fd fd) {
  * write access, which a read-only handle lacks, where POSIX flushes all
  * the same: the file is flushed through a second handle then, and a file
  * nobody may write to has nothing to flush. */
-static int32_t do_fsync(cio_fd fd) {
-    HANDLE h = H(fd);
+int32_t cio__sys_fsync(cio_op *op) {
+    HANDLE h = H(op->args.fsync.fd);
     DWORD type = GetFileType(h);
     if (type != FILE_TYPE_DISK) {
         if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
@@ -752,7 +814,7 @@ static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, i
 /* read and write: a socket through Winsock, anything else through
  * ReadFile/WriteFile. Like io_uring, an offset on a handle that has no
  * position is ignored. */
-static int32_t do_rw(cio_op *op) {
+int32_t cio__sys_rw(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_READ;
     if (GetFileType(H(op->args.rw.fd)) == FILE_TYPE_PIPE && is_socket(op->args.rw.fd)) {
         WSABUF b = {op->args.rw.len, op->args.rw.buf};
@@ -770,7 +832,7 @@ static int32_t do_rw(cio_op *op) {
  * page-aligned unbuffered files), stopping at the first short transfer, as
  * the single call of POSIX would. Bytes moved before an error are the
  * result. */
-static int32_t do_rwv(cio_op *op) {
+int32_t cio__sys_rwv(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_READV;
     const cio_fd fd = op->args.rwv.fd;
     const cio_iovec *iov = op->args.rwv.iov;
@@ -832,7 +894,7 @@ static LPFN_WSARECVMSG recvmsg_fn(SOCKET s) {
 
 /* Whether `s` was made without WSA_FLAG_OVERLAPPED: its file object is
  * synchronous, so an overlapped call on it blocks inside the call, where
- * no interrupt reaches it (R18). */
+ * only CancelSynchronousIo reaches it (R18). */
 static bool is_sync_socket(SOCKET s) { return is_sync_handle((HANDLE)s); }
 
 /* The buffers of one transfer cut to INT32_MAX bytes in all, since the
@@ -878,9 +940,10 @@ static int32_t sock_once(SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, DWORD flags
     }
     int32_t r = bufs ? 0 : -CIO_ENOMEM;
     if (r == 0 && is_sync_socket(s)) {
-        /* Waits where an interrupt reaches it; another reader may still
-         * take the data between the poll and the call, which then blocks
-         * as the socket's owner asked when it made it synchronous. */
+        /* Waits in slices first, so that the call rarely blocks; when it
+         * does (another reader took the data between the poll and the
+         * call, or a send larger than the room), the pool's
+         * CancelSynchronousIo ends it with WSA_OPERATION_ABORTED. */
         short rev = 0;
         r = poll_wait(s, rd ? POLLRDNORM : POLLWRNORM, &rev);
     }
@@ -912,7 +975,10 @@ static int32_t sock_once(SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, DWORD flags
      * is -CIO_EMSGSIZE, whether or not the system queued anything. */
     if (e && e != WSA_IO_PENDING && !(e == WSAEMSGSIZE && rd)) {
         wsa_settle(s, &ov);
-        r = cio__wsa_error(e);
+        /* On an overlapped socket nothing aborts the call itself (the wait
+         * below sees the interrupt); on a synchronous one this is the
+         * pool's CancelSynchronousIo. */
+        r = e == WSA_OPERATION_ABORTED && is_sync_socket(s) ? -CIO_EINTR : cio__wsa_error(e);
         goto out;
     }
     bool intr;
@@ -964,7 +1030,7 @@ static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, i
  * alone have them; on a stream socket the buffers go through WSARecv/WSASend
  * (no address: msg's namelen becomes 0 on a receive, as Linux reports for
  * TCP), and control data is -CIO_ENOTSUP, as on the IOCP backend (op.h). */
-static int32_t do_msg(cio_op *op) {
+int32_t cio__sys_msg(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_RECVMSG;
     SOCKET s = S(op->args.msg.fd);
     WSAMSG *m = op->args.msg.msg;
@@ -1004,7 +1070,7 @@ static int32_t sock_done(cio_op *op, SOCKET s, int flags) {
     return cio__fd_result(op, (cio_fd)s);
 }
 
-static int32_t do_socket(cio_op *op) {
+int32_t cio__sys_socket(cio_op *op) {
     const int mine = CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC;
     int type = op->args.socket.type;
     SOCKET s = WSASocketW(op->args.socket.domain, type & ~mine, op->args.socket.protocol, NULL, 0,
@@ -1018,8 +1084,8 @@ static int32_t do_socket(cio_op *op) {
 /* accept on a listener made without WSA_FLAG_OVERLAPPED (AcceptEx would
  * block in the call): waits for a connection in WSAPoll slices, then
  * takes it. If another thread takes that connection first, accept()
- * blocks until the next one, where no interrupt reaches it: the price of
- * a synchronous listener, which cio never makes. */
+ * blocks until the next one; the pool's CancelSynchronousIo ends that
+ * wait (synchronous IO on the listener's file object). */
 static int32_t accept_sync(cio_op *op, SOCKET l) {
     for (;;) {
         short rev = 0;
@@ -1029,6 +1095,7 @@ static int32_t accept_sync(cio_op *op, SOCKET l) {
         SOCKET s = accept(l, op->args.accept.addr, op->args.accept.addrlen);
         if (s != INVALID_SOCKET) return sock_done(op, s, op->args.accept.flags);
         int e = WSAGetLastError();
+        if (e == WSA_OPERATION_ABORTED) return -CIO_EINTR; /* see sock_once */
         /* The connection went away between the poll and the accept on a
          * non-blocking listener: wait for the next. */
         if (e != WSAEWOULDBLOCK && e != WSAECONNRESET) return cio__wsa_error(e);
@@ -1043,7 +1110,7 @@ static int32_t accept_sync(cio_op *op, SOCKET l) {
  * ends it (CancelIoEx, then the request is waited for) and two loops can
  * race for one connection without the loser blocking for good. A
  * connection that arrives as the interrupt lands is kept, not dropped. */
-static int32_t do_accept(cio_op *op) {
+int32_t cio__sys_accept(cio_op *op) {
     SOCKET l = S(op->args.accept.fd);
     if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
     WSAPROTOCOL_INFOW pi;
@@ -1111,7 +1178,7 @@ static int32_t do_accept(cio_op *op) {
  * an interrupt can abort; it wants a bound socket, so an unbound one is
  * bound to the wildcard address first, as connect() would), anything else
  * through connect(), which does not block for datagrams. */
-static int32_t do_connect(cio_op *op) {
+int32_t cio__sys_connect(cio_op *op) {
     SOCKET s = S(op->args.addr.fd);
     const struct sockaddr *to = op->args.addr.addr;
     int type = sock_type(s);
@@ -1160,7 +1227,7 @@ static int32_t do_connect(cio_op *op) {
  * error is CIO_POLLERR | CIO_POLLHUP (and CIO_POLLIN if asked); CIO_POLLPRI
  * and CIO_POLLRDHUP are never reported. The loop goes on while what came
  * is nothing the caller asked for. */
-static int32_t do_poll(const cio_op *op) {
+int32_t cio__sys_poll(cio_op *op) {
     const uint32_t ev = op->args.poll.events;
     const cio_fd fd = op->args.poll.fd;
     DWORD type = GetFileType(H(fd));
@@ -1194,55 +1261,25 @@ static int32_t do_poll(const cio_op *op) {
     }
 }
 
-int32_t cio__sync_exec(cio_op *op) {
-    switch (op->opcode) {
-    case CIO_OP_NOP:
-        return 0;
-    case CIO_OP_READ:
-    case CIO_OP_WRITE:
-        return do_rw(op);
-    case CIO_OP_READV:
-    case CIO_OP_WRITEV:
-        return do_rwv(op);
-    case CIO_OP_FSYNC:
-        return do_fsync(op->args.fsync.fd);
-    case CIO_OP_OPENAT:
-        return do_openat(op);
-    case CIO_OP_CLOSE:
-        return do_close(op->args.close.fd);
-    case CIO_OP_STATX:
-        return do_statx(op);
-    case CIO_OP_UNLINKAT:
-        return do_unlinkat(op);
-    case CIO_OP_RENAMEAT:
-        return do_renameat(op);
-    case CIO_OP_MKDIRAT:
-        return do_mkdirat(op);
-    case CIO_OP_SOCKET:
-        return do_socket(op);
-    case CIO_OP_BIND:
-        return bind(S(op->args.addr.fd), op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
-    case CIO_OP_CONNECT:
-        return do_connect(op);
-    case CIO_OP_LISTEN:
-        return listen(S(op->args.listen.fd), op->args.listen.backlog) == 0 ? 0 : cio__sock_error();
-    case CIO_OP_ACCEPT:
-        return do_accept(op);
-    case CIO_OP_RECV:
-    case CIO_OP_SEND: {
-        WSABUF b = {op->args.sr.len, op->args.sr.buf};
-        return sock_rw(op, S(op->args.sr.fd), op->opcode == CIO_OP_RECV, &b, 1, op->args.sr.flags);
-    }
-    case CIO_OP_RECVMSG:
-    case CIO_OP_SENDMSG:
-        return do_msg(op);
-    case CIO_OP_SHUTDOWN: /* CIO_SHUT_RD/WR/RDWR are SD_RECEIVE/SEND/BOTH */
-        return shutdown(S(op->args.shutdown.fd), op->args.shutdown.how) == 0 ? 0 : cio__sock_error();
-    case CIO_OP_POLL:
-        return do_poll(op);
-    case CIO_OP_SPLICE:
-        return -CIO_ENOTSUP; /* Linux's alone (op.h) */
-    default:
-        return -CIO_EINVAL;
-    }
+int32_t cio__sys_bind(cio_op *op) {
+    return bind(S(op->args.addr.fd), op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
+}
+
+int32_t cio__sys_listen(cio_op *op) {
+    return listen(S(op->args.listen.fd), op->args.listen.backlog) == 0 ? 0 : cio__sock_error();
+}
+
+int32_t cio__sys_sendrecv(cio_op *op) {
+    WSABUF b = {op->args.sr.len, op->args.sr.buf};
+    return sock_rw(op, S(op->args.sr.fd), op->opcode == CIO_OP_RECV, &b, 1, op->args.sr.flags);
+}
+
+/* CIO_SHUT_RD/WR/RDWR are SD_RECEIVE/SEND/BOTH. */
+int32_t cio__sys_shutdown(cio_op *op) {
+    return shutdown(S(op->args.shutdown.fd), op->args.shutdown.how) == 0 ? 0 : cio__sock_error();
+}
+
+int32_t cio__sys_splice(cio_op *op) {
+    (void)op;
+    return -CIO_ENOTSUP; /* Linux's alone (op.h) */
 }

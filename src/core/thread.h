@@ -68,9 +68,20 @@ static inline cio__thread cio__thread_self(void) { return pthread_self(); }
 static inline bool cio__thread_equal(cio__thread a, cio__thread b) { return pthread_equal(a, b) != 0; }
 #endif
 
-/* Starts a detached thread running fn(arg) with a stack of `stack` bytes
- * and, on POSIX, every signal blocked; 0 or a negative error. */
-int cio__thread_start(void (*fn)(void *arg), void *arg, size_t stack);
+/* What a new thread runs: fn(arg). The caller keeps it alive (a static
+ * const, typically) until fn has started: passing it by pointer spares a
+ * heap record that the new thread would free, and a pool thread's first
+ * free() would make glibc give that thread a malloc arena of its own
+ * (64 MiB of address space, mapped while the thread's first op waits),
+ * though pool threads never allocate. */
+typedef struct cio__thread_entry {
+    void (*fn)(void *arg);
+    void *arg;
+} cio__thread_entry;
+
+/* Starts a detached thread running entry->fn(entry->arg) with a stack of
+ * `stack` bytes and, on POSIX, every signal blocked; 0 or a negative error. */
+int cio__thread_start(const cio__thread_entry *entry, size_t stack);
 
 /* Sleeps at least `ns` (the pool's close spin). */
 void cio__sleep_ns(uint64_t ns);

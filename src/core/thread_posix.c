@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,23 +28,13 @@ int cio__cond_wait_ns(cio__cond *c, cio__mutex *m, uint64_t ns) {
     return pthread_cond_timedwait(c, m, &until) == ETIMEDOUT ? -CIO_ETIMEDOUT : 0;
 }
 
-typedef struct start {
-    void (*fn)(void *);
-    void *arg;
-} start;
-
 static void *trampoline(void *p) {
-    start s = *(start *)p;
-    free(p);
-    s.fn(s.arg);
+    const cio__thread_entry *e = p;
+    e->fn(e->arg);
     return NULL;
 }
 
-int cio__thread_start(void (*fn)(void *arg), void *arg, size_t stack) {
-    start *s = malloc(sizeof *s);
-    if (!s) return -CIO_ENOMEM;
-    s->fn = fn;
-    s->arg = arg;
+int cio__thread_start(const cio__thread_entry *entry, size_t stack) {
     pthread_t t;
     pthread_attr_t attr;
     sigset_t all, old;
@@ -54,10 +43,9 @@ int cio__thread_start(void (*fn)(void *arg), void *arg, size_t stack) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, stack);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int r = pthread_create(&t, &attr, trampoline, s);
+    int r = pthread_create(&t, &attr, trampoline, (void *)entry);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    if (r != 0) free(s);
     return r ? -r : 0;
 }
 

@@ -97,6 +97,33 @@ static void read_parks_on(cio_loop *loop, cio_fd rfd, cio_fd wfd, bool on_pool) 
 
 static void read_parks(cio_loop *loop, cio_fd rfd, cio_fd wfd) { read_parks_on(loop, rfd, wfd, false); }
 
+/* Reads 300 bytes of the pattern file now under `fd` at two offsets
+ * through cio, checking them; `after` (if any) runs after each read.
+ * Twice, so that the second op meets whatever the first one left behind. */
+static void read_pattern_twice(cio_loop *loop, cio_fd fd, void (*after)(cio_fd fd)) {
+    unsigned char buf[300];
+    for (int round = 0; round < 2; round++) {
+        size_t at = 5000 + 20000 * (size_t)round;
+        memset(buf, 0, sizeof buf);
+        CHECK_EQ(rw(loop, false, fd, buf, sizeof buf, at), sizeof buf);
+        check_pattern(buf, sizeof buf, at);
+        if (after) after(fd);
+    }
+}
+
+/* Writes a line at two offsets through cio into the file now under `fd`,
+ * checking each with a plain pread. */
+static void write_twice_at(cio_loop *loop, cio_fd fd) {
+    static const char hello[] = "written at 7000";
+    for (int round = 0; round < 2; round++) {
+        uint64_t at = 7000 + 100 * (uint64_t)round;
+        CHECK_EQ(rw(loop, true, fd, (void *)hello, sizeof hello, at), sizeof hello);
+        char back[sizeof hello];
+        CHECK_EQ(t_sys_pread(fd, back, sizeof back, (long long)at), sizeof back);
+        CHECK(memcmp(back, hello, sizeof hello) == 0);
+    }
+}
+
 #if defined(_WIN32)
 /* A file of FILE_LEN pattern bytes (plain calls). */
 static cio_fd pattern_file(const char *dir, const char *name) {
@@ -189,23 +216,10 @@ static void pipe_then_file(cio_loop *loop, const char *dir) {
         CHECK_EQ(t_close_handle(p[1]), 0);
         return;
     }
-    unsigned char buf[300];
-    for (int round = 0; round < 2; round++) {
-        size_t at = 5000 + 20000 * (size_t)round;
-        memset(buf, 0, sizeof buf);
-        CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, at), sizeof buf);
-        check_pattern(buf, sizeof buf, at);
-    }
+    read_pattern_twice(loop, p[0], NULL);
     newcomer b = {.dir = dir, .name = "b", .kind = NEW_FILE};
     if (land_on(p[1], &b)) {
-        static const char hello[] = "written at 7000";
-        for (int round = 0; round < 2; round++) {
-            uint64_t at = 7000 + 100 * (uint64_t)round;
-            CHECK_EQ(rw(loop, true, p[1], (void *)hello, sizeof hello, at), sizeof hello);
-            char back[sizeof hello];
-            CHECK_EQ(t_sys_pread(p[1], back, sizeof back, (long long)at), sizeof back);
-            CHECK(memcmp(back, hello, sizeof hello) == 0);
-        }
+        write_twice_at(loop, p[1]);
         CHECK_EQ(t_close_handle(p[1]), 0);
     } else {
         T_SKIP_CASE_ON_WINDOWS("pipe_then_file/write", "Windows did not reuse the closed pipe's handle value");
@@ -314,24 +328,10 @@ static void pipe_then_file(cio_loop *loop, const char *dir) {
     int p[2];
     pipe_used_by_cio(loop, p);
     move_to(pattern_file(dir, "a"), p[0]);
-    unsigned char buf[300];
-    for (int round = 0; round < 2; round++) {
-        size_t at = 5000 + 20000 * (size_t)round;
-        memset(buf, 0, sizeof buf);
-        CHECK_EQ(rw(loop, false, p[0], buf, sizeof buf, at), sizeof buf);
-        check_pattern(buf, sizeof buf, at);
-        drop_cache(p[0]);
-    }
+    read_pattern_twice(loop, p[0], drop_cache);
 
     move_to(pattern_file(dir, "b"), p[1]);
-    static const char hello[] = "written at 7000";
-    for (int round = 0; round < 2; round++) {
-        uint64_t at = 7000 + 100 * (uint64_t)round;
-        CHECK_EQ(rw(loop, true, p[1], (void *)hello, sizeof hello, at), sizeof hello);
-        char back[sizeof hello];
-        CHECK_EQ(pread(p[1], back, sizeof back, (off_t)at), sizeof back);
-        CHECK(memcmp(back, hello, sizeof hello) == 0);
-    }
+    write_twice_at(loop, p[1]);
     CHECK_EQ(lseek(p[1], 0, SEEK_CUR), FILE_LEN); /* the writes used their offsets */
     close(p[0]);
     close(p[1]);

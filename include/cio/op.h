@@ -582,10 +582,12 @@ static inline void cio_prep_rw_(cio_op *op, enum cio_opcode opc, cio_fd fd, void
  * these (and accept, connect) may set O_NONBLOCK on `fd`: see
  * cio_loop_init(). On Windows (IOCP) an overlapped handle has no position
  * the system moves: cio keeps one per handle, starting where the handle's
- * file pointer stood at its first op, moved when a read or write at
- * CIO_OFFSET_CURRENT completes (ops at the position submitted together
- * start at the same place); a handle opened for appending only writes at
- * the end. A handle that cannot do overlapped IO (a console, an anonymous
+ * file pointer stood at its first op. An op at CIO_OFFSET_CURRENT takes
+ * its whole length from the position when it is issued, as read(2) and
+ * write(2) move it before the next call, so ops submitted together get
+ * ranges one after another; a short read gives back the rest of its range
+ * unless another op took the range after it. A handle opened for
+ * appending only writes at the end. A handle that cannot do overlapped IO (a console, an anonymous
  * pipe, a file opened without FILE_FLAG_OVERLAPPED) is read and written on
  * the blocking pool instead; so is a handle another loop's port holds: a
  * handle joins the port of the first loop that does IO on it for as long

@@ -141,7 +141,11 @@ wine_start() {
     export WINEPREFIX=$wine_prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
     unset DISPLAY WAYLAND_DISPLAY
     "$server" -p </dev/null >/dev/null 2>&1
-    # Creating the prefix takes a few seconds, once.
+    # Creating the prefix takes a few seconds, once. Its output must go to
+    # /dev/null: the first Wine program of a server session starts Wine's
+    # own processes, which inherit its standard error and keep it open as
+    # long as the server lives (tests/CMakeLists.txt's wine_session does the
+    # same for a ctest run on its own).
     timeout 120 "$wine" wineboot --init </dev/null >/dev/null 2>&1
 }
 wine_stop() {

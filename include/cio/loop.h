@@ -181,7 +181,12 @@ CIO_API int cio_loop_init(cio_loop *loop, const cio_loop_options *opts);
  * end there (cio/task.h). Returns 0,
  * or -CIO_EBUSY when called from inside one of this loop's callbacks (then
  * nothing happens; stop the loop and close it after cio_loop_run()
- * returns), -CIO_EINVAL (NULL, never set up, or closed already). Messages
+ * returns), -CIO_EINVAL (NULL, never set up, or closed already), or
+ * -CIO_EIO when the system stopped answering while ops were still in the
+ * kernel (its wait for completions failed): those ops get no callback,
+ * the hooks run with -CIO_EIO, the loop is released all the same, and the
+ * kernel may still write into those ops and their buffers, so the program
+ * must not free or reuse them. Messages
  * posted to a closing loop are lost: stop posting first. In a child
  * process after fork(), see the top of this file.
  *

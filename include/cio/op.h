@@ -196,8 +196,10 @@ enum cio_opcode {
 #define CIO_RENAME_EXCHANGE 0x2u  /* swap the two names atomically */
 
 /* Readiness events for CIO_OP_POLL: the values poll(2) has on every POSIX
- * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux,
- * and on Windows (IOCP) for a socket when asked. */
+ * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux
+ * whether asked or not, and on Windows (IOCP) for a socket when asked
+ * (from AFD; a poll that runs on the pool because AFD could not be opened
+ * has no RDHUP). */
 #define CIO_POLLIN 0x001u
 #define CIO_POLLPRI 0x002u
 #define CIO_POLLOUT 0x004u
@@ -952,7 +954,9 @@ static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
  * Winsock), which reports levels: a multishot poll there behaves as on the
  * poll backend, reporting on every loop turn while the socket stays ready.
  * The peer's end of stream reports CIO_POLLIN, a reset CIO_POLLIN,
- * CIO_POLLERR and CIO_POLLHUP; both also CIO_POLLRDHUP when asked. A disk file is always ready, as above. An
+ * CIO_POLLERR and CIO_POLLHUP; both also CIO_POLLRDHUP, but only when
+ * asked (AFD reports what it is asked for). A disk file is always ready,
+ * as above. An
  * overlapped named pipe is always writable (Windows cannot wait for room)
  * and readable when data or its end comes (CIO_POLLIN, or CIO_POLLHUP
  * once the writer has gone). A console, an anonymous pipe or another

@@ -68,8 +68,9 @@ static inline cio__thread cio__thread_self(void) { return pthread_self(); }
 static inline bool cio__thread_equal(cio__thread a, cio__thread b) { return pthread_equal(a, b) != 0; }
 #endif
 
-/* What a new thread runs: fn(arg). The caller keeps it alive (a static
- * const, typically) until fn has started: passing it by pointer spares a
+/* What a new thread runs: fn(arg). The caller cannot know when the new
+ * thread has read it, so it must live as long as the program (static
+ * storage): passing it by pointer spares a
  * heap record that the new thread would free, and a pool thread's first
  * free() would make glibc give that thread a malloc arena of its own
  * (64 MiB of address space, mapped while the thread's first op waits),

@@ -5,7 +5,9 @@
  * at CIO_OFFSET_CURRENT in flight together land one after another; R1, an
  * oversized UDP send is -CIO_EMSGSIZE, exactly once; R13, a poll on a
  * socket leaves it off the loop's port (another port can still take it,
- * as the loop that does the socket's IO will). Oracles: completion
+ * as the loop that does the socket's IO will); review of 23f9c32 #1, a
+ * socket value reused between two runs and used from a callback at the
+ * start of the next run still completes its ops. Oracles: completion
  * counts, the bytes the file holds (read back with plain ReadFile), what
  * CreateIoCompletionPort says of the socket.
  * CIO_TEST_PORTABLE (IOCP only: skipped elsewhere).
@@ -147,6 +149,78 @@ static void r13_poll_takes_no_socket(void) {
     CHECK_EQ(t_close_handle(sv[1]), 0);
     t_close(&b);
 }
+/* Review of 23f9c32, #1: a socket closed behind cio's back between two
+ * runs, its value at once reused for a new socket, used from a callback at
+ * the very start of the next run (a NOP's). The entry left from the last
+ * run must be learnt afresh, or the recv goes to a socket on no port and
+ * never completes (nor its close, nor cio_loop_close). Oracle: the bytes a
+ * plain send() sends, completion counts. */
+static cio_fd reuse_fd;
+static char reuse_buf[16];
+static t_op reuse_recv;
+static void reuse_nop_cb(cio_loop *loop, cio_op *op) {
+    (void)op;
+    cio_prep_recv(&reuse_recv.op, reuse_fd, reuse_buf, sizeof reuse_buf, 0);
+    t_arm(&reuse_recv);
+    CHECK_EQ(cio_submit(loop, &reuse_recv.op), 0);
+}
+
+static void rev1_reused_at_run_start(void) {
+    cio_loop loop;
+    t_loop_init(&loop, 64);
+    cio_fd sv[2];
+    CHECK_EQ(t_socketpair(sv), 0);
+    char buf[16];
+    t_op r;
+    cio_prep_recv(&r.op, sv[0], buf, sizeof buf, 0);
+    t_arm(&r);
+    CHECK_EQ(cio_submit(&loop, &r.op), 0);
+    CHECK_EQ(send((SOCKET)sv[1], "a", 1, 0), 1);
+    t_run(&loop, 5);
+    CHECK_EQ(r.res, 1);
+    /* The listener first, so that the freed value goes to the client. */
+    SOCKET l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in at = {0};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int len = sizeof at;
+    CHECK(bind(l, (struct sockaddr *)&at, sizeof at) == 0 && getsockname(l, (struct sockaddr *)&at, &len) == 0 &&
+          listen(l, 1) == 0);
+    cio_fd old = sv[0];
+    CHECK_EQ(closesocket((SOCKET)sv[0]), 0); /* behind cio's back */
+    SOCKET c = WSASocketW(AF_INET, SOCK_STREAM, 0, NULL, 0, WSA_FLAG_OVERLAPPED);
+    CHECK(c != INVALID_SOCKET);
+    if ((cio_fd)c != old) printf("note: the value was not reused (%#llx, %#llx): the case proves less\n",
+                                 (unsigned long long)old, (unsigned long long)c);
+    CHECK(connect(c, (struct sockaddr *)&at, sizeof at) == 0);
+    SOCKET a = accept(l, NULL, NULL);
+    CHECK(a != INVALID_SOCKET);
+    reuse_fd = (cio_fd)c;
+    t_op nop;
+    cio_prep_nop(&nop.op);
+    t_arm(&nop);
+    nop.op.cb = reuse_nop_cb;
+    CHECK_EQ(cio_submit(&loop, &nop.op), 0);
+    CHECK_EQ(send(a, "hello", 5, 0), 5);
+    double end = t_seconds() + 5;
+    while (reuse_recv.finals == 0 && t_seconds() < end) {
+        CHECK(cio_loop_run(&loop, CIO_RUN_NOWAIT) >= 0);
+        Sleep(5);
+    }
+    CHECK_EQ(reuse_recv.finals, 1);
+    CHECK_EQ(reuse_recv.res, 5);
+    CHECK(memcmp(reuse_buf, "hello", 5) == 0);
+    t_op cl;
+    cio_prep_close(&cl.op, reuse_fd);
+    t_arm(&cl);
+    CHECK_EQ(cio_submit(&loop, &cl.op), 0);
+    t_run(&loop, 5);
+    CHECK_EQ(cl.res, 0);
+    closesocket(a);
+    closesocket(l);
+    closesocket((SOCKET)sv[1]);
+    t_close(&loop);
+}
 #endif
 
 int main(void) {
@@ -159,6 +233,7 @@ int main(void) {
     r3_current_writes();
     r1_big_udp_send();
     r13_poll_takes_no_socket();
+    rev1_reused_at_run_start();
     printf("ok\n");
     return 0;
 #endif

@@ -443,6 +443,93 @@ static void zero_length(cio_loop *loop) {
     CHECK_EQ(t_close_handle(s), 0);
 }
 
+/* ---- found in review of 23f9c32 (Linux's answers: plain syscalls) ---- */
+
+/* A zero-length recv used as a readiness probe beside a real one (libuv's
+ * pattern): the bytes that end the probe go to the other recv. That is not
+ * the end of the stream, so a later reset is still -CIO_ECONNRESET. */
+static void zero_probe_then_reset(cio_loop *loop) {
+    cio_fd s, p;
+    rude_pair(loop, &s, &p, 0);
+    char buf[100];
+    t_op z, r;
+    cio_prep_recv(&z.op, s, NULL, 0, 0);
+    submit_armed(loop, &z);
+    cio_prep_recv(&r.op, s, buf, sizeof buf, 0);
+    submit_armed(loop, &r);
+    turn_for(loop, 20);
+    CHECK_EQ(t_sys_send(p, "0123456789", 10, MSG_NOSIGNAL), 10);
+    CHECK_EQ(net_wait(loop, &r, 5), 10);
+    CHECK(memcmp(buf, "0123456789", 10) == 0);
+    /* Where the other recv took the bytes before the probe looked (Linux
+     * may), the probe waits on: cancelled. IOCP ends it when bytes come. */
+    turn_for(loop, 20);
+    if (!z.finals) {
+        t_op c;
+        cio_prep_cancel(&c.op, &z.op);
+        CHECK_EQ(net_do(loop, &c), 0);
+    }
+    CHECK(net_wait(loop, &z, 5) == 0 || z.res == -CIO_ECANCELED);
+    t_op rcv;
+    cio_prep_recv(&rcv.op, s, buf, sizeof buf, 0);
+    submit_armed(loop, &rcv);
+    CHECK_EQ(cio_loop_run(loop, CIO_RUN_NOWAIT), 1);
+    rude_peer peer = {.delay_ms = 30};
+    rude_peer_start(&peer, p, rude_peer_reset);
+    CHECK_EQ(net_wait(loop, &rcv, 5), -CIO_ECONNRESET);
+    rude_peer_join(&peer);
+    after_reset(loop, s);
+    net_settle(loop);
+    CHECK_EQ(t_close_handle(s), 0);
+}
+
+/* After the socket's own SHUT_RD: a MSG_DONTWAIT recv is end of stream (0),
+ * not -CIO_EAGAIN, like a plain one; a poll for IN|RDHUP reports both at
+ * once. */
+static void own_shut_rd(cio_loop *loop) {
+    cio_fd s, p;
+    rude_pair(loop, &s, &p, 0);
+    t_op t;
+    cio_prep_shutdown(&t.op, s, CIO_SHUT_RD);
+    CHECK_EQ(net_do(loop, &t), 0);
+    char buf[16];
+    cio_prep_recv(&t.op, s, buf, sizeof buf, CIO_MSG_DONTWAIT);
+    CHECK_EQ(net_do(loop, &t), 0);
+    cio_prep_recv(&t.op, s, buf, sizeof buf, 0);
+    CHECK_EQ(net_do(loop, &t), 0);
+    cio_prep_poll(&t.op, s, CIO_POLLIN | CIO_POLLRDHUP);
+    submit_armed(loop, &t);
+    for (int i = 0; i < 50 && !t.finals; i++) turn_for(loop, 100); /* bounded: it used to wait for ever */
+    CHECK_EQ(t.finals, 1);
+    int32_t ev = t.res;
+    CHECK(ev > 0);
+    CHECK((ev & (CIO_POLLIN | CIO_POLLRDHUP)) == (CIO_POLLIN | CIO_POLLRDHUP));
+    /* The way out still works. */
+    cio_prep_send(&t.op, s, "ok", 2, MSG_NOSIGNAL);
+    CHECK_EQ(net_do(loop, &t), 2);
+    CHECK_EQ(t_sys_recv(p, buf, 2, MSG_WAITALL), 2);
+    net_settle(loop);
+    CHECK_EQ(t_close_handle(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+
+    /* A poll for IN already waiting when the socket shuts its read side
+     * ends too (Linux wakes it with IN|RDHUP). */
+    rude_pair(loop, &s, &p, 0);
+    t_op pl;
+    cio_prep_poll(&pl.op, s, CIO_POLLIN | CIO_POLLRDHUP);
+    submit_armed(loop, &pl);
+    turn_for(loop, 20);
+    CHECK_EQ(pl.finals, 0);
+    cio_prep_shutdown(&t.op, s, CIO_SHUT_RD);
+    CHECK_EQ(net_do(loop, &t), 0);
+    for (int i = 0; i < 50 && !pl.finals; i++) turn_for(loop, 100);
+    CHECK_EQ(pl.finals, 1);
+    CHECK((pl.res & (CIO_POLLIN | CIO_POLLRDHUP)) == (CIO_POLLIN | CIO_POLLRDHUP));
+    net_settle(loop);
+    CHECK_EQ(t_close_handle(p), 0);
+    CHECK_EQ(t_close_handle(s), 0);
+}
+
 /* ---- task style ---- */
 
 static int tasks_done;
@@ -587,6 +674,8 @@ int main(void) {
     half_close_by_peer(&loop);
     half_close_by_cio(&loop);
     zero_length(&loop);
+    zero_probe_then_reset(&loop);
+    own_shut_rd(&loop);
     net_close_loop(&loop);
 
     /* Tasks on a loop of their own: the task layer's close hook counts as

@@ -562,6 +562,46 @@ static void multishot_accept_ended(cio_loop *loop) {
     CHECK_EQ(t_close_handle(lfd), 0);
 }
 
+/* A never-connected stream socket: a send is -CIO_EPIPE, with
+ * MSG_DONTWAIT too (it does not wait for room, it fails). */
+static void send_never_connected(cio_loop *loop) {
+    cio_fd s = net_socket(loop, AF_INET, SOCK_STREAM | SOCK_CLOEXEC);
+    t_op t;
+    cio_prep_send(&t.op, s, "x", 1, CIO_MSG_DONTWAIT | MSG_NOSIGNAL);
+    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    cio_prep_send(&t.op, s, "x", 1, MSG_NOSIGNAL);
+    CHECK_EQ(net_do(loop, &t), -CIO_EPIPE);
+    CHECK_EQ(t_close_handle(s), 0);
+}
+
+/* listen() again after a listener's shutdown: Linux takes connections
+ * again, and an accept gets one (relisten.c in the review of 23f9c32). */
+static void relisten_after_shutdown(cio_loop *loop) {
+    net_addr at;
+    cio_fd lfd = net_listener(loop, AF_INET, 4, &at);
+    t_op t;
+    cio_prep_shutdown(&t.op, lfd, CIO_SHUT_RDWR);
+    CHECK_EQ(net_do(loop, &t), 0);
+    cio_prep_listen(&t.op, lfd, 4);
+    CHECK_EQ(net_do(loop, &t), 0);
+    net_local(lfd, &at); /* Linux gives an ephemeral port back at the shutdown: listen took a new one */
+    cio_fd c = t_sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(c != T_FD_NONE);
+    CHECK_EQ(connect(c, net_sa(&at), at.len), 0);
+    cio_prep_accept(&t.op, lfd, NULL, NULL, SOCK_CLOEXEC);
+    int32_t r = net_do(loop, &t);
+    CHECK(r >= 0);
+    cio_fd a = t_fd(&t);
+    CHECK_EQ(t_sys_send(c, "hi", 2, MSG_NOSIGNAL), 2);
+    char buf[2];
+    cio_prep_recv(&t.op, a, buf, 2, MSG_WAITALL);
+    CHECK_EQ(net_do(loop, &t), 2);
+    CHECK(memcmp(buf, "hi", 2) == 0);
+    CHECK_EQ(t_close_handle(a), 0);
+    CHECK_EQ(t_close_handle(c), 0);
+    CHECK_EQ(t_close_handle(lfd), 0);
+}
+
 int main(void) {
     net_watchdog(240);
     have_v6 = net_have_ipv6();
@@ -583,6 +623,8 @@ int main(void) {
     multishot_accept(&loop, have_v6 ? AF_INET6 : AF_INET, 2, false);
         multishot_accept_ended(&loop);
     multishot_accept_self_cancel(&loop);
+    send_never_connected(&loop);
+    relisten_after_shutdown(&loop);
 
     net_close_loop(&loop);
     puts("tcp: ok");

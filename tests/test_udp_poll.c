@@ -302,6 +302,40 @@ static void poll_multishot(cio_loop *loop, int family, bool cancel_by_op) {
     CHECK_EQ(t_close_handle(b), 0);
 }
 
+/* SHUT_RD of an unconnected UDP socket: Linux says -CIO_ENOTCONN and still
+ * shuts the receive side: a waiting recv ends with 0. */
+static void udp_shut_rd_unconnected(cio_loop *loop) {
+    net_addr at;
+    cio_fd u = net_bound(loop, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, &at);
+    char buf[16];
+    t_op r, t;
+    cio_prep_recv(&r.op, u, buf, sizeof buf, 0);
+    net_arm(&r);
+    CHECK_EQ(cio_submit(loop, &r.op), 0);
+    CHECK(cio_loop_run(loop, CIO_RUN_NOWAIT) >= 0);
+    CHECK_EQ(r.finals, 0);
+    cio_prep_shutdown(&t.op, u, CIO_SHUT_RD);
+    CHECK_EQ(net_do(loop, &t), -CIO_ENOTCONN);
+    /* io_uring ends the recv as Linux's recv(2) does; epoll and poll do
+     * not yet (their recv waits on: a known gap, cancelled here). */
+    const char *be = getenv("CIO_BACKEND");
+    bool ends = !be || !strcmp(be, "io_uring") || !strcmp(be, "iocp");
+    /* bounded: it used to wait for ever on IOCP */
+    for (int i = 0; i < (ends ? 50 : 3) && !r.finals; i++) {
+        t_op tm;
+        cio_prep_timeout(&tm.op, 100 * 1000 * 1000, 0);
+        CHECK_EQ(net_do(loop, &tm), 0);
+    }
+    if (!ends && !r.finals) {
+        cio_prep_cancel(&t.op, &r.op);
+        CHECK_EQ(net_do(loop, &t), 0);
+        CHECK_EQ(r.res, -CIO_ECANCELED);
+    }
+    CHECK_EQ(r.finals, 1);
+    CHECK(r.res == 0 || (!ends && r.res == -CIO_ECANCELED));
+    CHECK_EQ(t_close_handle(u), 0);
+}
+
 int main(void) {
     net_watchdog(120);
     have_v6 = net_have_ipv6();
@@ -315,6 +349,7 @@ int main(void) {
         poll_multishot(&loop, families[f], true);
         poll_multishot(&loop, families[f], false);
     }
+    udp_shut_rd_unconnected(&loop);
     udp_refusals(&loop);
     poll_refusals(&loop);
     net_close_loop(&loop);

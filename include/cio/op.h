@@ -925,7 +925,14 @@ static inline size_t cio_msg_controllen(const cio_msghdr *msg) {
 #endif
 }
 
-/* Shuts down one or both directions of a socket (CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR). */
+/* Shuts down one or both directions of a socket (CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR).
+ * An unconnected datagram socket gives -CIO_ENOTCONN and is shut down all
+ * the same (its waiting receives end with 0), as on Linux.
+ * A listener (SHUT_RD or RDWR): its waiting and later accepts end with
+ * -CIO_EINVAL until listen is called on it again. On Windows (IOCP) Winsock
+ * cannot stop a listener: cio ends the accepts of the loop the shutdown is
+ * submitted to only (submit it on the loop that accepts); connections still
+ * queue in the backlog until the socket is closed. */
 static inline void cio_prep_shutdown(cio_op *op, cio_fd fd, int how) {
     cio_prep_(op, CIO_OP_SHUTDOWN);
     op->args.shutdown.fd = fd;

@@ -143,7 +143,6 @@ static void learn_socket(iocp *s, iocp_handle *h, const WSAPROTOCOL_INFOW *pi, b
     h->family = pi->iAddressFamily;
     h->socktype = pi->iSocketType;
     h->protocol = pi->iProtocol;
-    iocp_sock_learnt(h);
     SOCKET base = INVALID_SOCKET;
     DWORD n = 0;
     if (WSAIoctl((SOCKET)h->fd, SIO_BASE_HANDLE, NULL, 0, &base, sizeof base, &n, NULL, NULL) != 0)
@@ -151,7 +150,10 @@ static void learn_socket(iocp *s, iocp_handle *h, const WSAPROTOCOL_INFOW *pi, b
     h->base = (cio_fd)base;
     h->kind = H_SOCKET;
     h->joined = on_port;
-    if (join) iocp_join(s, h);
+    if (join && on_port)
+        iocp_sock_learnt(h);
+    else if (join)
+        iocp_join(s, h);
 }
 
 /* Puts a socket learnt by a poll on the port, at its first op that needs
@@ -159,17 +161,15 @@ static void learn_socket(iocp *s, iocp_handle *h, const WSAPROTOCOL_INFOW *pi, b
  * the pool. Returns false for the pool. */
 bool iocp_join(iocp *s, iocp_handle *h) {
     if (h->kind != H_SOCKET || h->joined) return h->kind != H_POOL;
+    iocp_sock_learnt(h); /* cio does IO on it from now on (not for a poll) */
     h->joined = associate(s, h->fd, false);
     if (!h->joined) h->kind = H_POOL;
     return h->joined;
 }
 
-/* FileModeInformation's synchronous-IO bits: such a handle completes its
- * IO inside the call and cannot join a port (FINDINGS 5, 8, 9). */
-#define IOCP_FILE_SYNC_MODES 0x30u
-#define IOCP_FILE_WRITE_DATA 0x2u
-#define IOCP_FILE_APPEND_DATA 0x4u
-
+/* What kind of file `h` is, and whether it can be on the port: a
+ * synchronous handle completes its IO inside the call and cannot
+ * (handle_win.h). */
 static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
     HANDLE fh = (HANDLE)h->fd;
     DWORD cmode;
@@ -177,13 +177,11 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
         h->kind = H_POOL;
         return 0;
     }
-    IO_STATUS_BLOCK io;
-    ULONG mode = 0;
-    LONG st = NtQueryInformationFile(fh, &io, &mode, sizeof mode, FileModeInformation);
-    if (st == IOCP_ST_INVALID_HANDLE) return -CIO_EBADF;
+    int sync = cio__win_sync_io(fh);
+    if (sync < 0) return sync;
     DWORD type = GetFileType(fh);
     h->is_disk = type == FILE_TYPE_DISK;
-    if (st < 0 || (mode & IOCP_FILE_SYNC_MODES) || !associate(s, h->fd, on_port)) {
+    if (sync || !associate(s, h->fd, on_port)) {
         h->kind = H_POOL;
         return 0;
     }
@@ -194,11 +192,8 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
         return 0;
     }
     h->kind = H_DISK;
-    BY_HANDLE_FILE_INFORMATION bi;
-    h->is_dir = GetFileInformationByHandle(fh, &bi) && (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-    ACCESS_MASK access = 0;
-    if (NtQueryInformationFile(fh, &io, &access, sizeof access, FileAccessInformation) >= 0)
-        h->append = (access & IOCP_FILE_APPEND_DATA) && !(access & IOCP_FILE_WRITE_DATA);
+    h->is_dir = cio__win_is_dir(fh);
+    h->append = cio__win_append_only(fh);
     /* Where the handle's own pointer stood when cio first saw it. */
     LARGE_INTEGER zero = {.QuadPart = 0}, cur = {.QuadPart = 0};
     if (SetFilePointerEx(fh, zero, &cur, FILE_CURRENT)) h->pos = (uint64_t)cur.QuadPart;
@@ -215,15 +210,8 @@ static int learn_file(iocp *s, iocp_handle *h, bool on_port) {
  * caught: a new overlapped object of the same kind that is on another
  * loop's port (its packets would go to that loop). */
 static bool still_same(const iocp_handle *h) {
-    if (h->is_socket) {
-        int type = 0, len = sizeof type;
-        return getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0 && type == h->socktype;
-    }
-    IO_STATUS_BLOCK io;
-    ULONG mode = 0;
-    if (NtQueryInformationFile((HANDLE)h->fd, &io, &mode, sizeof mode, FileModeInformation) < 0 ||
-        (mode & IOCP_FILE_SYNC_MODES))
-        return false;
+    if (h->is_socket) return cio__win_sock_type(h->fd) == h->socktype;
+    if (cio__win_sync_io((HANDLE)h->fd) != 0) return false;
     DWORD type = GetFileType((HANDLE)h->fd);
     if (h->kind == H_DISK) return type == FILE_TYPE_DISK;
     return type != FILE_TYPE_DISK && type != FILE_TYPE_UNKNOWN && (type == FILE_TYPE_PIPE) == h->is_pipe;
@@ -242,11 +230,13 @@ static bool still_same(const iocp_handle *h) {
  * had to be closed and reused inside that callback. */
 static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
     *on_port = false;
-    /* The same-turn shortcut holds only inside cio_loop_run (a callback
-     * going on with its handle): after the run returned, the caller may
-     * have closed the handle and got its value again for a new object. */
+    /* The same-turn shortcut holds only inside the cio_loop_run that
+     * finished the op (a callback going on with its handle): after that run
+     * returned, the caller may have closed the handle and got its value
+     * again for a new object. The next run's first callbacks (ready ops,
+     * posts, timers) still see the same turn count, hence the run count. */
     if (!opq_empty(&h->ops) || h->closing ||
-        (h->turn == cio__core(loop)->stats.turns && cio__core(loop)->running))
+        (h->turn == cio__core(loop)->stats.turns && h->run == s->runs && cio__core(loop)->running))
         return 1;
     if (h->kind == H_POOL) {
         /* Not learnt again: on Windows every call on a synchronous file
@@ -256,9 +246,8 @@ static int revalidate(cio_loop *loop, iocp *s, iocp_handle *h, bool *on_port) {
          * its own table without the file object: only a socket that came
          * or went under the value is noticed; any other new object under
          * it is still right on the pool, which classifies each op itself. */
-        int type = 0, len = sizeof type;
-        bool sock = getsockopt((SOCKET)h->fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
-        if (sock == h->is_socket && (!sock || type == h->socktype)) return 1;
+        int type = cio__win_sock_type(h->fd);
+        if ((type >= 0) == h->is_socket && (type < 0 || type == h->socktype)) return 1;
     } else if (h->kind == H_SOCKET && !h->joined) {
         /* Not on the port yet (only polled): a probe would put it there.
          * Learnt afresh, as cheaply as the probe. */
@@ -418,15 +407,6 @@ static void file_pos_end(iocp_handle *h, const cio_op *op, uint64_t start, uint3
     if (done < want && h->pos == start + want) h->pos = start + done;
 }
 
-/* POSIX's code for a read or write refused by the handle: against its
- * access mode it is EBADF (read(2) on an O_WRONLY descriptor), on a
- * directory EISDIR; as sync_ops_win.c's rw_error for the pool. */
-static int32_t file_error(const iocp_handle *h, DWORD err) {
-    if (err == ERROR_ACCESS_DENIED) return -CIO_EBADF;
-    if (h->is_dir && (err == ERROR_INVALID_FUNCTION || err == ERROR_INVALID_PARAMETER)) return -CIO_EISDIR;
-    return cio__win_error(err);
-}
-
 #define IOCP_ST_INVALID_PARAMETER ((LONG)0xC000000DUL)
 #define IOCP_ST_INVALID_DEVICE_REQUEST ((LONG)0xC0000010UL)
 #define IOCP_ST_ACCESS_DENIED ((LONG)0xC0000022UL)
@@ -438,13 +418,6 @@ static int32_t file_status(const iocp_handle *h, const cio_op *op, LONG st) {
                       st == IOCP_ST_FILE_IS_A_DIRECTORY))
         return -CIO_EISDIR;
     return iocp_status(h, op, st);
-}
-
-/* What a failed ReadFile/WriteFile means: the end of the file, or of a
- * pipe whose writer went away, is a read of 0 bytes; a write to a pipe
- * whose reader went away is -CIO_EPIPE. */
-static bool file_eof(const cio_op *op, DWORD err) {
-    return file_reads(op) && (err == ERROR_HANDLE_EOF || err == ERROR_BROKEN_PIPE);
 }
 
 /* The op's first request, or (`last` > 0: the bytes its previous
@@ -481,15 +454,8 @@ static bool file_issue(iocp_handle *h, cio_op *op, uint32_t last, int32_t *res) 
         return true;
     }
     if (op->internal_.bflags & BF_POS) file_pos_end(h, op, start, done);
-    if (file_eof(op, err)) {
-        *res = (int32_t)done;
-        return false;
-    }
-    if (err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA) {
-        *res = done ? (int32_t)done : -CIO_EPIPE;
-        return false;
-    }
-    *res = done ? (int32_t)done : file_error(h, err);
+    /* The end of a file or pipe is a read of 0: what came before, then. */
+    *res = done ? (int32_t)done : cio__win_rw_error((HANDLE)h->fd, file_reads(op), err, h->is_dir);
     return false;
 }
 
@@ -535,17 +501,11 @@ static int file_done(iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *
 
 /* ---- close ---- */
 
-static bool socket_handle(cio_fd fd) {
-    int type = 0, len = sizeof type;
-    return getsockopt((SOCKET)fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
-}
-
 /* Closes `fd` (and forgets `h`, its entry, or NULL). */
 static int32_t close_now(iocp *s, cio_fd fd, iocp_handle *h) {
-    bool sock = h ? h->is_socket : socket_handle(fd);
+    int sock = h ? h->is_socket : -1;
     if (h) tab_remove(s, h);
-    if (sock) return closesocket((SOCKET)fd) == 0 ? 0 : cio__sock_error();
-    return CloseHandle((HANDLE)fd) ? 0 : cio__win_error(GetLastError());
+    return cio__win_close(fd, sock);
 }
 
 /* The issued-on handle of a request (an AFD poll goes to the AFD handle). */
@@ -558,6 +518,8 @@ static bool cancel_request(iocp *s, cio_op *op) {
     op->internal_.bflags |= BF_CANCEL;
     if (!(op->internal_.bflags & BF_KERNEL)) return true; /* between two multishot results */
     if (op->internal_.bflags & BF_POSTED) return false; /* its result is on its way */
+    iocp_handle *h = (op->internal_.bflags & BF_AFD) ? NULL : iocp_find(s, cio__op_file(op));
+    if (h) h->cancels++; /* may take the socket's other requests with it */
     return CancelIoEx(issued_on(s, op), iocp_ov(op)) != 0;
 }
 
@@ -592,7 +554,9 @@ static void finish(cio_loop *loop, cio_op *op, int32_t res) {
     iocp_handle *h = iocp_find(s, fd);
     if (h && (op->internal_.bflags & BF_LISTED)) {
         opq_remove(&h->ops, op);
-        h->turn = cio__core(loop)->stats.turns;
+        /* Outside a run (cio_loop_close) no shortcut may follow. */
+        h->turn = cio__core(loop)->running ? cio__core(loop)->stats.turns : UINT64_MAX;
+        h->run = s->runs;
     }
     op->internal_.bflags = 0;
     cio__complete(loop, op, res);
@@ -797,6 +761,7 @@ static int iocp_pollable_fd(cio_loop *loop, cio_fd *out) {
  * signals: a wake makes the port signalled for an outside waiter. */
 static void iocp_run_end(cio_loop *loop) {
     cio_core *c = cio__core(loop);
+    iocp_state(loop)->runs++;
     if (iocp_state(loop)->notify && !opq_empty(&c->ready)) cio_loop_wake(loop);
 }
 

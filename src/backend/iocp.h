@@ -31,6 +31,7 @@
 #include <winternl.h>
 
 #include "../core/oserr.h"
+#include "../core/handle_win.h"
 #include "backend.h"
 
 /* Completion keys. Handles are associated with KEY_IO; a wake is a packet
@@ -100,11 +101,15 @@ typedef struct iocp_handle {
     bool listening;  /* seen listening (SO_ACCEPTCONN): an accept may wait on it */
     bool shut_listen; /* a listener cio shut down (SHUT_RD/RDWR): accepts are -CIO_EINVAL */
     bool peer_gone;  /* a stream whose reset or end was seen: a reset is reported once */
+    bool rd_shut;    /* cio shut its read side: receives end at once, a poll for IN or RDHUP too */
+    uint32_t cancels; /* sockets: CancelIoEx calls cio made on it (iocp_net.c: collateral) */
+    uint64_t rx_turn, rx_run; /* streams: when a receive on it last took bytes (iocp_net.c: eof_probe) */
     bool joined;     /* on this loop's port (a socket joins at its first IO, not at a poll) */
     int family, socktype, protocol; /* sockets */
     cio_fd base;     /* sockets: SIO_BASE_HANDLE, what AFD polls */
     uint64_t pos;    /* H_DISK: the position of CIO_OFFSET_CURRENT */
-    uint64_t turn;   /* the loop turn in which an op on it last completed */
+    uint64_t turn;   /* the loop turn in which an op on it last completed, inside run `run` */
+    uint64_t run;
     opq ops;         /* this loop's ops on the handle that the backend holds */
     cio_op *close;   /* the close waiting for `ops` to drain */
 } iocp_handle;
@@ -150,6 +155,7 @@ typedef struct iocp {
     iocp_side **chunks;
     uint32_t nchunks;
     int32_t free_side;     /* -1: none */
+    uint64_t runs;         /* cio_loop_run calls ended: tells one run's first turn from the last run's */
 } iocp;
 
 _Static_assert(sizeof(iocp) <= sizeof(((cio_core *)0)->backend), "iocp state must fit");
@@ -193,7 +199,7 @@ bool iocp_join(iocp *s, iocp_handle *h);
  * false with the op's final result in *res; `done` functions take a packet
  * (its status, byte count) and say what follows. */
 void iocp_net_setup(void);
-void iocp_sock_learnt(iocp_handle *h); /* a socket joined this loop's port */
+void iocp_sock_learnt(iocp_handle *h); /* a socket cio starts IO on (not one only polled) */
 bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res);
 int iocp_sock_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res);
 int32_t iocp_sock_inline(cio_loop *loop, cio_op *op);

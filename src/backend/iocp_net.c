@@ -53,21 +53,15 @@ void iocp_net_setup(void) {
 
 static int32_t sock_result(int r) { return r == 0 ? 0 : cio__sock_error(); }
 
-/* A failed call's code, unless `fd` is no socket at all (oserr.h). */
-static int32_t sock_failed(cio_fd fd) {
-    int32_t r = cio__sock_error();
-    int32_t k = cio__sock_fd_error(fd);
-    return k ? k : r;
-}
-
-/* Windows reports an ICMP port-unreachable as a reset of the next receive
- * of an unconnected UDP socket; Linux only of a connected one (connect
- * turns it back on: connect_issue). */
 static void udp_connreset(SOCKET s, BOOL on) {
     DWORD got = 0;
     WSAIoctl(s, SIO_UDP_CONNRESET, &on, sizeof on, NULL, 0, &got, NULL, NULL);
 }
 
+/* Windows reports an ICMP port-unreachable as a reset of the next receive
+ * of an unconnected UDP socket; Linux only of a connected one (connect
+ * turns it back on: connect_issue). Turned off only for sockets cio makes
+ * or does IO on: a socket only polled may be another component's. */
 void iocp_sock_learnt(iocp_handle *h) {
     struct sockaddr_storage peer;
     int len = sizeof peer;
@@ -75,15 +69,15 @@ void iocp_sock_learnt(iocp_handle *h) {
         udp_connreset((SOCKET)h->fd, FALSE);
 }
 
+/* Made as every socket cio makes (handle_win.h: never inherited); an
+ * unconnected datagram socket does not see ICMP as resets. */
 static int32_t make_socket(cio_op *op) {
     int type = op->args.socket.type;
     int base_type = type & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC);
-    DWORD fl = WSA_FLAG_OVERLAPPED | ((type & CIO_SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0);
-    SOCKET s = WSASocketW(op->args.socket.domain, base_type, op->args.socket.protocol, NULL, 0, fl);
+    SOCKET s = cio__win_socket(op->args.socket.domain, base_type, op->args.socket.protocol);
     if (s == INVALID_SOCKET) return cio__sock_error();
-    u_long one = 1;
-    if ((type & CIO_SOCK_NONBLOCK) && ioctlsocket(s, FIONBIO, &one) != 0) {
-        int32_t r = cio__sock_error();
+    int32_t r = cio__win_sock_setup(s, type, false);
+    if (r < 0) {
         closesocket(s);
         return r;
     }
@@ -94,72 +88,63 @@ static int32_t make_socket(cio_op *op) {
 
 static bool receives(const cio_op *op);
 
-static int32_t bind_op(cio_op *op) {
-    cio_fd fd = op->args.addr.fd;
-    int32_t r = cio__sock_name_error(fd, op->args.addr.addr, (int)op->args.addr.addrlen, 1);
-    if (r) return r;
-    return bind((SOCKET)fd, op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : sock_failed(fd);
-}
-
-static bool sock_listens(cio_fd fd) {
-    BOOL on = FALSE;
-    int len = sizeof on;
-    return getsockopt((SOCKET)fd, SOL_SOCKET, SO_ACCEPTCONN, (char *)&on, &len) == 0 && on;
-}
-
-static bool sock_connected(cio_fd fd) {
-    struct sockaddr_storage peer;
-    int len = sizeof peer;
-    return getpeername((SOCKET)fd, (struct sockaddr *)&peer, &len) == 0;
-}
-
 /* shutdown(SHUT_RD or RDWR) of a listener stops it on Linux: its waiting
  * accepts end with -CIO_EINVAL, and so do later ones. Winsock refuses to
  * shut a listener down (WSAENOTCONN); cio ends the accepts itself. The
  * socket still takes connections into its backlog (nothing but a close
  * stops that on Windows); they are not accepted through cio. */
-static int32_t shut_listener(cio_loop *loop, cio_fd fd, int how) {
-    if (how == CIO_SHUT_WR) return 0; /* Linux: no effect on a listener */
+static int32_t shut_listener(cio_loop *loop, cio_fd fd) {
     int err = 0;
+    /* Joined (R13 would rather not): an entry off the port is learnt afresh
+     * at the next op, which would forget shut_listen. */
     iocp_handle *h = iocp_learn(loop, fd, &err);
     if (!h) return err;
     h->shut_listen = true;
     for (cio_op *o = h->ops.head; o; o = OPQ_NEXT(o)) {
         if (o->opcode != CIO_OP_ACCEPT || !(o->internal_.bflags & BF_KERNEL)) continue;
         o->internal_.bflags |= BF_SHUT_RD;
+        h->cancels++;
         CancelIoEx((HANDLE)fd, iocp_ov(o));
     }
     return 0;
 }
 
-/* shutdown(2). SHUT_RD also ends the receives waiting on the socket with
- * end of stream, as on Linux; Winsock leaves them waiting. (CIO_SHUT_*
- * are SD_RECEIVE, SD_SEND, SD_BOTH.) */
+/* shutdown(2) (handle_win.h gives Linux's codes). SHUT_RD also ends the
+ * receives waiting on the socket with end of stream, as on Linux; Winsock
+ * leaves them waiting. */
 static int32_t shut(cio_loop *loop, cio_op *op) {
     cio_fd fd = op->args.shutdown.fd;
     int how = op->args.shutdown.how;
-    if (shutdown((SOCKET)fd, how) != 0) {
-        int32_t r = sock_failed(fd);
-        if (r == -CIO_ENOTCONN && sock_listens(fd)) return shut_listener(loop, fd, how);
-        return r;
-    }
-    iocp_handle *h = iocp_find(iocp_state(loop), fd);
-    int type = 0, len = sizeof type;
-    if (h)
-        type = h->socktype;
-    else
-        getsockopt((SOCKET)fd, SOL_SOCKET, SO_TYPE, (char *)&type, &len);
-    /* Winsock shuts an unconnected datagram socket down; Linux does too,
-     * but says -CIO_ENOTCONN. */
-    if (type == SOCK_DGRAM && !sock_connected(fd)) return -CIO_ENOTCONN;
-    if (how == CIO_SHUT_WR || !h) return 0;
+    int32_t r = cio__win_shutdown(fd, how);
+    if (r > 0) return shut_listener(loop, fd);
+    /* Linux shuts the socket down even when it answers ENOTCONN (an
+     * unconnected datagram socket): its receives end all the same. */
+    if ((r < 0 && r != -CIO_ENOTCONN) || how == CIO_SHUT_WR) return r;
+    /* Joined as for IO: an entry off the port is learnt afresh at the next
+     * op (revalidate), which would forget rd_shut. */
+    int err = 0;
+    iocp_handle *h = iocp_learn(loop, fd, &err);
+    if (!h) return r;
+    /* Winsock reports neither a DONTWAIT receive's readiness nor AFD a
+     * poll's for a local SD_RECEIVE: remembered, see dontwait_ready. */
+    if (r == 0 || h->socktype == SOCK_DGRAM) h->rd_shut = true; /* not an unconnected stream's refusal */
+    iocp *s = iocp_state(loop);
     for (cio_op *o = h->ops.head; o; o = OPQ_NEXT(o)) {
-        if (o->opcode == CIO_OP_ACCEPT || o->opcode == CIO_OP_POLL || !receives(o)) continue;
         if (!(o->internal_.bflags & BF_KERNEL)) continue;
+        if (o->opcode == CIO_OP_POLL) {
+            /* iocp_poll_done answers IN|RDHUP for it. */
+            if (!(o->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP)) || !(o->internal_.bflags & BF_AFD) || !s->afd)
+                continue;
+            o->internal_.bflags |= BF_SHUT_RD;
+            CancelIoEx(s->afd, iocp_ov(o));
+            continue;
+        }
+        if (o->opcode == CIO_OP_ACCEPT || !receives(o)) continue;
         o->internal_.bflags |= BF_SHUT_RD;
+        h->cancels++;
         CancelIoEx((HANDLE)fd, iocp_ov(o));
     }
-    return 0;
+    return r;
 }
 
 int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
@@ -167,9 +152,14 @@ int32_t iocp_sock_inline(cio_loop *loop, cio_op *op) {
     case CIO_OP_SOCKET:
         return make_socket(op);
     case CIO_OP_BIND:
-        return bind_op(op);
-    case CIO_OP_LISTEN:
-        return listen((SOCKET)op->args.listen.fd, op->args.listen.backlog) == 0 ? 0 : sock_failed(op->args.listen.fd);
+        return cio__win_bind(op->args.addr.fd, op->args.addr.addr, (int)op->args.addr.addrlen);
+    case CIO_OP_LISTEN: {
+        int32_t r = cio__win_listen(op->args.listen.fd, op->args.listen.backlog);
+        /* Listening again after a shutdown takes connections again, as on Linux. */
+        iocp_handle *h = r == 0 ? iocp_find(iocp_state(loop), op->args.listen.fd) : NULL;
+        if (h) h->shut_listen = false;
+        return r;
+    }
     default:
         return shut(loop, op);
     }
@@ -261,7 +251,8 @@ static bool uses_msg_call(const iocp_handle *h, const cio_op *op) {
 /* One request for the rest of the transfer; returns 0 or the WSA error. */
 static int transfer(iocp_handle *h, cio_op *op, uint32_t done) {
     SOCKET s = (SOCKET)h->fd;
-    OVERLAPPED *ov = iocp_ov_at(op, 0);
+    /* A socket has no position: Offset keeps h->cancels at issue (collateral). */
+    OVERLAPPED *ov = iocp_ov_at(op, h->cancels);
     /* An NT_ERROR left here means the call failed before the request was
      * made (no status written, no packet): see xfer_issue. */
     ov->Internal = (ULONG_PTR)(ULONG)IOCP_ST_UNSUCCESSFUL;
@@ -318,6 +309,10 @@ static int32_t stream_error(iocp_handle *h, const cio_op *op, int32_t r) {
  * error or room to send. A poll that fails says yes: the request then
  * goes pending and is cancelled, as before the check. */
 static bool dontwait_ready(const iocp_handle *h, const cio_op *op) {
+    /* States WSAPoll calls "not ready" where the call fails at once (as
+     * Linux's does): a receive after cio's own SHUT_RD (WSAESHUTDOWN: 0), a
+     * send on a stream never connected or whose peer is gone (-CIO_EPIPE). */
+    if (receives(op) ? h->rd_shut : h->socktype == SOCK_STREAM && (h->peer_gone || never_connected(h))) return true;
     WSAPOLLFD p = {.fd = (SOCKET)h->fd, .events = receives(op) ? POLLRDNORM : POLLWRNORM};
     return WSAPoll(&p, 1, 0) != 0;
 }
@@ -375,8 +370,13 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     }
     if (err == 0 || err == WSA_IO_PENDING || truncated) {
         iocp_issued(h, op);
-        if (err == WSA_IO_PENDING && (msg_flags(op) & CIO_MSG_DONTWAIT)) {
+        /* A send of nothing on a stream never waits (POSIX: 0 at once, or
+         * the socket's error). Wine queues a 0-byte WSASend behind a full
+         * send buffer until the peer reads: end it now, as a DONTWAIT one. */
+        bool empty_send = !len && !receives(op) && h->socktype == SOCK_STREAM;
+        if (err == WSA_IO_PENDING && ((msg_flags(op) & CIO_MSG_DONTWAIT) || empty_send)) {
             op->internal_.bflags |= BF_DONTWAIT;
+            h->cancels++;
             CancelIoEx((HANDLE)h->fd, iocp_ov(op));
         }
         return true;
@@ -385,7 +385,7 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
      * WSAESHUTDOWN is POSIX's EPIPE. */
     int32_t r = stream_error(h, op, cio__wsa_error(err));
     /* A datagram with nowhere to go: Winsock's WSAENOTCONN or WSAEINVAL. */
-    if (h->socktype != SOCK_STREAM && !receives(op) && !has_name(op) && !sock_connected(h->fd))
+    if (h->socktype != SOCK_STREAM && !receives(op) && !has_name(op) && !cio__win_sock_connected(h->fd))
         r = -CIO_EDESTADDRREQ;
     if (err == WSAESHUTDOWN) r = receives(op) ? 0 : -CIO_EPIPE; /* after SHUT_RD, recv(2) says end of file */
     *res = done ? (int32_t)done : r;
@@ -396,7 +396,26 @@ static bool xfer_issue(iocp_handle *h, cio_op *op, int32_t *res) {
  * socket request may take the socket's other receives with it. */
 static bool collateral(cio_loop *loop, const iocp_handle *h, const cio_op *op, LONG st) {
     return st == IOCP_ST_CANCELLED && !(op->internal_.bflags & (BF_CANCEL | BF_DONTWAIT | BF_SHUT_RD)) &&
-           !h->closing && !cio__core(loop)->closing;
+           !h->closing && !cio__core(loop)->closing &&
+           /* Only when cio cancelled another request on the socket since
+            * this one was issued (closesocket behind cio's back, or another
+            * component's CancelIoEx, also give STATUS_CANCELLED), and the
+            * value still names a socket of its kind. */
+           op->internal_.win.ov.Offset != (DWORD)h->cancels && cio__win_sock_type(h->fd) == h->socktype;
+}
+
+/* Whether a 0-byte stream receive that ended with 0 saw the end of the
+ * stream: nothing left to read (FIONREAD), and no other receive that could
+ * have taken the bytes that ended it: none waiting, none that took bytes in
+ * this turn (its packet came in the same batch, before this one; the
+ * probe's packet comes first when both are in the kernel). Else a live
+ * stream would be taken for ended, and its reset for an end of stream. */
+static bool eof_probe(cio_loop *loop, const iocp_handle *h, const cio_op *op) {
+    if (h->rx_turn == cio__core(loop)->stats.turns && h->rx_run == iocp_state(loop)->runs) return false;
+    for (const cio_op *o = h->ops.head; o; o = OPQ_NEXT(o))
+        if (o != op && o->opcode != CIO_OP_POLL && o->opcode != CIO_OP_ACCEPT && receives(o)) return false;
+    u_long n = 0;
+    return ioctlsocket((SOCKET)h->fd, FIONREAD, &n) == 0 && n == 0;
 }
 
 static int xfer_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
@@ -414,7 +433,8 @@ static int xfer_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD 
         st = 0;
     }
     if (st == IOCP_ST_CANCELLED && (bf & BF_DONTWAIT) && !(bf & BF_CANCEL)) {
-        *res = bytes ? (int32_t)bytes : -CIO_EAGAIN;
+        bool empty_send = !receives(op) && !total_len(op); /* 0, not EAGAIN: see xfer_issue */
+        *res = bytes || empty_send ? (int32_t)bytes : -CIO_EAGAIN;
         return STEP_FINAL;
     }
     if (st == IOCP_ST_CANCELLED && (bf & BF_SHUT_RD) && !(bf & BF_CANCEL)) {
@@ -424,6 +444,10 @@ static int xfer_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD 
     if (!bytes && collateral(loop, h, op, st)) {
         if (xfer_issue(h, op, res)) return STEP_AGAIN;
         return STEP_FINAL;
+    }
+    if (bytes && receives(op) && h->socktype == SOCK_STREAM) {
+        h->rx_turn = cio__core(loop)->stats.turns;
+        h->rx_run = iocp_state(loop)->runs;
     }
     int32_t r = iocp_status(h, op, st);
     if (r < 0) {
@@ -440,10 +464,9 @@ static int xfer_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD 
         return STEP_FINAL;
     }
     if (receives(op) && h->socktype == SOCK_STREAM && done + bytes == 0 && !(bf & BF_SHUT_RD)) {
-        /* End of stream; a 0-byte receive also ends when bytes come,
-         * which it leaves in place. */
-        u_long n = 0;
-        if (total_len(op) > 0 || (ioctlsocket((SOCKET)h->fd, FIONREAD, &n) == 0 && n == 0)) h->peer_gone = true;
+        /* End of stream. A 0-byte receive also ends when bytes come, which
+         * it leaves in place: see eof_probe. */
+        if (total_len(op) > 0 || eof_probe(loop, h, op)) h->peer_gone = true;
     }
     done += bytes;
     if ((bf & BF_COUNT) && bytes > 0 && !(bf & BF_CANCEL) && done < total_len(op) && done < IOCP_XFER_MAX) {
@@ -493,8 +516,7 @@ static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
     op->res = idx;
     op->internal_.bflags |= BF_SIDE;
     iocp_side *sd = iocp_side_get(s, idx);
-    DWORD fl = WSA_FLAG_OVERLAPPED | ((op->args.accept.flags & CIO_SOCK_CLOEXEC) ? WSA_FLAG_NO_HANDLE_INHERIT : 0);
-    sd->sock = WSASocketW(h->family, h->socktype, h->protocol, NULL, 0, fl);
+    sd->sock = cio__win_socket(h->family, h->socktype, h->protocol);
     if (sd->sock == INVALID_SOCKET) {
         *res = cio__sock_error();
         side_drop(s, op);
@@ -504,7 +526,7 @@ static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
     /* No receive data: a client that connects and sends nothing must not
      * hold the accept (FINDINGS 2). */
     if (ext.accept((SOCKET)h->fd, sd->sock, sd->u.addrs, 0, IOCP_ACCEPT_ADDR_LEN, IOCP_ACCEPT_ADDR_LEN, &got,
-                   iocp_ov_at(op, 0)) ||
+                   iocp_ov_at(op, h->cancels)) || /* Offset: see transfer */
         WSAGetLastError() == ERROR_IO_PENDING) {
         iocp_issued(h, op);
         return true;
@@ -521,10 +543,8 @@ static bool accept_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
 static int32_t accepted(iocp_handle *h, cio_op *op, iocp_side *sd) {
     SOCKET ls = (SOCKET)h->fd, ns = sd->sock;
     if (setsockopt(ns, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&ls, sizeof ls) != 0) return cio__sock_error();
-    /* Exactly what was asked, as accept4(2): the context copied from the
-     * listener may carry its non-blocking mode. */
-    u_long nb = (op->args.accept.flags & CIO_SOCK_NONBLOCK) ? 1 : 0;
-    if (ioctlsocket(ns, FIONBIO, &nb) != 0) return cio__sock_error();
+    int32_t r = cio__win_sock_setup(ns, op->args.accept.flags, true);
+    if (r < 0) return r;
     if (op->args.accept.addr) {
         struct sockaddr *local = NULL, *remote = NULL;
         int llen = 0, rlen = 0;
@@ -566,16 +586,6 @@ static int accept_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int3
 
 /* ---- connect: ConnectEx, after an implicit bind ---- */
 
-static int bind_wildcard(SOCKET s, int family) {
-    struct sockaddr_storage any;
-    memset(&any, 0, sizeof any);
-    any.ss_family = (ADDRESS_FAMILY)family;
-    int len = family == AF_INET6 ? (int)sizeof(struct sockaddr_in6) : (int)sizeof(struct sockaddr_in);
-    if (bind(s, (struct sockaddr *)&any, len) == 0) return 0;
-    int err = WSAGetLastError();
-    return err == WSAEINVAL ? 0 : err; /* bound already */
-}
-
 static bool connect_issue(iocp_handle *h, cio_op *op, int32_t *res) {
     SOCKET s = (SOCKET)h->fd;
     const struct sockaddr *to = op->args.addr.addr;
@@ -590,7 +600,7 @@ static bool connect_issue(iocp_handle *h, cio_op *op, int32_t *res) {
         *res = -CIO_ENOTSUP; /* ConnectEx is TCP's: the pool connects others */
         return false;
     }
-    int err = bind_wildcard(s, to->sa_family);
+    int err = cio__win_bind_wildcard(s, to->sa_family);
     if (err == 0 && !ext.connect(s, to, op->args.addr.addrlen, NULL, 0, NULL, iocp_ov_at(op, 0)))
         err = WSAGetLastError();
     if (err == 0 || err == ERROR_IO_PENDING) {

@@ -165,6 +165,11 @@ static bool no_readiness(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
 bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     iocp *s = iocp_state(loop);
     if (!h->is_socket) return no_readiness(loop, h, op, res);
+    if (h->rd_shut && (op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP))) {
+        /* AFD says nothing of a local SD_RECEIVE; Linux reports IN|RDHUP. */
+        *res = (int32_t)(op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP));
+        return false;
+    }
     HANDLE dev = afd(s);
     int32_t idx = dev ? iocp_side_take(s) : -CIO_ENOTSUP;
     if (idx < 0) {
@@ -204,6 +209,10 @@ int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t 
     op->res = 0;
     op->internal_.bflags &= (uint16_t)~(BF_SIDE | BF_AFD);
     bool cancelled = (op->internal_.bflags & BF_CANCEL) || h->closing;
+    if (st == IOCP_ST_CANCELLED && (op->internal_.bflags & BF_SHUT_RD) && !cancelled) {
+        *res = (int32_t)(op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP)); /* shut(): see iocp_poll_issue */
+        return STEP_FINAL;
+    }
     int32_t r = iocp_status(h, op, st);
     if (r < 0) {
         *res = r;

@@ -38,6 +38,10 @@ int cio__sock_error(void);
  * under Wine, WSAEOPNOTSUPP) for both; POSIX tells them apart. */
 int cio__sock_fd_error(uintptr_t fd);
 
+/* The code of a socket call on `fd` that just failed: cio__sock_fd_error's
+ * when `fd` is no socket, else the thread's socket error. */
+int cio__sock_failed(uintptr_t fd);
+
 /* Linux's checks of an IPv4/IPv6 name given to bind (bind true) or as a
  * datagram's destination, made before Winsock sees it, whose own answers
  * differ (WSAEFAULT for a short name, WSAEOPNOTSUPP or WSAEINVAL for one

@@ -369,6 +369,12 @@ int cio__sock_fd_error(uintptr_t fd) {
     return GetHandleInformation((HANDLE)fd, &flags) ? -CIO_ENOTSOCK : -CIO_EBADF;
 }
 
+int cio__sock_failed(uintptr_t fd) {
+    int r = cio__sock_error(); /* first: the probe below sets its own error */
+    int k = cio__sock_fd_error(fd);
+    return k ? k : r;
+}
+
 int cio__sock_name_error(uintptr_t fd, const void *name, int len, int bind) {
     WSAPROTOCOL_INFOW pi;
     int plen = sizeof pi;

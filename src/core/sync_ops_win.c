@@ -31,6 +31,7 @@
  */
 #include "oserr.h"
 #include "sync_ops.h"
+#include "handle_win.h"
 
 #include <stdlib.h>
 #include <wchar.h>
@@ -55,51 +56,13 @@ static int32_t last_error(void) {
 static HANDLE H(cio_fd fd) { return (HANDLE)fd; }
 static SOCKET S(cio_fd fd) { return (SOCKET)fd; }
 
-static bool is_socket(cio_fd fd) {
-    int type;
-    int len = sizeof type;
-    return getsockopt(S(fd), SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
-}
-
-static int sock_type(SOCKET s) {
-    int type = 0;
-    int len = sizeof type;
-    return getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0 ? type : -1;
-}
-
 /* Takes an APC left over from an earlier op, so that only an interrupt
  * sent while this op runs ends its wait. */
 static void drain_apcs(void) { SleepEx(0, TRUE); }
 
-/* FileModeInformation (16) and FileAccessInformation (8) of
- * NtQueryInformationFile; winternl.h names neither. */
-#define FILE_MODE_INFO_CLASS 16
-#define FILE_ACCESS_INFO_CLASS 8
-#define MODE_SYNCHRONOUS 0x30u /* FILE_SYNCHRONOUS_IO_ALERT | _NONALERT */
-
 /* Whether IO on `h` completes in the call (a synchronous handle, or one
  * whose mode cannot be read, as a console) rather than overlapped. */
-static bool is_sync_handle(HANDLE h) {
-    IO_STATUS_BLOCK io;
-    ULONG mode = 0;
-    if (NtQueryInformationFile(h, &io, &mode, sizeof mode, (FILE_INFORMATION_CLASS)FILE_MODE_INFO_CLASS) != 0)
-        return true;
-    return (mode & MODE_SYNCHRONOUS) != 0;
-}
-
-/* Whether `h` may append but not overwrite (cio's O_APPEND, see openat). */
-static bool is_append_only(HANDLE h) {
-    IO_STATUS_BLOCK io;
-    ACCESS_MASK acc = 0;
-    if (NtQueryInformationFile(h, &io, &acc, sizeof acc, (FILE_INFORMATION_CLASS)FILE_ACCESS_INFO_CLASS) != 0)
-        return false;
-    return (acc & FILE_APPEND_DATA) && !(acc & FILE_WRITE_DATA);
-}
-
-static bool is_dir_handle(HANDLE h) {
-    BY_HANDLE_FILE_INFORMATION bi;
-    return GetFileInformationByHandle(h, &bi) && (bi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
-}
+static bool is_sync_handle(HANDLE h) { return cio__win_sync_io(h) != 0; }
 
 /* A manual-reset event for one overlapped call, with the low bit set in
  * the copy that goes into the OVERLAPPED (see the top). */
@@ -263,7 +226,7 @@ static int32_t resolve(cio_fd dirfd, const char *path, wchar_t **out) {
         free(w);
         return r;
     }
-    if (!is_dir_handle(H(dirfd))) {
+    if (!cio__win_is_dir(H(dirfd))) {
         free(w);
         return -CIO_ENOTDIR;
     }
@@ -473,7 +436,7 @@ static int32_t fill_statx(HANDLE h, bool nofollow, cio_statx *out) {
     if (type != FILE_TYPE_DISK) {
         if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
         if (type == FILE_TYPE_PIPE)
-            out->mode = (uint16_t)(is_socket((cio_fd)h) ? CIO_S_IFSOCK | 0777 : CIO_S_IFIFO | 0600);
+            out->mode = (uint16_t)(cio__win_is_socket((cio_fd)h) ? CIO_S_IFSOCK | 0777 : CIO_S_IFIFO | 0600);
         else
             out->mode = (uint16_t)(CIO_S_IFCHR | 0666);
         out->mask = CIO_STATX_TYPE | CIO_STATX_MODE;
@@ -687,15 +650,8 @@ int32_t cio__sys_mkdirat(cio_op *op) {
 
 /* ---- close, fsync ---- */
 
-/* A SOCKET must go through closesocket (Winsock's own state), any other
- * handle through CloseHandle; sockets are FILE_TYPE_PIPE handles. */
-int32_t cio__sys_close(cio_op *op) {
-    const cio_fd fd = op->args.close.fd;
-    DWORD type = GetFileType(H(fd));
-    if ((type == FILE_TYPE_PIPE || type == FILE_TYPE_UNKNOWN) && is_socket(fd))
-        return closesocket(S(fd)) == 0 ? 0 : cio__sock_error();
-    return CloseHandle(H(fd)) ? 0 : last_error();
-}
+/* closesocket or CloseHandle, as the IOCP backend closes (handle_win.h). */
+int32_t cio__sys_close(cio_op *op) { return cio__win_close(op->args.close.fd, -1); }
 
 /* FlushFileBuffers, for fsync and fdatasync alike (Windows offers no
  * data-only flush through Win32). As POSIX, only files and directories
@@ -715,7 +671,7 @@ int32_t cio__sys_fsync(cio_op *op) {
     if (FlushFileBuffers(h)) return 0;
     DWORD e = GetLastError();
     if (e != ERROR_ACCESS_DENIED) return cio__win_error(e);
-    if (is_dir_handle(h)) return 0;
+    if (cio__win_is_dir(h)) return 0;
     HANDLE w = ReOpenFile(h, GENERIC_WRITE, SHARE_ALL, 0);
     if (w == INVALID_HANDLE_VALUE) return GetLastError() == ERROR_ACCESS_DENIED ? 0 : last_error();
     int32_t r = FlushFileBuffers(w) ? 0 : last_error();
@@ -725,15 +681,11 @@ int32_t cio__sys_fsync(cio_op *op) {
 
 /* ---- read, write, readv, writev ---- */
 
-/* The error of a read or write as POSIX gives it: end of file on a file
- * or a pipe is a read of 0; an interrupt is -CIO_EINTR (see the top); a
- * handle without the access asked for is -CIO_EBADF; a directory -CIO_EISDIR. */
+/* The error of a read or write as POSIX gives it (handle_win.h, as on the
+ * IOCP path); an interrupt is -CIO_EINTR (see the top). */
 static int32_t rw_error(HANDLE h, bool rd, DWORD e, bool intr) {
     if (e == ERROR_OPERATION_ABORTED) return intr ? -CIO_EINTR : -CIO_ECANCELED;
-    if (rd && (e == ERROR_HANDLE_EOF || e == ERROR_BROKEN_PIPE)) return 0;
-    if (e == ERROR_ACCESS_DENIED) return -CIO_EBADF;
-    if ((e == ERROR_INVALID_FUNCTION || e == ERROR_INVALID_PARAMETER) && is_dir_handle(h)) return -CIO_EISDIR;
-    return cio__win_error(e);
+    return cio__win_rw_error(h, rd, e, -1);
 }
 
 typedef struct rw_handle {
@@ -747,7 +699,7 @@ static void rw_classify(rw_handle *rh, cio_fd fd, bool rd) {
     rh->h = H(fd);
     rh->sync = is_sync_handle(rh->h);
     rh->disk = GetFileType(rh->h) == FILE_TYPE_DISK;
-    rh->append = !rd && rh->disk && is_append_only(rh->h);
+    rh->append = !rd && rh->disk && cio__win_append_only(rh->h);
 }
 
 /* One ReadFile or WriteFile of `len` bytes at `offset` (CIO_OFFSET_CURRENT:
@@ -816,7 +768,7 @@ static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, i
  * position is ignored. */
 int32_t cio__sys_rw(cio_op *op) {
     const bool rd = op->opcode == CIO_OP_READ;
-    if (GetFileType(H(op->args.rw.fd)) == FILE_TYPE_PIPE && is_socket(op->args.rw.fd)) {
+    if (GetFileType(H(op->args.rw.fd)) == FILE_TYPE_PIPE && cio__win_is_socket(op->args.rw.fd)) {
         WSABUF b = {op->args.rw.len, op->args.rw.buf};
         return sock_rw(op, S(op->args.rw.fd), rd, &b, 1, 0);
     }
@@ -837,7 +789,7 @@ int32_t cio__sys_rwv(cio_op *op) {
     const cio_fd fd = op->args.rwv.fd;
     const cio_iovec *iov = op->args.rwv.iov;
     const uint32_t cnt = op->args.rwv.iovcnt;
-    if (GetFileType(H(fd)) == FILE_TYPE_PIPE && is_socket(fd))
+    if (GetFileType(H(fd)) == FILE_TYPE_PIPE && cio__win_is_socket(fd))
         return sock_rw(op, S(fd), rd, (WSABUF *)(uintptr_t)iov, cnt, 0); /* cio_iovec is a WSABUF */
     rw_handle rh;
     rw_classify(&rh, fd, rd);
@@ -1021,7 +973,7 @@ static int32_t sock_rw(cio_op *op, SOCKET s, bool rd, WSABUF *bufs, DWORD cnt, i
         if (r <= 0) return done ? (int32_t)done : r;
         done += (uint32_t)r;
         b.buf += r;
-        if (sock_type(s) != SOCK_STREAM) break; /* a datagram is one message */
+        if (cio__win_sock_type((cio_fd)s) != SOCK_STREAM) break; /* a datagram is one message */
     }
     return (int32_t)done;
 }
@@ -1035,8 +987,14 @@ int32_t cio__sys_msg(cio_op *op) {
     SOCKET s = S(op->args.msg.fd);
     WSAMSG *m = op->args.msg.msg;
     int flags = op->args.msg.flags;
-    int type = sock_type(s);
-    if (type < 0) return cio__sock_error();
+    int type = cio__win_sock_type(op->args.msg.fd);
+    if (type < 0) return cio__sock_failed(op->args.msg.fd);
+    if (!rd && type != SOCK_STREAM && m->name && m->namelen) {
+        /* Linux's answers for a destination of the wrong length or family,
+         * as the IOCP backend gives them. */
+        int32_t r = cio__sock_name_error(op->args.msg.fd, m->name, m->namelen, 0);
+        if (r) return r;
+    }
     if (flags & CIO_MSG_DONTWAIT) {
         if (!ready_now(s, rd ? POLLRDNORM : POLLWRNORM)) return -CIO_EAGAIN;
         flags &= ~CIO_MSG_DONTWAIT;
@@ -1054,18 +1012,14 @@ int32_t cio__sys_msg(cio_op *op) {
     return sock_once(s, rd, m->lpBuffers, m->dwBufferCount, (DWORD)flags, m);
 }
 
-/* CIO_SOCK_NONBLOCK (Winsock's blocking mode, which cio's own ops ignore)
- * and no inheritance by child processes whatever the flags: cio's handles
- * are always close-on-exec. Closes `s` on failure. */
-static int32_t sock_done(cio_op *op, SOCKET s, int flags) {
-    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0); /* may fail under a layered provider */
-    if (flags & CIO_SOCK_NONBLOCK) {
-        u_long on = 1;
-        if (ioctlsocket(s, FIONBIO, &on) != 0) {
-            int32_t r = cio__sock_error();
-            closesocket(s);
-            return r;
-        }
+/* The new socket `s` (made, or `accepted`) with the flags asked, as the
+ * IOCP backend gives them (handle_win.h: never inherited, non-blocking
+ * exactly as asked). Closes `s` on failure. */
+static int32_t sock_done(cio_op *op, SOCKET s, int flags, bool accepted) {
+    int32_t r = cio__win_sock_setup(s, flags, accepted);
+    if (r < 0) {
+        closesocket(s);
+        return r;
     }
     return cio__fd_result(op, (cio_fd)s);
 }
@@ -1073,12 +1027,9 @@ static int32_t sock_done(cio_op *op, SOCKET s, int flags) {
 int32_t cio__sys_socket(cio_op *op) {
     const int mine = CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC;
     int type = op->args.socket.type;
-    SOCKET s = WSASocketW(op->args.socket.domain, type & ~mine, op->args.socket.protocol, NULL, 0,
-                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL) /* before Windows 7 SP1: no such flag */
-        s = WSASocketW(op->args.socket.domain, type & ~mine, op->args.socket.protocol, NULL, 0, WSA_FLAG_OVERLAPPED);
+    SOCKET s = cio__win_socket(op->args.socket.domain, type & ~mine, op->args.socket.protocol);
     if (s == INVALID_SOCKET) return cio__sock_error();
-    return sock_done(op, s, type & mine);
+    return sock_done(op, s, type & mine, false);
 }
 
 /* accept on a listener made without WSA_FLAG_OVERLAPPED (AcceptEx would
@@ -1093,7 +1044,7 @@ static int32_t accept_sync(cio_op *op, SOCKET l) {
         if (r < 0) return r;
         if (rev & POLLNVAL) return -CIO_EBADF;
         SOCKET s = accept(l, op->args.accept.addr, op->args.accept.addrlen);
-        if (s != INVALID_SOCKET) return sock_done(op, s, op->args.accept.flags);
+        if (s != INVALID_SOCKET) return sock_done(op, s, op->args.accept.flags, true);
         int e = WSAGetLastError();
         if (e == WSA_OPERATION_ABORTED) return -CIO_EINTR; /* see sock_once */
         /* The connection went away between the poll and the accept on a
@@ -1115,17 +1066,14 @@ int32_t cio__sys_accept(cio_op *op) {
     if (op->args.accept.flags & ~(CIO_SOCK_NONBLOCK | CIO_SOCK_CLOEXEC)) return -CIO_EINVAL;
     WSAPROTOCOL_INFOW pi;
     int len = sizeof pi;
-    if (getsockopt(l, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) != 0) return cio__sock_error();
+    if (getsockopt(l, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&pi, &len) != 0) return cio__sock_failed((cio_fd)l);
     if (is_sync_socket(l)) return accept_sync(op, l);
     GUID id = WSAID_ACCEPTEX;
     LPFN_ACCEPTEX fn = NULL;
     DWORD n = 0;
     if (WSAIoctl(l, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &n, NULL, NULL) != 0)
         return cio__sock_error();
-    SOCKET s = WSASocketW(pi.iAddressFamily, pi.iSocketType, pi.iProtocol, NULL, 0,
-                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL)
-        s = WSASocketW(pi.iAddressFamily, pi.iSocketType, pi.iProtocol, NULL, 0, WSA_FLAG_OVERLAPPED);
+    SOCKET s = cio__win_socket(pi.iAddressFamily, pi.iSocketType, pi.iProtocol);
     if (s == INVALID_SOCKET) return cio__sock_error();
     char addrs[2 * ACCEPT_ADDR_LEN];
     OVERLAPPED ov;
@@ -1171,7 +1119,7 @@ int32_t cio__sys_accept(cio_op *op) {
         if (room > 0) memcpy(op->args.accept.addr, &peer, (size_t)(room < plen ? room : plen));
         *op->args.accept.addrlen = plen;
     }
-    return sock_done(op, s, op->args.accept.flags);
+    return sock_done(op, s, op->args.accept.flags, true);
 }
 
 /* connect: a stream socket through ConnectEx (an overlapped connect that
@@ -1181,19 +1129,12 @@ int32_t cio__sys_accept(cio_op *op) {
 int32_t cio__sys_connect(cio_op *op) {
     SOCKET s = S(op->args.addr.fd);
     const struct sockaddr *to = op->args.addr.addr;
-    int type = sock_type(s);
-    if (type < 0) return cio__sock_error();
+    int type = cio__win_sock_type(op->args.addr.fd);
+    if (type < 0) return cio__sock_failed(op->args.addr.fd);
     if (type != SOCK_STREAM || (to->sa_family != AF_INET && to->sa_family != AF_INET6))
         return connect(s, to, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
-    struct sockaddr_storage me;
-    int len = sizeof me;
-    if (getsockname(s, (struct sockaddr *)&me, &len) != 0) {
-        if (WSAGetLastError() != WSAEINVAL) return cio__sock_error();
-        memset(&me, 0, sizeof me);
-        me.ss_family = to->sa_family;
-        len = to->sa_family == AF_INET ? (int)sizeof(struct sockaddr_in) : (int)sizeof(struct sockaddr_in6);
-        if (bind(s, (struct sockaddr *)&me, len) != 0) return cio__sock_error();
-    }
+    int berr = cio__win_bind_wildcard(s, to->sa_family);
+    if (berr) return cio__wsa_error(berr);
     GUID id = WSAID_CONNECTEX;
     LPFN_CONNECTEX fn = NULL;
     DWORD n = 0;
@@ -1235,7 +1176,7 @@ int32_t cio__sys_poll(cio_op *op) {
         uint32_t ready = ev & (CIO_POLLIN | CIO_POLLOUT);
         return ready ? (int32_t)ready : -CIO_EINVAL;
     }
-    if (type != FILE_TYPE_PIPE || !is_socket(fd)) {
+    if (type != FILE_TYPE_PIPE || !cio__win_is_socket(fd)) {
         if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
         return -CIO_ENOTSUP;
     }
@@ -1261,22 +1202,23 @@ int32_t cio__sys_poll(cio_op *op) {
     }
 }
 
+/* bind, listen and shutdown with the IOCP backend's codes (handle_win.h). */
 int32_t cio__sys_bind(cio_op *op) {
-    return bind(S(op->args.addr.fd), op->args.addr.addr, op->args.addr.addrlen) == 0 ? 0 : cio__sock_error();
+    return cio__win_bind(op->args.addr.fd, op->args.addr.addr, (int)op->args.addr.addrlen);
 }
 
-int32_t cio__sys_listen(cio_op *op) {
-    return listen(S(op->args.listen.fd), op->args.listen.backlog) == 0 ? 0 : cio__sock_error();
-}
+int32_t cio__sys_listen(cio_op *op) { return cio__win_listen(op->args.listen.fd, op->args.listen.backlog); }
 
 int32_t cio__sys_sendrecv(cio_op *op) {
     WSABUF b = {op->args.sr.len, op->args.sr.buf};
     return sock_rw(op, S(op->args.sr.fd), op->opcode == CIO_OP_RECV, &b, 1, op->args.sr.flags);
 }
 
-/* CIO_SHUT_RD/WR/RDWR are SD_RECEIVE/SEND/BOTH. */
+/* A listener's shutdown succeeds, as on the IOCP backend; here nothing
+ * ends its accepts (no loop's state to mark: the pool has none). */
 int32_t cio__sys_shutdown(cio_op *op) {
-    return shutdown(S(op->args.shutdown.fd), op->args.shutdown.how) == 0 ? 0 : cio__sock_error();
+    int32_t r = cio__win_shutdown(op->args.shutdown.fd, op->args.shutdown.how);
+    return r > 0 ? 0 : r;
 }
 
 int32_t cio__sys_splice(cio_op *op) {

@@ -74,9 +74,11 @@ static cio_rd_handle *handle(cio_rd *rd, int fd) {
 #define RD_ALWAYS_REPORTED 0u
 #endif
 
-/* The events `h` needs reported now, from what is parked in it. */
+/* The events `h` needs reported now, from what is parked in it. A parked
+ * read watches for RDHUP too: see receive_shut(). */
 static uint32_t wanted(const cio_rd_handle *h) {
-    uint32_t ev = (opq_empty(&h->q[RD_Q_IN]) ? 0 : POLLIN) | (opq_empty(&h->q[RD_Q_OUT]) ? 0 : POLLOUT);
+    uint32_t ev = (opq_empty(&h->q[RD_Q_IN]) ? 0 : POLLIN | RD_ALWAYS_REPORTED) |
+                  (opq_empty(&h->q[RD_Q_OUT]) ? 0 : POLLOUT);
     bool edge = !ev && !opq_empty(&h->q[RD_Q_POLL]);
     for (const cio_op *p = h->q[RD_Q_POLL].head; p; p = OPQ_NEXT(p)) {
         ev |= p->args.poll.events | RD_ALWAYS_REPORTED;
@@ -474,10 +476,22 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
  * pointer or a saved neighbour op across a callback: each step looks the
  * handle up again by fd and re-reads its FIFO. */
 
+/* Whether a receive that said EAGAIN though `revents` carries RDHUP meets
+ * a read side shut down with nothing queued: a blocking recv(2) returns 0
+ * there, and so does io_uring's, but Linux's non-blocking receive on a
+ * datagram socket says EAGAIN (a stream's says 0 itself). Without this a
+ * recv parked on a UDP socket that cio shut down with SHUT_RD waits for
+ * ever (and poll(2)'s level report retries it every turn). */
+static bool receive_shut(const cio_op *op, uint32_t revents) {
+    bool receive = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_READ ||
+                   op->opcode == CIO_OP_READV;
+    return RD_ALWAYS_REPORTED && (revents & RD_ALWAYS_REPORTED) && receive && !wants_eagain(op);
+}
+
 /* Runs the FIFO's head again while it completes. Only the ops that were
  * parked when the event came: one a callback parks now was just tried at
  * submission, and trying it again before the next event is a wasted call. */
-static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen) {
+static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen, uint32_t revents) {
     cio_rd *rd = cio__rd(loop);
     const cio_op *last = rd->handles[fd].q[q].tail; /* compared, never followed */
     for (int budget = RD_BUDGET; budget > 0; budget--) {
@@ -493,6 +507,7 @@ static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen) {
             h->kind = RD_K_UNKNOWN;
             res = attempt(h, op);
         }
+        if (res == -CIO_EAGAIN && receive_shut(op, revents)) res = early_result(op, 0);
         if (res == -CIO_EAGAIN && !wants_eagain(op)) return;
         if ((op->flags & CIO_F_MULTISHOT) && res >= 0) {
             cio__complete_more(loop, op, res); /* stays at the head for the next one */
@@ -555,8 +570,8 @@ static void run_polls(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
 static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     cio_rd *rd = cio__rd(loop);
     const uint32_t broken = POLLERR | POLLHUP | POLLNVAL;
-    if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen);
-    if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen);
+    if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen, revents);
+    if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen, revents);
     if (rd->handles[fd].gen == gen && !opq_empty(&rd->handles[fd].q[RD_Q_POLL])) run_polls(loop, fd, revents, gen);
     if (rd->handles[fd].gen == gen) rearm(loop, fd, &rd->handles[fd], true, false);
 }

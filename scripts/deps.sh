@@ -2,7 +2,8 @@
 # scripts/deps.sh - install what building and testing cio needs on Debian 12 (bookworm) or later.
 #
 #   scripts/deps.sh                  the native toolchains (what the gcc, clang, asan, posix CI
-#                                    configurations need)
+#                                    configurations need), and the real clients the examples'
+#                                    tests drive them with: python3, socat, nc (netcat-openbsd)
 #   scripts/deps.sh aarch64 win64    also the cross groups, for the CI configurations of those names:
 #                                    aarch64 - gcc-aarch64-linux-gnu and qemu-user (runs the tests)
 #                                    win64   - mingw-w64 (gcc for x86_64-w64-mingw32), wine64, and
@@ -16,8 +17,9 @@ set -euo pipefail
 # (clang itself only recommends it, so --no-install-recommends would leave -fsanitize unlinkable);
 # llvm brings llvm-symbolizer, which turns sanitizer stack traces into file:line. gcc's sanitizer
 # runtimes (libasan8, libubsan1) come with gcc through libgcc-12-dev.
-packages=(cmake ninja-build gcc clang libc6-dev pkg-config liburing-dev libclang-rt-dev llvm)
-commands=(cmake ninja gcc clang pkg-config)
+packages=(cmake ninja-build gcc clang libc6-dev pkg-config liburing-dev libclang-rt-dev llvm
+    python3 socat netcat-openbsd)
+commands=(cmake ninja gcc clang pkg-config python3 socat nc)
 for group in "$@"; do
     case $group in
         aarch64)

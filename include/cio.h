@@ -9,6 +9,11 @@
  *   cio/sync.h      event, semaphore, mutex, channels (also between threads)
  *   cio/group.h     task groups: wait for and cancel children together
  *   cio/socket.h    socket names and options (getsockname, setsockopt)
+ *   cio/signal.h    waiting for signals and console events, from a task or a callback
+ *   cio/net.h       addresses, DNS, TCP, UDP, Unix sockets, socket pairs, pipes
+ *   cio/fs.h        files and directories: read/write all, atomic write, copy, listing
+ *   cio/bufio.h     streams over handles, buffered reader and writer (lines, read_exact)
+ *   cio/process.h   child processes: spawn, pipes, await the exit, kill
  *   cio/mock.h      the simulated backend: virtual time, seeded runs
  *   cio/mock_script.h  scripted results for the mock backend's ops
  */
@@ -23,6 +28,11 @@
 #include "cio/sync.h"
 #include "cio/group.h"
 #include "cio/socket.h"
+#include "cio/signal.h"
+#include "cio/net.h"
+#include "cio/fs.h"
+#include "cio/bufio.h"
+#include "cio/process.h"
 #include "cio/mock.h"
 #include "cio/mock_script.h"
 

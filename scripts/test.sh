@@ -76,12 +76,16 @@ print_skips() {
 }
 
 # run_examples <build dir> [runner...]: the runner (an emulator) prefixes each example.
+# The L3 examples run here in their `self` mode (their own clients, files and pipes); ctest drives
+# them with outside clients (scripts/examples_check.py, the "examples" label).
 run_examples() {
-    local dir=$1/examples rc=0 ex
+    local dir=$1/examples rc=0 ex args
     shift
-    for ex in hello_timer tcp_echo; do
+    for ex in hello_timer tcp_echo "echo_server self 3" "echo_client self" "cat self" "pcopy self" \
+        "chat_server self 3" "runner self"; do
+        read -ra args <<<"$ex"
         echo "-- $ex"
-        if ! timeout 60 "$@" "$dir/$ex"; then
+        if ! timeout 60 "$@" "$dir/${args[0]}" "${args[@]:1}"; then
             echo "example $ex FAILED"
             rc=1
         fi
@@ -163,10 +167,11 @@ wine_stop() {
 win_examples() {
     local dir=$1/examples wine rc=0 ex
     wine=$(wine_cmd) || return 1
-    # The examples that run alone: hello_timer, tcp_echo, task_echo and udp_echo on the default
-    # backend (IOCP), mock_script and mock_short_write on the mock.
+    # The examples that run alone: hello_timer, tcp_echo, task_echo, udp_echo and the L3 examples'
+    # self modes on the default backend (IOCP), mock_script and mock_short_write on the mock.
     local args
-    for ex in hello_timer tcp_echo "task_echo 0 3 self" udp_echo mock_script "mock_short_write 50 1 fixed"; do
+    for ex in hello_timer tcp_echo "task_echo 0 3 self" udp_echo mock_script "mock_short_write 50 1 fixed" \
+        "echo_server self 3" "echo_client self" "cat self" "pcopy self" "chat_server self 3" "runner self"; do
         read -ra args <<<"$ex"
         echo "-- $ex"
         if ! timeout -k 5 60 "$wine" "$dir/${args[0]}.exe" "${args[@]:1}"; then
@@ -189,6 +194,9 @@ win_build_side() {
     fi
     step win64 "examples under Wine" win_examples "$dir"
     step win64 "echo examples serve a Linux client (scripts/win_echo.sh)" "$root/scripts/win_echo.sh" "$dir"
+    step win64 "L3 examples driven by Linux clients (scripts/examples_check.py under Wine)" \
+        timeout -k 10 900 python3 "$root/scripts/examples_check.py" --bin "$dir/examples" --exe .exe \
+        --runner "$(wine_cmd)" --conns 200 all
     step win64 "installed package: exports, DLL and static (scripts/win_install_check.sh)" \
         "$root/scripts/win_install_check.sh" "$dir"
     if step win64 "build the benchmark programs" win_build_bench "$dir"; then

@@ -69,6 +69,8 @@ extern "C" {
 #define CIO_EPROTOTYPE EPROTOTYPE     /* the socket at that address is of another type */
 #define CIO_EPROTONOSUPPORT EPROTONOSUPPORT /* protocol or socket type not supported */
 #define CIO_ENOPROTOOPT ENOPROTOOPT   /* socket option not known (or not simulated) */
+/* cio's own: no errno says it. A value no C library uses for an errno. */
+#define CIO_ENOTFOUND 4001            /* DNS: no such host, or no address of the asked family */
 
 /*
  * cio_strerror - a short English description of an error code.

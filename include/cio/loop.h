@@ -222,6 +222,21 @@ CIO_API bool cio_loop_is_closing(const cio_loop *loop);
  * when the backend fails (then the loop should be closed). Returns early
  * after cio_loop_stop(). Not reentrant: calling it from a callback returns
  * -CIO_EBUSY.
+ *
+ * What keeps CIO_RUN_DEFAULT going: active ops, and nothing else. An op is
+ * active from the cio_submit() that takes it (each op of a batch or link
+ * chain counts) until its final completion's callback starts: timers and
+ * deadlines included, ops on the blocking pool, a multishot op until its
+ * last result, a CIO_OP_POST until the message is in the target's queue.
+ * Not active, so not keeping the loop: messages posted to this loop with
+ * cio_loop_post() (delivered during turns that run for other reasons),
+ * cio_loop_wake(), cio_loop_at_close() hooks, and tasks as such: a task
+ * counts through the ops it waits for (cio/task.h: a task blocked on a
+ * sync primitive without a deadline has none). With no op active, no mode
+ * waits: CIO_RUN_ONCE too runs what is ready and returns 0 at once. So a
+ * loop that only serves posts keeps an op submitted (a long timer, as
+ * cio_xchan_recv() does) or waits on cio_loop_fd() itself. The count is
+ * cio_loop_active(); the return value is the same.
  */
 CIO_API int cio_loop_run(cio_loop *loop, cio_run_mode mode);
 

@@ -50,6 +50,11 @@ typedef struct cio_op cio_op;
  */
 typedef void (*cio_cb)(cio_loop *loop, cio_op *op);
 
+/* A function CIO_OP_CALL runs on the blocking pool (cio_prep_call): its
+ * return value is the op's result (by convention >= 0, or a negative
+ * CIO_E* code). */
+typedef int32_t (*cio_call_fn)(void *arg);
+
 /* What an op does. Zero is not an opcode: an op never prepared is refused. */
 enum cio_opcode {
     CIO_OP_NOP = 1,      /* completes with 0; measures the loop itself */
@@ -81,6 +86,13 @@ enum cio_opcode {
     CIO_OP_POLL,
     CIO_OP_SPLICE,
     CIO_OP_POST,
+    CIO_OP_CALL,       /* runs the caller's function on the blocking pool */
+    CIO_OP_FTRUNCATE,
+    CIO_OP_FALLOCATE,
+    CIO_OP_SYMLINKAT,
+    CIO_OP_LINKAT,
+    CIO_OP_READDIR,
+    CIO_OP_COPY_RANGE,
     CIO_OP_COUNT_ /* one past the last opcode */
 };
 
@@ -194,6 +206,56 @@ enum cio_opcode {
  * Windows, which has it). */
 #define CIO_RENAME_NOREPLACE 0x1u /* fail with -CIO_EEXIST if the new name exists */
 #define CIO_RENAME_EXCHANGE 0x2u  /* swap the two names atomically */
+
+/* cio_prep_linkat() flags: follow `oldpath` if it is a symbolic link
+ * (linkat's AT_SYMLINK_FOLLOW; without it the link itself is linked). */
+#if defined(__linux__) || defined(_WIN32)
+#define CIO_AT_SYMLINK_FOLLOW 0x400
+#else
+#define CIO_AT_SYMLINK_FOLLOW AT_SYMLINK_FOLLOW
+#endif
+
+/* cio_prep_fallocate() modes: 0 allocates and extends the file when the
+ * range ends past it; CIO_FALLOCATE_KEEP_SIZE allocates without changing
+ * the size (Linux's FALLOC_FL_KEEP_SIZE). Other modes of Linux's
+ * fallocate(2) (punching holes, ...) are passed through on Linux and fail
+ * with -CIO_ENOTSUP elsewhere. */
+#define CIO_FALLOCATE_KEEP_SIZE 0x1
+
+/* Entry types in cio_dirent.type: Linux's DT_* values on every platform. */
+#define CIO_DT_UNKNOWN 0
+#define CIO_DT_FIFO 1
+#define CIO_DT_CHR 2
+#define CIO_DT_DIR 4
+#define CIO_DT_BLK 6
+#define CIO_DT_REG 8
+#define CIO_DT_LNK 10
+#define CIO_DT_SOCK 12
+
+/*
+ * One directory entry as CIO_OP_READDIR writes it: records packed one after
+ * another in the caller's buffer, each starting at a multiple of 8 bytes
+ * from the buffer's start (`reclen` is the distance to the next one).
+ * `name` is NUL-terminated UTF-8 (as stored on POSIX systems; converted
+ * from UTF-16 on Windows), at most 255 bytes on POSIX. Walk a result with
+ * cio_dirent_next().
+ */
+typedef struct cio_dirent {
+    uint64_t ino;    /* inode number (Windows: the file id; 0 where none) */
+    uint16_t reclen; /* bytes from this record to the next, a multiple of 8 */
+    uint8_t type;    /* CIO_DT_*; CIO_DT_UNKNOWN where the file system does not say */
+    char name[];     /* NUL-terminated */
+} cio_dirent;
+
+/* The size of the record for a name of `namelen` bytes. */
+#define CIO_DIRENT_RECLEN(namelen) ((uint16_t)((offsetof(cio_dirent, name) + (namelen) + 1 + 7) & ~(size_t)7))
+
+/* The first record of a readdir result of `len` bytes in `buf` (len is
+ * op->res), or the one after `d`; NULL at the end. */
+static inline const cio_dirent *cio_dirent_next(const void *buf, uint32_t len, const cio_dirent *d) {
+    const char *p = d ? (const char *)d + d->reclen : (const char *)buf;
+    return p < (const char *)buf + len ? (const cio_dirent *)(const void *)p : NULL;
+}
 
 /* Readiness events for CIO_OP_POLL: the values poll(2) has on every POSIX
  * system. CIO_POLLRDHUP (the peer shut down its side) is reported on Linux
@@ -435,6 +497,35 @@ struct cio_op {
             cio_loop *target;
             cio_op *msg;
         } post;
+        struct {
+            cio_call_fn fn;
+            void *arg;
+        } call;
+        struct {
+            cio_fd fd;
+            int mode; /* fallocate only: 0 or CIO_FALLOCATE_KEEP_SIZE */
+            uint64_t offset; /* fallocate only */
+            uint64_t len;    /* ftruncate: the new size */
+        } size; /* ftruncate, fallocate */
+        struct {
+            cio_fd olddirfd; /* linkat only */
+            cio_fd newdirfd;
+            int flags;           /* linkat only: 0 or CIO_AT_SYMLINK_FOLLOW */
+            const char *oldpath; /* symlinkat: the link's target (its contents) */
+            const char *newpath; /* the new name */
+        } link; /* symlinkat, linkat */
+        struct {
+            cio_fd fd;
+            uint32_t len;
+            void *buf;
+        } readdir;
+        struct {
+            cio_fd fd_in;
+            cio_fd fd_out;
+            uint32_t len;
+            uint64_t off_in; /* CIO_OFFSET_CURRENT: the file position (which moves) */
+            uint64_t off_out;
+        } copy;
     } args;
 
     /* The runtime's bookkeeping. Never read or write it. Its size is part
@@ -1005,6 +1096,186 @@ static inline void cio_prep_post(cio_op *op, cio_loop *target, cio_op *msg) {
     cio_prep_(op, CIO_OP_POST);
     op->args.post.target = target;
     op->args.post.msg = msg;
+}
+
+/*
+ * Runs the caller's own blocking function, fn(arg), on the blocking pool
+ * (libuv's uv_queue_work, tokio's spawn_blocking): the op completes on its
+ * loop's thread with fn's return value as op->res. `fn` must not be NULL
+ * (-CIO_EINVAL at submit); `arg` is the caller's, untouched by cio, and
+ * under the buffer rule like every buffer: it must stay valid until the
+ * completion callback runs. fn runs on a pool thread, never on the loop's
+ * (except on the mock backend, below), with every signal blocked, as each
+ * pool thread has; it may block as long as it likes, but it holds one of
+ * the pool's threads (and one of the at most 8 its loop may use at once)
+ * meanwhile. It must not call into the loop, except cio_loop_wake() and
+ * cio_loop_post(), which are safe from any thread.
+ *
+ * Cancel and deadlines: cio never interrupts a running fn (a signal or
+ * CancelSynchronousIo would break a blocking call inside it the user never
+ * expected to fail). A cancel (cio_cancel, CIO_OP_CANCEL, the close of the
+ * loop) or a deadline that comes while the call still waits for a pool
+ * thread takes it back: it completes with -CIO_ECANCELED (-CIO_ETIMEDOUT
+ * for the deadline) and fn never runs. One that comes while fn runs does
+ * not stop it: the op completes when fn returns, with fn's result (a
+ * CIO_OP_CANCEL carrying the cancel completes with -CIO_EALREADY). So a
+ * task blocked in cio_call() that is cancelled resumes only once fn has
+ * returned, and cio_loop_close() waits for every running fn of its loop to
+ * return. A function that can run long should watch a flag of its own.
+ *
+ * Mock backend: fn runs on the loop's thread at a simulated time (after a
+ * seeded latency, in the seeded order among the other ops), inside
+ * cio_loop_run(), so that runs stay deterministic; it must not block there
+ * on something only another op could bring, nor call into the loop.
+ */
+static inline void cio_prep_call(cio_op *op, cio_call_fn fn, void *arg) {
+    cio_prep_(op, CIO_OP_CALL);
+    op->args.call.fn = fn;
+    op->args.call.arg = arg;
+}
+
+/*
+ * Sets the size of the file `fd` (open for writing) to `len` bytes
+ * (ftruncate): cut, or extended with zeros (a hole where the file system
+ * has them). Completes with 0. Errors: -CIO_EINVAL (`len` beyond INT64_MAX,
+ * `fd` not a regular file (a pipe, socket or directory), or not open for
+ * writing: Linux says EINVAL there, Windows -CIO_EACCES), -CIO_EBADF (not
+ * open), -EFBIG (errno's own: cio/error.h has no name for it), -CIO_ENOSPC,
+ * and the system's.
+ * io_uring: the kernel's own op from Linux 6.9, else the pool; elsewhere
+ * the pool. Windows: SetFileInformationByHandle(FileEndOfFileInfo).
+ */
+static inline void cio_prep_ftruncate(cio_op *op, cio_fd fd, uint64_t len) {
+    cio_prep_(op, CIO_OP_FTRUNCATE);
+    op->args.size.fd = fd;
+    op->args.size.len = len;
+}
+
+/*
+ * Allocates storage for the `len` bytes at `off` of the file `fd` (open
+ * for writing), so that later writes there do not fail for want of space
+ * (fallocate). `mode` 0: the size grows to off + len if that is past the
+ * end (the new bytes read as zeros); CIO_FALLOCATE_KEEP_SIZE: the size
+ * stays. Completes with 0. Errors: -CIO_EINVAL (`len` 0, `off` or the end
+ * beyond INT64_MAX, an unknown mode), -CIO_EBADF, -CIO_ENOSPC, -EFBIG,
+ * -CIO_ENOTSUP (the file system cannot, or a Linux-only mode elsewhere),
+ * -CIO_ESPIPE (a pipe), and the system's (Linux: ENODEV for a socket).
+ * io_uring: the kernel's op; epoll, poll: fallocate(2) on the pool (Linux;
+ * elsewhere posix_fallocate for mode 0, -CIO_ENOTSUP for KEEP_SIZE).
+ * Windows (pool): SetFileInformationByHandle(FileAllocationInfo) to cover
+ * off + len, then FileEndOfFileInfo for mode 0 when that grows the file;
+ * Windows' reservation is of clusters from the start of the file, so a
+ * range far past the end reserves the gap too, and one past the end of
+ * the file (KEEP_SIZE) lasts only while a handle is open.
+ */
+static inline void cio_prep_fallocate(cio_op *op, cio_fd fd, int mode, uint64_t off, uint64_t len) {
+    cio_prep_(op, CIO_OP_FALLOCATE);
+    op->args.size.fd = fd;
+    op->args.size.mode = mode;
+    op->args.size.offset = off;
+    op->args.size.len = len;
+}
+
+/*
+ * Creates the symbolic link `linkpath` (relative to `newdirfd`, or
+ * CIO_AT_FDCWD) whose contents are `target` (symlinkat: `target` is not
+ * looked at; it may name nothing). Both strings are under the buffer rule.
+ * Completes with 0. Errors: -CIO_EINVAL (either NULL), -CIO_EEXIST,
+ * -CIO_ENOENT (a missing directory in `linkpath`, or an empty string),
+ * -CIO_ENOTDIR, -CIO_EACCES, -CIO_EPERM, -CIO_ENOSPC, -CIO_ENAMETOOLONG.
+ * io_uring: the kernel's op; elsewhere the pool. Windows:
+ * CreateSymbolicLinkW (UTF-8 paths, '/' turned to '\\' in the target), with
+ * SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE; a directory link when
+ * `target`, taken from the link's directory, is a directory at the time.
+ * Creating links needs Developer Mode or the privilege on Windows:
+ * -CIO_EPERM without; -CIO_ENOTSUP where the system says yes and makes
+ * nothing (Wine 8).
+ */
+static inline void cio_prep_symlinkat(cio_op *op, const char *target, cio_fd newdirfd, const char *linkpath) {
+    cio_prep_(op, CIO_OP_SYMLINKAT);
+    op->args.link.olddirfd = CIO_AT_FDCWD;
+    op->args.link.oldpath = target;
+    op->args.link.newdirfd = newdirfd;
+    op->args.link.newpath = linkpath;
+}
+
+/*
+ * Creates the hard link `newpath` (relative to `newdirfd`) to the file
+ * `oldpath` (relative to `olddirfd`): linkat. `flags`: 0, or
+ * CIO_AT_SYMLINK_FOLLOW to link the file a symbolic link `oldpath` points
+ * to rather than the link itself. Both paths under the buffer rule.
+ * Completes with 0. Errors: -CIO_EINVAL (a path NULL, an unknown flag),
+ * -CIO_EEXIST, -CIO_ENOENT, -CIO_EPERM (`oldpath` a directory), -CIO_EXDEV
+ * (another file system), and the system's.
+ * io_uring: the kernel's op; elsewhere the pool. Windows: CreateHardLinkW
+ * (a link to the link itself without the flag is not possible there: a
+ * symbolic link `oldpath` is followed either way).
+ */
+static inline void cio_prep_linkat(cio_op *op, cio_fd olddirfd, const char *oldpath, cio_fd newdirfd,
+                                   const char *newpath, int flags) {
+    cio_prep_(op, CIO_OP_LINKAT);
+    op->args.link.olddirfd = olddirfd;
+    op->args.link.oldpath = oldpath;
+    op->args.link.newdirfd = newdirfd;
+    op->args.link.newpath = newpath;
+    op->args.link.flags = flags;
+}
+
+/*
+ * Reads the next entries of the open directory `dirfd` (opened with
+ * CIO_O_DIRECTORY | CIO_O_RDONLY) into `buf` as packed cio_dirent records
+ * (walk them with cio_dirent_next()); completes with the bytes filled, 0
+ * once every entry has been read. "." and ".." are left out. The handle
+ * keeps the place, as getdents(2) does: the next readdir on it goes on
+ * where this one stopped; entries added or removed meanwhile may or may
+ * not be seen (POSIX's readdir), the others are seen exactly once. Do not
+ * run two readdirs on one handle at once. `buf` (8-aligned, under the
+ * buffer rule) should hold a few KiB: one that cannot hold the next
+ * record (about 280 bytes for the longest name; Windows asks 1 KiB) fails
+ * with -CIO_EINVAL, as getdents64. Errors: -CIO_EINVAL (`buf` NULL or
+ * misaligned, `len` too small), -CIO_ENOTDIR (not a directory),
+ * -CIO_EBADF, -CIO_ENOENT (the directory was removed). Every backend runs
+ * it on the pool (io_uring has no such op): Linux getdents64; Windows
+ * GetFileInformationByHandleEx (FileIdBothDirectoryInfo, or
+ * FileFullDirectoryInfo with `ino` 0 where the former is refused; `type`
+ * CIO_DT_DIR, CIO_DT_LNK for a symbolic-link reparse point, else
+ * CIO_DT_REG). Other POSIX systems: -CIO_ENOTSUP for now.
+ */
+static inline void cio_prep_readdir(cio_op *op, cio_fd dirfd, void *buf, uint32_t len) {
+    cio_prep_(op, CIO_OP_READDIR);
+    op->args.readdir.fd = dirfd;
+    op->args.readdir.buf = buf;
+    op->args.readdir.len = len;
+}
+
+/*
+ * Copies up to `len` bytes from `fd_in` at `off_in` to `fd_out` at
+ * `off_out` inside the kernel where it can (copy_file_range on Linux,
+ * which may share the blocks, as a reflink); completes with the bytes
+ * copied: fewer than `len` at the end of `fd_in` (0 there) or when the
+ * kernel copied less at once, as write(2) may (loop for the rest). An
+ * offset of CIO_OFFSET_CURRENT uses and moves that file's position. Where
+ * copy_file_range cannot (another file system: -EXDEV; not a regular file,
+ * an old kernel: -EINVAL, -ENOSYS, -EOPNOTSUPP) and on every other system
+ * it reads and writes through a buffer on the pool thread: then too the
+ * count may fall short of `len`, and an error after some bytes reports
+ * those bytes. Errors: -CIO_EBADF (a handle not open, or not for reading,
+ * respectively writing, or `fd_out` opened to append), -CIO_EISDIR,
+ * -CIO_EINVAL (an offset beyond INT64_MAX, overlapping ranges of one file),
+ * -CIO_ENOSPC, -EFBIG, and the system's. Every backend runs it on the
+ * pool. Windows: CIO_OFFSET_CURRENT there is the handle's file pointer,
+ * which IOCP's own reads and writes at CIO_OFFSET_CURRENT do not move (it
+ * keeps its position apart, see cio_prep_read): give offsets there. Mock
+ * backend: between simulated files only (else -CIO_EINVAL).
+ */
+static inline void cio_prep_copy_range(cio_op *op, cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out,
+                                       uint32_t len) {
+    cio_prep_(op, CIO_OP_COPY_RANGE);
+    op->args.copy.fd_in = fd_in;
+    op->args.copy.off_in = off_in;
+    op->args.copy.fd_out = fd_out;
+    op->args.copy.off_out = off_out;
+    op->args.copy.len = len;
 }
 
 #ifdef __cplusplus

@@ -30,7 +30,27 @@
  * task's stack) and sees -CIO_ECANCELED, and every later blocking call of
  * the task fails the same way at once, so that it unwinds; all but
  * cio_close() (a close op through cio_await()), which still closes, so that
- * the task lets go of its handles on the way out.
+ * the task lets go of its handles on the way out. A clean-up that needs
+ * more than a close (flush a buffered writer, send a goodbye, shut a
+ * socket down, wait for a child) runs inside a shield
+ * (cio_task_shield_push, below): there the cancellation waits until the
+ * shield is popped.
+ *
+ * What keeps cio_loop_run(CIO_RUN_DEFAULT) going (cio/loop.h) is ops, and
+ * tasks only through the ops they have submitted: a task that is ready to
+ * run (spawned, woken, yielding) has a zero timeout op that resumes it; a
+ * task blocked in a call of this file has that call's op (cio_sleep a
+ * timer, cio_recv its recv); a task blocked on a sync primitive
+ * (cio/sync.h) or in cio_group_wait() has an op only while the wait has a
+ * deadline (its own, or a deadline scope's: a timer), one in
+ * cio_task_join() never (scopes do not apply to a join), and
+ * cio_xchan_recv() keeps a timer far in the future so that messages from
+ * other threads find the loop running. A task blocked in a wait
+ * without a deadline has no op: if nothing else is active,
+ * cio_loop_run(CIO_RUN_DEFAULT) returns 0 while the task still waits; it
+ * goes on when a later callback or task wakes it (run the loop again), or
+ * ends when the loop closes. cio_main() treats that state of its main task
+ * as a deadlock and cancels the task.
  *
  * Closing the loop ends its tasks. cio_loop_close() first completes every
  * op of the loop, so a task blocked in one resumes with -CIO_ECANCELED (or
@@ -208,7 +228,9 @@ CIO_API int cio_task_cancel(cio_task *t);
 /* cio_task_current - the running task, or NULL outside tasks. */
 CIO_API cio_task *cio_task_current(void);
 
-/* cio_task_cancelled - whether the running task has been cancelled. */
+/* cio_task_cancelled - whether the running task has been cancelled and
+ * its cancellation is in effect: false outside tasks, and inside a
+ * shield (the cancellation takes effect when the shield is popped). */
 CIO_API bool cio_task_cancelled(void);
 
 /* cio_task_loop - the loop of the running task, or NULL outside tasks. */
@@ -230,14 +252,33 @@ CIO_API int cio_sleep_until(uint64_t at);
  * cio_main - run fn(arg) as a task on a fresh loop until it returns, then
  * close the loop; the task's return value goes to `*result` (may be NULL;
  * left alone if the task never returned). Tasks it spawned and left running
- * are cancelled and the loop runs while they unwind, so that their clean-up
- * IO still works; the close ends what remains (see above). If the main
- * task blocks with nothing in flight that could wake it (a deadlock), it is
- * cancelled. Returns 0, -CIO_EINVAL (no function), or the error of
+ * are cancelled and the loop runs while they unwind (up to 1,000 turns of
+ * it), so that their clean-up IO still works, shielded clean-ups included;
+ * the close ends what remains (see above), shields or not. If the main
+ * task blocks with nothing in flight that could wake it (a deadlock, see
+ * "What keeps cio_loop_run going" above), it is cancelled, even inside a
+ * shield. Returns 0, -CIO_EINVAL (no function), or the error of
  * cio_loop_init, cio_task_spawn or cio_loop_run. Any thread; the loop lives
- * on this thread for the duration.
+ * on this thread for the duration. The main task runs with the default
+ * stack size, named "main": cio_main_ex() sets them.
  */
 CIO_API int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result);
+
+/* Options for cio_main_ex(); all-zero (or NULL) means cio_main()'s. */
+typedef struct cio_main_options {
+    const cio_loop_options *loop; /* for cio_loop_init(); NULL: the defaults */
+    size_t stack_size;            /* the main task's stack; 0: CIO_TASK_STACK_DEFAULT */
+    const char *name;             /* the main task's name; NULL: "main"; must outlive the call */
+    uint64_t reserved_[4];        /* must be 0 */
+} cio_main_options;
+
+/*
+ * cio_main_ex - cio_main() with options: the loop's, and the main task's
+ * stack size and name (as cio_task_options; the main task is detached as
+ * always). Returns what cio_main() returns; -CIO_EINVAL also for a reserved
+ * word that is not 0. Any thread.
+ */
+CIO_API int cio_main_ex(cio_task_fn fn, void *arg, const cio_main_options *opts, intptr_t *result);
 
 /*
  * Deadline scopes. cio_deadline_push() sets an absolute cio_now() deadline
@@ -245,10 +286,71 @@ CIO_API int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, in
  * cio_deadline_pop(): each op it submits carries the earliest deadline of
  * all open scopes (and its own, if any) and fails with -CIO_ETIMEDOUT
  * past it. It returns the previous deadline, which pop restores. Scopes
- * nest; a later, looser deadline never loosens an earlier one.
+ * nest; a later, looser deadline never loosens an earlier one. A scope
+ * covers the task's sync waits too (cio/sync.h), and the tasks it spawns
+ * inherit it. Outside a task, push returns 0 and does nothing, and pop
+ * does nothing. `at` 0 opens a scope with no deadline of its own.
  */
 CIO_API uint64_t cio_deadline_push(uint64_t at);
 CIO_API void cio_deadline_pop(uint64_t previous);
+
+/*
+ * cio_deadline_push_after - cio_deadline_push() of a deadline `ns`
+ * nanoseconds from now: now read fresh (cio_loop_update_now), not the
+ * loop's cached time, which may be a turn old after the task computed for
+ * a while. `ns` 0 is a deadline that has passed: the next op fails with
+ * -CIO_ETIMEDOUT. Returns the previous deadline, for cio_deadline_pop().
+ *
+ *     uint64_t prev = cio_deadline_push_after(5 * CIO_NS_PER_SEC);
+ *     n = cio_recv(fd, buf, sizeof buf, 0); // -CIO_ETIMEDOUT after 5 s
+ *     cio_deadline_pop(prev);
+ */
+CIO_API uint64_t cio_deadline_push_after(uint64_t ns);
+
+/* Nanoseconds per second and per millisecond, for deadlines and sleeps. */
+#define CIO_NS_PER_SEC 1000000000ull
+#define CIO_NS_PER_MS 1000000ull
+
+/*
+ * Shields: clean-up that works in a cancelled task.
+ *
+ *     cio_shield sh;
+ *     cio_task_shield_push(&sh);
+ *     uint64_t prev = cio_deadline_push_after(2 * CIO_NS_PER_SEC);
+ *     cio_bufwriter_flush(&w);      // runs even if the task was cancelled
+ *     cio_shutdown(fd, CIO_SHUT_WR);
+ *     cio_deadline_pop(prev);
+ *     cio_close(fd);
+ *     cio_task_shield_pop(&sh);      // a cancellation takes effect from here
+ *
+ * Between cio_task_shield_push() and the matching cio_task_shield_pop(),
+ * the task's cancellation does not take effect: its blocking calls (ops,
+ * sleeps, sync waits, joins, yields) neither fail at once nor end when
+ * cio_task_cancel() comes while they wait, and cio_task_cancelled() is
+ * false. A cancel that comes meanwhile is remembered: after the pop that
+ * closes the outermost shield, the next blocking call fails with
+ * -CIO_ECANCELED (a call blocked when the cancel came goes on to its own
+ * end, inside the shield). A shield also opens a fresh deadline scope: the
+ * deadlines pushed outside it do not apply inside (a request that timed
+ * out can still say so to its client); push one inside to bound the
+ * clean-up, since a shielded task can wait for ever. Shields nest; pop
+ * them in reverse order, on the task that pushed them. `*s` (the caller's,
+ * on the task's stack) holds what pop restores.
+ *
+ * What no shield holds off: cio_loop_close() (every op ends, and every
+ * task is cancelled and run to its end, shielded or not); cio_main()'s
+ * deadlock rule (above); and a group's cancel (cio/group.h) still cancels
+ * the children, each of which may shield itself.
+ *
+ * cio_task_shield_push returns 0, -CIO_EINVAL (`s` NULL) or -CIO_EPERM
+ * outside a task; cio_task_shield_pop does nothing outside a task.
+ */
+typedef struct cio_shield {
+    uint64_t deadline_; /* the runtime's: the deadline scope outside */
+    uint32_t depth_;    /* the runtime's: the shields open outside */
+} cio_shield;
+CIO_API int cio_task_shield_push(cio_shield *s);
+CIO_API void cio_task_shield_pop(cio_shield *s);
 
 /* ---- blocking-style IO: one L1 op each, submitted from the task's stack ---- */
 
@@ -314,6 +416,32 @@ CIO_API int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_
 /* CIO_OP_POST: hands `msg` to the loop `target`, returning once it is in
  * the target's queue (0) or with the error that kept it out. */
 CIO_API int32_t cio_post(cio_loop *target, cio_op *msg);
+/* The file ops of issue 11 (cio/op.h: cio_prep_ftruncate, ...). cio_readdir
+ * fills `buf` with cio_dirent records and returns the bytes filled, 0 at
+ * the end of the directory. */
+CIO_API int32_t cio_ftruncate(cio_fd fd, uint64_t len);
+CIO_API int32_t cio_fallocate(cio_fd fd, int mode, uint64_t off, uint64_t len);
+CIO_API int32_t cio_symlinkat(const char *target, cio_fd newdirfd, const char *linkpath);
+CIO_API int32_t cio_linkat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, const char *newpath, int flags);
+CIO_API int32_t cio_readdir(cio_fd dirfd, void *buf, uint32_t len);
+CIO_API int32_t cio_copy_range(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len);
+
+/*
+ * cio_call - run fn(arg) on the blocking pool and block the task until it
+ * returns; returns fn's result (CIO_OP_CALL: cio/op.h says all). The way
+ * to call a blocking library (a DNS lookup, a compression routine, a
+ * database driver) from a task without stalling the loop: tokio's
+ * spawn_blocking, libuv's uv_queue_work. `arg` may live on the task's
+ * stack: the call returns only after fn has. Returns -CIO_EINVAL (`fn`
+ * NULL), -CIO_EPERM outside a task, -CIO_ECANCELED when the task was
+ * cancelled before fn started (fn then never runs), -CIO_ETIMEDOUT when a
+ * deadline scope (cio_deadline_push) ran out before it started. A cancel
+ * or deadline that comes while fn runs does not stop it: cio_call returns
+ * fn's result once fn returns, and the task sees its cancellation at its
+ * next blocking call (cio_task_cancelled() says so at once). Mock backend:
+ * fn runs on the loop's thread at a simulated time.
+ */
+CIO_API int32_t cio_call(cio_call_fn fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,18 @@ struct cio_backend {
      * theirs) for a backend whose handles are its own (a simulated one);
      * NULL: the system's calls. 0 or a negative error. */
     int (*socket_call)(cio_loop *loop, int call, cio_fd fd, int level, int name, void *value, cio_socklen *len);
+
+    /* The quick setup calls that cio/net.h makes outside tasks, for a
+     * backend whose handles are its own (a simulated one); NULL: the
+     * system's (cio__sync_exec, src/core/socket.c's pairs).
+     * setup_op runs `op` now, on the calling (loop's) thread: CIO_OP_SOCKET,
+     * CIO_OP_BIND, CIO_OP_LISTEN, and CIO_OP_CLOSE of a handle no op is
+     * held on (-CIO_EBUSY otherwise); returns its result as its completion
+     * would have (a socket's handle through cio__fd_result), never waits.
+     * pair makes two connected handles: a pipe with `type` 0 (fds[0] reads),
+     * else a socket pair of `type` (SOCK_STREAM, SOCK_DGRAM); 0 or an error. */
+    int32_t (*setup_op)(cio_loop *loop, cio_op *op);
+    int (*pair)(cio_loop *loop, int type, cio_fd fds[2]);
 };
 enum { CIO__SOCK_NAME = 1, CIO__SOCK_PEER, CIO__SOCK_SET, CIO__SOCK_GET };
 

@@ -147,11 +147,45 @@ const mock_kind *mock_kind_of_op(const cio_op *op) {
     case CIO_OP_RENAMEAT:
     case CIO_OP_MKDIRAT:
     case CIO_OP_SPLICE: /* between pipes and files: the file system's */
+    case CIO_OP_SYMLINKAT:
+    case CIO_OP_LINKAT:
+    case CIO_OP_COPY_RANGE:
+    case CIO_OP_FTRUNCATE: /* on any handle: the file system says what a pipe or socket answers */
+    case CIO_OP_FALLOCATE:
+    case CIO_OP_READDIR:
         return &mock_fs_kind;
+    case CIO_OP_CALL:
+        return &mock_call_kind;
     default:
         return NULL;
     }
 }
+
+/* CIO_OP_CALL: the caller's function, run on the loop's thread when its
+ * seeded latency is over (cio/op.h). Nothing is held; a cancel or a
+ * deadline before then takes it back and fn never runs. Two results are
+ * the engine's own (MOCK_PARK, MOCK_MORE): a function returning one of
+ * them gets -CIO_ERANGE. */
+static int call_check(mock *m, cio_op *op, mock_handle *h) {
+    (void)m;
+    (void)op;
+    (void)h;
+    return 0;
+}
+
+static int32_t call_try(mock *m, cio_op *op, mock_handle *h) {
+    (void)m;
+    (void)h;
+    int32_t r = op->args.call.fn(op->args.call.arg);
+    return (r == MOCK_PARK || r == MOCK_MORE) ? -CIO_ERANGE : r;
+}
+
+static void call_close(mock *m, mock_handle *h) {
+    (void)m;
+    (void)h;
+}
+
+const mock_kind mock_call_kind = {.name = "call", .check = call_check, .try_op = call_try, .close = call_close};
 
 static uint64_t mock_clock(cio_loop *loop) { return state(loop)->now; }
 
@@ -423,7 +457,8 @@ static int mock_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
         outcome = -CIO_ENOENT;
     } else if (!cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_CANCEL_RACE) && finish_first(loop, m, target)) {
         outcome = -CIO_ENOENT;
-    } else if (carrier && !cio__core(loop)->closing && mock_fault(m, CIO_MOCK_FAULT_INTR)) {
+    } else if (carrier && !cio__core(loop)->closing && target->opcode != CIO_OP_CALL &&
+               mock_fault(m, CIO_MOCK_FAULT_INTR)) {
         end_early(loop, m, target, -CIO_EINTR);
         outcome = -CIO_EALREADY;
     } else {
@@ -608,6 +643,8 @@ const struct cio_backend cio__backend_mock = {
     .pollable_fd = mock_pollable_fd,
     .clock = mock_clock,
     .socket_call = mock_net_socket_call,
+    .setup_op = mock_net_setup_op,
+    .pair = mock_net_pair,
 };
 
 uint64_t cio_mock_trace(const cio_loop *loop) {

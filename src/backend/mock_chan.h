@@ -163,5 +163,9 @@ bool mock_sock_aborts(const mock_sock *s);
 /* The backend's socket_call (backend.h): getsockname, getpeername,
  * setsockopt and getsockopt answered by the simulation. */
 int mock_net_socket_call(cio_loop *loop, int call, cio_fd fd, int level, int name, void *value, cio_socklen *len);
+/* The backend's setup_op and pair hooks (backend.h): the quick setup calls
+ * of cio/net.h, answered at once by the simulation. */
+int32_t mock_net_setup_op(cio_loop *loop, cio_op *op);
+int mock_net_pair(cio_loop *loop, int type, cio_fd fds[2]);
 
 #endif /* CIO_MOCK_CHAN_H */

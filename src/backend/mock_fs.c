@@ -55,6 +55,7 @@ struct fs_node {
     uint32_t nents, capents;
     fs_page *pages; /* a file's, sorted by index */
     uint32_t npages, cappages;
+    char *link; /* a symbolic link's target (its contents) */
 };
 
 
@@ -69,10 +70,16 @@ typedef struct mock_fs {
 typedef struct fs_file {
     fs_node *node;
     uint64_t pos;
-    int flags; /* the CIO_O_* it was opened with */
+    int flags;  /* the CIO_O_* it was opened with */
+    char *last; /* a directory's: the name readdir gave last (entries are sorted by name), or NULL */
+    bool eof;   /* a directory's: readdir has given every entry */
 } fs_file;
 
 static bool is_dir(const fs_node *n) { return (n->mode & CIO_S_IFMT) == CIO_S_IFDIR; }
+static bool is_lnk(const fs_node *n) { return (n->mode & CIO_S_IFMT) == CIO_S_IFLNK; }
+
+/* Linux's MAXSYMLINKS: links followed in one path walk. */
+#define MOCK_MAX_LINKS 40u
 /* The access mode: 3 is Linux's "neither" (an open for ioctls). */
 static bool can_read(const fs_file *f) {
     int acc = f->flags & 3;
@@ -105,6 +112,7 @@ static void drop_pages(mock_fs *fs, fs_node *n, uint32_t from) {
 
 static void node_free(mock_fs *fs, fs_node *n) {
     drop_pages(fs, n, 0);
+    free(n->link);
     free(n->pages);
     for (uint32_t i = 0; i < n->nents; i++) free(n->ents[i].name);
     free(n->ents);
@@ -357,7 +365,7 @@ static void tree_free(mock_fs *fs, fs_node *d) {
     for (uint32_t i = 0; i < d->nents; i++) {
         fs_node *n = d->ents[i].node;
         if (is_dir(n)) tree_free(fs, n);
-        else node_free(fs, n);
+        else if (--n->nlink == 0) node_free(fs, n); /* the last of its hard links */
     }
     node_free(fs, d);
 }
@@ -417,19 +425,14 @@ static int classify(const char *s, size_t len) {
     return LAST_NORM;
 }
 
-/* Walks `path` (relative to `dirfd`) to its last component, which is not
- * looked up. */
-static int walk_path(mock *m, mock_fs *fs, cio_fd dirfd, const char *path, walk *w) {
-    size_t total = strnlen(path, MOCK_PATH_MAX);
-    if (total >= MOCK_PATH_MAX) return -CIO_ENAMETOOLONG;
-    if (total == 0) return -CIO_ENOENT;
-    fs_node *cur;
-    if (path[0] == '/') {
-        cur = fs->root;
-    } else {
-        int r = dir_of(m, fs, dirfd, &cur);
-        if (r < 0) return r;
-    }
+static int follow(mock_fs *fs, fs_node *dir, const fs_node *lnk, fs_node **out, unsigned *links);
+
+/* Walks `path` from the directory `cur` (or the root, for an absolute
+ * one) to its last component, which is not looked up; symbolic links in
+ * the components before it are followed, each counting in *links. */
+static int walk_from(mock_fs *fs, fs_node *cur, const char *path, walk *w, unsigned *links) {
+    if (path[0] == 0) return -CIO_ENOENT;
+    if (path[0] == '/') cur = fs->root;
     const char *p = path;
     while (*p == '/') p++;
     if (!*p) {
@@ -450,25 +453,71 @@ static int walk_path(mock *m, mock_fs *fs, cio_fd dirfd, const char *path, walk 
         }
         fs_node *next = step(fs, cur, s, len, type);
         if (!next) return -CIO_ENOENT;
+        if (is_lnk(next)) {
+            int r = follow(fs, cur, next, &next, links);
+            if (r < 0) return r;
+        }
         if (!is_dir(next)) return -CIO_ENOTDIR;
         cur = next;
         p = q;
     }
 }
 
+/* Walks `path` (relative to `dirfd`) to its last component, which is not
+ * looked up. */
+static int walk_path(mock *m, mock_fs *fs, cio_fd dirfd, const char *path, walk *w) {
+    size_t total = strnlen(path, MOCK_PATH_MAX);
+    if (total >= MOCK_PATH_MAX) return -CIO_ENAMETOOLONG;
+    if (total == 0) return -CIO_ENOENT;
+    fs_node *cur = fs->root;
+    if (path[0] != '/') {
+        int r = dir_of(m, fs, dirfd, &cur);
+        if (r < 0) return r;
+    }
+    unsigned links = 0;
+    return walk_from(fs, cur, path, w, &links);
+}
+
 static fs_node *lookup_last(mock_fs *fs, const walk *w) { return step(fs, w->dir, w->name, w->len, w->type); }
 
-/* Walks to and looks up the whole path: the node, -CIO_ENOENT, or
- * -CIO_ENOTDIR for a file named with a slash after it. */
-static int resolve(mock *m, mock_fs *fs, cio_fd dirfd, const char *path, fs_node **out) {
+/* The file the symbolic link `lnk` in `dir` leads to, following links
+ * to the end (Linux's 40 at most per walk: -CIO_ELOOP beyond). */
+static int follow(mock_fs *fs, fs_node *dir, const fs_node *lnk, fs_node **out, unsigned *links) {
+    if (++*links > MOCK_MAX_LINKS) return -CIO_ELOOP;
     walk w;
-    int r = walk_path(m, fs, dirfd, path, &w);
+    int r = walk_from(fs, dir, lnk->link, &w, links);
     if (r < 0) return r;
     fs_node *n = lookup_last(fs, &w);
     if (!n) return -CIO_ENOENT;
+    if (is_lnk(n)) return follow(fs, w.dir, n, out, links);
     if (w.slash && !is_dir(n)) return -CIO_ENOTDIR;
     *out = n;
     return 0;
+}
+
+/* Looks up what `w` names: the node, following a symbolic link when
+ * `follow_last` (or when a slash comes after it, as Linux). */
+static int lookup_follow(mock_fs *fs, const walk *w, bool follow_last, fs_node **out) {
+    fs_node *n = lookup_last(fs, w);
+    if (!n) return -CIO_ENOENT;
+    if (is_lnk(n) && (follow_last || w->slash)) {
+        unsigned links = 0;
+        int r = follow(fs, w->dir, n, &n, &links);
+        if (r < 0) return r;
+    }
+    if (w->slash && !is_dir(n)) return -CIO_ENOTDIR;
+    *out = n;
+    return 0;
+}
+
+/* Walks to and looks up the whole path: the node, -CIO_ENOENT, or
+ * -CIO_ENOTDIR for a file named with a slash after it. A symbolic link at
+ * the end is followed when `follow_last`. */
+static int resolve(mock *m, mock_fs *fs, cio_fd dirfd, const char *path, bool follow_last, fs_node **out) {
+    walk w;
+    int r = walk_path(m, fs, dirfd, path, &w);
+    if (r < 0) return r;
+    return lookup_follow(fs, &w, follow_last, out);
 }
 
 /* A new file or directory `w` names (which does not exist). */
@@ -524,12 +573,17 @@ static int32_t do_openat(mock *m, mock_fs *fs, cio_op *op) {
         } else {
             r = -CIO_EEXIST;
             if (fl & CIO_O_EXCL) goto fail;
+            r = -CIO_ELOOP;
+            if (is_lnk(n) && ((fl & CIO_O_NOFOLLOW) || (r = lookup_follow(fs, &w, true, &n)) < 0)) goto fail;
             r = -CIO_EISDIR;
             if (is_dir(n)) goto fail;
         }
     } else {
         r = -CIO_ENOENT;
         if (!(n = lookup_last(fs, &w))) goto fail;
+        /* O_NOFOLLOW on a link: -CIO_ELOOP, as Linux. */
+        r = -CIO_ELOOP;
+        if (is_lnk(n) && ((fl & CIO_O_NOFOLLOW) || (r = lookup_follow(fs, &w, true, &n)) < 0)) goto fail;
     }
     r = -CIO_ENOTDIR;
     if ((w.slash || (fl & CIO_O_DIRECTORY)) && !is_dir(n)) goto fail;
@@ -753,7 +807,7 @@ static int32_t do_statx(mock *m, mock_fs *fs, cio_op *op) {
         return 0;
     }
     fs_node *n;
-    int r = resolve(m, fs, dirfd, op->args.statx.path, &n);
+    int r = resolve(m, fs, dirfd, op->args.statx.path, !(fl & CIO_AT_SYMLINK_NOFOLLOW), &n);
     if (r < 0) return r;
     stat_node(n, op->args.statx.buf);
     return 0;
@@ -923,6 +977,195 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     return (int32_t)done;
 }
 
+/* ---- the ops of issue 11: links, size, directory listing, copy ---- */
+
+static int32_t do_symlinkat(mock *m, mock_fs *fs, cio_op *op) {
+    const char *target = op->args.link.oldpath;
+    size_t tlen = strnlen(target, MOCK_PATH_MAX);
+    if (tlen >= MOCK_PATH_MAX) return -CIO_ENAMETOOLONG;
+    if (tlen == 0) return -CIO_ENOENT; /* as Linux */
+    walk w;
+    int r = walk_path(m, fs, op->args.link.newdirfd, op->args.link.newpath, &w);
+    if (r < 0) return r;
+    if (w.type != LAST_NORM) return -CIO_EEXIST;
+    if (lookup_last(fs, &w)) return -CIO_EEXIST;
+    if (w.slash) return -CIO_ENOENT; /* a name with a slash after it is a directory's */
+    char *copy = malloc(tlen + 1);
+    if (!copy) return -CIO_ENOMEM;
+    memcpy(copy, target, tlen + 1);
+    fs_node *n;
+    if ((r = create(m, fs, &w, CIO_S_IFLNK | 0777, &n)) < 0) {
+        free(copy);
+        return r;
+    }
+    n->link = copy;
+    n->size = tlen;
+    return 0;
+}
+
+/* As Linux's do_linkat: the old name first, then the new one. */
+static int32_t do_linkat(mock *m, mock_fs *fs, cio_op *op) {
+    fs_node *n;
+    walk ow;
+    int r = walk_path(m, fs, op->args.link.olddirfd, op->args.link.oldpath, &ow);
+    if (r < 0) return r;
+    if ((r = lookup_follow(fs, &ow, op->args.link.flags & CIO_AT_SYMLINK_FOLLOW, &n)) < 0) return r;
+    walk w;
+    if ((r = walk_path(m, fs, op->args.link.newdirfd, op->args.link.newpath, &w)) < 0) return r;
+    if (w.type != LAST_NORM) return -CIO_EEXIST;
+    if (lookup_last(fs, &w)) return -CIO_EEXIST;
+    if (w.slash) return -CIO_ENOENT;
+    if (!w.dir->nlink) return -CIO_ENOENT;
+    if (is_dir(n)) return -CIO_EPERM; /* no hard links to directories */
+    if ((r = ent_add(w.dir, w.name, w.len, n)) < 0) return r;
+    n->nlink++;
+    n->ctime = m->now;
+    touch_dir(m, w.dir);
+    return 0;
+}
+
+/* Cuts or extends `f` to `len` bytes; what lay past a cut reads as zeros
+ * if the file grows again. */
+static void truncate_to(mock *m, mock_fs *fs, fs_node *f, uint64_t len) {
+    if (len < f->size) {
+        drop_pages(fs, f, page_find(f, (len + MOCK_PAGE - 1) / MOCK_PAGE));
+        uint32_t i = page_find(f, len / MOCK_PAGE);
+        if (len % MOCK_PAGE && i < f->npages && f->pages[i].index == len / MOCK_PAGE)
+            memset(f->pages[i].data + len % MOCK_PAGE, 0, MOCK_PAGE - len % MOCK_PAGE);
+    }
+    f->size = len;
+    f->mtime = f->ctime = m->now;
+}
+
+static int32_t do_ftruncate(mock *m, mock_fs *fs, cio_op *op, mock_handle *h) {
+    if (h->kind != &mock_fs_kind) return -CIO_EINVAL; /* a pipe or socket: as Linux */
+    fs_file *f = h->obj;
+    if (op->args.size.len > (uint64_t)INT64_MAX) return -CIO_EINVAL;
+    if (is_dir(f->node) || !can_write(f)) return -CIO_EINVAL; /* Linux's, for a read-only handle too */
+    truncate_to(m, fs, f->node, op->args.size.len);
+    return 0;
+}
+
+/* In Linux's vfs_fallocate order; the mock has modes 0 and KEEP_SIZE. */
+static int32_t do_fallocate(mock *m, mock_fs *fs, cio_op *op, mock_handle *h) {
+    uint64_t off = op->args.size.offset, len = op->args.size.len;
+    if (off > (uint64_t)INT64_MAX || len == 0 || len > (uint64_t)INT64_MAX) return -CIO_EINVAL;
+    if (op->args.size.mode & ~CIO_FALLOCATE_KEEP_SIZE) return -CIO_ENOTSUP;
+    if (h->kind == &mock_pipe_kind) return -CIO_ESPIPE;
+    if (h->kind != &mock_fs_kind) return -ENODEV; /* a socket */
+    fs_file *f = h->obj;
+    fs_node *n = f->node;
+    if (!can_write(f)) return -CIO_EBADF;
+    if (is_dir(n)) return -CIO_EISDIR;
+    if (len > MOCK_MAX_SIZE - off) return -MOCK_EFBIG;
+    uint64_t first = off / MOCK_PAGE, last = (off + len - 1) / MOCK_PAGE;
+    uint64_t have = page_find(n, last + 1) - page_find(n, first);
+    if (fs->pages + (last - first + 1 - have) > MOCK_CAPACITY_PAGES) return -CIO_ENOSPC;
+    for (uint64_t i = first; i <= last; i++) {
+        int err = 0;
+        if (!page_get(fs, n, i, &err)) return err; /* memory: what was made stays, as tmpfs' partial work */
+    }
+    if (!(op->args.size.mode & CIO_FALLOCATE_KEEP_SIZE) && off + len > n->size) {
+        n->size = off + len;
+        n->mtime = m->now;
+    }
+    n->ctime = m->now;
+    return 0;
+}
+
+static uint8_t dirent_type(const fs_node *n) {
+    if (is_dir(n)) return CIO_DT_DIR;
+    if (is_lnk(n)) return CIO_DT_LNK;
+    return CIO_DT_REG;
+}
+
+/* The next entries after the last one given (entries are sorted by name,
+ * so one added or removed meanwhile changes nothing for the others); a
+ * seeded number of them, from 1 up to what fits, as getdents may give
+ * fewer than fit. */
+static int32_t do_readdir(mock *m, cio_op *op, mock_handle *h) {
+    if (h->kind != &mock_fs_kind) return -CIO_ENOTDIR;
+    fs_file *f = h->obj;
+    fs_node *d = f->node;
+    if (!is_dir(d)) return -CIO_ENOTDIR;
+    if (!d->nlink) return -CIO_ENOENT; /* removed: Linux's IS_DEADDIR */
+    uint32_t i = 0;
+    if (f->last) {
+        bool found;
+        i = ent_find(d, f->last, strlen(f->last), &found);
+        if (found) i++;
+    }
+    if (i >= d->nents) return 0;
+    uint32_t most = mock_transfer_size(m, d->nents - i);
+    char *buf = op->args.readdir.buf;
+    uint32_t len = op->args.readdir.len, out = 0, given = 0;
+    for (; i < d->nents && given < most; i++, given++) {
+        const fs_entry *e = &d->ents[i];
+        size_t nl = strlen(e->name);
+        uint16_t rec = CIO_DIRENT_RECLEN(nl);
+        if (rec > len - out) break;
+        cio_dirent *de = (cio_dirent *)(void *)(buf + out);
+        de->ino = e->node->ino;
+        de->reclen = rec;
+        de->type = dirent_type(e->node);
+        memcpy(de->name, e->name, nl + 1);
+        out += rec;
+    }
+    if (!given) return -CIO_EINVAL; /* the next record does not fit: as getdents64 */
+    char *last = malloc(strlen(d->ents[i - 1].name) + 1);
+    if (!last) return -CIO_ENOMEM;
+    strcpy(last, d->ents[i - 1].name);
+    free(f->last);
+    f->last = last;
+    accessed(m, d);
+    return (int32_t)out;
+}
+
+/* copy_file_range between two simulated files: a seeded number of the
+ * bytes it could copy, from 1 up, as the kernel may copy fewer. */
+static int32_t do_copy_range(mock *m, mock_fs *fs, cio_op *op) {
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    mock_handle *hi = mock_handle_at(&m->world, op->args.copy.fd_in);
+    mock_handle *ho = mock_handle_at(&m->world, op->args.copy.fd_out);
+    if (!hi || !ho) return -CIO_EBADF;
+    if (hi->kind != &mock_fs_kind || ho->kind != &mock_fs_kind) return -CIO_EINVAL; /* files only, here */
+    fs_file *fi = hi->obj, *fo = ho->obj;
+    if (!can_read(fi) || !can_write(fo) || (fo->flags & CIO_O_APPEND)) return -CIO_EBADF;
+    if (is_dir(fi->node) || is_dir(fo->node)) return -CIO_EISDIR;
+    uint64_t oi = op->args.copy.off_in, oo = op->args.copy.off_out;
+    if ((oi != cur && oi > (uint64_t)INT64_MAX) || (oo != cur && oo > (uint64_t)INT64_MAX)) return -CIO_EINVAL;
+    uint64_t at_in = oi == cur ? fi->pos : oi, at_out = oo == cur ? fo->pos : oo;
+    uint32_t len = op->args.copy.len < MOCK_MAX_RW ? op->args.copy.len : MOCK_MAX_RW;
+    if (fi->node == fo->node && at_in < at_out + len && at_out < at_in + len) return -CIO_EINVAL;
+    if (!len) return 0;
+    fs_node *in = fi->node;
+    uint64_t avail = at_in < in->size ? in->size - at_in : 0;
+    if (avail < len) len = (uint32_t)avail;
+    accessed(m, in);
+    if (!len) return 0;
+    if (at_out >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
+    if (len > MOCK_MAX_SIZE - at_out) len = (uint32_t)(MOCK_MAX_SIZE - at_out);
+    len = mock_transfer_size(m, len);
+    unsigned char tmp[16 * 1024];
+    uint32_t done = 0;
+    while (done < len) {
+        uint32_t run = len - done < sizeof tmp ? len - done : (uint32_t)sizeof tmp;
+        cio_iovec tv = {.iov_base = tmp, .iov_len = run};
+        cursor rc = {&tv, 1, 0, 0}, wc = {&tv, 1, 0, 0};
+        data_read(in, at_in + done, &rc, run);
+        int64_t w = data_write(m, fs, fo->node, at_out + done, &wc, run);
+        if (w < 0) {
+            if (!done) return (int32_t)w;
+            break;
+        }
+        done += (uint32_t)w;
+        if ((uint32_t)w < run) break; /* the capacity is full */
+    }
+    if (oi == cur) fi->pos += done;
+    if (oo == cur) fo->pos += done;
+    return (int32_t)done;
+}
+
 /* ---- the kind ---- */
 
 static int fs_check(mock *m, cio_op *op, mock_handle *h) {
@@ -948,6 +1191,20 @@ static int32_t fs_try(mock *m, cio_op *op, mock_handle *h) {
         return do_mkdirat(m, fs, op);
     case CIO_OP_SPLICE:
         return do_splice(m, fs, op);
+    case CIO_OP_SYMLINKAT:
+        return do_symlinkat(m, fs, op);
+    case CIO_OP_LINKAT:
+        return do_linkat(m, fs, op);
+    case CIO_OP_COPY_RANGE:
+        return do_copy_range(m, fs, op);
+    /* On any simulated handle (mock_kind_of_op): a pipe's or a socket's
+     * answer is the file system's too. */
+    case CIO_OP_FTRUNCATE:
+        return do_ftruncate(m, fs, op, h);
+    case CIO_OP_FALLOCATE:
+        return do_fallocate(m, fs, op, h);
+    case CIO_OP_READDIR:
+        return do_readdir(m, op, h);
     default:
         break;
     }
@@ -989,6 +1246,7 @@ static void fs_close(mock *m, mock_handle *h) {
         f->node->opens--;
         node_release(m->fs, f->node);
     }
+    free(f->last);
     free(f);
 }
 
@@ -1041,6 +1299,7 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
     if (r < 0) return r;
     if (w.type != LAST_NORM || w.slash) return -CIO_EISDIR;
     fs_node *n = lookup_last(fs, &w);
+    if (n && is_lnk(n) && (r = lookup_follow(fs, &w, true, &n)) < 0) return r;
     if (n && is_dir(n)) return -CIO_EISDIR;
     if (!n && (r = create(m, fs, &w, CIO_S_IFREG | 0644, &n)) < 0) return r;
     truncate_to_zero(m, fs, n);
@@ -1062,7 +1321,7 @@ int64_t cio_mock_file_get(cio_loop *loop, const char *path, void *buf, size_t ca
     mock_fs *fs = fs_of(m);
     if (!fs) return -CIO_ENOMEM;
     fs_node *n;
-    int r = resolve(m, fs, CIO_AT_FDCWD, path, &n);
+    int r = resolve(m, fs, CIO_AT_FDCWD, path, true, &n);
     if (r < 0) return r;
     if (is_dir(n)) return -CIO_EISDIR;
     size_t k = n->size < cap ? (size_t)n->size : cap;

@@ -1172,3 +1172,44 @@ int mock_net_socket_call(cio_loop *loop, int call, cio_fd fd, int level, int nam
         return other_level(s, false, level, name, value, len);
     }
 }
+
+/* ---- the quick setup calls of cio/net.h (backend.h: setup_op, pair) ---- */
+
+/* Runs a socket, bind, listen or close now, as its try would at the end of
+ * its latency: the same code, so the same answers; no latency, no fault. */
+int32_t mock_net_setup_op(cio_loop *loop, cio_op *op) {
+    mock *m = CIO_BACKEND_STATE(loop, mock);
+    const cio_op *was = m->world.trying;
+    int32_t r;
+    if (op->opcode == CIO_OP_SOCKET) {
+        m->world.trying = op; /* the handle is made by a socket op, for the leak report */
+        r = do_socket(m, op);
+        m->world.trying = was;
+        return r;
+    }
+    cio_fd fd = op->opcode == CIO_OP_CLOSE    ? op->args.close.fd
+                : op->opcode == CIO_OP_LISTEN ? op->args.listen.fd
+                                              : op->args.addr.fd;
+    mock_handle *h = mock_handle_at(&m->world, fd);
+    if (!h) return -CIO_EBADF;
+    switch (op->opcode) {
+    case CIO_OP_CLOSE:
+        if (h->ops.head) return -CIO_EBUSY; /* ops wait on it: a close op must end them */
+        h->kind->close(m, h);
+        mock_handle_free(&m->world, fd);
+        return 0;
+    case CIO_OP_BIND:
+    case CIO_OP_LISTEN:
+        if (h->kind == &mock_stream_kind) return -CIO_EINVAL; /* connected already, as Linux says */
+        if (h->kind != &mock_socket_kind) return -CIO_ENOTSOCK;
+        return net_try(m, op, h);
+    default:
+        return -CIO_EINVAL;
+    }
+}
+
+int mock_net_pair(cio_loop *loop, int type, cio_fd fds[2]) {
+    mock *m = CIO_BACKEND_STATE(loop, mock);
+    if (type != 0 && type != SOCK_STREAM) return -CIO_ENOTSUP; /* datagram pairs are not simulated */
+    return mock_chan_make(m, type == SOCK_STREAM, fds);
+}

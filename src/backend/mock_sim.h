@@ -191,6 +191,7 @@ extern const mock_kind mock_pipe_kind;   /* mock_chan.c */
 extern const mock_kind mock_stream_kind; /* mock_chan.c */
 extern const mock_kind mock_socket_kind; /* mock_net.c: CIO_OP_SOCKET, and sockets not connected */
 extern const mock_kind mock_fs_kind;     /* mock_fs.c: the *at ops, files and directories */
+extern const mock_kind mock_call_kind;   /* mock.c: CIO_OP_CALL, the caller's function */
 
 /* Free what mock_net.c and mock_fs.c hold (m->net, m->fs), once every
  * handle is closed (the loop's close). */

@@ -84,16 +84,20 @@ enum {
 #define FD_CLOSING 0x80000000u
 
 /* Opcodes newer than the packaged liburing's header; filled in by hand. */
-enum { URING_OP_BIND = 56, URING_OP_LISTEN = 57 };
+enum { URING_OP_FTRUNCATE = 55, URING_OP_BIND = 56, URING_OP_LISTEN = 57 };
+
+/* A set of cio opcodes, one bit each. */
+#define OPBIT(opc) ((uint64_t)1 << (opc))
+_Static_assert(CIO_OP_COUNT_ <= 64, "a set of opcodes is a uint64_t");
 
 typedef struct uring {
     struct io_uring ring;
     unsigned setup_flags;
-    uint32_t native;     /* bit (1 << cio opcode): the kernel runs it itself */
-    uint32_t plain;      /* of those, the ones that are one plain SQE with the handle
+    uint64_t native;     /* bit OPBIT(cio opcode): the kernel runs it itself */
+    uint64_t plain;      /* of those, the ones that are one plain SQE with the handle
                             (if any) first in op->args: not a post, close or splice */
-    uint32_t fast;       /* `plain`, or 0 while the backlog holds anything */
-    uint32_t fd_first;   /* the opcodes whose handle is first in op->args (the table says) */
+    uint64_t fast;       /* `plain`, or 0 while the backlog holds anything */
+    uint64_t fd_first;   /* the opcodes whose handle is first in op->args (the table says) */
     int wake_fd[2];      /* pipe: the ring reads [0], cio_loop_wake() writes [1] */
     int notify_fd;       /* eventfd registered for cio_loop_fd(), or -1 */
     int enter_fd;        /* registered ring index, or the ring fd */
@@ -144,7 +148,15 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_POLL] = IORING_OP_POLL_ADD,
     [CIO_OP_SPLICE] = IORING_OP_SPLICE,
     [CIO_OP_POST] = IORING_OP_MSG_RING,
+    [CIO_OP_FTRUNCATE] = URING_OP_FTRUNCATE, /* Linux 6.9 */
+    [CIO_OP_FALLOCATE] = IORING_OP_FALLOCATE,
+    [CIO_OP_SYMLINKAT] = IORING_OP_SYMLINKAT,
+    [CIO_OP_LINKAT] = IORING_OP_LINKAT,
 };
+
+/* Opcodes the kernel has no op for: always the pool's (the caller's own
+ * function, getdents, copy_file_range). */
+static const uint64_t pool_only = OPBIT(CIO_OP_CALL) | OPBIT(CIO_OP_READDIR) | OPBIT(CIO_OP_COPY_RANGE);
 
 /* The handle the kernel's cancel by handle matches (the request's file):
  * the core's `file` (a splice's fd_out; its fd_in is looked up when it
@@ -157,11 +169,13 @@ static inline cio_fd op_fd(const cio_op *op) { return cio__op_file(op); }
  * the blocking call is over: a splice from an empty pipe would ignore its
  * deadline. Their deadlines are the core's; a deadline cancels them like
  * cio_cancel does (the kernel interrupts the worker). */
-static const uint32_t core_timed = 1u << CIO_OP_SPLICE | 1u << CIO_OP_FSYNC | 1u << CIO_OP_STATX |
-                                   1u << CIO_OP_UNLINKAT | 1u << CIO_OP_RENAMEAT | 1u << CIO_OP_MKDIRAT;
+static const uint64_t core_timed = OPBIT(CIO_OP_SPLICE) | OPBIT(CIO_OP_FSYNC) | OPBIT(CIO_OP_STATX) |
+                                   OPBIT(CIO_OP_UNLINKAT) | OPBIT(CIO_OP_RENAMEAT) | OPBIT(CIO_OP_MKDIRAT) |
+                                   OPBIT(CIO_OP_FTRUNCATE) | OPBIT(CIO_OP_FALLOCATE) | OPBIT(CIO_OP_SYMLINKAT) |
+                                   OPBIT(CIO_OP_LINKAT);
 
 /* Whether the op's deadline travels with it as a link timeout. */
-static inline bool has_lt(const cio_op *op) { return op->deadline && !(core_timed & (1u << op->opcode)); }
+static inline bool has_lt(const cio_op *op) { return op->deadline && !(core_timed & (OPBIT(op->opcode))); }
 
 /* Whether ops of `opc` reach a backend at all (timers and cancels are the
  * core's alone). */
@@ -169,12 +183,15 @@ static bool reaches_backend(int opc) { return cio__opdefs[opc].run != OPD_RUN_CO
 
 /* Ops whose absence the core can cover with a plain, non-blocking-in-practice
  * system call (bind and listen came to io_uring in 6.11; the others, for
- * CIO_URING_DISABLE). If the kernel lacks any other, this backend is not
+ * CIO_URING_DISABLE), or with the pool (ftruncate came in 6.9; the file
+ * ops of issue 11, and those the kernel has no op for). If the kernel lacks any other, this backend is not
  * used. */
-static const uint32_t core_can_run = 1u << CIO_OP_SOCKET | 1u << CIO_OP_BIND | 1u << CIO_OP_LISTEN |
-                                     1u << CIO_OP_SHUTDOWN | 1u << CIO_OP_CLOSE | 1u << CIO_OP_UNLINKAT |
-                                     1u << CIO_OP_RENAMEAT | 1u << CIO_OP_MKDIRAT | 1u << CIO_OP_OPENAT |
-                                     1u << CIO_OP_STATX | 1u << CIO_OP_FSYNC | 1u << CIO_OP_POST;
+static const uint64_t core_can_run = OPBIT(CIO_OP_SOCKET) | OPBIT(CIO_OP_BIND) | OPBIT(CIO_OP_LISTEN) |
+                                     OPBIT(CIO_OP_SHUTDOWN) | OPBIT(CIO_OP_CLOSE) | OPBIT(CIO_OP_UNLINKAT) |
+                                     OPBIT(CIO_OP_RENAMEAT) | OPBIT(CIO_OP_MKDIRAT) | OPBIT(CIO_OP_OPENAT) |
+                                     OPBIT(CIO_OP_STATX) | OPBIT(CIO_OP_FSYNC) | OPBIT(CIO_OP_POST) |
+                                     OPBIT(CIO_OP_FTRUNCATE) | OPBIT(CIO_OP_FALLOCATE) | OPBIT(CIO_OP_SYMLINKAT) |
+                                     OPBIT(CIO_OP_LINKAT) | pool_only;
 
 /* ---- entering the kernel ---- */
 
@@ -638,6 +655,20 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         else
             io_uring_prep_poll_add(sqe, op->args.poll.fd, op->args.poll.events);
         break;
+    case CIO_OP_FTRUNCATE: /* the new size in `off`; liburing 2.3 has no helper */
+        io_uring_prep_rw(KOP, sqe, op->args.size.fd, NULL, 0, op->args.size.len);
+        break;
+    case CIO_OP_FALLOCATE:
+        io_uring_prep_fallocate(sqe, op->args.size.fd, op->args.size.mode, (off_t)op->args.size.offset,
+                                (off_t)op->args.size.len);
+        break;
+    case CIO_OP_SYMLINKAT:
+        io_uring_prep_symlinkat(sqe, op->args.link.oldpath, op->args.link.newdirfd, op->args.link.newpath);
+        break;
+    case CIO_OP_LINKAT:
+        io_uring_prep_linkat(sqe, op->args.link.olddirfd, op->args.link.oldpath, op->args.link.newdirfd,
+                             op->args.link.newpath, op->args.link.flags);
+        break;
     case CIO_OP_SPLICE:
         io_uring_prep_splice(sqe, op->args.splice.fd_in,
                              op->args.splice.off_in == cur ? -1 : (int64_t)op->args.splice.off_in,
@@ -794,7 +825,7 @@ static CIO_NOINLINE bool fdc_grow(uring *u, cio_fd fd) {
  * 1 when the core must time the op's deadline. */
 static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     unsigned opc = op->opcode;
-    if (!(u->native & (1u << opc))) return -CIO_ENOTSUP;
+    if (!(u->native & (OPBIT(opc)))) return -CIO_ENOTSUP;
     if (opc == CIO_OP_POST) {
         /* MSG_RING reaches only another io_uring loop. */
         const cio_core *tc = cio__core(op->args.post.target);
@@ -817,12 +848,12 @@ static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     } else {
         stage_op(u, op);
     }
-    return op->deadline && (core_timed & (1u << opc)) ? 1 : 0;
+    return op->deadline && (core_timed & (OPBIT(opc))) ? 1 : 0;
 }
 
 static int uring_submit(cio_loop *loop, cio_op *op) {
     uring *u = state(loop);
-    uint32_t bit = 1u << op->opcode;
+    uint64_t bit = OPBIT(op->opcode);
     if (CIO_UNLIKELY(!(u->fast & bit) || op->deadline || sq_free(u) == 0)) return submit_slow(loop, u, op);
     /* An op with no handle keeps the bflags of 0 that its prep, or its last
      * completion here, left. */
@@ -962,7 +993,7 @@ static void apply_disable_env(uring *u) {
     buf[sizeof buf - 1] = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
         for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-            if ((core_can_run & (1u << opc)) && strcmp(tok, cio_op_name(opc)) == 0) u->native &= ~(1u << opc);
+            if ((core_can_run & (OPBIT(opc))) && strcmp(tok, cio_op_name(opc)) == 0) u->native &= ~(OPBIT(opc));
 }
 
 static int probe(uring *u) {
@@ -970,7 +1001,8 @@ static int probe(uring *u) {
     if (!p) return -CIO_ENOTSUP;
     u->native = 0;
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-        if (reaches_backend(opc) && io_uring_opcode_supported(p, kernel_opcode[opc])) u->native |= 1u << opc;
+        if (reaches_backend(opc) && !(pool_only & OPBIT(opc)) && io_uring_opcode_supported(p, kernel_opcode[opc]))
+            u->native |= OPBIT(opc);
     /* What the core itself needs: cancel, link timeouts for deadlines, and
      * IORING_OP_SOCKET as the mark of a 5.19 kernel (multishot accept,
      * CANCEL_ANY). */
@@ -979,7 +1011,7 @@ static int probe(uring *u) {
                   io_uring_opcode_supported(p, IORING_OP_SOCKET);
     io_uring_free_probe(p);
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-        if (reaches_backend(opc) && !(u->native & (1u << opc)) && !(core_can_run & (1u << opc))) usable = false;
+        if (reaches_backend(opc) && !(u->native & (OPBIT(opc))) && !(core_can_run & (OPBIT(opc)))) usable = false;
     return usable ? 0 : -CIO_ENOTSUP;
 }
 
@@ -1017,12 +1049,12 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     }
     if ((r = probe(u)) < 0) goto fail;
     apply_disable_env(u);
-    u->plain = u->native & ~(1u << CIO_OP_POST | 1u << CIO_OP_CLOSE | 1u << CIO_OP_SPLICE | 1u << CIO_OP_POLL |
-                             1u << CIO_OP_OPENAT);
+    u->plain = u->native & ~(OPBIT(CIO_OP_POST) | OPBIT(CIO_OP_CLOSE) | OPBIT(CIO_OP_SPLICE) | OPBIT(CIO_OP_POLL) |
+                             OPBIT(CIO_OP_OPENAT));
     u->fast = u->plain;
     /* The fast path finds these handles at op->args.rw.fd. */
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-        if (cio__opdefs[opc].file == 1) u->fd_first |= 1u << opc; /* stored 1 + offset: offset 0 */
+        if (cio__opdefs[opc].file == 1) u->fd_first |= OPBIT(opc); /* stored 1 + offset: offset 0 */
     u->enter_fd = u->ring.ring_fd;
     /* A pipe, not an eventfd: the kernel defers the signal of the
      * cio_loop_fd() eventfd when a completion is set off from inside an

@@ -9,6 +9,9 @@
 #include "internal.h"
 
 #if !defined(_WIN32)
+#if CIO_LINUX
+#include <dirent.h>
+#endif
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -20,6 +23,7 @@
 SAME(CIO_AT_FDCWD, AT_FDCWD);
 SAME(CIO_AT_SYMLINK_NOFOLLOW, AT_SYMLINK_NOFOLLOW);
 SAME(CIO_AT_REMOVEDIR, AT_REMOVEDIR);
+SAME(CIO_AT_SYMLINK_FOLLOW, AT_SYMLINK_FOLLOW);
 #ifdef AT_EMPTY_PATH
 SAME(CIO_AT_EMPTY_PATH, AT_EMPTY_PATH);
 #endif
@@ -76,6 +80,17 @@ SAME(CIO_RENAME_EXCHANGE, RENAME_EXCHANGE);
 SAME(CIO_SPLICE_F_MOVE, SPLICE_F_MOVE);
 SAME(CIO_SPLICE_F_NONBLOCK, SPLICE_F_NONBLOCK);
 SAME(CIO_SPLICE_F_MORE, SPLICE_F_MORE);
+#endif
+#if CIO_LINUX
+SAME(CIO_FALLOCATE_KEEP_SIZE, FALLOC_FL_KEEP_SIZE);
+SAME(CIO_DT_UNKNOWN, DT_UNKNOWN);
+SAME(CIO_DT_FIFO, DT_FIFO);
+SAME(CIO_DT_CHR, DT_CHR);
+SAME(CIO_DT_DIR, DT_DIR);
+SAME(CIO_DT_BLK, DT_BLK);
+SAME(CIO_DT_REG, DT_REG);
+SAME(CIO_DT_LNK, DT_LNK);
+SAME(CIO_DT_SOCK, DT_SOCK);
 #endif
 SAME(CIO_S_IFMT, S_IFMT);
 SAME(CIO_S_IFSOCK, S_IFSOCK);
@@ -197,6 +212,24 @@ static int check_splice(cio_loop *loop, const cio_op *op) {
     return CIO_LINUX ? 0 : -CIO_ENOTSUP; /* splice(2) is Linux's alone */
 }
 
+static int check_call(cio_loop *loop, const cio_op *op) {
+    (void)loop;
+    return op->args.call.fn ? 0 : -CIO_EINVAL;
+}
+
+static int check_link(cio_loop *loop, const cio_op *op) {
+    (void)loop;
+    if (!op->args.link.oldpath || !op->args.link.newpath) return -CIO_EINVAL;
+    return (op->args.link.flags & ~CIO_AT_SYMLINK_FOLLOW) ? -CIO_EINVAL : 0;
+}
+
+/* Records are 8-aligned from the buffer's start (cio_dirent). */
+static int check_readdir(cio_loop *loop, const cio_op *op) {
+    (void)loop;
+    const void *buf = op->args.readdir.buf;
+    return (!buf || ((uintptr_t)buf & 7u)) ? -CIO_EINVAL : 0;
+}
+
 static int check_post(cio_loop *loop, const cio_op *op) {
     (void)loop;
     const cio_op *m = op->args.post.msg;
@@ -258,6 +291,17 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
     [CIO_OP_SPLICE] = {.name = "splice", .file = AT(splice.fd_out), .also = {AT(splice.fd_in), 0},
                        .check = check_splice},
     [CIO_OP_POST] = {.name = "post", .run = OPD_RUN_POST, .check = check_post},
+    [CIO_OP_CALL] = {.name = "call", .run = OPD_RUN_POOL, .check = check_call},
+    [CIO_OP_FTRUNCATE] = ON_FD("ftruncate", size.fd, OPD_DIR_NONE, OPD_RUN_POOL, NULL),
+    [CIO_OP_FALLOCATE] = ON_FD("fallocate", size.fd, OPD_DIR_NONE, OPD_RUN_POOL, NULL),
+    /* A symlinkat's target is its contents, not a path it looks up: only
+     * the new name's directory is a handle it uses. */
+    [CIO_OP_SYMLINKAT] = {.name = "symlinkat", .also = {AT(link.newdirfd), 0}, .also_dirs = true,
+                          .check = check_link},
+    [CIO_OP_LINKAT] = {.name = "linkat", .also = {AT(link.olddirfd), AT(link.newdirfd)}, .also_dirs = true,
+                       .check = check_link},
+    [CIO_OP_READDIR] = ON_FD("readdir", readdir.fd, OPD_DIR_NONE, OPD_RUN_POOL, check_readdir),
+    [CIO_OP_COPY_RANGE] = {.name = "copy_range", .file = AT(copy.fd_out), .also = {AT(copy.fd_in), 0}},
 };
 
 #undef AT

@@ -17,7 +17,8 @@
  * take every thread from the others. Its further ops wait in the queue;
  * the other loops' ops pass them.
  *
- * Cancel: a queued op is taken back. A running one is interrupted: its
+ * Cancel: a queued op is taken back. A running one is interrupted (but
+ * never the caller's own function, CIO_OP_CALL, which runs to its end): its
  * thread gets POOL_SIGNAL, whose handler only notes that it came and is
  * installed without SA_RESTART, so a blocking system call returns EINTR and
  * the op completes with -CIO_ECANCELED. The signal may land just before the
@@ -45,6 +46,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#include <signal.h>
+#endif
 
 #include "internal.h"
 #include "thread.h"
@@ -124,6 +129,9 @@ static void after_fork_child(void) {
  * IO) under a backlog of them. But not forever: a handler that has not
  * run after POOL_RESEND_NS may have been deferred (see the top). */
 static void interrupt(worker *w) {
+    /* The caller's own function is never interrupted (op.h: cio_prep_call):
+     * it completes when it returns, cancelled or not. */
+    if (w->op->opcode == CIO_OP_CALL) return;
     uint64_t now = cio__clock_ns();
     if (atomic_exchange_explicit(&w->signal_pending, true, memory_order_relaxed) &&
         now - w->sent_ns < POOL_RESEND_NS)
@@ -135,6 +143,8 @@ static void interrupt(worker *w) {
 
 /* Marks the op `w` runs as cancelled and interrupts it; pool.mu held. */
 static void cancel_running(worker *w) {
+    /* Not counted either: nothing is to be signalled again each turn. */
+    if (w->op->opcode == CIO_OP_CALL) return;
     if (!w->cancel) {
         w->cancel = true;
         atomic_fetch_add_explicit(&cio__core(w->op->internal_.loop)->pool_cancels, 1, memory_order_relaxed);
@@ -166,9 +176,28 @@ static bool post_back(cio_op *op) {
     return cio__posts_push(cio__core(op->internal_.loop), op);
 }
 
+/* The caller's function (CIO_OP_CALL), with the pool's interrupt signal
+ * blocked too: a late one, sent for the op this thread ran before, must
+ * not break a blocking call of the user's with EINTR. It stays pending and
+ * lands once the function has returned. Windows interrupts with
+ * CancelSynchronousIo, which leaves nothing behind. */
+static int32_t call_user(cio_op *op) {
+#if defined(_WIN32)
+    return cio__sync_exec(op);
+#else
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int32_t res = cio__sync_exec(op);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return res;
+#endif
+}
+
 /* Runs the op. EINTR means "cancelled" only if someone asked; otherwise it
  * is a stray signal (ours, late) and the call starts again. */
 static int32_t run(worker *w, cio_op *op) {
+    if (op->opcode == CIO_OP_CALL) return call_user(op);
     for (;;) {
         int32_t res = cio__sync_exec(op);
         if (res != -CIO_EINTR) return res;

@@ -5,6 +5,7 @@
  */
 #include "../backend/backend.h"
 #include "oserr.h"
+#include "cio/net.h"
 
 #if !defined(_WIN32)
 #include <errno.h>
@@ -58,3 +59,44 @@ int cio_socket_set_option(cio_loop *loop, cio_fd fd, int level, int name, const 
 int cio_socket_get_option(cio_loop *loop, cio_fd fd, int level, int name, void *value, cio_socklen *len) {
     return socket_call(loop, CIO__SOCK_GET, fd, level, name, value, len);
 }
+
+/* ---- the quick setup calls of cio/net.h (src/net), through the backend ---- */
+
+int cio__sys_pair(int type, cio_fd fds[2]); /* src/net/pair_posix.c, pair_win.c */
+int32_t cio__setup_op(cio_loop *loop, cio_op *op);
+
+int32_t cio__setup_op(cio_loop *loop, cio_op *op) {
+    const struct cio_backend *be = backend_of(loop);
+    if (!be || !op) return -CIO_EINVAL;
+    switch (op->opcode) {
+    case CIO_OP_SOCKET:
+    case CIO_OP_BIND:
+    case CIO_OP_LISTEN:
+    case CIO_OP_CLOSE:
+        break;
+    default:
+        return -CIO_EINVAL;
+    }
+    if (op->opcode == CIO_OP_BIND && (!op->args.addr.addr || op->args.addr.addrlen <= 0)) return -CIO_EINVAL;
+    /* As a completion leaves it, so that cio_op_fd() reads the new handle. */
+    op->res = be->setup_op ? be->setup_op(loop, op) : cio__sync_exec(op);
+    return op->res;
+}
+
+/* On failure both handles read CIO_FD_INVALID, so that a caller's
+ * cleanup closes nothing it does not own. */
+static int make_pair(cio_loop *loop, int type, cio_fd fds[2]) {
+    const struct cio_backend *be = backend_of(loop);
+    if (!be || !fds) return -CIO_EINVAL;
+    fds[0] = fds[1] = CIO_FD_INVALID;
+    int r = be->pair ? be->pair(loop, type, fds) : cio__sys_pair(type, fds);
+    if (r < 0) fds[0] = fds[1] = CIO_FD_INVALID;
+    return r;
+}
+
+int cio_socket_pair(cio_loop *loop, int type, cio_fd fds[2]) {
+    if (type != SOCK_STREAM && type != SOCK_DGRAM) return -CIO_EINVAL;
+    return make_pair(loop, type, fds);
+}
+
+int cio_pipe(cio_loop *loop, cio_fd fds[2]) { return make_pair(loop, 0, fds); }

@@ -38,6 +38,7 @@ const char *cio_strerror(int err) {
         E(CIO_EPIPE, "broken pipe")
         E(CIO_ERANGE, "result out of range")
         E(CIO_ENAMETOOLONG, "name too long")
+        E(CIO_ENOTFOUND, "host not found")
         E(CIO_ENOSYS, "function not implemented")
         E(CIO_ENOTEMPTY, "directory not empty")
         E(CIO_ELOOP, "too many levels of symbolic links")

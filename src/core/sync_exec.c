@@ -15,6 +15,10 @@ static int32_t sys_nop(cio_op *op) {
     return 0;
 }
 
+/* The caller's own function (cio_prep_call): the pool never interrupts it
+ * (pool.c), and its result is the op's as it is, -CIO_EINTR included. */
+static int32_t sys_call(cio_op *op) { return op->args.call.fn(op->args.call.arg); }
+
 /* Opcodes the core runs itself (timers, cancels, posts) have no row: a
  * backend that hands one here has a bug, which -CIO_EINVAL reports. */
 static sync_fn *const sync_fns[CIO_OP_COUNT_] = {
@@ -42,6 +46,13 @@ static sync_fn *const sync_fns[CIO_OP_COUNT_] = {
     [CIO_OP_SHUTDOWN] = cio__sys_shutdown,
     [CIO_OP_POLL] = cio__sys_poll,
     [CIO_OP_SPLICE] = cio__sys_splice,
+    [CIO_OP_CALL] = sys_call,
+    [CIO_OP_FTRUNCATE] = cio__sys_ftruncate,
+    [CIO_OP_FALLOCATE] = cio__sys_fallocate,
+    [CIO_OP_SYMLINKAT] = cio__sys_symlinkat,
+    [CIO_OP_LINKAT] = cio__sys_linkat,
+    [CIO_OP_READDIR] = cio__sys_readdir,
+    [CIO_OP_COPY_RANGE] = cio__sys_copy_range,
 };
 
 int32_t cio__sync_exec(cio_op *op) {

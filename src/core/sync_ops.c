@@ -11,6 +11,9 @@
 #include "sync_ops.h"
 
 #if !defined(_WIN32)
+#if CIO_LINUX
+#include <dirent.h> /* getdents64 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -219,5 +222,141 @@ int32_t cio__sys_splice(cio_op *op) {
     (void)op;
     return -CIO_ENOTSUP;
 #endif
+}
+
+/* ---- the L3 file ops (issue 11) ---- */
+
+int32_t cio__sys_ftruncate(cio_op *op) {
+    if (op->args.size.len > (uint64_t)INT64_MAX) return -CIO_EINVAL;
+    return result(ftruncate(op->args.size.fd, (off_t)op->args.size.len));
+}
+
+int32_t cio__sys_fallocate(cio_op *op) {
+    uint64_t off = op->args.size.offset, len = op->args.size.len;
+    if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX) return -CIO_EINVAL;
+#if CIO_LINUX
+    return result(fallocate(op->args.size.fd, op->args.size.mode, (off_t)off, (off_t)len));
+#else
+    if (op->args.size.mode != 0) return -CIO_ENOTSUP; /* KEEP_SIZE and the rest are Linux's */
+    if (len == 0) return -CIO_EINVAL;                   /* as Linux's fallocate */
+    int r = posix_fallocate(op->args.size.fd, (off_t)off, (off_t)len);
+    return r ? -r : 0; /* it returns the error rather than setting errno */
+#endif
+}
+
+int32_t cio__sys_symlinkat(cio_op *op) {
+    return result(symlinkat(op->args.link.oldpath, op->args.link.newdirfd, op->args.link.newpath));
+}
+
+int32_t cio__sys_linkat(cio_op *op) {
+    return result(linkat(op->args.link.olddirfd, op->args.link.oldpath, op->args.link.newdirfd,
+                         op->args.link.newpath, op->args.link.flags));
+}
+
+#if CIO_LINUX
+/* What getdents64 writes (linux_dirent64). */
+struct kdirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    uint16_t d_reclen;
+    uint8_t d_type;
+    char d_name[];
+};
+#endif
+
+/* Linux: getdents64 into the caller's buffer, then each record rewritten
+ * in place as a cio_dirent. A cio_dirent is never longer than the kernel's
+ * record of the same name (an 11-byte head against 19), so the records
+ * written never pass the ones still to be read. A batch of "." and ".."
+ * alone is not the end: read on. */
+int32_t cio__sys_readdir(cio_op *op) {
+#if CIO_LINUX
+    char *buf = op->args.readdir.buf;
+    const uint32_t len = op->args.readdir.len;
+    for (;;) {
+        ssize_t n = getdents64(op->args.readdir.fd, buf, len);
+        if (n <= 0) return result(n);
+        size_t out = 0;
+        for (size_t at = 0; at < (size_t)n;) {
+            const struct kdirent64 *k = (const struct kdirent64 *)(const void *)(buf + at);
+            uint64_t ino = k->d_ino;
+            uint8_t type = k->d_type;
+            const char *name = k->d_name;
+            at += k->d_reclen;
+            if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+            size_t nl = strlen(name);
+            cio_dirent *d = (cio_dirent *)(void *)(buf + out);
+            memmove(d->name, name, nl + 1);
+            d->ino = ino;
+            d->type = type;
+            d->reclen = CIO_DIRENT_RECLEN(nl);
+            out += d->reclen;
+        }
+        if (out) return (int32_t)out;
+    }
+#else
+    (void)op;
+    return -CIO_ENOTSUP; /* no portable call reads a directory through a descriptor's position */
+#endif
+}
+
+/* copy_range through a buffer: up to `len` bytes, as many as read(2) and
+ * write(2) move before the end of fd_in or an error (which is the result
+ * only when nothing moved). */
+static int32_t copy_through(cio_op *op) {
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    const int fdi = op->args.copy.fd_in, fdo = op->args.copy.fd_out;
+    const uint64_t oi = op->args.copy.off_in, oo = op->args.copy.off_out;
+    /* Linux's MAX_RW_COUNT: the count fits op->res. */
+    const uint32_t len = op->args.copy.len < 0x7ffff000u ? op->args.copy.len : 0x7ffff000u;
+    if ((oi != cur && oi > (uint64_t)INT64_MAX) || (oo != cur && oo > (uint64_t)INT64_MAX)) return -CIO_EINVAL;
+    int fl = fcntl(fdo, F_GETFL);
+    if (fl < 0) return -errno;
+    if (fl & O_APPEND) return -CIO_EBADF; /* as copy_file_range(2) */
+    if (oi != cur && oo != cur) { /* overlapping ranges of one file: as copy_file_range(2) */
+        struct stat a, b;
+        if (fstat(fdi, &a) == 0 && fstat(fdo, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+            oi < oo + len && oo < oi + len)
+            return -CIO_EINVAL;
+    }
+    char tmp[32 * 1024];
+    uint64_t done = 0;
+    int32_t err = 0;
+    while (done < len && !err) {
+        size_t want = len - done < sizeof tmp ? (size_t)(len - done) : sizeof tmp;
+        ssize_t r = oi == cur ? read(fdi, tmp, want) : pread(fdi, tmp, want, pos(oi + done));
+        if (r <= 0) {
+            if (r < 0) err = -errno;
+            break;
+        }
+        size_t w = 0;
+        while (w < (size_t)r) {
+            ssize_t k = oo == cur ? write(fdo, tmp + w, (size_t)r - w) : pwrite(fdo, tmp + w, (size_t)r - w, pos(oo + done + w));
+            if (k < 0) {
+                err = -errno;
+                break;
+            }
+            w += (size_t)k;
+        }
+        /* Bytes read and not written go back to fd_in's position. */
+        if (w < (size_t)r && oi == cur) (void)lseek(fdi, -(off_t)((size_t)r - w), SEEK_CUR);
+        done += w;
+    }
+    return done ? (int32_t)done : err;
+}
+
+int32_t cio__sys_copy_range(cio_op *op) {
+#if CIO_LINUX
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    loff_t in = (loff_t)op->args.copy.off_in, out = (loff_t)op->args.copy.off_out;
+    if ((op->args.copy.off_in == cur || in >= 0) && (op->args.copy.off_out == cur || out >= 0)) {
+        ssize_t r = copy_file_range(op->args.copy.fd_in, op->args.copy.off_in == cur ? NULL : &in,
+                                    op->args.copy.fd_out, op->args.copy.off_out == cur ? NULL : &out,
+                                    op->args.copy.len, 0);
+        if (r >= 0) return (int32_t)r;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) return -errno;
+    }
+#endif
+    return copy_through(op);
 }
 #endif /* !_WIN32 */

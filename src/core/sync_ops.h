@@ -35,5 +35,11 @@ int32_t cio__sys_shutdown(cio_op *op);
  * Windows waits, interruptibly, as its pool runs the op. */
 int32_t cio__sys_poll(cio_op *op);
 int32_t cio__sys_splice(cio_op *op); /* Linux's alone: -CIO_ENOTSUP elsewhere */
+int32_t cio__sys_ftruncate(cio_op *op);
+int32_t cio__sys_fallocate(cio_op *op);
+int32_t cio__sys_symlinkat(cio_op *op);
+int32_t cio__sys_linkat(cio_op *op);
+int32_t cio__sys_readdir(cio_op *op);
+int32_t cio__sys_copy_range(cio_op *op);
 
 #endif /* CIO_CORE_SYNC_OPS_H */

@@ -1225,3 +1225,294 @@ int32_t cio__sys_splice(cio_op *op) {
     (void)op;
     return -CIO_ENOTSUP; /* Linux's alone (op.h) */
 }
+
+/* ---- the L3 file ops (issue 11) ---- */
+
+/* A handle that must be a file on disk: 0, or -CIO_EBADF (not open), or
+ * `other` for a pipe, socket or console. */
+static int32_t disk_only(HANDLE h, int32_t other) {
+    DWORD type = GetFileType(h);
+    if (type == FILE_TYPE_DISK) return 0;
+    if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
+    return other;
+}
+
+static int32_t set_size(HANDLE h, uint64_t len) {
+    FILE_END_OF_FILE_INFO eof;
+    eof.EndOfFile.QuadPart = (LONGLONG)len;
+    return SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof) ? 0 : last_error();
+}
+
+int32_t cio__sys_ftruncate(cio_op *op) {
+    HANDLE h = H(op->args.size.fd);
+    int32_t r = disk_only(h, -CIO_EINVAL);
+    if (r < 0) return r;
+    if (op->args.size.len > (uint64_t)INT64_MAX || cio__win_is_dir(h)) return -CIO_EINVAL;
+    return set_size(h, op->args.size.len);
+}
+
+/* Windows reserves clusters from the start of the file up to a size
+ * (FileAllocationInfo): enough to cover off + len. Only ever grown here:
+ * a smaller allocation would cut the file. */
+int32_t cio__sys_fallocate(cio_op *op) {
+    HANDLE h = H(op->args.size.fd);
+    uint64_t off = op->args.size.offset, len = op->args.size.len;
+    if (off > (uint64_t)INT64_MAX || len == 0 || len > (uint64_t)INT64_MAX) return -CIO_EINVAL;
+    if (op->args.size.mode & ~CIO_FALLOCATE_KEEP_SIZE) return -CIO_ENOTSUP;
+    DWORD type = GetFileType(h);
+    if (type == FILE_TYPE_PIPE) return -CIO_ESPIPE;
+    int32_t r = disk_only(h, -CIO_EINVAL);
+    if (r < 0) return r;
+    if (cio__win_is_dir(h)) return -CIO_EISDIR;
+    if (len > (uint64_t)INT64_MAX - off) return -EFBIG; /* cio/error.h has no name for it: errno's */
+    uint64_t end = off + len;
+    FILE_STANDARD_INFO st;
+    if (!GetFileInformationByHandleEx(h, FileStandardInfo, &st, sizeof st)) return last_error();
+    if (end > (uint64_t)st.AllocationSize.QuadPart) {
+        FILE_ALLOCATION_INFO ai;
+        ai.AllocationSize.QuadPart = (LONGLONG)end;
+        if (!SetFileInformationByHandle(h, FileAllocationInfo, &ai, sizeof ai)) return last_error();
+    }
+    if (!(op->args.size.mode & CIO_FALLOCATE_KEEP_SIZE) && end > (uint64_t)st.EndOfFile.QuadPart)
+        return set_size(h, end);
+    return 0;
+}
+
+#ifndef SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE
+#define SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE 0x2
+#endif
+
+/* Whether `target` of a link at `link` names a directory now: taken from
+ * the link's directory when relative, as the system will. */
+static bool link_target_is_dir(const wchar_t *link, const wchar_t *target) {
+    DWORD a;
+    if (is_absolute(target)) {
+        a = GetFileAttributesW(target);
+    } else {
+        size_t ll = wcslen(link), tl = wcslen(target);
+        while (ll > 0 && !is_sep(link[ll - 1])) ll--;
+        wchar_t *p = malloc((ll + tl + 1) * sizeof *p);
+        if (!p) return false;
+        wmemcpy(p, link, ll);
+        wmemcpy(p + ll, target, tl + 1);
+        a = GetFileAttributesW(p);
+        free(p);
+    }
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+int32_t cio__sys_symlinkat(cio_op *op) {
+    if (!op->args.link.oldpath[0]) return -CIO_ENOENT; /* as POSIX */
+    wchar_t *link, *target;
+    int32_t r = resolve(op->args.link.newdirfd, op->args.link.newpath, &link);
+    if (r < 0) return r;
+    if ((r = to_wide(op->args.link.oldpath, &target)) < 0) {
+        free(link);
+        return r;
+    }
+    for (wchar_t *c = target; *c; c++)
+        if (*c == L'/') *c = L'\\'; /* a link's target is not normalised by the system */
+    DWORD flags = SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE;
+    if (link_target_is_dir(link, target)) flags |= SYMBOLIC_LINK_FLAG_DIRECTORY;
+    BOOL ok = CreateSymbolicLinkW(link, target, flags);
+    if (!ok && GetLastError() == ERROR_INVALID_PARAMETER) /* a Windows older than the flag */
+        ok = CreateSymbolicLinkW(link, target, flags & ~(DWORD)SYMBOLIC_LINK_FLAG_ALLOW_UNPRIVILEGED_CREATE);
+    if (!ok) {
+        DWORD e = GetLastError();
+        r = e == ERROR_PRIVILEGE_NOT_HELD ? -CIO_EPERM : path_error(link, e);
+    } else if (GetFileAttributesW(link) == INVALID_FILE_ATTRIBUTES) {
+        r = -CIO_ENOTSUP; /* it said yes and made nothing (Wine 8's stub) */
+    }
+    free(target);
+    free(link);
+    return r;
+}
+
+int32_t cio__sys_linkat(cio_op *op) {
+    wchar_t *from, *to;
+    int32_t r = resolve(op->args.link.olddirfd, op->args.link.oldpath, &from);
+    if (r < 0) return r;
+    if ((r = resolve(op->args.link.newdirfd, op->args.link.newpath, &to)) < 0) {
+        free(from);
+        return r;
+    }
+    DWORD a = GetFileAttributesW(from);
+    if (a == INVALID_FILE_ATTRIBUTES)
+        r = path_error(from, GetLastError());
+    else if (a & FILE_ATTRIBUTE_DIRECTORY)
+        r = -CIO_EPERM; /* no hard links to directories, as POSIX */
+    else if (!CreateHardLinkW(to, from, NULL))
+        r = path_error(to, GetLastError());
+    free(to);
+    free(from);
+    return r;
+}
+
+/* ntdll's directory listing (winternl.h does not declare it): unlike
+ * GetFileInformationByHandleEx it takes an event, for a handle opened
+ * overlapped as cio opens every one. No APC context: no packet reaches a
+ * completion port the handle may be tied to. */
+NTSTATUS NTAPI NtQueryDirectoryFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+                                    PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation, ULONG Length,
+                                    FILE_INFORMATION_CLASS FileInformationClass, BOOLEAN ReturnSingleEntry,
+                                    PUNICODE_STRING FileName, BOOLEAN RestartScan);
+
+#define ST_PENDING 0x00000103UL
+#define ST_NO_MORE_FILES 0x80000006UL
+#define ST_INVALID_INFO_CLASS 0xC0000003UL
+#define ST_INVALID_PARAMETER 0xC000000DUL
+#define ST_NOT_SUPPORTED 0xC00000BBUL
+
+/* The heads of the two records asked for (the SDK's FILE_ID_BOTH_DIR_INFO
+ * and FILE_FULL_DIR_INFO): what is read of them. */
+static void dir_record(const void *rec, bool with_id, uint64_t *ino, DWORD *attrs, DWORD *tag, const wchar_t **name,
+                       DWORD *name_bytes) {
+    if (with_id) {
+        const FILE_ID_BOTH_DIR_INFO *e = rec;
+        *ino = (uint64_t)e->FileId.QuadPart;
+        *attrs = e->FileAttributes;
+        *tag = e->EaSize; /* the reparse tag, for a reparse point */
+        *name = e->FileName;
+        *name_bytes = e->FileNameLength;
+    } else {
+        const FILE_FULL_DIR_INFO *e = rec;
+        *ino = 0;
+        *attrs = e->FileAttributes;
+        *tag = e->EaSize;
+        *name = e->FileName;
+        *name_bytes = e->FileNameLength;
+    }
+}
+
+/* What fits the caller's buffer is fetched, never more: a record the
+ * system hands over is consumed. A cio_dirent is at most 3 * n + 19 bytes
+ * for a name of n UTF-16 units (3 bytes of UTF-8 each), the system's record
+ * at least 68 + 2 * n (FILE_FULL_DIR_INFO; 104 + 2 * n with the id): at n =
+ * 255 at most 1.36 times as long, so fetching into 70% of the caller's
+ * length always fits. */
+int32_t cio__sys_readdir(cio_op *op) {
+    HANDLE h = H(op->args.readdir.fd);
+    int32_t r = disk_only(h, -CIO_ENOTDIR);
+    if (r < 0) return r;
+    if (!cio__win_is_dir(h)) return -CIO_ENOTDIR;
+    uint64_t tmp[32 * 1024 / 8];
+    uint32_t len = op->args.readdir.len;
+    ULONG tsize = (ULONG)((uint64_t)len * 7 / 10) & ~7u;
+    if (tsize > sizeof tmp) tsize = sizeof tmp;
+    if (tsize < 640) return -CIO_EINVAL; /* not even one record of the longest name */
+    char *out = op->args.readdir.buf;
+    for (;;) {
+        bool with_id = true;
+        unsigned long st;
+        for (;;) {
+            IO_STATUS_BLOCK io;
+            memset(&io, 0, sizeof io);
+            HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+            if (!ev) return last_error();
+            st = (unsigned long)NtQueryDirectoryFile(
+                h, ev, NULL, NULL, &io, tmp, tsize,
+                with_id ? FileIdBothDirectoryInformation : FileFullDirectoryInformation, FALSE, NULL, FALSE);
+            if (st == ST_PENDING) {
+                WaitForSingleObject(ev, INFINITE);
+                st = (unsigned long)io.Status;
+            }
+            CloseHandle(ev);
+            if (with_id && (st == ST_INVALID_INFO_CLASS || st == ST_INVALID_PARAMETER || st == ST_NOT_SUPPORTED)) {
+                with_id = false;
+                continue;
+            }
+            break;
+        }
+        if (st == ST_NO_MORE_FILES) return 0;
+        if (st >= 0x80000000UL) return cio__ntstatus_error((long)st);
+        uint32_t filled = 0;
+        for (const char *rec = (const char *)tmp;;) {
+            uint64_t ino;
+            DWORD attrs, tag, nb;
+            const wchar_t *name;
+            dir_record(rec, with_id, &ino, &attrs, &tag, &name, &nb);
+            int units = (int)(nb / sizeof(wchar_t));
+            bool dot = (units == 1 && name[0] == L'.') || (units == 2 && name[0] == L'.' && name[1] == L'.');
+            if (!dot) {
+                cio_dirent *d = (cio_dirent *)(void *)(out + filled);
+                size_t head = offsetof(cio_dirent, name);
+                int room = (int)(len - filled - head - 1);
+                int n = room > 0 ? WideCharToMultiByte(CP_UTF8, 0, name, units, d->name, room, NULL, NULL) : 0;
+                if (n <= 0) return filled ? (int32_t)filled : -CIO_EINVAL; /* cannot happen: see above */
+                d->name[n] = 0;
+                d->ino = ino;
+                if ((attrs & FILE_ATTRIBUTE_REPARSE_POINT) && tag == IO_REPARSE_TAG_SYMLINK)
+                    d->type = CIO_DT_LNK;
+                else
+                    d->type = (attrs & FILE_ATTRIBUTE_DIRECTORY) ? CIO_DT_DIR : CIO_DT_REG;
+                d->reclen = CIO_DIRENT_RECLEN((size_t)n);
+                filled += d->reclen;
+            }
+            ULONG next = *(const ULONG *)(const void *)rec; /* NextEntryOffset, first in both */
+            if (!next) break;
+            rec += next;
+        }
+        if (filled) return (int32_t)filled;
+        /* Only "." and "..": read on. */
+    }
+}
+
+/* One read or write of a copy, as the ops run them on the pool. */
+static int32_t copy_xfer(cio_fd fd, bool rd, void *buf, uint32_t len, uint64_t off) {
+    cio_op t;
+    if (rd)
+        cio_prep_read(&t, fd, buf, len, off);
+    else
+        cio_prep_write(&t, fd, buf, len, off);
+    return cio__sys_rw(&t);
+}
+
+static bool same_file(HANDLE a, HANDLE b) {
+    BY_HANDLE_FILE_INFORMATION x, y;
+    return GetFileInformationByHandle(a, &x) && GetFileInformationByHandle(b, &y) &&
+           x.dwVolumeSerialNumber == y.dwVolumeSerialNumber && x.nFileIndexHigh == y.nFileIndexHigh &&
+           x.nFileIndexLow == y.nFileIndexLow;
+}
+
+/* Windows has no copy_file_range: reads and writes through a buffer on
+ * the pool thread, as sync_ops.c's fallback. */
+int32_t cio__sys_copy_range(cio_op *op) {
+    const uint64_t cur = CIO_OFFSET_CURRENT;
+    const cio_fd fdi = op->args.copy.fd_in, fdo = op->args.copy.fd_out;
+    const uint64_t oi = op->args.copy.off_in, oo = op->args.copy.off_out;
+    const uint32_t len = op->args.copy.len < 0x7ffff000u ? op->args.copy.len : 0x7ffff000u;
+    if ((oi != cur && oi > (uint64_t)INT64_MAX) || (oo != cur && oo > (uint64_t)INT64_MAX)) return -CIO_EINVAL;
+    HANDLE hi = H(fdi), ho = H(fdo);
+    if (GetFileType(ho) == FILE_TYPE_DISK) {
+        if (cio__win_is_dir(ho)) return -CIO_EISDIR;
+        if (cio__win_append_only(ho)) return -CIO_EBADF; /* as copy_file_range(2) */
+        if (oi != cur && oo != cur && oi < oo + len && oo < oi + len && same_file(hi, ho)) return -CIO_EINVAL;
+    }
+    char tmp[32 * 1024];
+    uint64_t done = 0;
+    int32_t err = 0;
+    while (done < len && !err) {
+        uint32_t want = len - done < sizeof tmp ? (uint32_t)(len - done) : (uint32_t)sizeof tmp;
+        int32_t r = copy_xfer(fdi, true, tmp, want, oi == cur ? cur : oi + done);
+        if (r <= 0) {
+            err = r;
+            break;
+        }
+        uint32_t w = 0;
+        while (w < (uint32_t)r) {
+            int32_t k = copy_xfer(fdo, false, tmp + w, (uint32_t)r - w, oo == cur ? cur : oo + done + w);
+            if (k <= 0) {
+                err = k ? k : -CIO_EIO;
+                break;
+            }
+            w += (uint32_t)k;
+        }
+        if (w < (uint32_t)r && oi == cur) { /* bytes read and not written go back */
+            LARGE_INTEGER back;
+            back.QuadPart = -(LONGLONG)((uint32_t)r - w);
+            SetFilePointerEx(hi, back, NULL, FILE_CURRENT);
+        }
+        done += w;
+    }
+    return done ? (int32_t)done : err;
+}

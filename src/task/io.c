@@ -69,3 +69,18 @@ int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_ou
     AWAIT(cio_prep_splice(&op, fd_in, off_in, fd_out, off_out, len, flags));
 }
 int32_t cio_post(cio_loop *target, cio_op *msg) { AWAIT(cio_prep_post(&op, target, msg)); }
+int32_t cio_ftruncate(cio_fd fd, uint64_t len) { AWAIT(cio_prep_ftruncate(&op, fd, len)); }
+int32_t cio_fallocate(cio_fd fd, int mode, uint64_t off, uint64_t len) {
+    AWAIT(cio_prep_fallocate(&op, fd, mode, off, len));
+}
+int32_t cio_symlinkat(const char *target, cio_fd newdirfd, const char *linkpath) {
+    AWAIT(cio_prep_symlinkat(&op, target, newdirfd, linkpath));
+}
+int32_t cio_linkat(cio_fd olddirfd, const char *oldpath, cio_fd newdirfd, const char *newpath, int flags) {
+    AWAIT(cio_prep_linkat(&op, olddirfd, oldpath, newdirfd, newpath, flags));
+}
+int32_t cio_readdir(cio_fd dirfd, void *buf, uint32_t len) { AWAIT(cio_prep_readdir(&op, dirfd, buf, len)); }
+int32_t cio_copy_range(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t off_out, uint32_t len) {
+    AWAIT(cio_prep_copy_range(&op, fd_in, off_in, fd_out, off_out, len));
+}
+int32_t cio_call(cio_call_fn fn, void *arg) { AWAIT(cio_prep_call(&op, fn, arg)); }

@@ -74,6 +74,7 @@ struct cio_task {
     loop_tasks *rec;      /* its loop's record; NULL once released or let go by the close */
     lnode rec_node;       /* in rec->tasks */
     uint64_t deadline;    /* the innermost deadline scope's, 0: none */
+    uint32_t shield;      /* open cio_task_shield_push() scopes */
     cio_stack stack;
     cio_stack_owner owner;
     uint8_t state;
@@ -98,8 +99,15 @@ static void rec_unlink(cio_task *t) {
     t->rec = NULL;
 }
 
+/* Whether a shield keeps the task's cancellation from taking effect now:
+ * not once its loop closes, which ends every task. */
+static bool shielded(const cio_task *t) { return t->shield && !(t->rec && t->rec->closing); }
+
+/* Whether the task's blocking calls fail for its cancellation now. */
+static bool cancel_in_effect(const cio_task *t) { return t->cancelled && !shielded(t); }
+
 cio_task *cio_task_current(void) { return current; }
-bool cio_task_cancelled(void) { return current && current->cancelled; }
+bool cio_task_cancelled(void) { return current && cancel_in_effect(current); }
 cio_loop *cio_task_loop(void) { return current ? current->loop : NULL; }
 
 static void release(cio_task *t) {
@@ -207,14 +215,14 @@ static int wait_plain(cio_sync_queue_ *q, cio_waiter *w, cio_task *t, bool shiel
 
 int cio__waitq_wait(cio_waitq *q, cio_waiter *w) {
     cio_task *t = current;
-    if (t->cancelled) return -CIO_ECANCELED;
+    if (cancel_in_effect(t)) return -CIO_ECANCELED;
     return wait_plain(q, w, t, false);
 }
 
 int cio__sync_wait(cio_sync_queue_ *q, cio_waiter *w, uint64_t at, unsigned flags) {
     cio_task *t = current;
     bool shielded = (flags & CIO_SYNC_SHIELD) != 0;
-    if (t->cancelled && !shielded) return -CIO_ECANCELED;
+    if (cancel_in_effect(t) && !shielded) return -CIO_ECANCELED;
     if (shielded || (flags & CIO_SYNC_NO_DEADLINE))
         at = 0;
     else if (t->deadline && (!at || t->deadline < at))
@@ -363,20 +371,20 @@ int cio__task_spawn_extra(cio_loop *loop, cio_task_fn fn, const cio_task_options
 int cio_task_yield(void) {
     cio_task *t = current;
     if (!t) return -CIO_EPERM;
-    if (t->cancelled) return -CIO_ECANCELED;
+    if (cancel_in_effect(t)) return -CIO_ECANCELED;
     /* Through the loop, so that IO completions get their turn too. */
     t->state = T_READY;
     arm_wake(t);
     if (!t->wake_armed) return -CIO_ECANCELED;
     cio__ctx_switch(&t->ctx, &scheduler);
-    return t->cancelled ? -CIO_ECANCELED : 0;
+    return cancel_in_effect(t) ? -CIO_ECANCELED : 0;
 }
 
-int cio_task_cancel(cio_task *t) {
-    if (!t || t->state == T_DONE) return -CIO_EINVAL;
-    if (t->cancelled) return 0;
-    t->cancelled = true;
-    if (t->state != T_BLOCKED) return 0; /* it sees the flag at its next blocking call */
+/* Ends what the cancelled task `t` is blocked in, unless a shield keeps
+ * it (`force`: even then). */
+static void cancel_blocked(cio_task *t, bool force) {
+    if (t->state != T_BLOCKED) return; /* it sees the flag at its next blocking call */
+    if (shielded(t) && !force) return;  /* it sees the flag once the shield is gone */
     if (t->blocked_op) {
         cio_cancel(t->loop, t->blocked_op);
     } else if (t->blocked_multi) {
@@ -387,6 +395,13 @@ int cio_task_cancel(cio_task *t) {
         w->result = -CIO_ECANCELED;
         make_ready(t);
     }
+}
+
+int cio_task_cancel(cio_task *t) {
+    if (!t || t->state == T_DONE) return -CIO_EINVAL;
+    if (t->cancelled) return 0;
+    t->cancelled = true;
+    cancel_blocked(t, false);
     return 0;
 }
 
@@ -436,7 +451,7 @@ int32_t cio_await(cio_op *op) {
     if (!t) return -CIO_EPERM;
     /* A cancelled task unwinds: its calls fail at once, but a close still
      * runs, so that the task can let go of its handles on the way out. */
-    if (t->cancelled && op->opcode != CIO_OP_CLOSE) return -CIO_ECANCELED;
+    if (cancel_in_effect(t) && op->opcode != CIO_OP_CLOSE) return -CIO_ECANCELED;
     apply_deadline(t, op);
     op->cb = on_op_done;
     op->data = t;
@@ -470,7 +485,7 @@ static int await_many(cio_op *const *ops, unsigned n, bool first) {
     cio_task *t = current;
     if (!ops && n) return -CIO_EINVAL;
     if (!t) return -CIO_EPERM;
-    if (t->cancelled) return -CIO_ECANCELED;
+    if (cancel_in_effect(t)) return -CIO_ECANCELED;
     if (n == 0) return first ? -CIO_EINVAL : 0;
     multi m = {.ops = ops, .n = n, .pending = n, .first = -1, .cancel_rest = first, .task = t};
     for (unsigned i = 0; i < n; i++)
@@ -518,6 +533,33 @@ uint64_t cio__task_deadline(void) { return current ? current->deadline : 0; }
 
 void cio_deadline_pop(uint64_t previous) {
     if (current) current->deadline = previous;
+}
+
+uint64_t cio_deadline_push_after(uint64_t ns) {
+    cio_task *t = current;
+    if (!t) return 0;
+    /* The cached time may be a whole turn old (a task that computed for a
+     * while): the deadline counts from now, as the caller means. */
+    uint64_t now = cio_loop_update_now(t->loop);
+    return cio_deadline_push(ns < FAR_FUTURE_NS - now ? now + ns : FAR_FUTURE_NS);
+}
+
+int cio_task_shield_push(cio_shield *s) {
+    cio_task *t = current;
+    if (!s) return -CIO_EINVAL;
+    if (!t) return -CIO_EPERM;
+    s->depth_ = t->shield;
+    s->deadline_ = t->deadline;
+    t->shield++;
+    t->deadline = 0; /* the cleanup gets deadlines of its own only */
+    return 0;
+}
+
+void cio_task_shield_pop(cio_shield *s) {
+    cio_task *t = current;
+    if (!t || !s) return;
+    t->shield = s->depth_;
+    t->deadline = s->deadline_;
 }
 
 /* ---- the loop's close ---- */
@@ -579,7 +621,10 @@ static void end_tasks(loop_tasks *rec) {
         for (lnode *xn = rec->tasks.head; xn; xn = xn->next) {
             cio_task *x = TASK_OF_REC(xn);
             if (x->state == T_DONE) continue;
-            cio_task_cancel(x);
+            if (x->cancelled)
+                cancel_blocked(x, false); /* one cancelled in a shield, which the close lifts */
+            else
+                cio_task_cancel(x);
             if (x->state == T_READY) run(x); /* queues it, unless it is already */
         }
         if (list_empty(&runq)) break;
@@ -677,12 +722,21 @@ static intptr_t run_main(void *arg) {
 }
 
 int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *result) {
+    cio_main_options mo = {.loop = opts};
+    return cio_main_ex(fn, arg, &mo, result);
+}
+
+int cio_main_ex(cio_task_fn fn, void *arg, const cio_main_options *opts, intptr_t *result) {
     if (!fn) return -CIO_EINVAL;
+    cio_main_options none = {0};
+    if (!opts) opts = &none;
+    for (size_t i = 0; i < sizeof opts->reserved_ / sizeof opts->reserved_[0]; i++)
+        if (opts->reserved_[i]) return -CIO_EINVAL;
     cio_loop loop;
-    int r = cio_loop_init(&loop, opts);
+    int r = cio_loop_init(&loop, opts->loop);
     if (r < 0) return r;
     main_task m = {.fn = fn, .arg = arg};
-    cio_task_options o = {.detached = true, .name = "main"};
+    cio_task_options o = {.detached = true, .name = opts->name ? opts->name : "main", .stack_size = opts->stack_size};
     cio_task *t;
     if ((r = cio_task_spawn(&loop, run_main, &m, &o, &t)) < 0) {
         cio_loop_close(&loop);
@@ -692,8 +746,10 @@ int cio_main(cio_task_fn fn, void *arg, const cio_loop_options *opts, intptr_t *
         r = cio_loop_run(&loop, CIO_RUN_ONCE);
         if (r < 0) break;
         if (r == 0 && !m.done && t->state == T_BLOCKED && !t->blocked_op && !t->blocked_multi) {
-            /* Nothing in flight can ever wake it: a deadlock. End it. */
+            /* Nothing in flight can ever wake it: a deadlock. End it, in
+             * a shield too, which would otherwise hold it for ever. */
             cio_task_cancel(t);
+            cancel_blocked(t, true);
         }
     }
     /* Tasks still alive are cancelled and unwind while the loop still

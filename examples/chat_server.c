@@ -272,19 +272,28 @@ static intptr_t acceptor(void *arg) {
     return 0;
 }
 
-/* Waits for SIGINT or SIGTERM and cancels every task of the chat. */
+/* Waits for a signal on the watcher that the main task set up, and cancels
+ * every task of the server; cancelled itself when they finish first. */
 static intptr_t stop_on_signal(void *arg) {
-    (void)arg;
-    cio_signal sig;
-    if (cio_signal_init(&sig, cio_task_loop()) < 0) return 0;
-    int r = cio_signal_add(&sig, CIO_SIGINT);
-    if (r >= 0) r = cio_signal_add(&sig, CIO_SIGTERM);
-    if (r >= 0) r = cio_signal_wait(&sig, 0, NULL); /* > 0, or -CIO_ECANCELED once the chat is over */
-    cio_signal_close(&sig);
-    if (r > 0) {
-        printf("signal %d: shutting down\n", r);
+    cio_signal *sig = arg;
+    int signo = cio_signal_wait(sig, 0, NULL); /* > 0, or -CIO_ECANCELED */
+    if (signo > 0) {
+        printf("signal %d: shutting down\n", signo);
         fflush(stdout);
         cio_group_cancel(&chat.tasks);
+    }
+    return 0;
+}
+
+/* Watches SIGINT and SIGTERM from now on (before we say we listen, so that
+ * a signal sent right after that finds cio's handler in place). 0, or an
+ * error and the server runs without. */
+static int watch_signals(cio_signal *sig) {
+    int r = cio_signal_init(sig, cio_task_loop());
+    if (r < 0) return r;
+    if ((r = cio_signal_add(sig, CIO_SIGINT)) < 0 || (r = cio_signal_add(sig, CIO_SIGTERM)) < 0) {
+        cio_signal_close(sig);
+        return r;
     }
     return 0;
 }
@@ -365,12 +374,15 @@ static intptr_t run_chat(void *arg) {
     char name[CIO_ADDR_STRLEN];
     cio_socket_local_addr(loop, chat.listener, &local);
     cio_addr_format(&local, name, sizeof name);
+    cio_signal sig;
+    int sr = watch_signals(&sig);
+    if (sr < 0) fprintf(stderr, "chat_server: no signal handling: %s\n", cio_strerror(sr));
     printf("listening on %s (backend %s)\n", name, cio_backend_name(cio_loop_backend(loop)));
     fflush(stdout);
 
     cio_group_init(&chat.tasks, loop, 0);
     cio_task *stopper = NULL;
-    cio_task_spawn(loop, stop_on_signal, NULL, NULL, &stopper);
+    if (sr == 0) cio_task_spawn(loop, stop_on_signal, &sig, NULL, &stopper);
     cio_group_spawn(&chat.tasks, acceptor, NULL, NULL);
 
     cio_group own;
@@ -386,6 +398,7 @@ static intptr_t run_chat(void *arg) {
         cio_task_cancel(stopper);
         cio_task_join(stopper, NULL);
     }
+    if (sr == 0) cio_signal_close(&sig); /* the signals get their old disposition back */
     cio_close(chat.listener);
     printf("%u clients served\n", chat.accepted);
     if (cfg[2] && own_err >= 0) printf("self: %u clients each got the %u lines of the others, in order\n", own_count,

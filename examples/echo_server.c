@@ -71,25 +71,28 @@ static intptr_t acceptor(void *arg) {
     return 0;
 }
 
-/* Waits for SIGINT or SIGTERM and cancels the workers; cancelled itself
- * when they finish first. */
+/* Waits for a signal on the watcher that the main task set up, and cancels
+ * every task of the server; cancelled itself when they finish first. */
 static intptr_t stop_on_signal(void *arg) {
-    (void)arg;
-    cio_signal sig;
-    int r = cio_signal_init(&sig, cio_task_loop());
-    if (r < 0) return 0;
-    if ((r = cio_signal_add(&sig, CIO_SIGINT)) < 0 || (r = cio_signal_add(&sig, CIO_SIGTERM)) < 0) {
-        fprintf(stderr, "echo_server: no signal handling: %s\n", cio_strerror(r));
-        cio_signal_close(&sig);
-        return 0; /* serve all the same */
-    }
-    int signo = cio_signal_wait(&sig, 0, NULL); /* > 0, or -CIO_ECANCELED once the workers are done */
-    cio_signal_close(&sig);
+    cio_signal *sig = arg;
+    int signo = cio_signal_wait(sig, 0, NULL); /* > 0, or -CIO_ECANCELED */
     if (signo > 0) {
-        srv.signo = signo;
         printf("signal %d: shutting down\n", signo);
         fflush(stdout);
         cio_group_cancel(&srv.workers);
+    }
+    return 0;
+}
+
+/* Watches SIGINT and SIGTERM from now on (before we say we listen, so that
+ * a signal sent right after that finds cio's handler in place). 0, or an
+ * error and the server runs without. */
+static int watch_signals(cio_signal *sig) {
+    int r = cio_signal_init(sig, cio_task_loop());
+    if (r < 0) return r;
+    if ((r = cio_signal_add(sig, CIO_SIGINT)) < 0 || (r = cio_signal_add(sig, CIO_SIGTERM)) < 0) {
+        cio_signal_close(sig);
+        return r;
     }
     return 0;
 }
@@ -140,12 +143,15 @@ static intptr_t run_server(void *arg) {
     char name[CIO_ADDR_STRLEN];
     cio_socket_local_addr(loop, srv.listener, &local); /* the port chosen for ":0" */
     cio_addr_format(&local, name, sizeof name);
+    cio_signal sig;
+    int sr = watch_signals(&sig);
+    if (sr < 0) fprintf(stderr, "echo_server: no signal handling: %s\n", cio_strerror(sr));
     printf("listening on %s (backend %s)\n", name, cio_backend_name(cio_loop_backend(loop)));
     fflush(stdout); /* a script may be waiting for the port */
 
     cio_group_init(&srv.workers, loop, 0);
     cio_task *stopper = NULL;
-    cio_task_spawn(loop, stop_on_signal, NULL, NULL, &stopper);
+    if (sr == 0) cio_task_spawn(loop, stop_on_signal, &sig, NULL, &stopper);
     cio_group_spawn(&srv.workers, acceptor, NULL, NULL);
 
     cio_group own; /* self: our own clients, whose errors fail the run */
@@ -161,6 +167,7 @@ static intptr_t run_server(void *arg) {
         cio_task_cancel(stopper);
         cio_task_join(stopper, NULL);
     }
+    if (sr == 0) cio_signal_close(&sig); /* the signals get their old disposition back */
     cio_close(srv.listener);
     printf("served %u connections, %llu bytes echoed\n", srv.accepted, (unsigned long long)srv.bytes);
     if (own_err < 0) fprintf(stderr, "echo_server: own client: %s\n", cio_strerror(own_err));

@@ -331,7 +331,7 @@ def t_echo_client():
     finally:
         srv.shutdown()
         srv.server_close()
-    if socket.has_ipv6 and not WINE:
+    if socket.has_ipv6:
         try:
             srv6 = start_echo("::1", socket.AF_INET6)
         except OSError as e:
@@ -581,7 +581,11 @@ async def chat_main(port, n, m, timeout):
             seen += 1
         # Nobody sent more than m: done once all others have all their lines here.
 
-    await asyncio.wait_for(asyncio.gather(*(talk(c) for c in clients)), timeout)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(talk(c) for c in clients)), timeout)
+    except asyncio.TimeoutError:
+        short = [(c.i, sum(c.got.values())) for c in clients if sum(c.got.values()) < (n - 1) * m][:5]
+        raise Fail(f"not every client got the others' lines within {timeout} s: (client, lines) {short}...")
     for c in clients:
         c.writer.close()
     return time.monotonic() - t0
@@ -636,7 +640,11 @@ async def chat_slow(port, timeout, lines=12000, width=1000, window=400):
             sender.cancel()
 
     t0 = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*(talk(c) for c in fast)), timeout)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(talk(c) for c in fast)), timeout)
+    except asyncio.TimeoutError:
+        raise Fail(f"the three talkers did not get each other's lines within {timeout} s "
+                   f"({[sum(c.got.values()) for c in fast]} of {2 * lines} each): stalled by the silent client?")
     took = time.monotonic() - t0
     # Now the silent one reads what it has: an in-order prefix from each talker, then the end.
     got, total = {}, 0
@@ -645,6 +653,8 @@ async def chat_slow(port, timeout, lines=12000, width=1000, window=400):
             line = await chat_line(slow, 30)
         except (ConnectionResetError, asyncio.IncompleteReadError):
             break
+        except asyncio.TimeoutError:
+            raise Fail(f"silent client: never dropped: after {total} lines, nothing more and no end for 30 s")
         if not line:
             break
         text = line.decode(errors="replace").rstrip("\n")
@@ -793,6 +803,17 @@ def t_runner_wine():
     check(out == {"out": ["one", "three"], "err": ["two"]}, f"cmd: {out}")
     check(status == "runner: exit status 3" and r.returncode == 3, f"cmd: {status!r}, exit {r.returncode}")
     print("  cmd /c: stdout and stderr lines prefixed, exit status 3", flush=True)
+
+    r = run(exe("runner") + ["cmd", "/c", "for /L %i in (1,1,3000) do @echo %i"], timeout=120)
+    out, status = runner_out(r.stdout.replace(b"\r\n", b"\n"))
+    check([x.rstrip() for x in out["out"]] == [str(i) for i in range(1, 3001)] and not out["err"],
+          f"cmd for /L: {len(out['out'])} lines, or out of order")
+    check(status == "runner: exit status 0" and r.returncode == 0, f"cmd for /L: {status!r}")
+    print("  cmd /c for /L: 3,000 lines in order, exit status 0", flush=True)
+
+    r = run(exe("runner") + ["no-such-program-here"], timeout=60)
+    check(r.returncode == 127 and b"no-such-program-here" in r.stderr, f"not found: exit {r.returncode}, {r.stderr!r}")
+    print(f"  a program that does not exist: exit 127: {r.stderr.decode().strip()}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,13 +37,15 @@ static inline uint64_t fs_sum(const void *p, size_t n) {
 
 /* Deterministic bytes (xorshift64*), different per seed. */
 static inline void fs_fill(void *p, size_t n, uint64_t seed) {
+    /* Eight bytes per xorshift step: the tests fill megabytes, under -O0 and under 1,000 seeds. */
     unsigned char *b = (unsigned char *)p;
     uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i += 8) {
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
-        b[i] = (unsigned char)((x * 0x2545f4914f6cdd1dull) >> 56);
+        uint64_t v = x * 0x2545f4914f6cdd1dull;
+        memcpy(b + i, &v, n - i < 8 ? n - i : 8);
     }
 }
 

@@ -46,6 +46,16 @@ static void outside_task(void) {
     CHECK_EQ(cio_dir_open(&d, "x", dbuf, sizeof dbuf), -CIO_EPERM);
     CHECK_EQ(cio_dir_close(&d), 0); /* nothing open */
     cio_fs_free(NULL);
+
+    /* the standard handles (oracle: the numbers / GetStdHandle) */
+    CHECK(cio_stdio_handle(-1) == CIO_FD_INVALID);
+    CHECK(cio_stdio_handle(3) == CIO_FD_INVALID);
+#if defined(_WIN32)
+    CHECK(cio_stdio_handle(1) == (cio_fd)GetStdHandle(STD_OUTPUT_HANDLE));
+    CHECK(cio_stdio_handle(2) == (cio_fd)GetStdHandle(STD_ERROR_HANDLE));
+#else
+    CHECK(cio_stdio_handle(0) == 0 && cio_stdio_handle(1) == 1 && cio_stdio_handle(2) == 2);
+#endif
 }
 
 static cio_fd open_ok(const char *path, int flags, uint32_t mode) {
@@ -63,7 +73,7 @@ static void case_open(void) {
     if (!fs_E.mock) {
         CHECK_EQ(t_is_cloexec(fd), 1); /* CIO_O_CLOEXEC always added */
         CHECK_EQ(t_same_file(fd, a), 1);
-        t_stat st;
+        t_stat st = {0};
         CHECK_EQ(t_sys_stat(a, 1, &st), 0);
         CHECK_EQ(st.type, CIO_S_IFREG);
         if (!t_on_windows()) CHECK_EQ(st.perm, 0600);
@@ -198,7 +208,7 @@ static void case_stat(void) {
     CHECK_EQ(cio_file_datasync(fd), 0);
     CHECK_EQ(cio_file_stat(fd, NULL), -CIO_EINVAL);
     if (!fs_E.mock) {
-        t_stat o;
+        t_stat o = {0};
         CHECK_EQ(t_sys_stat(a, 1, &o), 0);
         CHECK_EQ(st.ino, o.ino);
         CHECK_EQ(st.nlink, o.nlink);
@@ -225,12 +235,17 @@ static void case_stat(void) {
     for (int i = 100; i < 8000; i++) CHECK_EQ(back[i], 0);
     CHECK_EQ(cio_file_size(fd), 8000);
     /* allocate: mode 0 grows the size, KEEP_SIZE does not */
+    long long size_now = 8000;
     int32_t r = cio_file_allocate(fd, 0, 0, 12000);
     if (r == -CIO_ENOTSUP) {
         t_skip_case_(__FILE__, "allocate", "the file system cannot allocate (-CIO_ENOTSUP)");
+    } else if (r == -CIO_ENOSYS && t_under_wine()) {
+        t_skip_case_(__FILE__, "allocate",
+                     "Wine 8: SetFileInformationByHandle(FileAllocationInfo) is not implemented (-CIO_ENOSYS)");
     } else {
         CHECK_EQ(r, 0);
         CHECK_EQ(fs_oracle_get(a, back, 0), 12000);
+        size_now = 12000;
         r = cio_file_allocate(fd, CIO_FALLOCATE_KEEP_SIZE, 12000, 4096);
         if (r != -CIO_ENOTSUP) { /* Windows and the POSIX systems without KEEP_SIZE */
             CHECK_EQ(r, 0);
@@ -243,7 +258,7 @@ static void case_stat(void) {
     r = cio_file_truncate(fd, 1);
     CHECK(r == -CIO_EBADF || r == -CIO_EINVAL);
     CHECK_EQ(cio_file_close(fd), 0);
-    CHECK_EQ(fs_oracle_get(a, back, 0), 12000);
+    CHECK_EQ(fs_oracle_get(a, back, 0), size_now);
 }
 
 static void case_names(void) {
@@ -258,7 +273,7 @@ static void case_names(void) {
     CHECK(fs_oracle_exists(d));
     CHECK_EQ(fs_oracle_get(d, NULL, 0), fs_E.mock ? -CIO_EISDIR : fs_oracle_get(d, NULL, 0));
     if (!fs_E.mock) {
-        t_stat o;
+        t_stat o = {0};
         CHECK_EQ(t_sys_stat(d, 1, &o), 0);
         CHECK_EQ(o.type, CIO_S_IFDIR);
         if (!t_on_windows()) CHECK_EQ(o.perm, 0750);
@@ -281,7 +296,7 @@ static void case_names(void) {
         CHECK(r == -CIO_ENOTSUP || r == 0);
     } else {
         CHECK_EQ(r, 0);
-        t_stat o1, o2;
+        t_stat o1 = {0}, o2 = {0};
         CHECK_EQ(t_sys_stat(g, 1, &o1), 0);
         CHECK_EQ(t_sys_stat(l, 1, &o2), 0);
         CHECK_EQ(o1.ino, o2.ino);
@@ -304,7 +319,7 @@ static void case_names(void) {
         CHECK_EQ(st.mode & CIO_S_IFMT, CIO_S_IFREG);
         CHECK_EQ(st.size, 3);
         if (!fs_E.mock) {
-            t_stat o;
+            t_stat o = {0};
             CHECK_EQ(t_sys_stat(s, 0, &o), 0);
             CHECK_EQ(o.type, CIO_S_IFLNK);
         }

@@ -570,6 +570,68 @@ static intptr_t release(void *arg) {
     return 0;
 }
 
+
+typedef struct creq {
+    cio_connect_req req;
+    int calls;
+} creq;
+
+static void on_connected(cio_loop *loop, cio_connect_req *req) {
+    (void)loop;
+    ((creq *)req)->calls++;
+}
+
+typedef struct hang_job {
+    const char *name;
+    int32_t res;
+    int finished;
+} hang_job;
+
+static intptr_t hanging_client(void *arg) {
+    hang_job *h = arg;
+    cio_fd fd = CIO_FD_INVALID;
+    h->res = cio_tcp_connect(h->name, 0, &fd, NULL);
+    CHECK(fd == CIO_FD_INVALID);
+    h->finished = 1;
+    return 0;
+}
+
+/* The request forms end at once while an attempt hangs: a cancel of the
+ * callback form, and the cancel of a task blocked in cio_tcp_connect. The
+ * attempt's socket is closed by cio behind them (the handle count, the
+ * oracle on the real backends, comes back). */
+static void cancel_hanging(const char *n4) {
+    int handles = MOCK ? 0 : t_handle_count();
+    creq c;
+    memset(&c, 0, sizeof c);
+    c.req.cb = on_connected;
+    CHECK_EQ(cio_tcp_connect_start(&L, &c.req, n4, 0), 0);
+    /* Let the attempt start and hang. */
+    for (int i = 0; i < 20; i++) CHECK(cio_loop_run(&L, CIO_RUN_NOWAIT) >= 0);
+    CHECK_EQ(c.calls, 0);
+    CHECK_EQ(cio_tcp_connect_cancel(&c.req), 0);
+    CHECK_EQ(cio_tcp_connect_cancel(&c.req), -CIO_EALREADY);
+    while (!c.calls) CHECK(cio_loop_run(&L, CIO_RUN_ONCE) >= 0);
+    CHECK_EQ(c.calls, 1);
+    CHECK_EQ(c.req.res, -CIO_ECANCELED);
+    CHECK(c.req.fd == CIO_FD_INVALID);
+    CHECK_EQ(cio_tcp_connect_cancel(&c.req), -CIO_ENOENT);
+    t_run(&L, 30);
+    CHECK_EQ(c.calls, 1);
+
+    hang_job h = {.name = n4};
+    cio_task *task;
+    cio_task_options o = {.detached = true};
+    CHECK_EQ(cio_task_spawn(&L, hanging_client, &h, &o, &task), 0);
+    for (int i = 0; i < 20; i++) CHECK(cio_loop_run(&L, CIO_RUN_NOWAIT) >= 0);
+    CHECK(!h.finished);
+    CHECK_EQ(cio_task_cancel(task), 0);
+    while (!h.finished) CHECK(cio_loop_run(&L, CIO_RUN_ONCE) >= 0);
+    CHECK_EQ(h.res, -CIO_ECANCELED);
+    t_run(&L, 30);
+    if (!MOCK) CHECK_EQ(t_handle_count(), handles);
+}
+
 /* Happy eyeballs' stagger and the connect deadline: 127.0.0.1:p does not
  * answer (a full accept queue drops the SYN), [::1]:p does. "localhost:p"
  * tries 127.0.0.1 first, starts ::1 after CIO_CONNECT_STAGGER_NS, and
@@ -620,6 +682,7 @@ static void case_stagger_deadline(void) {
         t_run(&L, 30);
         CHECK(c2.done);
         CHECK(now_ns() - t0 >= 390 * 1000000ull);
+        cancel_hanging(n4);
     }
     spawn(release, &f);
     t_run(&L, 30);

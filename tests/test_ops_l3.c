@@ -374,7 +374,11 @@ static void sizes(void) {
         CHECK(memcmp(back, data, 3000) == 0);
         for (int i = 3000; i < 10000; i++) CHECK_EQ(back[i], 0);
         cio_prep_fallocate(&t.op, fd, CIO_FALLOCATE_KEEP_SIZE, 0, 65536);
-        CHECK_EQ(fs_do(&L, &t), 0);
+        r = fs_do(&L, &t);
+        if (r == -CIO_ENOTSUP && t_on_windows() && t_under_wine())
+            printf("SKIP test_ops_l3/fallocate_keep_size: Wine 8 has no FileAllocationInformation\n");
+        else
+            CHECK_EQ(r, 0);
         CHECK_EQ(o_get(path, NULL, 0), 20000);
         cio_prep_fallocate(&t.op, fd, 0, 0, 0); /* an empty range */
         CHECK_EQ(fs_do(&L, &t), -CIO_EINVAL);
@@ -421,8 +425,8 @@ static void links(void) {
     cio_prep_symlinkat(&t.op, "ltarget", CIO_AT_FDCWD, lnk);
     int32_t r = fs_do(&L, &t);
     bool have_symlinks = true;
-    if (t_on_windows() && (r == -CIO_EPERM || r == -CIO_ENOTSUP || (r == 0 && !t_exists(lnk)))) {
-        printf("SKIP test_ops_l3/symlink: Windows cannot make one here (%s)\n", r ? cio_strerror(r) : "Wine's stub");
+    if (t_on_windows() && !mock && (r == -CIO_EPERM || r == -CIO_ENOTSUP)) {
+        printf("SKIP test_ops_l3/symlink: Windows cannot make one here (%s)\n", cio_strerror(r));
         have_symlinks = false;
     } else {
         CHECK_EQ(r, 0);
@@ -566,6 +570,7 @@ static void list_dir(const char *dir, uint32_t len) {
         t_op t;
         cio_prep_readdir(&t.op, dfd, buf, len);
         int32_t r = fs_do(&L, &t);
+        if (r < 0) fprintf(stderr, "readdir of %u bytes: %s\n", len, cio_strerror(r));
         CHECK(r >= 0);
         if (r == 0) break;
         CHECK((uint32_t)r <= len);
@@ -674,6 +679,38 @@ static void readdir_ops(void) {
 
 /* ---- copy_range ---- */
 
+/* At the positions, which move: the second half of the source, appended
+ * to a copy of its first 1000 bytes. */
+static void copy_at_positions(cio_fd in, const char *b, const unsigned char *src, unsigned char *back) {
+    enum { SIZE = 300000 };
+    t_op t;
+    uint64_t done;
+    cio_fd out;
+    memset(back, 0, SIZE);
+    o_put(b, src, 1000);
+    out = c_open(b, CIO_O_WRONLY);
+    t_op w;
+    static unsigned char skip[1000];
+    cio_prep_read(&w.op, in, skip, sizeof skip, CIO_OFFSET_CURRENT); /* in's position: 1000 */
+    CHECK_EQ(fs_do(&L, &w), 1000);
+    cio_prep_write(&w.op, out, src, 1000, CIO_OFFSET_CURRENT); /* out's position: 1000 */
+    CHECK_EQ(fs_do(&L, &w), 1000);
+    done = 1000;
+    for (int i = 0; done < SIZE; i++) {
+        CHECK(i < 100000);
+        cio_prep_copy_range(&t.op, in, CIO_OFFSET_CURRENT, out, CIO_OFFSET_CURRENT, (uint32_t)(SIZE - done));
+        int32_t r = fs_do(&L, &t);
+        CHECK(r > 0);
+        done += (uint64_t)r;
+    }
+    CHECK_EQ(o_get(b, back, SIZE), SIZE);
+    CHECK_EQ(sum(back, SIZE), sum(src, SIZE));
+    /* Both positions moved to the end: nothing more to copy. */
+    cio_prep_copy_range(&t.op, in, CIO_OFFSET_CURRENT, out, CIO_OFFSET_CURRENT, 100);
+    CHECK_EQ(fs_do(&L, &t), 0);
+    c_close(out);
+}
+
 static void copies(void) {
     enum { SIZE = 300000 };
     static unsigned char src[SIZE], back[SIZE + 10];
@@ -703,31 +740,10 @@ static void copies(void) {
     CHECK_EQ(fs_do(&L, &t), 0);
     c_close(out);
 
-    /* At the positions, which move: the second half of the source, appended
-     * to a copy of its first 1000 bytes. */
-    o_put(b, src, 1000);
-    out = c_open(b, CIO_O_WRONLY);
-    t_op w;
-    static unsigned char skip[1000];
-    cio_prep_read(&w.op, in, skip, sizeof skip, CIO_OFFSET_CURRENT); /* in's position: 1000 */
-    CHECK_EQ(fs_do(&L, &w), 1000);
-    cio_prep_write(&w.op, out, src, 1000, CIO_OFFSET_CURRENT); /* out's position: 1000 */
-    CHECK_EQ(fs_do(&L, &w), 1000);
-    done = 1000;
-    for (int i = 0; done < SIZE; i++) {
-        CHECK(i < 100000);
-        cio_prep_copy_range(&t.op, in, CIO_OFFSET_CURRENT, out, CIO_OFFSET_CURRENT, (uint32_t)(SIZE - done));
-        int32_t r = fs_do(&L, &t);
-        CHECK(r > 0);
-        done += (uint64_t)r;
-    }
-    CHECK_EQ(o_get(b, back, sizeof back), SIZE);
-    CHECK_EQ(sum(back, SIZE), sum(src, SIZE));
-    /* Both positions moved to the end: nothing more to copy. */
-    cio_prep_copy_range(&t.op, in, CIO_OFFSET_CURRENT, out, CIO_OFFSET_CURRENT, 100);
-    CHECK_EQ(fs_do(&L, &t), 0);
-    c_close(out);
-
+    if (mock || !T_SKIP_CASE_ON_WINDOWS("copy_range_current",
+                                        "IOCP keeps each handle's position apart from the file "
+                                        "pointer that copy_range on the pool uses (op.h)"))
+        copy_at_positions(in, b, src, back);
     /* A handle not open for writing: -CIO_EBADF; bad handles at submit. */
     out = c_open(b, CIO_O_RDONLY);
     cio_prep_copy_range(&t.op, in, 0, out, 0, 100);

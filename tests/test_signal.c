@@ -11,6 +11,8 @@
  */
 #include "test.h"
 
+#include <signal.h>
+
 static bool on_mock(cio_loop *loop) { return cio_loop_backend(loop) == CIO_BACKEND_MOCK; }
 
 /* Tasks here are detached: the test checks what they leave behind. */
@@ -369,7 +371,30 @@ static void case_bad_input(void) {
     finish(&loop);
 }
 
+/* The portable names against the system's own (the C runtime's on Windows). */
+static void case_constants(void) {
+    CHECK_EQ(CIO_SIGINT, SIGINT);
+    CHECK_EQ(CIO_SIGTERM, SIGTERM);
+#if defined(_WIN32)
+    CHECK_EQ(CIO_SIGBREAK, SIGBREAK);
+#else
+    CHECK_EQ(CIO_SIGHUP, SIGHUP);
+    CHECK_EQ(CIO_SIGQUIT, SIGQUIT);
+    CHECK_EQ(CIO_SIGUSR1, SIGUSR1);
+    CHECK_EQ(CIO_SIGUSR2, SIGUSR2);
+    CHECK_EQ(CIO_SIGWINCH, SIGWINCH);
+    CHECK_EQ(CIO_SIGBREAK, 0);
+    CHECK(NSIG <= CIO_SIGNAL_MAX);
+#endif
+    int all[] = {CIO_SIGHUP, CIO_SIGINT, CIO_SIGQUIT, CIO_SIGUSR1, CIO_SIGUSR2, CIO_SIGTERM, CIO_SIGWINCH};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        CHECK(all[i] > 0 && all[i] < CIO_SIGNAL_MAX);
+        for (size_t j = 0; j < i; j++) CHECK(all[i] != all[j]);
+    }
+}
+
 int main(void) {
+    case_constants();
     case_wait_counts();
     case_callback();
     case_two_watchers();

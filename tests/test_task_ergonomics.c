@@ -9,7 +9,7 @@
  * there, where real time stands still), completion and delivery counts,
  * and cio_loop_active() against the ops the test knows it submitted.
  *
- * CIO_TEST_PORTABLE
+ * CIO_TEST_PORTABLE CIO_TEST_SEEDS
  */
 #include "test.h"
 

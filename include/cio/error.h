@@ -38,6 +38,9 @@ extern "C" {
 #define CIO_ENFILE ENFILE             /* too many open files in the system */
 #define CIO_EMFILE EMFILE             /* too many open files in this process */
 #define CIO_ENOSPC ENOSPC             /* no space left on device */
+#define CIO_EFBIG EFBIG               /* file too large (beyond the largest size or offset) */
+#define CIO_ESRCH ESRCH               /* no such process: a kill after the child was reaped */
+#define CIO_ECHILD ECHILD             /* no child to wait for: reaped by someone else */
 #define CIO_ESPIPE ESPIPE             /* illegal seek */
 #define CIO_EPIPE EPIPE               /* broken pipe */
 #define CIO_ERANGE ERANGE             /* result out of range */

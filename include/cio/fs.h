@@ -19,7 +19,8 @@
  * Conventions for the whole header:
  *
  * - Task style. Every call except the cio_file_xfer ones (callback style,
- *   below) and cio_fs_free() blocks the calling task and must be called
+ *   below), cio_stdio_handle() and cio_fs_free() blocks the calling task
+ *   and must be called
  *   from a task (cio/task.h): outside one it returns -CIO_EPERM and does
  *   nothing. Loop thread of that task only. Once the task is cancelled
  *   they fail with -CIO_ECANCELED (the compound calls stop at their next
@@ -95,6 +96,18 @@ CIO_API intptr_t cio_file_openat(cio_fd dirfd, const char *path, int flags, uint
  * (as cio_close does), so that clean-up works on the way out.
  */
 CIO_API int32_t cio_file_close(cio_fd fd);
+
+/*
+ * cio_stdio_handle - the process's standard input (0), output (1) or error
+ * (2) as a cio_fd: the descriptor itself on POSIX, GetStdHandle() on
+ * Windows (a console or anonymous pipe there cannot do overlapped IO, so
+ * cio runs its reads and writes on the blocking pool). CIO_FD_INVALID for
+ * another `n`, or when the process has no such handle (Windows). The
+ * handle stays the process's: do not close it unless you mean to. On the
+ * mock backend these are real handles, which its ops refuse (-CIO_EBADF).
+ * Any thread; no task needed.
+ */
+CIO_API cio_fd cio_stdio_handle(int n);
 
 /* ---- reading and writing: one op each --------------------------------------- */
 
@@ -252,8 +265,8 @@ CIO_API int32_t cio_file_allocate(cio_fd fd, int mode, uint64_t offset, uint64_t
  * -CIO_ENOTDIR).
  * cio_fs_symlink - creates the symbolic link `linkpath` pointing at
  * `target` (stored as given, not resolved). Windows needs a privilege or
- * Developer Mode for it (-CIO_EPERM otherwise); the mock has no links
- * (-CIO_ENOTSUP).
+ * Developer Mode for it (-CIO_EPERM otherwise; Wine 8 cannot make one:
+ * -CIO_ENOTSUP).
  * cio_fs_link - creates the hard link `newpath` to the file `oldpath` (a
  * final symbolic link in `oldpath` is not followed, as link(2) on Linux).
  * -CIO_EXDEV across file systems, -CIO_EPERM for a directory.

@@ -10,7 +10,7 @@
  *     while (cio_tcp_accept(ls, &c, &peer) == 0) spawn_handler(c);
  *
  *     cio_fd s;                                            // a client, in a task:
- *     int r = cio_tcp_connect("example.com:80", cio_now(loop) + 5000000000u, &s);
+ *     int r = cio_tcp_connect("example.com:80", cio_now(loop) + 5000000000u, &s, NULL);
  *
  * Kinds of call, each marked below:
  * - [pure]: touches no loop and no handle (address parsing and
@@ -414,7 +414,8 @@ CIO_API int32_t cio_udp_recv_from(cio_fd fd, void *buf, uint32_t len, cio_addr *
  * Errors: -CIO_ENAMETOOLONG, -CIO_EADDRINUSE, -CIO_EACCES, -CIO_ENOENT
  * (no such directory), and the system's others.
  * Windows: AF_UNIX streams exist from Windows 10 1803 on (path names
- * only; -CIO_EAFNOSUPPORT where the system lacks them).
+ * only; -CIO_EAFNOSUPPORT where the system lacks them, as Wine 8 does:
+ * its socket(AF_UNIX) fails, so this path is untested on Windows).
  */
 CIO_API int cio_unix_listen(cio_loop *loop, const char *path, const cio_listen_options *opts, cio_fd *out);
 

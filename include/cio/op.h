@@ -1139,7 +1139,7 @@ static inline void cio_prep_call(cio_op *op, cio_call_fn fn, void *arg) {
  * (ftruncate): cut, or extended with zeros (a hole where the file system
  * has them). Completes with 0. Errors: -CIO_EINVAL (`len` beyond INT64_MAX,
  * `fd` not a regular file (a pipe, socket or directory), or not open for
- * writing: Linux says EINVAL there, Windows -CIO_EACCES), -CIO_EBADF (not
+ * writing, as Linux says), -CIO_EBADF (not
  * open), -EFBIG (errno's own: cio/error.h has no name for it), -CIO_ENOSPC,
  * and the system's.
  * io_uring: the kernel's own op from Linux 6.9, else the pool; elsewhere

@@ -32,26 +32,36 @@
  * without close-on-exec are inherited as the OS does it (on Windows only
  * the stdio handles are inherited: PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
  *
- * How it works. POSIX: posix_spawn() (glibc reports a failed exec as the
- * spawn's error, e.g. -CIO_ENOENT for a missing program; the working
- * directory through posix_spawn_file_actions_addchdir_np); where the C
- * library lacks addchdir_np, fork() and exec with a close-on-exec error
- * pipe that carries a failed exec's errno back to the spawn. The exit is
+ * How it works. POSIX: posix_spawn(), a vfork-style start that costs
+ * the same whatever the parent's size, runs no pthread_atfork handlers,
+ * and reports a failed exec as its own error (glibc, musl, macOS): a
+ * missing program is -CIO_ENOENT from the spawn, not a child exiting 127.
+ * The working directory goes through posix_spawn_file_actions_addchdir_np;
+ * where the C library lacks it, fork() and exec, with a close-on-exec
+ * error pipe that carries a failed exec's errno back to the spawn. The
+ * child starts with no signal blocked and every signal at its default
+ * action, whatever the loop's thread blocks or ignores. The exit is
  * awaited on Linux (5.3+) through a pidfd (pidfd_open) and a CIO_OP_POLL
  * on it, so it works on io_uring, epoll and poll alike; elsewhere, through
  * a process-wide SIGCHLD handler (installed at the first spawn that needs
  * it, chained to the handler it replaces) that pokes a close-on-exec pipe
- * per waited child, plus a re-check every 100 ms in case SIGCHLD is
- * blocked or taken over. The child is reaped with waitpid() on its own pid
- * only: cio never reaps children that are not its own. SIGCHLD must not be
- * set to SIG_IGN (the kernel then reaps every child itself and there is no
- * status to report: the wait fails with -CIO_ECHILD).
+ * per child (up to 256 children at a time; more rely on the re-check
+ * alone), plus a re-check every 100 ms in case SIGCHLD is blocked or taken
+ * over. The child is reaped with waitpid() on its own pid only: cio never
+ * reaps children that are not its own. SIGCHLD must not be set to SIG_IGN
+ * (the kernel then reaps every child itself and there is no status to
+ * report: the wait fails with -CIO_ECHILD). For tests,
+ * CIO_PROCESS_FALLBACK=fork,sigchld in the environment forces the fork
+ * path and the SIGCHLD wait where the better ones exist.
  * Windows: CreateProcessW with the arguments quoted per the MSVCRT rules
  * (UTF-8 in, UTF-16 command line), an environment block, the directory,
  * and stdio pipes that are overlapped named pipes (the parent's end is
  * opened FILE_FLAG_OVERLAPPED, so IOCP runs its reads and writes; the
  * child's end is a plain synchronous handle, as programs expect). The exit
- * is awaited with RegisterWaitForSingleObject.
+ * is awaited with RegisterWaitForSingleObject, whose callback posts to the
+ * loop (plus a re-check every second). A program is found as SearchPathW
+ * finds it (".exe" added when the name has none); a batch file needs
+ * argv = {"cmd.exe", "/c", "x.bat", ...}.
  * Mock backend: a real child cannot share the simulated handles of the
  * mock's world, and a simulated child is no process at all, so spawning
  * fails there with -CIO_ENOTSUP. That is the definition, not a gap: test
@@ -74,15 +84,6 @@
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/* Error codes this header needs that error.h does not name (POSIX values
- * on every platform). */
-#ifndef CIO_ESRCH
-#define CIO_ESRCH ESRCH /* no such process: kill after the exit was reaped */
-#endif
-#ifndef CIO_ECHILD
-#define CIO_ECHILD ECHILD /* the child was reaped by someone else (SIGCHLD ignored, waitpid(-1)) */
 #endif
 
 /*
@@ -214,7 +215,7 @@ struct cio_process {
  * Fills `*p` (any previous content is ignored) and returns 0 once the child
  * runs the program: a failed exec is reported here, not as an exit status
  * (-CIO_ENOENT when the program does not exist, -CIO_EACCES when it is not
- * executable, -CIO_ENOEXEC-like failures as the system's code). Other
+ * executable; another exec failure as the system's code). Other
  * errors: -CIO_EINVAL (NULL arguments, no argv[0], an unknown stdio mode or
  * env_mode, flags not 0, CIO_STDIO_HANDLE with CIO_FD_INVALID),
  * -CIO_ENOENT / -CIO_ENOTDIR / -CIO_EACCES for `cwd`, -CIO_EMFILE,

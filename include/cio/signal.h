@@ -47,7 +47,7 @@
  * disposition, and no thread's signal mask is changed. The handler is
  * async-signal-safe: it adds the delivery to an atomic counter of each
  * loop watching it and writes a byte to that loop's wake pipe (pipe2 with
- * O_CLOEXEC; the write end non-blocking, so a full pipe loses no count).
+ * O_CLOEXEC, non-blocking: a full pipe loses no count, the counter has it).
  * If the program had installed a handler function of its own for that
  * signal before, cio's handler calls it too, after counting (chained, with
  * the same arguments); a previous SIG_DFL or SIG_IGN is not chained (while
@@ -84,11 +84,14 @@
  * (CTRL_CLOSE_EVENT: the console window is closing) and CIO_SIGTERM
  * (CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT: services only). An event that a
  * watcher watches is reported handled (TRUE), so that the default action
- * (ending the process) does not happen; an event nobody watches goes on
- * to the next routine. After CTRL_CLOSE_EVENT (and logoff, shutdown)
- * Windows ends the process once the routine returns: cio's routine then
- * waits, so that the program has the system's grace time (about 5 s) to
- * shut down, and the process ends when main() returns. The routine runs
+ * (ending the process) does not happen, and routines the program added
+ * before cio's do not see it (Windows calls the newest first and stops at
+ * TRUE; they see such events again once the last watcher is gone); an
+ * event nobody watches goes on to the next routine. After
+ * CTRL_CLOSE_EVENT and CTRL_SHUTDOWN_EVENT Windows ends the process once
+ * the routine returns: cio's routine then does not return, so that the
+ * program has the system's grace time (about 5 s for a close) to shut
+ * down, and the process ends when main() returns. The routine runs
  * on a thread of the system's; it wakes a loop through a loopback TCP
  * socket pair of the loop's own (WSA_FLAG_NO_HANDLE_INHERIT), on which
  * the loop keeps a receive in flight while someone waits. Any number from

@@ -1228,6 +1228,14 @@ int32_t cio__sys_splice(cio_op *op) {
 
 /* ---- the L3 file ops (issue 11) ---- */
 
+/* NTSTATUS values the file ops look at (winternl.h names none). */
+#define ST_PENDING 0x00000103UL
+#define ST_NO_MORE_FILES 0x80000006UL
+#define ST_INVALID_INFO_CLASS 0xC0000003UL
+#define ST_INVALID_PARAMETER 0xC000000DUL
+#define ST_NOT_SUPPORTED 0xC00000BBUL
+#define ST_NOT_IMPLEMENTED 0xC0000002UL
+
 /* A handle that must be a file on disk: 0, or -CIO_EBADF (not open), or
  * `other` for a pipe, socket or console. */
 static int32_t disk_only(HANDLE h, int32_t other) {
@@ -1235,6 +1243,16 @@ static int32_t disk_only(HANDLE h, int32_t other) {
     if (type == FILE_TYPE_DISK) return 0;
     if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return last_error();
     return other;
+}
+
+/* Whether `h` was opened for writing (FileAccessInformation: class 8),
+ * appending only included. */
+static bool opened_for_writing(HANDLE h) {
+    IO_STATUS_BLOCK io;
+    ACCESS_MASK acc = 0;
+    if (NtQueryInformationFile(h, &io, &acc, sizeof acc, (FILE_INFORMATION_CLASS)8) < 0)
+        return true; /* the call itself will say */
+    return (acc & (FILE_WRITE_DATA | FILE_APPEND_DATA)) != 0;
 }
 
 static int32_t set_size(HANDLE h, uint64_t len) {
@@ -1247,7 +1265,9 @@ int32_t cio__sys_ftruncate(cio_op *op) {
     HANDLE h = H(op->args.size.fd);
     int32_t r = disk_only(h, -CIO_EINVAL);
     if (r < 0) return r;
-    if (op->args.size.len > (uint64_t)INT64_MAX || cio__win_is_dir(h)) return -CIO_EINVAL;
+    /* Linux's EINVAL for a handle not open for writing, too. */
+    if (op->args.size.len > (uint64_t)INT64_MAX || cio__win_is_dir(h) || !opened_for_writing(h))
+        return -CIO_EINVAL;
     return set_size(h, op->args.size.len);
 }
 
@@ -1263,6 +1283,7 @@ int32_t cio__sys_fallocate(cio_op *op) {
     if (type == FILE_TYPE_PIPE) return -CIO_ESPIPE;
     int32_t r = disk_only(h, -CIO_EINVAL);
     if (r < 0) return r;
+    if (!opened_for_writing(h)) return -CIO_EBADF; /* as Linux */
     if (cio__win_is_dir(h)) return -CIO_EISDIR;
     if (len > (uint64_t)INT64_MAX - off) return -EFBIG; /* cio/error.h has no name for it: errno's */
     uint64_t end = off + len;
@@ -1271,7 +1292,14 @@ int32_t cio__sys_fallocate(cio_op *op) {
     if (end > (uint64_t)st.AllocationSize.QuadPart) {
         FILE_ALLOCATION_INFO ai;
         ai.AllocationSize.QuadPart = (LONGLONG)end;
-        if (!SetFileInformationByHandle(h, FileAllocationInfo, &ai, sizeof ai)) return last_error();
+        IO_STATUS_BLOCK io;
+        unsigned long nst = (unsigned long)NtSetInformationFile(h, &io, &ai, sizeof ai, FileAllocationInformation);
+        bool unsupported = nst == ST_NOT_IMPLEMENTED || nst == ST_INVALID_INFO_CLASS || nst == ST_NOT_SUPPORTED;
+        /* Where the class is missing (Wine 8), growing the size reserves
+         * the clusters all the same (a file is not sparse unless asked);
+         * a reservation past the end has no other way. */
+        if (unsupported && (op->args.size.mode & CIO_FALLOCATE_KEEP_SIZE)) return -CIO_ENOTSUP;
+        if (!unsupported && nst >= 0x80000000UL) return cio__ntstatus_error((long)nst);
     }
     if (!(op->args.size.mode & CIO_FALLOCATE_KEEP_SIZE) && end > (uint64_t)st.EndOfFile.QuadPart)
         return set_size(h, end);
@@ -1320,6 +1348,7 @@ int32_t cio__sys_symlinkat(cio_op *op) {
     if (!ok) {
         DWORD e = GetLastError();
         r = e == ERROR_PRIVILEGE_NOT_HELD ? -CIO_EPERM : path_error(link, e);
+        if (r == -CIO_ENOSYS) r = -CIO_ENOTSUP; /* not implemented (Wine 8): the system cannot */
     } else if (GetFileAttributesW(link) == INVALID_FILE_ATTRIBUTES) {
         r = -CIO_ENOTSUP; /* it said yes and made nothing (Wine 8's stub) */
     }
@@ -1348,20 +1377,17 @@ int32_t cio__sys_linkat(cio_op *op) {
     return r;
 }
 
-/* ntdll's directory listing (winternl.h does not declare it): unlike
- * GetFileInformationByHandleEx it takes an event, for a handle opened
- * overlapped as cio opens every one. No APC context: no packet reaches a
- * completion port the handle may be tied to. */
+/* ntdll's directory listing (winternl.h does not declare it), for a
+ * handle opened overlapped as cio opens every one: it may pend, and then
+ * the file object itself is signalled when it ends (no event: Wine 8
+ * refuses one with STATUS_NOT_IMPLEMENTED). No APC context: no packet
+ * reaches a completion port the handle may be tied to. Nothing else runs
+ * on a directory handle meanwhile (op.h: one readdir at a time). */
 NTSTATUS NTAPI NtQueryDirectoryFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
                                     PIO_STATUS_BLOCK IoStatusBlock, PVOID FileInformation, ULONG Length,
                                     FILE_INFORMATION_CLASS FileInformationClass, BOOLEAN ReturnSingleEntry,
                                     PUNICODE_STRING FileName, BOOLEAN RestartScan);
 
-#define ST_PENDING 0x00000103UL
-#define ST_NO_MORE_FILES 0x80000006UL
-#define ST_INVALID_INFO_CLASS 0xC0000003UL
-#define ST_INVALID_PARAMETER 0xC000000DUL
-#define ST_NOT_SUPPORTED 0xC00000BBUL
 
 /* The heads of the two records asked for (the SDK's FILE_ID_BOTH_DIR_INFO
  * and FILE_FULL_DIR_INFO): what is read of them. */
@@ -1407,16 +1433,13 @@ int32_t cio__sys_readdir(cio_op *op) {
         for (;;) {
             IO_STATUS_BLOCK io;
             memset(&io, 0, sizeof io);
-            HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
-            if (!ev) return last_error();
             st = (unsigned long)NtQueryDirectoryFile(
-                h, ev, NULL, NULL, &io, tmp, tsize,
+                h, NULL, NULL, NULL, &io, tmp, tsize,
                 with_id ? FileIdBothDirectoryInformation : FileFullDirectoryInformation, FALSE, NULL, FALSE);
-            if (st == ST_PENDING) {
-                WaitForSingleObject(ev, INFINITE);
+            if (st == ST_PENDING) { /* an overlapped handle: the file object is signalled at the end */
+                WaitForSingleObject(h, INFINITE);
                 st = (unsigned long)io.Status;
             }
-            CloseHandle(ev);
             if (with_id && (st == ST_INVALID_INFO_CLASS || st == ST_INVALID_PARAMETER || st == ST_NOT_SUPPORTED)) {
                 with_id = false;
                 continue;

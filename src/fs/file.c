@@ -144,3 +144,14 @@ int32_t cio_file_allocate(cio_fd fd, int mode, uint64_t offset, uint64_t len) {
     cio_prep_fallocate(&op, fd, mode, offset, len);
     return cio_await(&op);
 }
+
+cio_fd cio_stdio_handle(int n) {
+    if (n < 0 || n > 2) return CIO_FD_INVALID;
+#if defined(_WIN32)
+    static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    HANDLE h = GetStdHandle(which[n]);
+    return h == NULL || h == INVALID_HANDLE_VALUE ? CIO_FD_INVALID : (cio_fd)h;
+#else
+    return (cio_fd)n;
+#endif
+}

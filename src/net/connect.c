@@ -257,13 +257,16 @@ static void on_resolved(void *ctx, int32_t res) {
     if (j->state != C_RESOLVING) return;
     if (res < 0) {
         finish(j, res, NULL);
-        return;
+    } else {
+        j->n = (unsigned)res;
+        interleave(j);
+        j->state = C_CONNECTING;
+        start_next(j);
+        arm_stagger(j);
     }
-    j->n = (unsigned)res;
-    interleave(j);
-    j->state = C_CONNECTING;
-    start_next(j);
-    arm_stagger(j);
+    /* A closing loop refuses the attempts' ops: then the job ended here,
+     * with nothing in flight, and no completion of its own will free it. */
+    maybe_free(j);
 }
 
 int cio_tcp_connect_start(cio_loop *loop, cio_connect_req *req, const char *hostport, uint64_t deadline) {

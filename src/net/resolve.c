@@ -209,7 +209,10 @@ static int end_with(rjob *j, int32_t res) {
     if (j->timer_live) cio_cancel(j->loop, &j->timer);
     cio_prep_nop(&j->nop);
     int r = submit(j, &j->nop, on_nop);
-    if (r < 0) deliver(j, res); /* the loop refuses ops (closing): now rather than never */
+    if (r < 0) { /* the loop refuses ops (closing): now rather than never */
+        deliver(j, res);
+        maybe_free(j);
+    }
     return 0;
 }
 

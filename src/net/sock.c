@@ -47,7 +47,9 @@ static int set_int(cio_loop *loop, cio_fd fd, int level, int name, int v) {
 #endif
 }
 
-static inline bool on_mock(cio_loop *loop) { return cio_loop_backend(loop) == CIO_BACKEND_MOCK; }
+#if defined(_WIN32)
+static bool on_mock(cio_loop *loop) { return cio_loop_backend(loop) == CIO_BACKEND_MOCK; }
+#endif
 
 static bool options_ok(const cio_listen_options *o) {
     if (!o) return true;

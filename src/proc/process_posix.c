@@ -77,8 +77,8 @@ extern char **environ;
 /* ---- descriptors ---- */
 
 static int cloexec_pipe(int fds[2], bool nonblock) {
-#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) || \
-    defined(__DragonFly__)
+#if (defined(__linux__) && defined(_GNU_SOURCE)) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+    defined(__OpenBSD__) || defined(__DragonFly__)
     if (pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0)
         return -errno;
 #else
@@ -553,8 +553,6 @@ int cio__proc_spawn(cio_loop *loop, cio_process *p, const cio_process_options *o
         if (rc < 0) {
             abandon(pid);
             plan_close(&pl, true);
-            for (int i = 0; i < 3; i++)
-                close_fd(&pl.parent[i]);
             return rc;
         }
         p->internal_.state |= PROC_SIGCHLD;

@@ -164,6 +164,10 @@ static intptr_t writer(void *arg) {
     uint64_t outer = 0;
     int32_t r = 0;
     while (r >= 0 && !c->dropped) {
+        if (c->closing && !bounded) { /* it has gone: 5 s to take the rest, no more */
+            outer = cio_deadline_push(cio_now(cio_task_loop()) + 5000000000u);
+            bounded = true;
+        }
         if (c->count == 0) {
             if ((r = cio_bufwriter_flush(&w)) < 0) break;
             if (c->count > 0) continue; /* lines came while the flush waited */
@@ -171,10 +175,6 @@ static intptr_t writer(void *arg) {
             cio_event_reset(&c->more);
             r = cio_event_wait(&c->more); /* a line, or the end */
             continue;
-        }
-        if (c->closing && !bounded) { /* it has gone: 5 s to take the rest, no more */
-            outer = cio_deadline_push(cio_now(cio_task_loop()) + 5000000000u);
-            bounded = true;
         }
         msg *m = c->queue[c->head];
         c->head = (c->head + 1) % QUEUE_MAX;

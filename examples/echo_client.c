@@ -120,11 +120,17 @@ static intptr_t client(void *arg) {
     if (self) {
         cio_addr local;
         int r = cio_tcp_listen(loop, "127.0.0.1:0", NULL, &listener);
-        if (r < 0 || (r = cio_socket_local_addr(loop, listener, &local)) < 0) return fail("listen", r);
+        if (r < 0) return fail("listen", r);
+        if ((r = cio_socket_local_addr(loop, listener, &local)) < 0) {
+            cio_close(listener);
+            return fail("listen", r);
+        }
         snprintf(self_where, sizeof self_where, "localhost:%d", cio_addr_port(&local));
         where = self_where;
-        if ((r = cio_task_spawn(loop, echo_one, (void *)(intptr_t)listener, NULL, &server)) < 0)
+        if ((r = cio_task_spawn(loop, echo_one, (void *)(intptr_t)listener, NULL, &server)) < 0) {
+            cio_close(listener);
             return fail("task", r);
+        }
     }
 
     cio_fd fd;
@@ -133,6 +139,9 @@ static intptr_t client(void *arg) {
     if (r < 0) {
         fprintf(stderr, "echo_client: connect to %s: %s\n", where, cio_strerror(r));
     } else {
+        char name[CIO_ADDR_STRLEN];
+        cio_addr_format(&peer, name, sizeof name); /* which of the host's addresses answered */
+        fprintf(stderr, "echo_client: connected to %s\n", name);
         static const char *const own[] = {"hello", "completion-based IO", "", "bye"};
         int count = 0;
         while (argv[2 + count]) count++;

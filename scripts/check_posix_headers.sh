@@ -9,7 +9,7 @@
 set -euo pipefail
 cc=${1:?compiler}
 src=${2:?source dir}
-allowed=" assert.h errno.h fcntl.h inttypes.h limits.h poll.h pthread.h signal.h stdatomic.h stdbool.h \
+allowed=" assert.h dirent.h errno.h fcntl.h inttypes.h limits.h poll.h pthread.h signal.h stdatomic.h stdbool.h \
 stddef.h stdint.h stdio.h stdlib.h string.h time.h unistd.h sys/resource.h sys/socket.h sys/stat.h \
 sys/types.h sys/uio.h netinet/in.h sys/un.h "
 status=0

@@ -13,6 +13,8 @@
  * (t_thread_start) on the real backends.
  *
  * CIO_TEST_PORTABLE
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "fs_peer.h"
 
@@ -153,6 +155,10 @@ static void case_send(void) {
     CHECK_EQ(cio_file_read(fd, b, 4), 4);
     CHECK(memcmp(b, data, 4) == 0);
 
+    /* bad input: an offset past INT64_MAX (the position is never used) */
+    uint64_t sent0 = 7;
+    CHECK_EQ(cio_file_send(fd, fd, CIO_OFFSET_CURRENT, 10, &sent0), -CIO_EINVAL);
+    CHECK_EQ(sent0, 0);
     /* a peer that is gone: the send's error, with the count it took */
     cio_fd sv[2];
     fs_socketpair(sv);

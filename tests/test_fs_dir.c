@@ -11,6 +11,8 @@
  * cio_mock_file_put (a subdirectory is made by putting a file into it).
  *
  * CIO_TEST_PORTABLE
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "fs_l3.h"
 

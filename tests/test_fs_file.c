@@ -15,6 +15,8 @@
  *
  * CIO_TEST_PORTABLE: under Wine symbolic links cannot be made (skipped by
  * name); Windows has no permission bits (checked as op.h documents them).
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "fs_peer.h"
 

@@ -8,7 +8,7 @@
  * it, and the job's late answer is freed (ASan/LeakSanitizer builds see it).
  * On the mock, names that need the system's resolver are skipped by name
  * (a simulation has no DNS); literals, localhost and bad input run.
- * CIO_TEST_PORTABLE
+ * CIO_TEST_PORTABLE CIO_TEST_SEEDS
  */
 #include "test.h"
 

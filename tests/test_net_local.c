@@ -8,6 +8,8 @@
  * handles are simulated: the peers are cio calls and the cases that need
  * a system handle are skipped by name.
  * CIO_TEST_PORTABLE
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "test.h"
 

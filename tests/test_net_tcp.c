@@ -12,6 +12,8 @@
  * the byte pattern and the addresses the test chose; cases that need a
  * real kernel say so by name.
  * CIO_TEST_PORTABLE
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "test.h"
 

@@ -5,7 +5,7 @@
  * (sendto/recvfrom, getsockname) on the other side; on the mock the other
  * side is a second simulated socket and the oracle is the test's bytes
  * and the addresses it chose.
- * CIO_TEST_PORTABLE
+ * CIO_TEST_PORTABLE CIO_TEST_SEEDS
  */
 #include "test.h"
 

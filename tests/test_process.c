@@ -9,6 +9,8 @@
  *
  * On the mock backend spawning is defined to fail (-CIO_ENOTSUP): checked,
  * then the real-process cases are skipped by name.
+ *
+ * CIO_TEST_SEEDS_EXACT: it also runs under 1,000 mock seeds, without faults (tests/CMakeLists.txt).
  */
 #include "test.h"
 

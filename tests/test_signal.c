@@ -8,6 +8,8 @@
  * Real signals (kill, other threads, dispositions): test_signal_posix.c.
  *
  * CIO_TEST_PORTABLE
+ *
+ * CIO_TEST_SEEDS: it also runs under 1,000 mock seeds, and 200 with faults (tests/CMakeLists.txt).
  */
 #include "test.h"
 

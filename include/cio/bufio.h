@@ -241,8 +241,9 @@ CIO_API int32_t cio_bufreader_read_until(cio_bufreader *r, unsigned char delim, 
 
 /*
  * cio_bufreader_read_line - the next line, as cio_bufreader_read_until()
- * with '\n' and `limit` (counting the "\n"), but with the "\n" or "\r\n"
- * cut off and replaced by a NUL: `*line` points at a NUL-terminated string
+ * with '\n' and `limit` (which counts the line's bytes as they came, its
+ * "\n" and a "\r" before it included), but with the "\n" or "\r\n" cut
+ * off and replaced by a NUL: `*line` points at a NUL-terminated string
  * of `*len` bytes inside the reader's buffer (it may also hold other NULs,
  * if the stream sent them), writable and valid until the next call on the
  * reader that reads or consumes. Returns 1 for a line (possibly empty; at

@@ -162,7 +162,7 @@ typedef void (*cio_file_xfer_cb)(cio_loop *loop, cio_file_xfer *x);
 /*
  * A read-all or write-all as a caller-owned request, for code without
  * tasks. Fill `cb` and `data` (and `deadline`), then start it with
- * cio_file_read_all_submit() or cio_file_write_all_submit(). It submits one
+ * cio_file_read_all_start() or cio_file_write_all_start(). It submits one
  * op at a time and resubmits for the rest after a short transfer, with the
  * same rules as cio_file_read_all / cio_file_write_all, and calls `cb`
  * exactly once at the end (from cio_loop_run or cio_loop_close, on the
@@ -188,13 +188,14 @@ struct cio_file_xfer {
         unsigned char *buf;
         uint64_t len;
         uint64_t offset;
+        cio_loop *loop;
         uint8_t write;
         uint8_t cancelled;
     } internal_; /* cio's; never read or write it */
 };
 
 /*
- * cio_file_read_all_submit / cio_file_write_all_submit - start the
+ * cio_file_read_all_start / cio_file_write_all_start - start the
  * transfer of `len` bytes between `buf` and `fd` at `offset`
  * (CIO_OFFSET_CURRENT: the position). Returns 0 (then `cb` runs exactly
  * once), or a negative error of cio_submit() or -CIO_EINVAL (NULL loop or
@@ -202,19 +203,21 @@ struct cio_file_xfer {
  * completes through the loop with 0 too (one nop). Loop thread; no task
  * needed.
  */
-CIO_API int cio_file_read_all_submit(cio_loop *loop, cio_file_xfer *x, cio_fd fd, void *buf, size_t len,
+CIO_API int cio_file_read_all_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, void *buf, size_t len,
                                      uint64_t offset);
-CIO_API int cio_file_write_all_submit(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *buf,
+CIO_API int cio_file_write_all_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *buf,
                                       size_t len, uint64_t offset);
 
 /*
  * cio_file_xfer_cancel - ends a running transfer: the op in flight is
  * cancelled and no further op is submitted; `cb` then runs with
  * -CIO_ECANCELED (or with the transfer's own result, if its last op had
- * already finished everything). Returns 0, or -CIO_EINVAL (NULL, or a
- * request not running). Loop thread.
+ * already finished everything). Returns 0, -CIO_EINVAL (NULL) or
+ * -CIO_ENOENT (the request is not running: never started, or its `cb`
+ * has started), as cio_resolve_cancel() and the other request cancels.
+ * Loop thread.
  */
-CIO_API int cio_file_xfer_cancel(cio_loop *loop, cio_file_xfer *x);
+CIO_API int cio_file_xfer_cancel(cio_file_xfer *x);
 
 /* ---- sync, status, size ---------------------------------------------------- */
 
@@ -405,7 +408,8 @@ CIO_API int64_t cio_fs_copy_file(const char *src, const char *dst, uint32_t flag
  * position is neither used nor moved) over the connected stream socket
  * (or pipe) `sock`, until all are sent or the file ends (UINT64_MAX: to the
  * end of the file). Returns the bytes sent, which are less than `len` only
- * if the file ended, or an error (-CIO_EPIPE, -CIO_ECONNRESET, the read's),
+ * if the file ended, or an error (-CIO_EPIPE, -CIO_ECONNRESET, the read's;
+ * -CIO_EINVAL for an offset beyond INT64_MAX, CIO_OFFSET_CURRENT included),
  * with `*sent` (may be NULL) the bytes `sock` took in every case.
  * How: on Linux (every backend, the mock's simulated handles too) a range
  * of at least 64 KiB goes file -> pipe -> socket with splice, through a

@@ -329,8 +329,9 @@ CIO_API int cio_mock_socketpair(cio_loop *loop, cio_fd fds[2]);
  *   Linux), -CIO_ENAMETOOLONG (a name over 255 bytes, a path of 4096 or
  *   more), -CIO_EBADF (a dirfd that is not an open simulated handle, for a
  *   relative path: a real descriptor is none), -CIO_ENOTDIR (a dirfd that
- *   is a file, pipe or socket). No symbolic links, hard links or special
- *   files; CIO_O_NOFOLLOW and CIO_AT_SYMLINK_NOFOLLOW are accepted. Modes
+ *   is a file, pipe or socket). Symbolic links (symlinkat; followed in
+ *   paths, 40 at most: -CIO_ELOOP; CIO_O_NOFOLLOW on one: -CIO_ELOOP) and
+ *   hard links (linkat); no special files. Modes
  *   are kept and reported but not enforced (no -CIO_EACCES, as for root);
  *   a new file or directory gets `mode` & ~022 (the simulation's umask);
  *   uid and gid are 0.

@@ -377,7 +377,10 @@ struct cio_op {
     void *data;        /* caller's context; cio never reads it */
     cio_cb cb;         /* final (and multishot) completion callback; may be NULL */
     uint64_t deadline; /* absolute cio_now() time after which the op fails
-                          with -CIO_ETIMEDOUT; 0 = none */
+                          with -CIO_ETIMEDOUT; 0 = none. An op that starts
+                          (is submitted, or its link turn comes) at or past
+                          it fails so at once, without running; a close
+                          still closes */
     int32_t res;       /* the result, valid in the callback */
     uint16_t tag;      /* caller's 16-bit message; cio never reads it */
     uint8_t opcode;    /* enum cio_opcode, set by the prep helper */
@@ -1140,8 +1143,7 @@ static inline void cio_prep_call(cio_op *op, cio_call_fn fn, void *arg) {
  * has them). Completes with 0. Errors: -CIO_EINVAL (`len` beyond INT64_MAX,
  * `fd` not a regular file (a pipe, socket or directory), or not open for
  * writing, as Linux says), -CIO_EBADF (not
- * open), -EFBIG (errno's own: cio/error.h has no name for it), -CIO_ENOSPC,
- * and the system's.
+ * open), -CIO_EFBIG, -CIO_ENOSPC, and the system's.
  * io_uring: the kernel's own op from Linux 6.9, else the pool; elsewhere
  * the pool. Windows: SetFileInformationByHandle(FileEndOfFileInfo).
  */
@@ -1157,7 +1159,7 @@ static inline void cio_prep_ftruncate(cio_op *op, cio_fd fd, uint64_t len) {
  * (fallocate). `mode` 0: the size grows to off + len if that is past the
  * end (the new bytes read as zeros); CIO_FALLOCATE_KEEP_SIZE: the size
  * stays. Completes with 0. Errors: -CIO_EINVAL (`len` 0, `off` or the end
- * beyond INT64_MAX, an unknown mode), -CIO_EBADF, -CIO_ENOSPC, -EFBIG,
+ * beyond INT64_MAX, an unknown mode), -CIO_EBADF, -CIO_ENOSPC, -CIO_EFBIG,
  * -CIO_ENOTSUP (the file system cannot, or a Linux-only mode elsewhere),
  * -CIO_ESPIPE (a pipe), and the system's (Linux: ENODEV for a socket).
  * io_uring: the kernel's op; epoll, poll: fallocate(2) on the pool (Linux;
@@ -1239,7 +1241,10 @@ static inline void cio_prep_linkat(cio_op *op, cio_fd olddirfd, const char *oldp
  * GetFileInformationByHandleEx (FileIdBothDirectoryInfo, or
  * FileFullDirectoryInfo with `ino` 0 where the former is refused; `type`
  * CIO_DT_DIR, CIO_DT_LNK for a symbolic-link reparse point, else
- * CIO_DT_REG). Other POSIX systems: -CIO_ENOTSUP for now.
+ * CIO_DT_REG). Other POSIX systems: readdir(3) on a duplicate of the
+ * handle, whose position is handed back with lseek(telldir()), right
+ * where telldir() is the file offset (glibc, musl; unverified on macOS and
+ * the BSDs).
  */
 static inline void cio_prep_readdir(cio_op *op, cio_fd dirfd, void *buf, uint32_t len) {
     cio_prep_(op, CIO_OP_READDIR);
@@ -1262,7 +1267,7 @@ static inline void cio_prep_readdir(cio_op *op, cio_fd dirfd, void *buf, uint32_
  * those bytes. Errors: -CIO_EBADF (a handle not open, or not for reading,
  * respectively writing, or `fd_out` opened to append), -CIO_EISDIR,
  * -CIO_EINVAL (an offset beyond INT64_MAX, overlapping ranges of one file),
- * -CIO_ENOSPC, -EFBIG, and the system's. Every backend runs it on the
+ * -CIO_ENOSPC, -CIO_EFBIG, and the system's. Every backend runs it on the
  * pool. Windows: CIO_OFFSET_CURRENT there is the handle's file pointer,
  * which IOCP's own reads and writes at CIO_OFFSET_CURRENT do not move (it
  * keeps its position apart, see cio_prep_read): give offsets there. Mock

@@ -289,7 +289,10 @@ CIO_API int cio_main_ex(cio_task_fn fn, void *arg, const cio_main_options *opts,
  * nest; a later, looser deadline never loosens an earlier one. A scope
  * covers the task's sync waits too (cio/sync.h), and the tasks it spawns
  * inherit it. Outside a task, push returns 0 and does nothing, and pop
- * does nothing. `at` 0 opens a scope with no deadline of its own.
+ * does nothing. `at` 0 opens a scope with no deadline of its own. A close
+ * (cio_close) is exempt, as it is from cancellation: it closes however
+ * late it comes. An op started past the deadline fails at once without
+ * running (cio_call's function then never runs).
  */
 CIO_API uint64_t cio_deadline_push(uint64_t at);
 CIO_API void cio_deadline_pop(uint64_t previous);
@@ -416,7 +419,7 @@ CIO_API int32_t cio_splice(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_
 /* CIO_OP_POST: hands `msg` to the loop `target`, returning once it is in
  * the target's queue (0) or with the error that kept it out. */
 CIO_API int32_t cio_post(cio_loop *target, cio_op *msg);
-/* The file ops of issue 11 (cio/op.h: cio_prep_ftruncate, ...). cio_readdir
+/* Truncate, allocate, links, listing, copy (cio/op.h: cio_prep_ftruncate, ...). cio_readdir
  * fills `buf` with cio_dirent records and returns the bytes filled, 0 at
  * the end of the directory. */
 CIO_API int32_t cio_ftruncate(cio_fd fd, uint64_t len);

@@ -18,9 +18,6 @@
 
 #include "mock_chan.h"
 
-/* cio/error.h has no name for it; its codes are errno values. */
-#define MOCK_EFBIG EFBIG
-
 #define MOCK_PAGE 4096u
 #define MOCK_PATH_MAX 4096u /* PATH_MAX: with its NUL */
 #define MOCK_NAME_MAX 255u  /* NAME_MAX */
@@ -849,7 +846,7 @@ static int32_t do_rw(mock *m, mock_fs *fs, cio_op *op, fs_file *f) {
     }
     if (f->flags & CIO_O_APPEND) off = n->size; /* even at an offset: Linux's pwrite(2) BUGS */
     if (!want) return 0;
-    if (off >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
+    if (off >= MOCK_MAX_SIZE) return -CIO_EFBIG;
     if (want > MOCK_MAX_SIZE - off) want = (size_t)(MOCK_MAX_SIZE - off);
     int64_t done = data_write(m, fs, n, off, &c, want);
     if (done < 0) return (int32_t)done;
@@ -962,7 +959,7 @@ static int32_t do_splice(mock *m, mock_fs *fs, cio_op *op) {
     if (off_out != cur && off_out > (uint64_t)INT64_MAX) return -CIO_EINVAL;
     if ((r = splice_source(ci, MOCK_END_READ, nonblock)) <= 0 || r == MOCK_PARK) return r;
     uint64_t off = off_out == cur ? f->pos : off_out;
-    if (off >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
+    if (off >= MOCK_MAX_SIZE) return -CIO_EFBIG;
     uint32_t possible = ri->len < len ? ri->len : len;
     uint32_t k = mock_transfer_size(m, possible);
     tv.iov_len = k;
@@ -1057,7 +1054,7 @@ static int32_t do_fallocate(mock *m, mock_fs *fs, cio_op *op, mock_handle *h) {
     fs_node *n = f->node;
     if (!can_write(f)) return -CIO_EBADF;
     if (is_dir(n)) return -CIO_EISDIR;
-    if (len > MOCK_MAX_SIZE - off) return -MOCK_EFBIG;
+    if (len > MOCK_MAX_SIZE - off) return -CIO_EFBIG;
     uint64_t first = off / MOCK_PAGE, last = (off + len - 1) / MOCK_PAGE;
     uint64_t have = page_find(n, last + 1) - page_find(n, first);
     if (fs->pages + (last - first + 1 - have) > MOCK_CAPACITY_PAGES) return -CIO_ENOSPC;
@@ -1143,7 +1140,7 @@ static int32_t do_copy_range(mock *m, mock_fs *fs, cio_op *op) {
     if (avail < len) len = (uint32_t)avail;
     accessed(m, in);
     if (!len) return 0;
-    if (at_out >= MOCK_MAX_SIZE) return -MOCK_EFBIG;
+    if (at_out >= MOCK_MAX_SIZE) return -CIO_EFBIG;
     if (len > MOCK_MAX_SIZE - at_out) len = (uint32_t)(MOCK_MAX_SIZE - at_out);
     len = mock_transfer_size(m, len);
     unsigned char tmp[16 * 1024];
@@ -1264,7 +1261,7 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
     if (!m || !path || (!data && len)) return -CIO_EINVAL;
     mock_fs *fs = fs_of(m);
     if (!fs) return -CIO_ENOMEM;
-    if (len > MOCK_MAX_SIZE) return -MOCK_EFBIG;
+    if (len > MOCK_MAX_SIZE) return -CIO_EFBIG;
     /* The missing parents first, as mkdir -p: each prefix that ends
      * before a slash. */
     size_t total = strnlen(path, MOCK_PATH_MAX);

@@ -317,6 +317,15 @@ static void start(cio_loop *loop, cio_op *op) {
         cio__ready(loop, op, -CIO_ECANCELED);
         return;
     }
+    /* An op whose deadline passed before it started does not run: else
+     * whether it ran would depend on who is first, the op or the timer
+     * (an op on the pool could finish before the next turn sees the
+     * deadline). A close still closes, or the handle would leak. */
+    if (CIO_UNLIKELY(op->deadline) && op->opcode != CIO_OP_CLOSE && op->deadline <= cio__now(c)) {
+        op->internal_.iflags |= IF_TIMED_OUT;
+        cio__ready(loop, op, -CIO_ETIMEDOUT);
+        return;
+    }
     switch (op->opcode) {
     case CIO_OP_TIMEOUT:
         timer_arm(c, op, timer_when(c, op->args.timeout.ns, op->args.timeout.flags));
@@ -372,8 +381,9 @@ int cio_submit(cio_loop *loop, cio_op *op) {
     if (r < 0) return r;
     adopt(loop, op);
     /* A fresh op is neither cancelled nor late for a closing loop (validate
-     * saw to that), so the common case goes straight to the backend. */
-    if (CIO_LIKELY(!core_opcode(op->opcode)))
+     * saw to that), so the common case goes straight to the backend; one
+     * with a deadline goes through start(), which checks it. */
+    if (CIO_LIKELY(!core_opcode(op->opcode) && !op->deadline))
         start_in_backend(loop, op);
     else
         start(loop, op);

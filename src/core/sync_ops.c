@@ -11,9 +11,7 @@
 #include "sync_ops.h"
 
 #if !defined(_WIN32)
-#if CIO_LINUX
-#include <dirent.h> /* getdents64 */
-#endif
+#include <dirent.h> /* Linux: getdents64; elsewhere fdopendir */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -295,8 +293,64 @@ int32_t cio__sys_readdir(cio_op *op) {
         if (out) return (int32_t)out;
     }
 #else
-    (void)op;
-    return -CIO_ENOTSUP; /* no portable call reads a directory through a descriptor's position */
+    /* POSIX: a DIR over a duplicate, which shares the handle's position
+     * (fdopendir reads from it on), and the position of the first entry
+     * not returned handed back with lseek(telldir()) before the DIR goes:
+     * that takes telldir() to give the file offset, as glibc and musl do
+     * (checked by CI's POSIX-only build on Linux); unverified on macOS and
+     * the BSDs, whose telldir() values are cookies of the DIR. */
+    /* A DIR's telldir() knows only the entries it read itself (before the
+     * first it says 0): where it has read none, the start is put back. */
+    off_t start = lseek(op->args.readdir.fd, 0, SEEK_CUR);
+    if (start < 0) return -errno;
+    int dfd = dup(op->args.readdir.fd);
+    if (dfd < 0) return -errno;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int e = errno;
+        close(dfd);
+        return -e;
+    }
+    char *buf = op->args.readdir.buf;
+    const uint32_t len = op->args.readdir.len;
+    size_t out = 0;
+    int32_t err = 0;
+    long at = -1; /* telldir() after the last entry taken (or skipped); -1: none yet */
+    bool full = false;
+    for (;;) {
+        errno = 0;
+        const struct dirent *e = readdir(d);
+        if (!e) {
+            if (errno) err = -errno;
+            break;
+        }
+        const char *name = e->d_name;
+        size_t nl = strlen(name);
+        bool dots = name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0));
+        if (!dots && out + CIO_DIRENT_RECLEN(nl) > len) { /* no room: it is the next call's first */
+            if (!out) err = -CIO_EINVAL;
+            full = true;
+            break;
+        }
+        at = telldir(d);
+        if (dots) continue;
+        cio_dirent *r = (cio_dirent *)(void *)(buf + out);
+        memcpy(r->name, name, nl + 1);
+        r->ino = (uint64_t)e->d_ino;
+#if defined(DT_UNKNOWN)
+        r->type = (uint8_t)e->d_type;
+#else
+        r->type = CIO_DT_UNKNOWN;
+#endif
+        r->reclen = CIO_DIRENT_RECLEN(nl);
+        out += r->reclen;
+    }
+    /* At the end (or an error) the DIR leaves the shared position at the
+     * end; when the buffer filled up, it goes back to the first entry not
+     * taken. */
+    if (full && lseek(op->args.readdir.fd, at < 0 ? start : (off_t)at, SEEK_SET) < 0 && !err) err = -errno;
+    closedir(d);
+    return out ? (int32_t)out : err;
 #endif
 }
 

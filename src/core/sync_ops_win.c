@@ -1285,7 +1285,7 @@ int32_t cio__sys_fallocate(cio_op *op) {
     if (r < 0) return r;
     if (!opened_for_writing(h)) return -CIO_EBADF; /* as Linux */
     if (cio__win_is_dir(h)) return -CIO_EISDIR;
-    if (len > (uint64_t)INT64_MAX - off) return -EFBIG; /* cio/error.h has no name for it: errno's */
+    if (len > (uint64_t)INT64_MAX - off) return -CIO_EFBIG;
     uint64_t end = off + len;
     FILE_STANDARD_INFO st;
     if (!GetFileInformationByHandleEx(h, FileStandardInfo, &st, sizeof st)) return last_error();

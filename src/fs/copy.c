@@ -195,6 +195,7 @@ int64_t cio_file_send(cio_fd sock, cio_fd file, uint64_t offset, uint64_t len, u
     uint64_t done = 0;
     if (sent) *sent = 0;
     FS_NEED_TASK();
+    if (offset > (uint64_t)INT64_MAX) return -CIO_EINVAL; /* CIO_OFFSET_CURRENT too: the position is not used */
     if (len == 0) return 0;
     int use_write = 0;
     int64_t r = 0;

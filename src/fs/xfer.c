@@ -69,6 +69,7 @@ static int xfer_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *b
     x->internal_.offset = offset;
     x->internal_.write = (uint8_t)write;
     x->internal_.cancelled = 0;
+    x->internal_.loop = loop;
     int r;
     if (len == 0) {
         cio_prep_nop(&x->op);
@@ -84,19 +85,20 @@ static int xfer_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *b
     return r;
 }
 
-int cio_file_read_all_submit(cio_loop *loop, cio_file_xfer *x, cio_fd fd, void *buf, size_t len, uint64_t offset) {
+int cio_file_read_all_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, void *buf, size_t len, uint64_t offset) {
     return xfer_start(loop, x, fd, buf, len, offset, 0);
 }
 
-int cio_file_write_all_submit(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *buf, size_t len,
+int cio_file_write_all_start(cio_loop *loop, cio_file_xfer *x, cio_fd fd, const void *buf, size_t len,
                               uint64_t offset) {
     return xfer_start(loop, x, fd, buf, len, offset, 1);
 }
 
-int cio_file_xfer_cancel(cio_loop *loop, cio_file_xfer *x) {
-    if (!loop || !x || !x->internal_.buf) return -CIO_EINVAL;
+int cio_file_xfer_cancel(cio_file_xfer *x) {
+    if (!x) return -CIO_EINVAL;
+    if (!x->internal_.buf) return -CIO_ENOENT;
     x->internal_.cancelled = 1;
-    int r = cio_cancel(loop, &x->op);
+    int r = cio_cancel(x->internal_.loop, &x->op);
     /* The op may have finished in this very turn, before its callback ran:
      * the flag stops the transfer there. */
     return r == -CIO_ENOENT || r == -CIO_EALREADY ? 0 : r;

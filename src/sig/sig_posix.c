@@ -16,6 +16,9 @@
  * then a non-blocking read(2) on the loop's thread, and each siginfo read
  * is delivered to every watching loop as the handler does.
  */
+#if !defined(_GNU_SOURCE) && defined(__linux__)
+#define _GNU_SOURCE /* pipe2, before any header (the POSIX-only build defines no more than POSIX) */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -433,8 +433,11 @@ int cio_task_join(cio_task *t, intptr_t *result) {
 
 /* ---- blocking on ops ---- */
 
+/* A close is exempt from the scopes, as from cancellation: the task must
+ * be able to let go of its handles however late it is. */
 static void apply_deadline(const cio_task *t, cio_op *op) {
-    if (t->deadline && (!op->deadline || t->deadline < op->deadline)) op->deadline = t->deadline;
+    if (t->deadline && op->opcode != CIO_OP_CLOSE && (!op->deadline || t->deadline < op->deadline))
+        op->deadline = t->deadline;
 }
 
 static void on_op_done(cio_loop *loop, cio_op *op) {

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """scripts/guide_snippets.py - build every C snippet of a Markdown guide, so that the guide cannot rot.
 
-    guide_snippets.py --cc CC --include DIR --lib LIBCIO [--out DIR] GUIDE.md
+    guide_snippets.py --cc CC --include DIR --lib LIBCIO [--out DIR] [--flag F]... GUIDE.md
 
 Each ```c block of GUIDE.md is one translation unit. A block with a main() is compiled and linked
 against LIBCIO (the shared library; its directory goes into the rpath), so that a function the
 guide names but cio lacks fails the build; a block without one is compiled only. Every block is
-built with -std=c11 -Wall -Wextra -Werror. Prints one line per block; exit status 1 if any failed,
+built with -std=c11 -Wall -Wextra -Werror, plus each --flag (a sanitizer build passes its
+-fsanitize options, which a program linked with such a libcio needs too). Prints one line per block; exit status 1 if any failed,
 with the compiler's output and the block's first line in the guide.
 """
 import argparse
@@ -40,6 +41,7 @@ def main():
     ap.add_argument("--include", required=True)
     ap.add_argument("--lib", required=True)
     ap.add_argument("--out")
+    ap.add_argument("--flag", action="append", default=[])
     ap.add_argument("guide")
     args = ap.parse_args()
     found = blocks(open(args.guide, encoding="utf-8").read())
@@ -53,7 +55,7 @@ def main():
         path = os.path.join(out, f"snippet_{i}.c")
         with open(path, "w", encoding="utf-8") as f:
             f.write(src)
-        cmd = [args.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", args.include, path]
+        cmd = [args.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", *args.flag, "-I", args.include, path]
         if re.search(r"\bint\s+main\s*\(", src):
             cmd += ["-o", path[:-2], os.path.abspath(args.lib), f"-Wl,-rpath,{libdir}", "-pthread"]
             what = "linked"

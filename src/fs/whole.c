@@ -13,7 +13,8 @@
  * Returns the total, or an error with *got the bytes in buf. */
 static int64_t read_upto(cio_fd fd, unsigned char *buf, size_t cap, size_t *got) {
     size_t n = 0;
-    int64_t r = cio_file_read_all(fd, buf + *got, cap - *got, *got, &n);
+    /* buf may be NULL with cap 0 (a read that only asks "is it empty?"). */
+    int64_t r = cio_file_read_all(fd, buf ? buf + *got : NULL, cap - *got, *got, &n);
     *got += n;
     return r < 0 ? r : (int64_t)*got;
 }

@@ -117,7 +117,7 @@ int32_t cio_fs_rmdir(const char *path) {
     return cio_unlinkat(CIO_AT_FDCWD, path, CIO_AT_REMOVEDIR);
 }
 
-/* The calls over the opcodes of issue 11, awaited through their prep
+/* The calls over truncate, allocate and the link ops, awaited through their prep
  * helpers (the task wrappers of cio/task.h are the same one op). */
 int32_t cio_fs_symlink(const char *target, const char *linkpath) {
     if (!target || !linkpath) return -CIO_EINVAL;

@@ -11,6 +11,7 @@
 
 #include "port.h" /* first: the platform (it sets _GNU_SOURCE on POSIX) */
 
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,9 +78,8 @@ static inline void t_arm(t_op *t) {
  * the whole program is bounded too: the first loop a test makes starts a
  * watchdog (CIO_TEST_WATCHDOG seconds, 120 by default). */
 static inline void t_watchdog(void) {
-    static int armed;
-    if (armed) return;
-    armed = 1;
+    static _Atomic int armed; /* loops may be made on several threads */
+    if (atomic_exchange(&armed, 1)) return;
     const char *env = getenv("CIO_TEST_WATCHDOG");
     t_alarm(env ? (unsigned)atoi(env) : 120, "the test hung (a wait that never returned)");
 }

@@ -11,6 +11,9 @@
 #include "test.h"
 
 #include <stdbool.h>
+#if !defined(_WIN32)
+#include <sys/stat.h>
+#endif
 
 typedef struct fs_env {
     cio_loop loop;
@@ -121,17 +124,31 @@ static intptr_t fs_main_trampoline(void *arg) {
     return 0;
 }
 
+/* The loop of the backend under test and the scratch directory, for a
+ * test that runs its cases without fs_run_main's main task. */
+static inline void fs_env_init(void) {
+    t_loop_init(&fs_E.loop, 64);
+    fs_E.mock = cio_loop_backend(&fs_E.loop) == CIO_BACKEND_MOCK;
+    snprintf(fs_E.base, sizeof fs_E.base, "%s", fs_E.mock ? "/fsbase" : t_tmpdir());
+}
+
+/* Process-wide settings of the tests that create files and send to peers:
+ * a fixed umask, so that the permission bits a case expects do not depend
+ * on the shell that ran it; SIGPIPE ignored, so that a peer that went away
+ * is the -CIO_EPIPE a case checks, not the end of the test. */
+static inline void fs_process_setup(void) {
+#if !defined(_WIN32)
+    umask(022);
+#endif
+    t_ignore_sigpipe();
+}
+
 /* Runs fn as the main task on a fresh loop of the backend under test
  * (CIO_BACKEND), bounded by `limit_s`; checks it returned 0. Returns with
  * the loop closed. `before` (may be NULL) runs once the loop exists, before
  * the task starts (to set up the mock's files). */
 static inline void fs_run_main(intptr_t (*fn)(void), void (*before)(void), double limit_s) {
-    t_loop_init(&fs_E.loop, 64);
-    fs_E.mock = cio_loop_backend(&fs_E.loop) == CIO_BACKEND_MOCK;
-    if (fs_E.mock)
-        snprintf(fs_E.base, sizeof fs_E.base, "/fsbase");
-    else
-        snprintf(fs_E.base, sizeof fs_E.base, "%s", t_tmpdir());
+    fs_env_init();
     fs_main_fn = fn;
     fs_main_done = 0;
     if (before) before();

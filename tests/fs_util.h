@@ -38,6 +38,24 @@ static inline int32_t fs_do(cio_loop *loop, t_op *t) {
     return t->res;
 }
 
+/* Opens `path` (close-on-exec, mode 0644 if created) through an op on
+ * `loop`; the test fails if it cannot. */
+static inline cio_fd fs_open_ok(cio_loop *loop, const char *path, int flags) {
+    t_op t;
+    cio_prep_openat(&t.op, CIO_AT_FDCWD, path, flags | CIO_O_CLOEXEC, 0644);
+    int32_t r = fs_do(loop, &t);
+    if (r < 0) fprintf(stderr, "open %s: %s\n", path, cio_strerror(r));
+    CHECK(r >= 0);
+    return cio_op_fd(&t.op);
+}
+
+/* Closes `fd` through an op on `loop`; the test fails if that fails. */
+static inline void fs_close_ok(cio_loop *loop, cio_fd fd) {
+    t_op t;
+    cio_prep_close(&t.op, fd);
+    CHECK_EQ(fs_do(loop, &t), 0);
+}
+
 #if !defined(_WIN32)
 /* A descriptor number that is certainly closed: one that was just open.
  * (POSIX: descriptor numbers are reused lowest-first; Windows has no such

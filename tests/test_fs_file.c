@@ -354,10 +354,7 @@ static intptr_t main_task(void) {
 }
 
 int main(void) {
-#if !defined(_WIN32)
-    umask(022);
-#endif
-    t_ignore_sigpipe();
+    fs_process_setup();
     outside_task();
     fs_run_main(main_task, NULL, 60.0);
     printf("ok\n");

@@ -220,9 +220,7 @@ static void run_cases(void) {
 
 int main(void) {
     t_ignore_sigpipe();
-    t_loop_init(&fs_E.loop, 64);
-    fs_E.mock = cio_loop_backend(&fs_E.loop) == CIO_BACKEND_MOCK;
-    snprintf(fs_E.base, sizeof fs_E.base, "%s", fs_E.mock ? "/fsbase" : t_tmpdir());
+    fs_env_init();
     run_cases();
     printf("ok\n");
     return 0;

@@ -88,23 +88,6 @@ static void fill(void *p, size_t n, uint64_t seed) {
     }
 }
 
-/* ---- cio helpers ---- */
-
-static cio_fd c_open(const char *path, int flags) {
-    t_op t;
-    cio_prep_openat(&t.op, CIO_AT_FDCWD, path, flags | CIO_O_CLOEXEC, 0644);
-    int32_t r = fs_do(&L, &t);
-    if (r < 0) fprintf(stderr, "open %s: %s\n", path, cio_strerror(r));
-    CHECK(r >= 0);
-    return cio_op_fd(&t.op);
-}
-
-static void c_close(cio_fd fd) {
-    t_op t;
-    cio_prep_close(&t.op, fd);
-    CHECK_EQ(fs_do(&L, &t), 0);
-}
-
 /* ---- CIO_OP_CALL ---- */
 
 static atomic_int ran, started;
@@ -350,7 +333,7 @@ static void sizes(void) {
     static unsigned char data[10000], back[10000];
     fill(data, sizeof data, 3);
     o_put(path, data, sizeof data);
-    cio_fd fd = c_open(path, CIO_O_RDWR);
+    cio_fd fd = fs_open_ok(&L, path, CIO_O_RDWR);
     t_op t;
     cio_prep_ftruncate(&t.op, fd, 3000);
     CHECK_EQ(fs_do(&L, &t), 0);
@@ -389,17 +372,17 @@ static void sizes(void) {
         cio_prep_fallocate(&t.op, fd, 0, 0, 0); /* an empty range */
         CHECK_EQ(fs_do(&L, &t), -CIO_EINVAL);
     }
-    c_close(fd);
+    fs_close_ok(&L, fd);
 
     /* A read-only handle cannot change the size. */
-    fd = c_open(path, CIO_O_RDONLY);
+    fd = fs_open_ok(&L, path, CIO_O_RDONLY);
     cio_prep_ftruncate(&t.op, fd, 10);
     r = fs_do(&L, &t);
     CHECK(r == -CIO_EINVAL || (t_on_windows() && r == -CIO_EACCES));
     cio_prep_fallocate(&t.op, fd, 0, 0, 10);
     r = fs_do(&L, &t);
     CHECK(r == -CIO_EBADF || (t_on_windows() && r == -CIO_EACCES) || (!falloc && r == -CIO_ENOTSUP));
-    c_close(fd);
+    fs_close_ok(&L, fd);
     CHECK_EQ(o_get(path, NULL, 0), falloc ? 20000 : 9000);
 
     /* Bad handles: refused at submit, nothing completes. */
@@ -461,23 +444,23 @@ static void links(void) {
         CHECK_EQ(o_get(lnk, back, sizeof back), (long long)sizeof data); /* followed */
         CHECK(memcmp(back, data, sizeof data) == 0);
         /* Opened through the link, cio reads the target's bytes. */
-        cio_fd fd = c_open(lnk, CIO_O_RDONLY);
+        cio_fd fd = fs_open_ok(&L, lnk, CIO_O_RDONLY);
         t_op rd;
         memset(back, 0, sizeof back);
         cio_prep_read(&rd.op, fd, back, sizeof back, 0);
         CHECK_EQ(fs_do(&L, &rd), (int32_t)sizeof data);
         CHECK(memcmp(back, data, sizeof data) == 0);
-        c_close(fd);
+        fs_close_ok(&L, fd);
         /* The name is taken now; a link relative to a directory handle. */
         cio_prep_symlinkat(&t.op, "anything", CIO_AT_FDCWD, lnk);
         CHECK_EQ(fs_do(&L, &t), -CIO_EEXIST);
-        cio_fd dfd = c_open(dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
+        cio_fd dfd = fs_open_ok(&L, dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
         cio_prep_symlinkat(&t.op, "../ltarget", dfd, "up");
         CHECK_EQ(fs_do(&L, &t), 0);
         char up[760];
         snprintf(up, sizeof up, "%s/up", dir);
         CHECK_EQ(o_get(up, back, sizeof back), (long long)sizeof data);
-        c_close(dfd);
+        fs_close_ok(&L, dfd);
     }
 
     /* A hard link: one file under two names. */
@@ -499,11 +482,11 @@ static void links(void) {
      * first name leaves the file. */
     unsigned char more[100];
     fill(more, sizeof more, 6);
-    cio_fd fd = c_open(target, CIO_O_WRONLY);
+    cio_fd fd = fs_open_ok(&L, target, CIO_O_WRONLY);
     t_op wr;
     cio_prep_write(&wr.op, fd, more, sizeof more, 0);
     CHECK_EQ(fs_do(&L, &wr), (int32_t)sizeof more);
-    c_close(fd);
+    fs_close_ok(&L, fd);
     t_op ul;
     if (have_symlinks) {
         cio_prep_unlinkat(&ul.op, CIO_AT_FDCWD, lnk, 0);
@@ -569,7 +552,7 @@ static void list_dir(const char *dir, uint32_t len) {
     static uint64_t buf[8192 / 8];
     CHECK(len <= sizeof buf);
     for (int i = 0; i < nmade; i++) made[i].count = 0;
-    cio_fd dfd = c_open(dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
+    cio_fd dfd = fs_open_ok(&L, dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
     int batches = 0;
     for (;;) {
         CHECK(++batches < 10000);
@@ -607,7 +590,7 @@ static void list_dir(const char *dir, uint32_t len) {
     t_op t;
     cio_prep_readdir(&t.op, dfd, buf, len);
     CHECK_EQ(fs_do(&L, &t), 0);
-    c_close(dfd);
+    fs_close_ok(&L, dfd);
     for (int i = 0; i < nmade; i++) {
         if (made[i].count != 1) fprintf(stderr, "readdir: %s seen %d times\n", made[i].name, made[i].count);
         CHECK_EQ(made[i].count, 1);
@@ -657,7 +640,7 @@ static void readdir_ops(void) {
 
     /* Too small for any record (16 bytes at least): -CIO_EINVAL, as getdents64. */
     static uint64_t small[1];
-    cio_fd dfd = c_open(dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
+    cio_fd dfd = fs_open_ok(&L, dir, CIO_O_RDONLY | CIO_O_DIRECTORY);
     t_op t;
     cio_prep_readdir(&t.op, dfd, small, sizeof small);
     CHECK_EQ(fs_do(&L, &t), -CIO_EINVAL);
@@ -672,15 +655,15 @@ static void readdir_ops(void) {
     CHECK_EQ(cio_submit(&L, &t.op), -CIO_EBADF);
     t_run(&L, 1.0);
     CHECK_EQ(t.finals, 0);
-    c_close(dfd);
+    fs_close_ok(&L, dfd);
     /* A file is not a directory. */
     snprintf(p, sizeof p, "%s/%s", dir, "plainfile");
     o_put(p, "abc", 3);
-    cio_fd fd = c_open(p, CIO_O_RDONLY);
+    cio_fd fd = fs_open_ok(&L, p, CIO_O_RDONLY);
     static uint64_t buf[512];
     cio_prep_readdir(&t.op, fd, buf, sizeof buf);
     CHECK_EQ(fs_do(&L, &t), -CIO_ENOTDIR);
-    c_close(fd);
+    fs_close_ok(&L, fd);
 }
 
 /* ---- copy_range ---- */
@@ -694,7 +677,7 @@ static void copy_at_positions(cio_fd in, const char *b, const unsigned char *src
     cio_fd out;
     memset(back, 0, SIZE);
     o_put(b, src, 1000);
-    out = c_open(b, CIO_O_WRONLY);
+    out = fs_open_ok(&L, b, CIO_O_WRONLY);
     t_op w;
     static unsigned char skip[1000];
     cio_prep_read(&w.op, in, skip, sizeof skip, CIO_OFFSET_CURRENT); /* in's position: 1000 */
@@ -714,7 +697,7 @@ static void copy_at_positions(cio_fd in, const char *b, const unsigned char *src
     /* Both positions moved to the end: nothing more to copy. */
     cio_prep_copy_range(&t.op, in, CIO_OFFSET_CURRENT, out, CIO_OFFSET_CURRENT, 100);
     CHECK_EQ(fs_do(&L, &t), 0);
-    c_close(out);
+    fs_close_ok(&L, out);
 }
 
 static void copies(void) {
@@ -726,7 +709,7 @@ static void copies(void) {
     fill(src, sizeof src, 9);
     o_put(a, src, sizeof src);
     o_put(b, "", 0);
-    cio_fd in = c_open(a, CIO_O_RDONLY), out = c_open(b, CIO_O_WRONLY);
+    cio_fd in = fs_open_ok(&L, a, CIO_O_RDONLY), out = fs_open_ok(&L, b, CIO_O_WRONLY);
     /* At offsets: the caller loops over short counts. */
     uint64_t done = 0;
     for (int i = 0; done < SIZE; i++) {
@@ -744,14 +727,14 @@ static void copies(void) {
     t_op t;
     cio_prep_copy_range(&t.op, in, SIZE + 5, out, 0, 100);
     CHECK_EQ(fs_do(&L, &t), 0);
-    c_close(out);
+    fs_close_ok(&L, out);
 
     if (mock || !T_SKIP_CASE_ON_WINDOWS("copy_range_current",
                                         "IOCP keeps each handle's position apart from the file "
                                         "pointer that copy_range on the pool uses (op.h)"))
         copy_at_positions(in, b, src, back);
     /* A handle not open for writing: -CIO_EBADF; bad handles at submit. */
-    out = c_open(b, CIO_O_RDONLY);
+    out = fs_open_ok(&L, b, CIO_O_RDONLY);
     cio_prep_copy_range(&t.op, in, 0, out, 0, 100);
     int32_t r = fs_do(&L, &t);
     CHECK(r == -CIO_EBADF || (t_on_windows() && r == -CIO_EACCES));
@@ -763,8 +746,8 @@ static void copies(void) {
     CHECK_EQ(cio_submit(&L, &t.op), -CIO_EBADF);
     t_run(&L, 1.0);
     CHECK_EQ(t.finals, 0);
-    c_close(out);
-    c_close(in);
+    fs_close_ok(&L, out);
+    fs_close_ok(&L, in);
 }
 
 int main(void) {

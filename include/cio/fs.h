@@ -46,9 +46,7 @@
  *   at most CIO_FS_CHUNK_MAX bytes.
  * - Memory: the caller's buffers are only used during the call. Only
  *   cio_fs_read_file_alloc() hands back memory (free it with cio_fs_free()).
- *   cio_fs_copy_file() and cio_file_send() may allocate a bounce buffer of
- *   CIO_FS_BOUNCE_SIZE bytes for the call's duration (-CIO_ENOMEM if they
- *   cannot).
+ *   cio_file_send() keeps a 16 KiB buffer on the calling task's stack.
  */
 #ifndef CIO_FS_H
 #define CIO_FS_H
@@ -68,10 +66,6 @@ extern "C" {
 /* The most bytes one op of the "all" calls asks for (1 GiB): below
  * INT32_MAX, and a multiple of every page size. */
 #define CIO_FS_CHUNK_MAX (1u << 30)
-
-/* The bounce buffer of cio_fs_copy_file()'s and cio_file_send()'s read and
- * write path (when no copy_range or splice does the job). */
-#define CIO_FS_BOUNCE_SIZE (256u * 1024u)
 
 /* ---- opening and closing -------------------------------------------------- */
 
@@ -389,10 +383,8 @@ CIO_API int32_t cio_fs_write_file_atomic(const char *path, const void *data, siz
  * (so that a cancel or deadline is not kept waiting long) through
  * CIO_OP_COPY_RANGE (copy_file_range where
  * the OS has it: no bytes through user space, reflinks on file systems
- * that share extents), falling back to read and write through a bounce
- * buffer where that op reports it cannot (-CIO_EXDEV, -CIO_ENOTSUP,
- * -CIO_ENOSYS; the op itself falls back to read and write on the pool in
- * most such cases). Returns the bytes copied, or an error: -CIO_EINVAL if `src` and `dst`
+ * that share extents; where it cannot, across file systems or on Windows,
+ * the op itself reads and writes on the pool; no allocation). Returns the bytes copied, or an error: -CIO_EINVAL if `src` and `dst`
  * are the same file, -CIO_EISDIR, -CIO_EEXIST (CIO_FS_COPY_EXCL), ... On an
  * error after `dst` was created, a partial `dst` stays (it is not removed:
  * it may have been the caller's file); write to a temporary name and
@@ -417,7 +409,7 @@ CIO_API int64_t cio_fs_copy_file(const char *src, const char *dst, uint32_t flag
  * through user space, two ops per 64 KiB. Elsewhere (Windows, other POSIX
  * systems), for shorter ranges, and where splice refuses the handles
  * (-CIO_EINVAL: a file system without splice, a `sock` splice cannot
- * write), it reads chunks into a bounce buffer of CIO_FS_BOUNCE_SIZE and
+ * write), it reads chunks of 16 KiB into a buffer on the task's stack and
  * sends each in full (a handle that is not a socket, such as a pipe, is
  * written instead). Sends raise no SIGPIPE. A peer that stops reading
  * blocks it: for a timeout wrap it in a deadline scope.

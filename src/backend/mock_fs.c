@@ -334,9 +334,18 @@ static int64_t data_write(mock *m, mock_fs *fs, fs_node *f, uint64_t off, cursor
     return (int64_t)done;
 }
 
-static void truncate_to_zero(mock *m, mock_fs *fs, fs_node *f) {
-    drop_pages(fs, f, 0);
-    f->size = 0;
+/* Cuts or extends `f` to `len` bytes (O_TRUNC, ftruncate); what lay past
+ * a cut reads as zeros if the file grows again. A cut, or a size kept,
+ * frees what fallocate's KEEP_SIZE placed past the end too, as tmpfs
+ * (shmem_setattr) does. */
+static void truncate_to(mock *m, mock_fs *fs, fs_node *f, uint64_t len) {
+    if (len <= f->size) {
+        drop_pages(fs, f, page_find(f, (len + MOCK_PAGE - 1) / MOCK_PAGE));
+        uint32_t i = page_find(f, len / MOCK_PAGE);
+        if (len % MOCK_PAGE && i < f->npages && f->pages[i].index == len / MOCK_PAGE)
+            memset(f->pages[i].data + len % MOCK_PAGE, 0, MOCK_PAGE - len % MOCK_PAGE);
+    }
+    f->size = len;
     f->mtime = f->ctime = m->now;
 }
 
@@ -589,7 +598,7 @@ static int32_t do_openat(mock *m, mock_fs *fs, cio_op *op) {
         r = -CIO_EISDIR;
         if ((fl & 3) != CIO_O_RDONLY || (fl & CIO_O_TRUNC)) goto fail;
     } else if ((fl & CIO_O_TRUNC) && !created) {
-        truncate_to_zero(m, fs, n); /* even opened read-only, as Linux */
+        truncate_to(m, fs, n, 0); /* even opened read-only, as Linux */
     }
     f->node = n;
     f->flags = fl;
@@ -1021,19 +1030,6 @@ static int32_t do_linkat(mock *m, mock_fs *fs, cio_op *op) {
     return 0;
 }
 
-/* Cuts or extends `f` to `len` bytes; what lay past a cut reads as zeros
- * if the file grows again. */
-static void truncate_to(mock *m, mock_fs *fs, fs_node *f, uint64_t len) {
-    if (len < f->size) {
-        drop_pages(fs, f, page_find(f, (len + MOCK_PAGE - 1) / MOCK_PAGE));
-        uint32_t i = page_find(f, len / MOCK_PAGE);
-        if (len % MOCK_PAGE && i < f->npages && f->pages[i].index == len / MOCK_PAGE)
-            memset(f->pages[i].data + len % MOCK_PAGE, 0, MOCK_PAGE - len % MOCK_PAGE);
-    }
-    f->size = len;
-    f->mtime = f->ctime = m->now;
-}
-
 static int32_t do_ftruncate(mock *m, mock_fs *fs, cio_op *op, mock_handle *h) {
     if (h->kind != &mock_fs_kind) return -CIO_EINVAL; /* a pipe or socket: as Linux */
     fs_file *f = h->obj;
@@ -1299,13 +1295,13 @@ int cio_mock_file_put(cio_loop *loop, const char *path, const void *data, size_t
     if (n && is_lnk(n) && (r = lookup_follow(fs, &w, true, &n)) < 0) return r;
     if (n && is_dir(n)) return -CIO_EISDIR;
     if (!n && (r = create(m, fs, &w, CIO_S_IFREG | 0644, &n)) < 0) return r;
-    truncate_to_zero(m, fs, n);
+    truncate_to(m, fs, n, 0);
     cio_iovec one = {.iov_base = (void *)(uintptr_t)data, .iov_len = CIO__IOV_LEN(len)};
     cursor c = {&one, 1, 0, 0};
     if (len) {
         int64_t done = data_write(m, fs, n, 0, &c, len);
         if (done < 0 || (size_t)done < len) {
-            truncate_to_zero(m, fs, n);
+            truncate_to(m, fs, n, 0);
             return done < 0 ? (int)done : -CIO_ENOMEM;
         }
     }

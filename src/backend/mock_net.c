@@ -1208,8 +1208,40 @@ int32_t mock_net_setup_op(cio_loop *loop, cio_op *op) {
     }
 }
 
+/* A datagram socketpair: two simulated AF_UNIX datagram sockets, each
+ * connected to the other. Sends find their receiver by name, so each gets
+ * an autobound one (where Linux leaves a pair unnamed: getsockname and a
+ * received datagram's source show "@xxxxx" here, not an empty name). */
+static int dgram_pair(cio_loop *loop, mock *m, cio_fd fds[2]) {
+    mock_sock *s[2] = {NULL, NULL};
+    int r = 0;
+    for (int i = 0; i < 2 && r == 0; i++) {
+        cio_op op;
+        cio_prep_socket(&op, AF_UNIX, SOCK_DGRAM | CIO_SOCK_CLOEXEC, 0);
+        op.res = r = mock_net_setup_op(loop, &op); /* as a completion leaves it, for cio_op_fd */
+        if (r < 0) break;
+        fds[i] = cio_op_fd(&op);
+        s[i] = mock_handle_at(&m->world, fds[i])->obj;
+        r = autobind_unix(m, s[i]);
+    }
+    if (r == 0) {
+        for (int i = 0; i < 2; i++) {
+            s[i]->peer = s[1 - i]->name;
+            s[i]->connected = true;
+        }
+        return 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!s[i]) continue;
+        mock_handle *h = mock_handle_at(&m->world, fds[i]);
+        h->kind->close(m, h);
+        mock_handle_free(&m->world, fds[i]);
+    }
+    return r;
+}
+
 int mock_net_pair(cio_loop *loop, int type, cio_fd fds[2]) {
     mock *m = CIO_BACKEND_STATE(loop, mock);
-    if (type != 0 && type != SOCK_STREAM) return -CIO_ENOTSUP; /* datagram pairs are not simulated */
+    if (type == SOCK_DGRAM) return net_of(m) ? dgram_pair(loop, m, fds) : -CIO_ENOMEM;
     return mock_chan_make(m, type == SOCK_STREAM, fds);
 }

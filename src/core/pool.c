@@ -129,9 +129,6 @@ static void after_fork_child(void) {
  * IO) under a backlog of them. But not forever: a handler that has not
  * run after POOL_RESEND_NS may have been deferred (see the top). */
 static void interrupt(worker *w) {
-    /* The caller's own function is never interrupted (op.h: cio_prep_call):
-     * it completes when it returns, cancelled or not. */
-    if (w->op->opcode == CIO_OP_CALL) return;
     uint64_t now = cio__clock_ns();
     if (atomic_exchange_explicit(&w->signal_pending, true, memory_order_relaxed) &&
         now - w->sent_ns < POOL_RESEND_NS)
@@ -143,7 +140,10 @@ static void interrupt(worker *w) {
 
 /* Marks the op `w` runs as cancelled and interrupts it; pool.mu held. */
 static void cancel_running(worker *w) {
-    /* Not counted either: nothing is to be signalled again each turn. */
+    /* The caller's own function is never interrupted (op.h: cio_prep_call):
+     * it completes when it returns, cancelled or not. Not marked either, so
+     * that nothing signals it later (the kick, a close's resends: a CALL
+     * names no handle), nor counts it as a cancel to repeat each turn. */
     if (w->op->opcode == CIO_OP_CALL) return;
     if (!w->cancel) {
         w->cancel = true;

@@ -5,6 +5,7 @@
  */
 #include "../backend/backend.h"
 #include "oserr.h"
+#include "pair.h"
 #include "cio/net.h"
 
 #if !defined(_WIN32)
@@ -62,7 +63,6 @@ int cio_socket_get_option(cio_loop *loop, cio_fd fd, int level, int name, void *
 
 /* ---- the quick setup calls of cio/net.h (src/net), through the backend ---- */
 
-int cio__sys_pair(int type, cio_fd fds[2]); /* src/net/pair_posix.c, pair_win.c */
 int32_t cio__setup_op(cio_loop *loop, cio_op *op);
 
 int32_t cio__setup_op(cio_loop *loop, cio_op *op) {

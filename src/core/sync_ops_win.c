@@ -316,6 +316,13 @@ static bool is_link_tag(HANDLE h) {
            (ti.ReparseTag == IO_REPARSE_TAG_SYMLINK || ti.ReparseTag == IO_REPARSE_TAG_MOUNT_POINT);
 }
 
+/* The size of an open file: O_TRUNC, ftruncate. */
+static int32_t set_size(HANDLE h, uint64_t len) {
+    FILE_END_OF_FILE_INFO eof;
+    eof.EndOfFile.QuadPart = (LONGLONG)len;
+    return SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof) ? 0 : last_error();
+}
+
 /* Opens as open(2) would, within what CreateFileW can say:
  * - access: O_RDONLY/O_WRONLY/O_RDWR as GENERIC_READ/WRITE. O_APPEND
  *   opens with FILE_APPEND_DATA but without FILE_WRITE_DATA, so every
@@ -389,8 +396,7 @@ int32_t cio__sys_openat(cio_op *op) {
             r = -CIO_ENOTDIR;
     }
     if (r == 0 && trunc && disk) { /* a FIFO or a device ignores O_TRUNC, as on POSIX */
-        FILE_END_OF_FILE_INFO eof = {.EndOfFile.QuadPart = 0};
-        if (!SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof)) r = last_error();
+        r = set_size(h, 0);
     }
     if (r == 0 && two_step) {
         HANDLE h2 = ReOpenFile(h, access, SHARE_ALL, flags & ~FILE_FLAG_BACKUP_SEMANTICS);
@@ -1253,12 +1259,6 @@ static bool opened_for_writing(HANDLE h) {
     if (NtQueryInformationFile(h, &io, &acc, sizeof acc, (FILE_INFORMATION_CLASS)8) < 0)
         return true; /* the call itself will say */
     return (acc & (FILE_WRITE_DATA | FILE_APPEND_DATA)) != 0;
-}
-
-static int32_t set_size(HANDLE h, uint64_t len) {
-    FILE_END_OF_FILE_INFO eof;
-    eof.EndOfFile.QuadPart = (LONGLONG)len;
-    return SetFileInformationByHandle(h, FileEndOfFileInfo, &eof, sizeof eof) ? 0 : last_error();
 }
 
 int32_t cio__sys_ftruncate(cio_op *op) {

@@ -1,12 +1,11 @@
 /*
- * src/fs/copy.c - copying a file (CIO_OP_COPY_RANGE in chunks, else read
- * and write through a bounce buffer) and sending a file over a socket.
+ * src/fs/copy.c - copying a file (CIO_OP_COPY_RANGE in chunks: where
+ * copy_file_range cannot, the op itself reads and writes on the pool, so
+ * there is no second path here) and sending a file over a socket.
  */
 #include "fs_internal.h"
 
 #include "cio/net.h"
-
-#include <stdlib.h>
 
 /* One copy_range op asks for at most this much: small enough that a cancel
  * or a deadline is not kept waiting behind a huge in-kernel copy (a pool
@@ -16,28 +15,6 @@
 static bool same_file(const cio_statx *a, const cio_statx *b) {
     return (a->mask & CIO_STATX_INO) && (b->mask & CIO_STATX_INO) && a->ino == b->ino &&
            a->dev_major == b->dev_major && a->dev_minor == b->dev_minor;
-}
-
-/* Copies from `in` to `out` at `*done` on until the end of `in`, through a
- * bounce buffer. */
-static int64_t copy_bounce(cio_fd in, cio_fd out, uint64_t *done) {
-    unsigned char *buf = (unsigned char *)malloc(CIO_FS_BOUNCE_SIZE);
-    if (!buf) return -CIO_ENOMEM;
-    int64_t r = 0;
-    for (;;) {
-        int32_t n = cio_read(in, buf, CIO_FS_BOUNCE_SIZE, *done);
-        if (n == -CIO_EINTR) continue;
-        if (n <= 0) {
-            r = n;
-            break;
-        }
-        size_t put = 0;
-        r = cio_file_write_all(out, buf, (size_t)n, *done, &put);
-        *done += put;
-        if (r < 0) break;
-    }
-    free(buf);
-    return r;
 }
 
 int64_t cio_fs_copy_file(const char *src, const char *dst, uint32_t flags) {
@@ -73,10 +50,6 @@ int64_t cio_fs_copy_file(const char *src, const char *dst, uint32_t flags) {
         cio_prep_copy_range(&op, in, done, out, done, COPY_CHUNK);
         int32_t n = cio_await(&op);
         if (n == -CIO_EINTR) continue;
-        if (n == -CIO_ENOTSUP || n == -CIO_ENOSYS || n == -CIO_EXDEV) { /* the op cannot here: by hand */
-            r = copy_bounce(in, out, &done);
-            break;
-        }
         if (n <= 0) {
             r = n;
             break;
@@ -121,25 +94,31 @@ static int64_t send_all(cio_fd sock, const unsigned char *buf, size_t len, int *
     return 0;
 }
 
+/* Reads from `src` (at `off` on, or at its position for CIO_OFFSET_CURRENT)
+ * and sends what it read, until `left` bytes went (0) or `src` ended (1).
+ * The buffer is on the task's stack, no allocation: large ranges take the
+ * splice path where there is one, and a send of 16 KiB keeps a socket's
+ * buffer busy as well as a bigger one would. */
+static int64_t read_send(cio_fd sock, cio_fd src, uint64_t off, uint64_t left, int *use_write, uint64_t *done) {
+    unsigned char buf[16u * 1024u];
+    uint64_t moved = 0;
+    while (moved < left) {
+        uint64_t rest = left - moved;
+        uint32_t want = rest < sizeof buf ? (uint32_t)rest : (uint32_t)sizeof buf;
+        int32_t n = cio_read(src, buf, want, fs_next_offset(off, moved));
+        if (n == -CIO_EINTR) continue;
+        if (n <= 0) return n < 0 ? n : 1;
+        int64_t r = send_all(sock, buf, (size_t)n, use_write, done);
+        if (r < 0) return r;
+        moved += (uint64_t)n;
+    }
+    return 0;
+}
+
 #if defined(__linux__)
 /* A splice that says "not this pair of handles" rather than a failure of
  * the transfer: the read and send path can still do it. */
 static bool splice_refused(int32_t n) { return n == -CIO_EINVAL || n == -CIO_ENOTSUP || n == -CIO_ENOSYS; }
-
-/* The bytes a refused pipe-to-socket splice left in the pipe go out by
- * read and send. */
-static int64_t drain_pipe(cio_fd pr, cio_fd sock, uint32_t left, int *use_write, uint64_t *done) {
-    unsigned char buf[4096];
-    while (left > 0) {
-        int32_t n = cio_read(pr, buf, left < sizeof buf ? left : (uint32_t)sizeof buf, CIO_OFFSET_CURRENT);
-        if (n == -CIO_EINTR) continue;
-        if (n <= 0) return n < 0 ? n : -CIO_EIO;
-        int64_t r = send_all(sock, buf, (size_t)n, use_write, done);
-        if (r < 0) return r;
-        left -= (uint32_t)n;
-    }
-    return 0;
-}
 
 /* file -> pipe -> socket with splice: the bytes never enter user space.
  * Returns 0 when done (or the file ended), an error, or 1 when splice is
@@ -168,8 +147,10 @@ static int64_t send_splice(cio_fd sock, cio_fd file, uint64_t offset, uint64_t l
                                    CIO_SPLICE_F_MOVE);
             if (k == -CIO_EINTR) continue;
             if (k < 0 && splice_refused(k)) { /* e.g. not a socket splice can write */
-                r = drain_pipe(pp[0], sock, (uint32_t)n - moved, use_write, done);
-                if (r == 0) r = 1;
+                /* The bytes it left in the pipe go out by read and send;
+                 * a pipe that ends before them lost some. */
+                r = read_send(sock, pp[0], CIO_OFFSET_CURRENT, (uint32_t)n - moved, use_write, done);
+                r = r == 0 ? 1 : r == 1 ? -CIO_EIO : r;
                 goto out;
             }
             if (k < 0) {
@@ -198,35 +179,11 @@ int64_t cio_file_send(cio_fd sock, cio_fd file, uint64_t offset, uint64_t len, u
     if (offset > (uint64_t)INT64_MAX) return -CIO_EINVAL; /* CIO_OFFSET_CURRENT too: the position is not used */
     if (len == 0) return 0;
     int use_write = 0;
-    int64_t r = 0;
+    int64_t r = 1; /* 1: the rest by read and send */
 #if defined(__linux__)
-    if (len >= SPLICE_MIN) {
-        r = send_splice(sock, file, offset, len, &use_write, &done);
-        if (r <= 0) {
-            if (sent) *sent = done;
-            return r < 0 ? r : (int64_t)done;
-        }
-        r = 0; /* refused: the rest by hand */
-    }
+    if (len >= SPLICE_MIN) r = send_splice(sock, file, offset, len, &use_write, &done);
 #endif
-    unsigned char *buf = (unsigned char *)malloc(CIO_FS_BOUNCE_SIZE);
-    if (!buf) {
-        if (sent) *sent = done;
-        return -CIO_ENOMEM;
-    }
-    while (done < len) {
-        uint64_t left = len - done;
-        uint32_t want = left < CIO_FS_BOUNCE_SIZE ? (uint32_t)left : CIO_FS_BOUNCE_SIZE;
-        int32_t n = cio_read(file, buf, want, offset + done);
-        if (n == -CIO_EINTR) continue;
-        if (n <= 0) {
-            r = n;
-            break;
-        }
-        r = send_all(sock, buf, (size_t)n, &use_write, &done);
-        if (r < 0) break;
-    }
-    free(buf);
+    if (r > 0) r = read_send(sock, file, offset + done, len - done, &use_write, &done);
     if (sent) *sent = done;
     return r < 0 ? r : (int64_t)done;
 }

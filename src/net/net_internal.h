@@ -21,10 +21,6 @@
  */
 int32_t cio__setup_op(cio_loop *loop, cio_op *op);
 
-/* The system's socket pair (type SOCK_STREAM, SOCK_DGRAM) or, with type
- * 0, pipe, close-on-exec (src/net/pair_posix.c, pair_win.c). */
-int cio__sys_pair(int type, cio_fd fds[2]);
-
 /* An AF_UNIX address for `path` ("@name": abstract, when allowed). */
 int cio__unix_addr(cio_addr *out, const char *path, bool allow_abstract);
 

@@ -111,12 +111,13 @@ void cio__sig_os_yield(void);
 /* The read op on the channel (a read on a pipe, a receive on a socket). */
 void cio__sig_os_prep_read(sig_wake *w);
 
-/* The signalfd part (Linux; no-ops elsewhere), for real backends only.
- * Loop thread. init: nothing open. add: the loop starts watching
- * `signo`: reads it from a signalfd when the calling thread blocks it.
- * remove: stops. arm: ops in flight while someone waits (counted in
- * w->ops); disarm: cancels them. teardown: the channel is going, cancel
- * what is in flight. release: close what is open. */
+/* The signalfd part (Linux, sig_posix.c; no-ops elsewhere), for real
+ * backends only. Loop thread. init: nothing open. add: the loop starts
+ * watching `signo`: reads it from a signalfd when the calling thread
+ * blocks it. remove: stops. arm: ops in flight while someone waits
+ * (counted in w->ops); disarm: cancels them. teardown: the channel is
+ * going, cancel what is in flight. release: close what is open. */
+#if defined(__linux__)
 void cio__sig_os_init(sig_wake *w);
 int cio__sig_os_add(sig_wake *w, int signo);
 void cio__sig_os_remove(sig_wake *w, int signo);
@@ -124,5 +125,21 @@ int cio__sig_os_arm(sig_wake *w, cio_loop *loop);
 void cio__sig_os_disarm(sig_wake *w, cio_loop *loop);
 void cio__sig_os_teardown(sig_wake *w, cio_loop *loop);
 void cio__sig_os_release(sig_wake *w);
+#else
+/* No signalfd: a signal blocked in every thread waits until unblocked. */
+static inline void cio__sig_os_init(sig_wake *w) { (void)w; }
+static inline int cio__sig_os_add(sig_wake *w, int signo) {
+    (void)w, (void)signo;
+    return 0;
+}
+static inline void cio__sig_os_remove(sig_wake *w, int signo) { (void)w, (void)signo; }
+static inline int cio__sig_os_arm(sig_wake *w, cio_loop *loop) {
+    (void)w, (void)loop;
+    return 0;
+}
+static inline void cio__sig_os_disarm(sig_wake *w, cio_loop *loop) { (void)w, (void)loop; }
+static inline void cio__sig_os_teardown(sig_wake *w, cio_loop *loop) { (void)w, (void)loop; }
+static inline void cio__sig_os_release(sig_wake *w) { (void)w; }
+#endif
 
 #endif /* CIO_SIG_INTERNAL_H */

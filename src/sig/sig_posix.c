@@ -245,20 +245,4 @@ void cio__sig_os_release(sig_wake *w) {
     w->os.sfd = -1;
 }
 
-#else /* no signalfd: a signal blocked in every thread waits until unblocked */
-
-void cio__sig_os_init(sig_wake *w) { (void)w; }
-int cio__sig_os_add(sig_wake *w, int signo) {
-    (void)w, (void)signo;
-    return 0;
-}
-void cio__sig_os_remove(sig_wake *w, int signo) { (void)w, (void)signo; }
-int cio__sig_os_arm(sig_wake *w, cio_loop *loop) {
-    (void)w, (void)loop;
-    return 0;
-}
-void cio__sig_os_disarm(sig_wake *w, cio_loop *loop) { (void)w, (void)loop; }
-void cio__sig_os_teardown(sig_wake *w, cio_loop *loop) { (void)w, (void)loop; }
-void cio__sig_os_release(sig_wake *w) { (void)w; }
-
-#endif
+#endif /* __linux__ (elsewhere: the no-ops of sig_internal.h) */

@@ -2,12 +2,12 @@
 #define _GNU_SOURCE /* pipe2 */
 #endif
 /*
- * src/net/pair_posix.c - the system's pipes and socket pairs, made
+ * src/core/pair_posix.c - the system's pipes and socket pairs, made
  * close-on-exec atomically where the system can (pipe2, SOCK_CLOEXEC),
  * else with FD_CLOEXEC right after (a fork in between would leak them:
  * only on systems without those calls).
  */
-#include "net_internal.h"
+#include "pair.h"
 
 #include <errno.h>
 #include <fcntl.h>

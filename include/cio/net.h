@@ -439,13 +439,16 @@ CIO_API int cio_unix_dgram_bind(cio_loop *loop, const char *path, cio_fd *out);
 /*
  * cio_socket_pair - [setup] two connected sockets of `type` (SOCK_STREAM
  * or SOCK_DGRAM), close-on-exec, in fds[0] and fds[1]: socketpair(AF_UNIX)
- * on POSIX; on Windows, which has no socketpair, two TCP sockets
- * connected over loopback (SOCK_STREAM only: SOCK_DGRAM is -CIO_ENOTSUP),
- * made with a listener on 127.0.0.1:0 that is closed before the call
- * returns (a local program could connect in between; cio checks that the
- * accepted peer is its own socket). On the mock: simulated ones
- * (cio_mock_socketpair; SOCK_DGRAM: -CIO_ENOTSUP). -CIO_EINVAL for
- * another type, -CIO_EMFILE, and the system's others.
+ * on POSIX. Windows has no socketpair: a stream pair is two TCP sockets
+ * connected over loopback, made with a listener on 127.0.0.1:0 that is
+ * closed before the call returns (a local program could connect in
+ * between; cio checks that the accepted peer is its own socket); a
+ * datagram pair is two UDP sockets on 127.0.0.1 connected to each other
+ * (bounds kept as with AF_UNIX, but a datagram sent to a peer whose
+ * buffer is full is dropped, not waited for). On the mock: simulated
+ * ones (a datagram pair's sockets carry autobound names, where Linux's
+ * are unnamed). -CIO_EINVAL for another type, -CIO_EMFILE, and the
+ * system's others.
  */
 CIO_API int cio_socket_pair(cio_loop *loop, int type, cio_fd fds[2]);
 

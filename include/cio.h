@@ -13,6 +13,7 @@
  *   cio/net.h       addresses, DNS, TCP, UDP, Unix sockets, socket pairs, pipes
  *   cio/fs.h        files and directories: read/write all, atomic write, copy, listing
  *   cio/bufio.h     streams over handles, buffered reader and writer (lines, read_exact)
+ *   cio/bufpool.h   buffer pools that receives take their buffers from (multishot recv)
  *   cio/process.h   child processes: spawn, pipes, await the exit, kill
  *   cio/mock.h      the simulated backend: virtual time, seeded runs
  *   cio/mock_script.h  scripted results for the mock backend's ops
@@ -32,6 +33,7 @@
 #include "cio/net.h"
 #include "cio/fs.h"
 #include "cio/bufio.h"
+#include "cio/bufpool.h"
 #include "cio/process.h"
 #include "cio/mock.h"
 #include "cio/mock_script.h"

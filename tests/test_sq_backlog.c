@@ -112,7 +112,10 @@ static void fill_before_run(cio_loop *loop) {
         if (i % 5 == 3) {
             pre[i].cancelled = 1;
             if (i % 2) {
-                CHECK_EQ(cio_cancel(loop, &pre[i].t.op), 0);
+                /* -CIO_ENOENT: done at submission already (a cached file
+                 * read on epoll and poll: readiness.c's RWF_NOWAIT try). */
+                int r = cio_cancel(loop, &pre[i].t.op);
+                CHECK(r == 0 || (r == -CIO_ENOENT && pre[i].kind == K_READ));
             } else {
                 cio_prep_cancel(&cancels[ncancel].op, &pre[i].t.op);
                 t_arm(&cancels[ncancel]);

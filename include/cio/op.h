@@ -41,6 +41,7 @@ extern "C" {
 
 typedef struct cio_loop cio_loop;
 typedef struct cio_op cio_op;
+struct cio_bufpool; /* cio/bufpool.h */
 
 /*
  * The completion callback. Runs on the loop's thread, from inside
@@ -93,6 +94,7 @@ enum cio_opcode {
     CIO_OP_LINKAT,
     CIO_OP_READDIR,
     CIO_OP_COPY_RANGE,
+    CIO_OP_RECV_POOL,  /* a recv whose buffer comes from a cio_bufpool (cio/bufpool.h) */
     CIO_OP_COUNT_ /* one past the last opcode */
 };
 
@@ -105,8 +107,9 @@ enum cio_opcode {
  *   recv), every op after it in the chain completes with -CIO_ECANCELED.
  * CIO_F_HARDLINK: hard link. The next op of the batch starts after this
  *   one completes, whatever its result.
- * CIO_F_MULTISHOT: for CIO_OP_ACCEPT and CIO_OP_POLL only: keep delivering
- *   results until cancelled or an error ends it.
+ * CIO_F_MULTISHOT: for CIO_OP_ACCEPT, CIO_OP_POLL and CIO_OP_RECV_POOL only:
+ *   keep delivering results until cancelled or an error ends it (a
+ *   recv_pool also at the end of the stream: cio_prep_recv_pool()).
  * CIO_F_MORE: set by cio, never by the caller: this completion of a
  *   multishot op is not the last one.
  */
@@ -529,6 +532,12 @@ struct cio_op {
             uint64_t off_in; /* CIO_OFFSET_CURRENT: the file position (which moves) */
             uint64_t off_out;
         } copy;
+        struct {
+            cio_fd fd;
+            int flags; /* CIO_MSG_* flags: 0 */
+            struct cio_bufpool *pool;
+            uint32_t buf_id; /* output: the buffer a completion with res > 0 names */
+        } recv_pool;
     } args;
 
     /* The runtime's bookkeeping. Never read or write it. Its size is part
@@ -599,6 +608,17 @@ static inline cio_fd cio_op_fd(const cio_op *op) {
 }
 
 /*
+ * cio_op_buf_id - the buffer of a pool (cio/bufpool.h) that the completion
+ * of a CIO_OP_RECV_POOL running now names: valid in a callback with
+ * op->res > 0 (or after cio_await() of such a result), where the buffer
+ * holds the op->res bytes received and is the caller's until
+ * cio_bufpool_put(). UINT32_MAX otherwise.
+ */
+static inline uint32_t cio_op_buf_id(const cio_op *op) {
+    return (op->opcode == CIO_OP_RECV_POOL && op->res > 0) ? op->args.recv_pool.buf_id : UINT32_MAX;
+}
+
+/*
  * cio_op_name - the opcode's name ("read", "accept", ...), or "invalid".
  * A static string. Any thread.
  */
@@ -619,8 +639,8 @@ static inline void cio_prep_nop(cio_op *op) { cio_prep_(op, CIO_OP_NOP); }
 /*
  * A timer: completes with 0 once `ns` nanoseconds have passed since
  * cio_now() at submission, or at the absolute cio_now() time `ns` when
- * `flags` has CIO_TIMEOUT_ABS. Timers live in the core's heap: a million of
- * them cost no kernel memory and no extra system calls.
+ * `flags` has CIO_TIMEOUT_ABS. Timers live in the core's timer wheel: a
+ * million of them cost no kernel memory and no extra system calls.
  */
 static inline void cio_prep_timeout(cio_op *op, uint64_t ns, uint32_t flags) {
     cio_prep_(op, CIO_OP_TIMEOUT);
@@ -789,7 +809,12 @@ static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, i
  * close ends them); on poll they complete with -CIO_EBADF; on IOCP they
  * complete with -CIO_EBADF (a poll too), or whatever the system reports.
  * A later close of that number through cio fails with -CIO_EBADF and
- * cancels nothing. On Windows handle values are reused at once: IOCP
+ * cancels nothing. So is a callback that closes its op's handle with
+ * plain close(2), gets the same number again for another file (an open,
+ * an accept) and posts the op again on it: on epoll that op may wait for
+ * ever, as cio keeps the number's registration without a call while an
+ * op that has just completed is posted again from its own callback.
+ * Close through cio (cio_prep_close, cio_close). On Windows handle values are reused at once: IOCP
  * notices a new handle under an old value at its next op, unless an op of
  * the old handle is still pending then (its packet has not come yet).
  */
@@ -928,6 +953,49 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
     op->args.sr.buf = buf;
     op->args.sr.len = len;
     op->args.sr.flags = flags;
+}
+
+/*
+ * Receives from `fd` into a buffer of `pool` (cio/bufpool.h) that is taken
+ * only when data arrives: completes with the byte count, and
+ * cio_op_buf_id(op) names the buffer, which is the caller's from that
+ * callback until cio_bufpool_put() (see cio/bufpool.h); 0 when the peer
+ * closed (no buffer). `flags`: 0 (other CIO_MSG_* flags are -CIO_EINVAL).
+ * `pool` must be of the op's loop (-CIO_EINVAL otherwise).
+ *
+ * With CIO_F_MULTISHOT in op->flags the op stays armed: one completion
+ * with CIO_F_MORE per arrival, each with res > 0 and its own buffer,
+ * until exactly one final completion (without CIO_F_MORE), which never
+ * carries data: 0 at the end of the stream, -CIO_ECANCELED when it is
+ * cancelled, its handle closed through cio or the loop closed (data that
+ * came first is delivered first, with CIO_F_MORE), -CIO_ETIMEDOUT at its
+ * deadline, -CIO_ENOBUFS when the pool ran dry, or another error.
+ *
+ * Running dry, the same on every backend: a recv_pool submitted while the
+ * pool has no free buffer completes at once with -CIO_ENOBUFS; one that
+ * waits when the pool runs dry (the caller holds every buffer) goes on
+ * waiting, and ends with -CIO_ENOBUFS only when data (or the end of the
+ * stream, or an error) comes while no buffer is free. No byte is lost:
+ * what came stays in the socket for the next receive. Put buffers back and
+ * submit it again to go on. Buffers put back from a callback, before the
+ * pool ran dry, keep a multishot recv going.
+ *
+ * Datagram sockets: each datagram is one completion; one longer than the
+ * pool's buffers is cut to the buffer size (the rest is lost, as recv(2)
+ * does). io_uring: IORING_OP_RECV with a buffer ring (and
+ * IORING_RECV_MULTISHOT from Linux 6.0; before, each arrival arms the op
+ * again, waiting for data first). epoll, poll and the mock: a free list on
+ * the loop's thread. Windows (IOCP): a WSARecv of 0 bytes (with MSG_PEEK
+ * on datagram sockets) waits for data, then a receive that cannot block
+ * takes a buffer from the free list; a socket that cannot join the
+ * completion port (made without WSA_FLAG_OVERLAPPED) fails with
+ * -CIO_ENOTSUP.
+ */
+static inline void cio_prep_recv_pool(cio_op *op, cio_fd fd, struct cio_bufpool *pool, int flags) {
+    cio_prep_(op, CIO_OP_RECV_POOL);
+    op->args.recv_pool.fd = fd;
+    op->args.recv_pool.pool = pool;
+    op->args.recv_pool.flags = flags;
 }
 
 /* Sends up to `len` bytes; completes with the count. On Windows (IOCP) a

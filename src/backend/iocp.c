@@ -39,6 +39,7 @@
  * while packets wait (cio/loop.h).
  */
 #include "iocp.h"
+#include "../core/bufpool.h"
 
 #include <stdlib.h>
 
@@ -666,6 +667,12 @@ static int iocp_submit(cio_loop *loop, cio_op *op) {
     case CIO_OP_CONNECT:
     case CIO_OP_POLL:
         return submit_io(loop, s, op);
+    case CIO_OP_RECV_POOL:
+        /* Submitted on a dry pool: at once, as on every backend (cio/op.h). */
+        if (cio__bufpool_empty(op->args.recv_pool.pool)) return -CIO_ENOBUFS;
+        if (submit_io(loop, s, op) == -CIO_ENOTSUP) /* a socket that cannot join the port: no pool receive */
+            cio__ready(loop, op, -CIO_ENOTSUP);
+        return 0;
     default:
         /* openat, statx, unlinkat, renameat, mkdirat, fsync: the pool;
          * post: the target's queue; splice never gets here (opdef.c). */

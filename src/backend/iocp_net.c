@@ -20,6 +20,7 @@
  * stream for a receive and -CIO_EPIPE for a send, as on Linux.
  */
 #include "iocp.h"
+#include "../core/bufpool.h"
 
 /* Microsoft's extensions, loaded once per process through
  * SIO_GET_EXTENSION_FUNCTION_POINTER (no link to mswsock.dll). */
@@ -623,8 +624,85 @@ static int connect_done(iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
 
 /* ---- what iocp.c calls ---- */
 
+/* ---- receives into a buffer pool (cio/bufpool.h) ---- */
+
+/* libuv's way: a request of 0 bytes waits for the socket to be readable
+ * holding no buffer (on a datagram socket with MSG_PEEK, which leaves the
+ * datagram a plain 0-byte receive would eat); at its packet a receive
+ * that cannot block fills a free buffer on the loop's thread. */
+static bool pool_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+    if (h->rd_shut) { /* after cio's own SHUT_RD: the end, as recv(2) says */
+        *res = 0;
+        return false;
+    }
+    WSABUF none = {.len = 0, .buf = NULL};
+    DWORD fl = h->socktype == SOCK_STREAM ? 0 : MSG_PEEK;
+    OVERLAPPED *ov = iocp_ov_at(op, h->cancels); /* Offset: see transfer */
+    ov->Internal = (ULONG_PTR)(ULONG)IOCP_ST_UNSUCCESSFUL;
+    int err = WSARecv((SOCKET)h->fd, &none, 1, NULL, &fl, ov, NULL) == 0 ? 0 : WSAGetLastError();
+    /* A datagram peeked into nothing is cut: a warning, its packet comes (iocp.h). */
+    if (err == 0 || err == WSA_IO_PENDING || (err == WSAEMSGSIZE && h->socktype != SOCK_STREAM)) {
+        iocp_issued(h, op);
+        return true;
+    }
+    *res = err == WSAESHUTDOWN ? 0 : stream_error(h, op, cio__wsa_error(err));
+    return false;
+}
+
+/* Whether a receive on the socket returns at once (bytes, the end of the
+ * stream, an error): the 0-byte request says the socket was readable, but
+ * another receive may have taken the bytes since. */
+static bool pool_readable(const iocp_handle *h) {
+    WSAPOLLFD p = {.fd = (SOCKET)h->fd, .events = POLLRDNORM};
+    return WSAPoll(&p, 1, 0) > 0 && p.revents;
+}
+
+static int pool_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    if (st == IOCP_ST_BUFFER_OVERFLOW && h->socktype != SOCK_STREAM) st = 0; /* the peek, cut */
+    if (collateral(loop, h, op, st)) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    int32_t r = iocp_status(h, op, st);
+    if (r < 0) {
+        *res = r == -CIO_ECANCELED ? r : stream_error(h, op, r);
+        return STEP_FINAL;
+    }
+    if (op->internal_.bflags & BF_CANCEL) { /* finished as the cancel came: nothing taken */
+        *res = -CIO_ECANCELED;
+        return STEP_FINAL;
+    }
+    if (!pool_readable(h)) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    cio_bufpool *p = op->args.recv_pool.pool;
+    uint32_t id;
+    if (!cio__bufpool_take(p, &id)) { /* dry as something came: it stays in the socket */
+        *res = -CIO_ENOBUFS;
+        return STEP_FINAL;
+    }
+    int n = recv((SOCKET)h->fd, (char *)cio__bufpool_at(p, id), (int)p->size, 0);
+    int err = n < 0 ? WSAGetLastError() : 0;
+    if (err == WSAEMSGSIZE && h->socktype != SOCK_STREAM) n = (int)p->size; /* a datagram cut, as recv(2) */
+    if (n > 0) {
+        cio__bufpool_hand_out(p, op, id);
+        if (h->socktype == SOCK_STREAM) {
+            h->rx_turn = cio__core(loop)->stats.turns;
+            h->rx_run = iocp_state(loop)->runs;
+        }
+        *res = n;
+        return (op->flags & CIO_F_MULTISHOT) ? STEP_MORE : STEP_FINAL;
+    }
+    cio__bufpool_untake(p, id);
+    if (err == WSAEWOULDBLOCK) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    if (n == 0) {
+        if (h->socktype == SOCK_STREAM) h->peer_gone = true;
+        *res = 0;
+        return STEP_FINAL;
+    }
+    *res = err == WSAESHUTDOWN ? 0 : stream_error(h, op, cio__wsa_error(err));
+    return STEP_FINAL;
+}
+
 bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     switch (op->opcode) {
+    case CIO_OP_RECV_POOL:
+        return pool_issue(h, op, res);
     case CIO_OP_ACCEPT:
         return accept_issue(loop, h, op, res);
     case CIO_OP_CONNECT:
@@ -636,6 +714,8 @@ bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
 
 int iocp_sock_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, DWORD bytes, int32_t *res) {
     switch (op->opcode) {
+    case CIO_OP_RECV_POOL:
+        return pool_done(loop, h, op, st, res);
     case CIO_OP_ACCEPT:
         return accept_done(loop, h, op, st, res);
     case CIO_OP_CONNECT:

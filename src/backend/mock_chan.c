@@ -292,6 +292,7 @@ static int chan_refuse(const mock_chan *c, const cio_op *op) {
     case CIO_OP_RECVMSG:
     case CIO_OP_SENDMSG:
     case CIO_OP_SHUTDOWN:
+    case CIO_OP_RECV_POOL:
         return c->socket ? 0 : -CIO_ENOTSOCK;
     case CIO_OP_BIND:
     case CIO_OP_LISTEN:
@@ -311,6 +312,7 @@ static int chan_check(mock *m, cio_op *op, mock_handle *h) {
     int end = (int)h->end;
     int r = chan_refuse(c, op);
     if (r < 0) return r;
+    if (op->opcode == CIO_OP_RECV_POOL) return mock_recv_pool_check(op);
     if ((op->flags & CIO_F_MULTISHOT) && op->opcode != CIO_OP_POLL) return -CIO_EINVAL;
     if (!c->socket && ((is_recv(op) && end != MOCK_END_READ) || (is_send(op) && end != MOCK_END_WRITE)))
         return -CIO_EBADF; /* as pipe(2)'s ends */
@@ -380,6 +382,7 @@ static int32_t chan_try(mock *m, cio_op *op, mock_handle *h) {
     if (res < 0) return res;
     if (op->opcode == CIO_OP_POLL) return mock_poll_answer(op, mock_chan_events(c, end));
     if (op->opcode == CIO_OP_SHUTDOWN) return shut(m, op, c, end);
+    if (op->opcode == CIO_OP_RECV_POOL) return mock_recv_pool_chan(m, op, c, end);
     mock_io io;
     mock_io_of(op, &io);
     if (io.msg && !io.reading && (res = check_msg_send(c, end, io.msg)) < 0) return res;

@@ -84,6 +84,12 @@ void mock_chan_abort(mock *m, mock_chan *c, int end);
  * then as after the peer's close (end of file, -CIO_EPIPE). */
 void mock_chan_reset(mock *m, mock_chan *c);
 
+/* Receives into a buffer pool (cio/bufpool.h; mock_net.c): the check at
+ * submit (-CIO_ENOBUFS on a dry pool, as io_uring), and the try on a
+ * connected stream end. */
+int mock_recv_pool_check(cio_op *op);
+int32_t mock_recv_pool_chan(mock *m, cio_op *op, mock_chan *c, int end);
+
 /* ---- what the transfer ops share (mock_chan.c) ---- */
 
 /* The buffers and flags of a read, write, readv, writev, recv, send,

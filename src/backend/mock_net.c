@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "mock_chan.h"
+#include "../core/bufpool.h"
 
 #if defined(_WIN32)
 #include <afunix.h> /* after winsock2.h; sockaddr_in, in6, TCP_NODELAY come with platform.h */
@@ -925,6 +926,73 @@ static uint32_t sock_events(mock *m, const mock_sock *s) {
     return ev;
 }
 
+/* ---- receives into a buffer pool (cio/bufpool.h) ---- */
+
+/* As on io_uring: a receive submitted on a dry pool ends at once. */
+int mock_recv_pool_check(cio_op *op) {
+    return cio__bufpool_empty(op->args.recv_pool.pool) ? -CIO_ENOBUFS : 0;
+}
+
+/* A try that found something to report (`res`, > 0 with the bytes in
+ * buffer `id`): hands the buffer out, or gives it back. A multishot op
+ * stays held for the next arrival (MB_MORE), until its end. */
+static int32_t pool_result(cio_op *op, uint32_t id, int32_t res) {
+    cio_bufpool *p = op->args.recv_pool.pool;
+    if (res <= 0) {
+        cio__bufpool_untake(p, id);
+        return res;
+    }
+    cio__bufpool_hand_out(p, op, id);
+    if (op->flags & CIO_F_MULTISHOT) op->internal_.bflags |= MB_MORE;
+    return res;
+}
+
+/* A recv_pool on a connected stream end. It waits holding no buffer; a
+ * buffer is taken only when there is something to report (bytes, the end
+ * of the stream, a reset), and a dry pool then ends the op, leaving the
+ * bytes in the ring (io_uring's rule). */
+int32_t mock_recv_pool_chan(mock *m, cio_op *op, mock_chan *c, int end) {
+    cio_bufpool *p = op->args.recv_pool.pool;
+    mock_ring *r = mock_rx(c, end);
+    if (!r->len && !c->reset[end] && !mock_rx_done(c, end)) return MOCK_PARK;
+    uint32_t id;
+    if (!cio__bufpool_take(p, &id)) return -CIO_ENOBUFS;
+    if (!r->len) {
+        /* As transfer(): a reset once, after the bytes before it; then the end. */
+        if (c->reset[end]) {
+            c->reset[end] = false;
+            return pool_result(op, id, -CIO_ECONNRESET);
+        }
+        return pool_result(op, id, 0);
+    }
+    cio_iovec one;
+    one.iov_base = (void *)cio__bufpool_at(p, id);
+    one.iov_len = p->size;
+    uint32_t n = mock_transfer_size(m, r->len < p->size ? r->len : p->size);
+    n = mock_ring_take(r, &one, 1, 0, n, true);
+    mock_chan_wake(m, c); /* room again: the writer may go on */
+    return pool_result(op, id, (int32_t)n);
+}
+
+/* A recv_pool on a socket that is not a connected stream: datagrams, one
+ * per result (cut to the buffer size), as dgram_recv takes them. */
+static int32_t net_recv_pool(mock *m, cio_op *op, mock_sock *s) {
+    cio_bufpool *p = op->args.recv_pool.pool;
+    if (s->type != SOCK_DGRAM) return s->domain == AF_UNIX ? -CIO_EINVAL : -CIO_ENOTCONN;
+    if (!s->error && !s->dq && !s->shut_rd) return MOCK_PARK;
+    uint32_t id;
+    if (!cio__bufpool_take(p, &id)) return -CIO_ENOBUFS;
+    mock_io io;
+    memset(&io, 0, sizeof io);
+    io.one.iov_base = (void *)cio__bufpool_at(p, id);
+    io.one.iov_len = p->size;
+    io.iov = &io.one;
+    io.cnt = 1;
+    io.reading = true;
+    io.want = p->size;
+    return pool_result(op, id, dgram_recv(m, s, &io));
+}
+
 /* ---- the kind ---- */
 
 static int net_check(mock *m, cio_op *op, mock_handle *h) {
@@ -939,6 +1007,8 @@ static int net_check(mock *m, cio_op *op, mock_handle *h) {
     case CIO_OP_SHUTDOWN:
     case CIO_OP_POLL:
         return 0;
+    case CIO_OP_RECV_POOL:
+        return mock_recv_pool_check(op);
     default:
         break;
     }
@@ -975,6 +1045,8 @@ static int32_t net_try(mock *m, cio_op *op, mock_handle *h) {
         return do_shutdown(m, op, s);
     case CIO_OP_POLL:
         return mock_poll_answer(op, sock_events(m, s));
+    case CIO_OP_RECV_POOL:
+        return net_recv_pool(m, op, s);
     default:
         return net_transfer(m, op, s);
     }

@@ -87,8 +87,8 @@ static bool no_readiness(int fd) {
     return fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode));
 }
 
-static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired) {
-    (void)fired; /* level-triggered: nothing to renew */
+static int mux_arm(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool renew) {
+    (void)renew; /* poll(2) has only levels: nothing to renew */
     poll_state *s = ps(loop);
     h->want = events;
     if (!events) {
@@ -119,6 +119,8 @@ static void mux_forget(cio_loop *loop, int fd, cio_rd_handle *h) {
     (void)fd;
     if (h->slot) drop(loop, h);
 }
+
+static bool mux_watching(cio_loop *loop) { return ps(loop)->n > 1; }
 
 /* Only fills `out`: the readiness layer dispatches once this returns, so
  * callbacks that re-arm or drop handles (which reorders the array) or grow

@@ -53,12 +53,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "../core/bufpool.h"
 
 enum { TAG_OP = 0, TAG_POST = 1, TAG_WAKE = 2, TAG_IGNORE = 3, TAG_LT = 4, TAG_FDCANCEL = 5, TAG_MASK = 7 };
 
@@ -76,7 +78,9 @@ enum {
     BF_HELD = 1 << 6,     /* a close waiting for the ops on its handle to finish */
     BF_FDCANCEL = 1 << 7, /* a close whose cancel-by-handle has not completed yet */
     BF_POS_CUR = 1 << 8,  /* issued again at the current position after -ESPIPE */
-    BF_OPEN_WAIT = 1 << 11 /* an open issued again without O_NONBLOCK after -EAGAIN */
+    BF_OPEN_WAIT = 1 << 11, /* an open issued again without O_NONBLOCK after -EAGAIN */
+    BF_POOL_AGAIN = 1 << 12, /* a recv_pool issued again after -ENOBUFS, no data since */
+    BF_REARM = 1 << 13       /* a multishot recv_pool armed again by multishot_rearm() */
 };
 
 /* In the per-handle counts: a close of this handle is queued or held, so
@@ -111,6 +115,7 @@ typedef struct uring {
     opq held;            /* closes waiting for their handle's ops (BF_HELD) */
     uint32_t *fdc;       /* per handle: ops of this loop in flight on it, | FD_CLOSING */
     uint32_t fdc_cap;
+    bool recv_mshot;     /* the kernel has IORING_RECV_MULTISHOT (6.0); else re-armed by hand */
 } uring;
 
 _Static_assert(sizeof(uring) <= sizeof(((cio_core *)0)->backend), "uring state must fit");
@@ -152,6 +157,7 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_FALLOCATE] = IORING_OP_FALLOCATE,
     [CIO_OP_SYMLINKAT] = IORING_OP_SYMLINKAT,
     [CIO_OP_LINKAT] = IORING_OP_LINKAT,
+    [CIO_OP_RECV_POOL] = IORING_OP_RECV, /* with a buffer from the pool's ring */
 };
 
 /* Opcodes the kernel has no op for: always the pool's (the caller's own
@@ -371,10 +377,12 @@ static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, uring *u, cio_op *op, i
     op->flags &= (uint8_t)~CIO_F_MORE;
     int r = -CIO_ECANCELED;
     /* Its callback may have cancelled it, or begun to close its handle. */
+    if (op->opcode == CIO_OP_RECV_POOL) op->internal_.bflags = BF_REARM; /* finish() cleared the others */
     if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && !(fd >= 0 && (u->fdc[fd] & FD_CLOSING)) &&
         (r = uring_submit(loop, op)) >= 0)
         return true;
     if (r == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
+    op->internal_.bflags = 0;
     cio__complete(loop, op, r);
     return true;
 }
@@ -389,6 +397,57 @@ static int32_t poll_truth(const cio_op *op, int32_t res) {
     struct pollfd p = {.fd = op->args.poll.fd, .events = (short)(op->args.poll.events | CIO_POLLRDHUP)};
     if (poll(&p, 1, 0) < 0) return res;
     return (int32_t)((uint16_t)p.revents & (op->args.poll.events | POLLERR | POLLHUP | POLLNVAL | CIO_POLLRDHUP));
+}
+
+/* ---- buffer pools (cio/bufpool.h): the kernel's provided-buffer rings ---- */
+
+/* A CQE that names a buffer of the op's pool: res > 0 hands it to the
+ * user (the completion names it). A kernel may consume a buffer for a
+ * receive that moved nothing (the end of the stream): it goes straight
+ * back to the ring, or the pool would shrink. Returns `res`. */
+static CIO_NOINLINE int32_t pool_cqe(cio_op *op, int32_t res, uint32_t flags) {
+    if (op->opcode != CIO_OP_RECV_POOL) return res;
+    cio_bufpool *p = op->args.recv_pool.pool;
+    uint32_t id = flags >> IORING_CQE_BUFFER_SHIFT;
+    if (res > 0) {
+        cio__bufpool_hand_out(p, op, id);
+        op->internal_.bflags &= (uint16_t)~BF_POOL_AGAIN;
+    } else if (id < p->count)
+        cio__uring_pool_put(p, id);
+    return res;
+}
+
+static void issue_again(cio_loop *loop, uring *u, cio_op *op, uint16_t bf);
+
+/* The kernel ran the pool's ring dry, but the callbacks of the results
+ * before have put buffers back meanwhile: the other backends, which take
+ * a buffer only after those callbacks ran, would have gone on, and so
+ * does this one (once without data in between: the count cannot be
+ * wrong for long). A kernel that consumes several buffers per wake-up
+ * would otherwise end a multishot receive that the caller keeps fed. */
+static CIO_NOINLINE bool pool_retry(cio_loop *loop, uring *u, cio_op *op, uint16_t bf, bool fd_closing) {
+    if (cio__bufpool_empty(op->args.recv_pool.pool) || (bf & (BF_POOL_AGAIN | BF_LT_FIRED)) || fd_closing ||
+        cio__core(loop)->closing || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)))
+        return false;
+    issue_again(loop, u, op, BF_SLOW | BF_POOL_AGAIN);
+    return true;
+}
+
+/* The final CQE of a multishot recv_pool came with data: the kernel ended
+ * it (a full CQ, a cancel that raced the data, or this op is re-armed by
+ * hand on a kernel without IORING_RECV_MULTISHOT). The data is one more
+ * result; the op goes on unless it was stopped, in which case it ends
+ * with the stop's reason (op.h: a final completion never carries data).
+ * Returns false to let multishot_rearm() arm it again. */
+static CIO_NOINLINE bool pool_data_last(cio_loop *loop, cio_op *op, int32_t res, uint16_t bf, bool fd_closing) {
+    uint8_t ifl = op->internal_.iflags;
+    bool closing = cio__core(loop)->closing;
+    if (!(ifl & (IF_CANCELLED | IF_TIMED_OUT)) && !(bf & BF_LT_FIRED) && !fd_closing && !closing) return false;
+    cio__complete_more(loop, op, res);
+    op->flags &= (uint8_t)~CIO_F_MORE;
+    bool late = (bf & BF_LT_FIRED) && !(op->internal_.iflags & IF_CANCELLED) && !closing;
+    cio__complete(loop, op, late ? -CIO_ETIMEDOUT : -CIO_ECANCELED);
+    return true;
 }
 
 /* Sends `op` to the kernel again, with `bf` as its flags, behind what
@@ -449,10 +508,16 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
             return;
         }
     }
+    if (CIO_UNLIKELY(res == -CIO_ENOBUFS) && op->opcode == CIO_OP_RECV_POOL && pool_retry(loop, u, op, bf, fd_closing))
+        return;
     uint32_t left = 1;
     if (fd >= 0) left = --u->fdc[fd];
     if (op->flags & CIO_F_MULTISHOT) {
-        if (!multishot_rearm(loop, u, op, res)) cio__complete(loop, op, res);
+        if (op->opcode == CIO_OP_RECV_POOL && res > 0 && pool_data_last(loop, op, res, bf, fd_closing)) {
+            /* delivered, and ended */
+        } else if ((op->opcode == CIO_OP_RECV_POOL && res == 0) || !multishot_rearm(loop, u, op, res)) {
+            cio__complete(loop, op, res);
+        }
     } else {
         cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
     }
@@ -492,6 +557,7 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
         cio_op *op = (cio_op *)(uintptr_t)ud;
         uint16_t bf = op->internal_.bflags;
         if (CIO_UNLIKELY((bf & ~BF_FD) || (res < 0 && (res == -CIO_ESPIPE || (uint32_t)(res + 516) <= 4u)))) {
+            if (flags & IORING_CQE_F_BUFFER) res = pool_cqe(op, res, flags);
             op_cqe_slow(loop, u, op, res);
             return;
         }
@@ -506,6 +572,8 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
     switch (ud & TAG_MASK) {
     case TAG_OP: /* a multishot op goes on */
         if (op->opcode == CIO_OP_POLL && (res = poll_truth(op, res)) == 0) break; /* nothing asked for */
+        if (flags & IORING_CQE_F_BUFFER) res = pool_cqe(op, res, flags);
+        if (op->opcode == CIO_OP_RECV_POOL && res <= 0) break; /* nothing for the user: cannot happen */
         cio__complete_more(loop, op, res);
         break;
     case TAG_LT:
@@ -649,6 +717,23 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
     case CIO_OP_SHUTDOWN:
         io_uring_prep_shutdown(sqe, op->args.shutdown.fd, op->args.shutdown.how);
         break;
+    case CIO_OP_RECV_POOL: {
+        /* No buffer of its own: the kernel picks one from the pool's ring
+         * when data arrives (length 0: the buffer's). */
+        const cio_bufpool *p = op->args.recv_pool.pool;
+        io_uring_prep_rw(IORING_OP_RECV, sqe, op->args.recv_pool.fd, NULL, 0, 0);
+        sqe->msg_flags = (uint32_t)op->args.recv_pool.flags;
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = p->bgid;
+        if ((op->flags & CIO_F_MULTISHOT) && p->kernel_mshot)
+            sqe->ioprio |= IORING_RECV_MULTISHOT;
+        else if (op->internal_.bflags & BF_REARM)
+            /* Armed again by hand (no IORING_RECV_MULTISHOT): wait for
+             * data before taking a buffer, as a multishot receive does,
+             * rather than fail at once on a pool that is dry now. */
+            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        break;
+    }
     case CIO_OP_POLL:
         if (op->flags & CIO_F_MULTISHOT)
             io_uring_prep_poll_multishot(sqe, op->args.poll.fd, op->args.poll.events);
@@ -826,6 +911,11 @@ static CIO_NOINLINE bool fdc_grow(uring *u, cio_fd fd) {
 static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     unsigned opc = op->opcode;
     if (!(u->native & (OPBIT(opc)))) return -CIO_ENOTSUP;
+    uint16_t rearm = op->internal_.bflags & BF_REARM;
+    /* Submitted on a dry pool: at once, as every backend (a kernel with
+     * IORING_RECV_MULTISHOT would say so too; an op armed again by hand
+     * waits for data instead). */
+    if (opc == CIO_OP_RECV_POOL && !rearm && cio__bufpool_empty(op->args.recv_pool.pool)) return -CIO_ENOBUFS;
     if (opc == CIO_OP_POST) {
         /* MSG_RING reaches only another io_uring loop. */
         const cio_core *tc = cio__core(op->args.post.target);
@@ -839,7 +929,7 @@ static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
         if (opc != CIO_OP_CLOSE) u->fdc[fd]++;
     }
     if (opc == CIO_OP_POST) op->args.post.msg->internal_.state = OP_POSTED;
-    op->internal_.bflags = BF_SLOW;
+    op->internal_.bflags = BF_SLOW | rearm;
     if (!room(loop, u, has_lt(op) ? 2 : 1)) {
         if (opc == CIO_OP_CLOSE) u->fdc[fd] |= FD_CLOSING;
         enqueue(u, op, BF_QUEUED);
@@ -983,6 +1073,56 @@ static int uring_pollable_fd(cio_loop *loop, cio_fd *out) {
     return 0;
 }
 
+/* ---- buffer pools: registration (cio/bufpool.h, src/core/bufpool.h) ---- */
+
+/* Buffer group ids of the process's pools; a ring refuses one it has
+ * (-EEXIST), and the next is tried, a bounded number of times: -EEXIST
+ * also says that another thread than the ring's own made the call. */
+static _Atomic uint16_t next_bgid;
+
+int cio__uring_pool_register(cio_loop *loop, cio_bufpool *p) {
+    uring *u = state(loop);
+    size_t bytes = (size_t)p->count * sizeof(struct io_uring_buf);
+    /* The kernel maps the ring: page-aligned memory of its own. */
+    void *ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ring == MAP_FAILED) return -CIO_ENOMEM;
+    struct io_uring_buf_ring *br = ring;
+    io_uring_buf_ring_init(br);
+    int mask = io_uring_buf_ring_mask(p->count);
+    for (uint32_t i = 0; i < p->count; i++)
+        io_uring_buf_ring_add(br, cio__bufpool_at(p, i), p->size, (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(br, (int)p->count);
+    int r = -EEXIST;
+    for (int tries = 0; tries < 1024 && r == -EEXIST; tries++) {
+        struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = p->count,
+                                       .bgid = atomic_fetch_add(&next_bgid, 1)};
+        r = io_uring_register_buf_ring(&u->ring, &reg, 0);
+        p->bgid = reg.bgid;
+    }
+    if (r < 0) {
+        munmap(ring, bytes);
+        return r;
+    }
+    p->ring = ring;
+    p->ring_bytes = bytes;
+    p->kernel_mshot = u->recv_mshot;
+    return 0;
+}
+
+void cio__uring_pool_unregister(cio_loop *loop, cio_bufpool *p) {
+    if (!p->ring) return;
+    /* In a child after fork() the ring is the parent's: only let go. */
+    if (!cio__core(loop)->inherited) io_uring_unregister_buf_ring(&state(loop)->ring, p->bgid);
+    munmap(p->ring, p->ring_bytes);
+    p->ring = NULL;
+}
+
+void cio__uring_pool_put(cio_bufpool *p, uint32_t id) {
+    struct io_uring_buf_ring *br = p->ring;
+    io_uring_buf_ring_add(br, cio__bufpool_at(p, id), p->size, (unsigned short)id, io_uring_buf_ring_mask(p->count), 0);
+    io_uring_buf_ring_advance(br, 1);
+}
+
 /* ---- setup and teardown ---- */
 
 static void apply_disable_env(uring *u) {
@@ -991,9 +1131,11 @@ static void apply_disable_env(uring *u) {
     char buf[256];
     strncpy(buf, env, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(tok, "recv_multishot") == 0) u->recv_mshot = false; /* as before Linux 6.0 */
         for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
             if ((core_can_run & (OPBIT(opc))) && strcmp(tok, cio_op_name(opc)) == 0) u->native &= ~(OPBIT(opc));
+    }
 }
 
 static int probe(uring *u) {
@@ -1006,6 +1148,8 @@ static int probe(uring *u) {
     /* What the core itself needs: cancel, link timeouts for deadlines, and
      * IORING_OP_SOCKET as the mark of a 5.19 kernel (multishot accept,
      * CANCEL_ANY). */
+    /* IORING_RECV_MULTISHOT came with Linux 6.0, as SEND_ZC did. */
+    u->recv_mshot = io_uring_opcode_supported(p, IORING_OP_SEND_ZC);
     bool usable = io_uring_opcode_supported(p, IORING_OP_ASYNC_CANCEL) &&
                   io_uring_opcode_supported(p, IORING_OP_LINK_TIMEOUT) &&
                   io_uring_opcode_supported(p, IORING_OP_SOCKET);
@@ -1050,7 +1194,7 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
     if ((r = probe(u)) < 0) goto fail;
     apply_disable_env(u);
     u->plain = u->native & ~(OPBIT(CIO_OP_POST) | OPBIT(CIO_OP_CLOSE) | OPBIT(CIO_OP_SPLICE) | OPBIT(CIO_OP_POLL) |
-                             OPBIT(CIO_OP_OPENAT));
+                             OPBIT(CIO_OP_OPENAT) | OPBIT(CIO_OP_RECV_POOL));
     u->fast = u->plain;
     /* The fast path finds these handles at op->args.rw.fd. */
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)

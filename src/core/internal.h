@@ -3,7 +3,7 @@
  * core offers to backends. Nothing here is public.
  *
  * The core owns what is the same on every backend: the op life cycle
- * (states below), link chains, the timer heap, the ready queue of
+ * (states below), link chains, the timers, the ready queue of
  * completions the core produced itself, cross-thread posts and wakes, and
  * the counters. A backend only turns ops into system calls.
  */
@@ -42,11 +42,19 @@ typedef struct cio_heap {
     uint32_t seq;
 } cio_heap;
 
+/* The core's timers and deadlines (timer_wheel.c). The wheel's slots do
+ * not fit in cio_loop, so cio_loop_init() allocates them; `count` makes
+ * "any timer?", asked every turn, one load. */
+typedef struct cio_timers {
+    struct cio_wheel *wheel;
+    size_t count;
+} cio_timers;
+
 /* Where an op is in its life (op->internal_.state). */
 enum {
     OP_IDLE = 0, /* not submitted, or its final completion has started */
     OP_BACKEND,  /* handed to the backend (in the kernel, or staged for it) */
-    OP_TIMER,    /* a CIO_OP_TIMEOUT waiting in the core's heap */
+    OP_TIMER,    /* a CIO_OP_TIMEOUT waiting in the core's timers */
     OP_READY,    /* result known, callback queued on the ready queue */
     OP_CHAINED,  /* waiting for the op before it in a link chain */
     OP_POSTED,   /* a message queued for another loop */
@@ -64,8 +72,9 @@ enum {
                                   failed; its own hard link must not revive the chain */
     IF_BACKOFF = 1 << 5,       /* an accept that ran out of descriptors waits in the
                                   heap before it goes on (see accept_backoff) */
-    IF_CLOSE_HELD = 1 << 6     /* a close waiting on the ready queue behind the pool
+    IF_CLOSE_HELD = 1 << 6,    /* a close waiting on the ready queue behind the pool
                                   ops it ended (see close_after_pool) */
+    IF_BUFPOOL = 1 << 7        /* a recv_pool counted in its pool's users (bufpool.h) */
 };
 
 struct cio_backend;
@@ -76,7 +85,7 @@ typedef struct cio_core {
     uint64_t now;        /* cached clock; see cio__now() */
     bool now_stale;      /* a new turn began since `now` was read */
     unsigned active;     /* ops submitted and not finally completed */
-    cio_heap timers;     /* timers and core deadlines */
+    cio_timers timers;   /* timers and core deadlines */
     opq ready;           /* ops whose result the core set, callbacks to run */
     opq close_hooks;     /* cio_loop_at_close() ops, newest first */
     _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
@@ -265,15 +274,48 @@ void __tsan_release(void *addr);
 /* Fires the timers that are due at core->now and enforces core deadlines. */
 void cio__timers_expire(cio_loop *loop);
 
-/* ---- the timer heap (timer_heap.c) ---- */
-/* The core's heap of timers and deadlines (IF_IN_HEAP says an op is in it). */
+/* ---- the core's timers (timer_wheel.c) ---- */
+/* The core's timers and deadlines, keyed by internal_.when and ordered
+ * among equal times by arming (internal_.seq). IF_IN_HEAP says an op is in
+ * them; the names keep the word "heap" from before the wheel. Insert and
+ * remove are O(1); an op lends internal_.u, .when and .seq meanwhile. */
 void cio__heap_insert(cio_core *core, cio_op *op);
 void cio__heap_remove(cio_core *core, cio_op *op);
-static inline cio_op *cio__heap_min(const cio_core *core) { return core->timers.root; }
+
+/* Allocates the wheel (cio_loop_init, before any timer): 0 or -CIO_ENOMEM.
+ * cio__timers_fini frees it (idempotent), once no op is in it or the loop
+ * is a forked child's copy. */
+int cio__timers_init(cio_core *core);
+void cio__timers_fini(cio_core *core);
+
+static inline bool cio__timers_pending(const cio_core *core) { return core->timers.count != 0; }
+
+/* Takes out and returns the earliest op due at `now` (when <= now), or
+ * NULL: called until NULL, it yields every due op in (when, seq) order. */
+cio_op *cio__timers_due(cio_core *core, uint64_t now);
+
+/* At most this many timers fire in one turn; the rest are still due, so
+ * the next turn's wait is 0. Their completions then go through the ready
+ * queue while the ops are still in the cache: a million timers due at
+ * once (a loop far behind, a burst of equal deadlines) would otherwise
+ * make a queue too long for it, each op read from memory twice. */
+#define CIO_TIMERS_BATCH 1024
+
+/* When the backend must wake at the latest for the timers: false if there
+ * are none. Never later than the earliest `when`; earlier (the start of a
+ * wheel slot, where the timers' exact times are not sorted yet) at most
+ * once per wheel level on the way to it, so a wait never oversleeps and
+ * never spins. */
+bool cio__timers_next(cio_core *core, uint64_t *when);
+
+/* The earliest op, or NULL; it stays in (cio_loop_close empties them). */
+cio_op *cio__timers_first(cio_core *core);
 
 /* Any heap of ops keyed by internal_.when, through internal_.u.heap (a
- * backend's own, for an op whose deadline it keeps: backend.h). */
+ * backend's own, for an op whose deadline it keeps: backend.h). Push
+ * numbers the op for the order among equal times; add keeps its number. */
 void cio__heap_push(cio_heap *h, cio_op *op);
+void cio__heap_add(cio_heap *h, cio_op *op);
 void cio__heap_take(cio_heap *h, cio_op *op);
 
 #endif /* CIO_CORE_INTERNAL_H */

@@ -143,6 +143,8 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     c->now = cio__clock_ns();
     atomic_init(&c->posts, NULL);
     atomic_init(&c->wake_pending, 0);
+    r = cio__timers_init(c);
+    if (r < 0) return r;
 
     r = -CIO_ENOTSUP;
     for (unsigned i = 0; backends[i]; i++) {
@@ -156,6 +158,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
         }
         if (kind != CIO_BACKEND_AUTO) break;
     }
+    cio__timers_fini(c);
     c->be = NULL;
     return r;
 }
@@ -196,7 +199,7 @@ static void drain_posts(cio_loop *loop) {
 /* Step 2 of a turn. */
 static void process(cio_loop *loop) {
     cio_core *c = cio__core(loop);
-    if (c->timers.root) {
+    if (cio__timers_pending(c)) {
         cio__now(c);
         cio__timers_expire(loop);
     }
@@ -208,9 +211,9 @@ static void process(cio_loop *loop) {
 /* How long the backend may block: 0 when work is already waiting. */
 static int64_t wait_budget(cio_core *c) {
     if (!opq_empty(&c->ready) || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
-    cio_op *t = cio__heap_min(c);
-    if (!t) return cio__pool_cap_wait(c, -1);
-    uint64_t now = cio__now(c), left = t->internal_.when > now ? t->internal_.when - now : 0;
+    uint64_t when;
+    if (!cio__timers_next(c, &when)) return cio__pool_cap_wait(c, -1);
+    uint64_t now = cio__now(c), left = when > now ? when - now : 0;
     /* A timer more than 292 years away is still a timer, not "no limit" (-1). */
     return cio__pool_cap_wait(c, left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left);
 }
@@ -293,6 +296,7 @@ int cio_loop_close(cio_loop *loop) {
          * (the hooks cannot submit: the loop refuses it as inherited). */
         run_close_hooks(loop, -CIO_EPERM);
         c->be->close(loop);
+        cio__timers_fini(c);
         c->be = NULL;
         return 0;
     }
@@ -307,8 +311,7 @@ int cio_loop_close(cio_loop *loop) {
     }
     /* Timers are the core's: cancel them here. A deadline entry belongs to
      * an op the backend holds, which cancel_all already reaches. */
-    while (c->timers.root) {
-        cio_op *op = c->timers.root;
+    for (cio_op *op; (op = cio__timers_first(c));) {
         cio__heap_remove(c, op);
         if (op->internal_.state == OP_TIMER) {
             op->internal_.iflags |= IF_CANCELLED;
@@ -334,6 +337,7 @@ int cio_loop_close(cio_loop *loop) {
     drain_posts(loop);
     cio__pool_quiesce(loop); /* a pool thread may still be waking the loop */
     c->be->close(loop);
+    cio__timers_fini(c);
     c->be = NULL;
     return c->active ? -CIO_EIO : 0;
 }

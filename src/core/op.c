@@ -14,6 +14,7 @@
  */
 #include "../backend/backend.h"
 #include "internal.h"
+#include "bufpool.h"
 
 
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
@@ -83,6 +84,7 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
     }
     if (res < 0 && accept_backoff(loop, op, res)) return;
     uint8_t ifl = op->internal_.iflags;
+    if (ifl & IF_BUFPOOL) cio__bufpool_unuse(op); /* the pool may be destroyed from the callback */
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
     /* The core's deadline fired and cancelled it (a backend that keeps
      * deadlines reports -CIO_ETIMEDOUT itself). */
@@ -164,8 +166,7 @@ void cio__timers_expire(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     cio_op *op;
     uint64_t now = cio__now(c);
-    while ((op = cio__heap_min(c)) && op->internal_.when <= now) {
-        cio__heap_remove(c, op);
+    for (unsigned n = 0; n < CIO_TIMERS_BATCH && (op = cio__timers_due(c, now)); n++) {
         if (op->internal_.state == OP_TIMER) {
             uint8_t ifl = op->internal_.iflags;
             if ((ifl & (IF_BACKOFF | IF_DEADLINE_HEAP)) == IF_BACKOFF)
@@ -373,6 +374,10 @@ static void adopt(cio_loop *loop, cio_op *op) {
     op->internal_.loop = loop;
     c->active++;
     c->stats.ops_submitted++;
+    if (CIO_UNLIKELY(op->opcode == CIO_OP_RECV_POOL)) {
+        cio__bufpool_use(op);
+        op->internal_.iflags |= IF_BUFPOOL; /* its final completion takes the slow path */
+    }
 }
 
 int cio_submit(cio_loop *loop, cio_op *op) {

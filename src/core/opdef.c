@@ -7,6 +7,7 @@
 #include <limits.h>
 
 #include "internal.h"
+#include "bufpool.h"
 
 #if !defined(_WIN32)
 #if CIO_LINUX
@@ -230,6 +231,14 @@ static int check_readdir(cio_loop *loop, const cio_op *op) {
     return (!buf || ((uintptr_t)buf & 7u)) ? -CIO_EINVAL : 0;
 }
 
+/* A recv_pool needs a live pool of its own loop; no MSG_* flag is taken
+ * yet (io_uring's multishot receive refuses MSG_WAITALL, and a peek would
+ * hand out a buffer whose bytes come again). */
+static int check_recv_pool(cio_loop *loop, const cio_op *op) {
+    const cio_bufpool *p = op->args.recv_pool.pool;
+    return (!p || p->loop != loop || p->dead || op->args.recv_pool.flags) ? -CIO_EINVAL : 0;
+}
+
 static int check_post(cio_loop *loop, const cio_op *op) {
     (void)loop;
     const cio_op *m = op->args.post.msg;
@@ -302,6 +311,10 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
                        .check = check_link},
     [CIO_OP_READDIR] = ON_FD("readdir", readdir.fd, OPD_DIR_NONE, OPD_RUN_POOL, check_readdir),
     [CIO_OP_COPY_RANGE] = {.name = "copy_range", .file = AT(copy.fd_out), .also = {AT(copy.fd_in), 0}},
+    /* No link rule of its own: a result > 0 goes on (a pool receive has
+     * no length to fall short of). */
+    [CIO_OP_RECV_POOL] = {.name = "recv_pool", .file = AT(recv_pool.fd), .dir = OPD_DIR_IN, .multishot = true,
+                          .msg_flags = AT(recv_pool.flags), .check = check_recv_pool},
 };
 
 #undef AT

@@ -3,6 +3,7 @@
  * readiness.h). POSIX only: it must build on the BSDs and macOS as is.
  */
 #include "readiness.h"
+#include "bufpool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,24 @@
  * blocks the loop or moves bytes of the wrong file (see rw_try). */
 enum {
     RD_K_UNKNOWN = 0,
-    RD_K_NONE,     /* no readiness (regular file, block device, directory): the pool's;
-                      never kept past the op that learnt it (see cio__rd_submit) */
+    RD_K_NONE,     /* no readiness (block device, directory; a regular file elsewhere than
+                      Linux): the pool's; never kept past the op that learnt it (see
+                      cio__rd_submit) */
     RD_K_NOWAIT,   /* Linux: each call asks RWF_NOWAIT; the handle's flags stay the owner's */
     RD_K_NONBLOCK, /* cio made it O_NONBLOCK: elsewhere, or a handle refusing RWF_NOWAIT */
+    RD_K_FILE,     /* Linux: a regular file; reads are tried with RWF_NOWAIT on the loop's
+                      thread first (file_read), the rest goes to the pool */
+    RD_K_POOLFILE, /* a regular file whose reads all go to the pool: opened O_DIRECT (an
+                      RWF_NOWAIT read would wait for the disk), or refusing RWF_NOWAIT */
 };
+
+/* cio_rd_handle.quiet: what a try in the handle's dispatch found (see
+ * skip_try), forgotten when the dispatch ends; and whether it is a stream
+ * socket, learnt once, forgotten with the handle. */
+#define RD_QUIET_IN (1u << RD_Q_IN)   /* nothing to receive */
+#define RD_QUIET_OUT (1u << RD_Q_OUT) /* no room to send */
+#define RD_TYPE_KNOWN 4u
+#define RD_TYPE_STREAM 8u
 
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -73,6 +87,13 @@ static cio_rd_handle *handle(cio_rd *rd, int fd) {
 #else
 #define RD_ALWAYS_REPORTED 0u
 #endif
+
+/* What rearm() keeps watching when nothing waits for it any more: a read
+ * watch, since the next receive is usually posted before the next byte
+ * comes (a reply's, a task's next cio_recv), and dropping the watch now to
+ * add it back then costs two calls (epoll_ctl). Writes are ready nearly
+ * always, and a watch for them would report at once. */
+#define RD_LAZY (POLLIN | RD_ALWAYS_REPORTED)
 
 /* The events `h` needs reported now, from what is parked in it. A parked
  * read watches for RDHUP too: see receive_shut(). */
@@ -143,15 +164,24 @@ static int32_t end_retried(cio_rd_handle *h, cio_op *op, int32_t res) {
     return early_result(op, r == -CIO_EAGAIN ? res : r);
 }
 
-/* Brings the multiplexer's watch of `h` up to date. `fired`: the handle has
- * just reported (a one-shot watch must be renewed). `joined`: a multishot
- * poll has just joined (an edge-triggered watch must be renewed too, so that
- * it hears the handle's current state, as io_uring's poll does at arming). */
-static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired, bool joined) {
+/* Brings the multiplexer's watch of `h` up to date. A watch for levels
+ * stays armed across ops; one nobody needs now is kept if it only reads
+ * (RD_LAZY), unless `stray`: the handle has just reported what nothing
+ * waited for, and would report it again on every wait. `joined`: a
+ * multishot poll has just joined (an edge-triggered watch must be renewed,
+ * so that it hears the handle's current state, as io_uring's poll does at
+ * arming). `verify`: while something waits, ask the multiplexer even if
+ * the watch stays as it is (see below); rearm() does. */
+static void settle(cio_loop *loop, int fd, cio_rd_handle *h, bool stray, bool joined, bool verify) {
     cio_rd *rd = cio__rd(loop);
-    uint32_t ev = wanted(h);
-    if (ev == h->want && !((fired || joined) && ev)) return;
-    int r = rd->mux->arm(loop, fd, h, ev, fired);
+    uint32_t need = wanted(h), ev = need;
+    if (!stray && !((ev | h->want) & CIO_RD_EDGE) && !(ev & ~h->want) && !(h->want & ~ev & ~RD_LAZY))
+        ev = h->want;
+    /* An unchanged watch needs no call; but while something waits, the
+     * multiplexer is asked anyway: epoll checks that its registration is
+     * still the handle's (a number closed behind cio's back and reused). */
+    if (ev == h->want && !(joined && ev) && !(need && verify)) return;
+    int r = rd->mux->arm(loop, fd, h, ev, joined);
     if (r == 0) return;
     if (r == -CIO_EPERM) {
         end_parked(loop, h, RD_Q_POLL, RD_Q_POLL, end_always_ready, 0);
@@ -162,6 +192,10 @@ static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool fired, bool joi
      * what waits on it rather than leave it waiting forever. */
     fail_parked(loop, h, r);
     h->want = 0;
+}
+
+static void rearm(cio_loop *loop, int fd, cio_rd_handle *h, bool stray, bool joined) {
+    settle(loop, fd, h, stray, joined, true);
 }
 
 /* ---- trying an op without blocking ---- */
@@ -177,6 +211,9 @@ static int set_nonblocking(int fd) {
 
 #if CIO_LINUX && defined(RWF_NOWAIT)
 #define RD_HAVE_NOWAIT 1
+/* The kernel refused RWF_NOWAIT reads of regular files (ENOSYS: no
+ * preadv2, before Linux 4.6): a property of the kernel, so of the process. */
+static atomic_bool nowait_files_refused;
 /* One try with RWF_NOWAIT: "do not block" for this call alone, so that the
  * handle's O_NONBLOCK, which it shares with every process that has it open
  * (an inherited stdin), stays as its owner set it. An offset on a handle
@@ -192,16 +229,37 @@ static ssize_t nowait_rw(int fd, bool rd, const struct iovec *iov, int cnt, uint
 #define RD_HAVE_NOWAIT 0
 #endif
 
+/* The kind of a regular file `fd`: on Linux its reads are tried on the
+ * loop's thread with RWF_NOWAIT, unless it is open O_DIRECT, whose reads
+ * with RWF_NOWAIT still wait for the disk (the flag only keeps them from
+ * waiting for locks), or the kernel refused the flag for every file. */
+static uint8_t file_kind(int fd) {
+#if RD_HAVE_NOWAIT
+    if (atomic_load_explicit(&nowait_files_refused, memory_order_relaxed)) return RD_K_POOLFILE;
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && !(fl & O_DIRECT) ? RD_K_FILE : RD_K_POOLFILE;
+#else
+    (void)fd;
+    return RD_K_NONE;
+#endif
+}
+
 /* Looks at `fd` and sets h->kind: files with no readiness (regular files,
  * block devices, directories) belong on the pool, since poll says "ready"
- * and the call blocks anyway; the rest are tried with RWF_NOWAIT where the
- * system has it and the file has not refused it (`nowait_refused`), else
- * made non-blocking, which cio, like libuv, leaves them. */
+ * and the call blocks anyway, except the reads of a regular file that the
+ * page cache can answer (file_kind); the rest are tried with RWF_NOWAIT
+ * where the system has it and the file has not refused it
+ * (`nowait_refused`), else made non-blocking, which cio, like libuv, leaves
+ * them. */
 static int learn(cio_rd_handle *h, int fd, bool nowait_refused) {
     struct stat st;
     h->kind = RD_K_UNKNOWN;
     if (fstat(fd, &st) < 0) return -errno;
-    if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) {
+    if (S_ISREG(st.st_mode)) {
+        h->kind = file_kind(fd);
+        return 0;
+    }
+    if (S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) {
         h->kind = RD_K_NONE;
         return 0;
     }
@@ -253,6 +311,8 @@ static int32_t rw_try(cio_rd_handle *h, cio_op *op, bool rd, const struct iovec 
             break;
         }
         case RD_K_NONE:
+        case RD_K_FILE:
+        case RD_K_POOLFILE:
             return cio__sync_exec(op);
         default:
             break;
@@ -359,6 +419,113 @@ static char *sr_rest(const cio_op *op, uint32_t done) {
     return done ? (char *)op->args.sr.buf + done : op->args.sr.buf;
 }
 
+/* ---- receives into a buffer pool (cio/bufpool.h) ---- */
+
+/* One try of a recv_pool: a free buffer is taken for the receive and goes
+ * back at once if the receive moves nothing, so a waiting op holds none.
+ * A dry pool ends the op (-CIO_ENOBUFS) only once something came, as
+ * io_uring's buffer rings do; what came stays in the socket. */
+static int32_t recv_pool_try(cio_op *op) {
+    cio_bufpool *p = op->args.recv_pool.pool;
+    int fd = op->args.recv_pool.fd;
+    uint32_t id;
+    if (!cio__bufpool_take(p, &id)) {
+        char c;
+        ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? -CIO_EAGAIN : -CIO_ENOBUFS;
+    }
+    int32_t r = result(recv(fd, cio__bufpool_at(p, id), p->size, op->args.recv_pool.flags | MSG_DONTWAIT));
+    if (r <= 0) {
+        cio__bufpool_untake(p, id);
+        return r;
+    }
+    cio__bufpool_hand_out(p, op, id);
+    return r;
+}
+
+/* A recv_pool taken by the backend. Submitted on a dry pool it ends at
+ * once, as on io_uring. A single one is tried now; a multishot one waits
+ * for the first report, since its results are delivered from dispatch
+ * (a submit runs no callback). */
+static int recv_pool_submit(cio_loop *loop, int fd, cio_rd_handle *h, cio_op *op) {
+    if (cio__bufpool_empty(op->args.recv_pool.pool)) return -CIO_ENOBUFS;
+    if (!(op->flags & CIO_F_MULTISHOT) && opq_empty(&h->q[RD_Q_IN])) {
+        int32_t res = recv_pool_try(op);
+        if (res != -CIO_EAGAIN) {
+            cio__ready(loop, op, res);
+            return 0;
+        }
+    }
+    opq_push(&h->q[RD_Q_IN], op);
+    rearm(loop, fd, h, false, false);
+    return 0;
+}
+
+/* A handle an accept has just made: its number was free, so what the layer
+ * knew under it was of a file closed behind cio's back (allowed while no
+ * op waits on it). Forgotten as a close through cio would, so that the new
+ * handle's watch is made anew (epoll.c: what is trusted). */
+static void forget_past(cio_loop *loop, int fd) {
+    cio_rd *rd = cio__rd(loop);
+    if (fd > rd->max_fd_used || (unsigned)fd >= rd->nhandles) return;
+    cio_rd_handle *h = &rd->handles[fd];
+    if (!(h->want | h->registered | h->slot | h->kind | h->quiet)) return;
+    rd->mux->forget(loop, fd, h);
+    h->want = 0;
+    h->kind = RD_K_UNKNOWN;
+    h->quiet = 0;
+}
+
+/* Notes what a try that returned `r` of the `asked` bytes says of the next
+ * one (see skip_try): nothing to receive after EAGAIN, or after a stream's
+ * receive that got less than it asked (it emptied the socket's queue); no
+ * room to send after EAGAIN or a short send. A short receive says "empty"
+ * wrongly only where a stream stops early with more queued (TCP's urgent
+ * mark; a Unix socket's bytes from another writer or with handles): then
+ * the next receive waits for the watch's report, which comes at once. */
+static void note_quiet(cio_rd_handle *h, const cio_op *op, int32_t r, size_t asked) {
+    bool rx = cio__opdef(op)->dir == OPD_DIR_IN;
+    if (r == -CIO_EAGAIN) {
+        h->quiet |= rx ? RD_QUIET_IN : RD_QUIET_OUT;
+        return;
+    }
+    if (r <= 0 || (size_t)r >= asked) return;
+    if (!rx) {
+        h->quiet |= RD_QUIET_OUT;
+        return;
+    }
+    if (cio__op_msg_flags(op) & (MSG_PEEK | MSG_OOB)) return; /* what was seen is still queued */
+    if (!(h->quiet & RD_TYPE_KNOWN)) {
+        /* A datagram socket's receive is one message, however short. */
+        int type = 0;
+        socklen_t len = sizeof type;
+        if (getsockopt(cio__op_file(op), SOL_SOCKET, SO_TYPE, &type, &len) < 0) return;
+        h->quiet |= RD_TYPE_KNOWN | (type == SOCK_STREAM ? RD_TYPE_STREAM : 0);
+    }
+    if (h->quiet & RD_TYPE_STREAM) h->quiet |= RD_QUIET_IN;
+}
+
+/* Whether `op`, submitted on `fd` to go to the FIFO `q`, is the op that the
+ * handle's dispatch under way has just completed there, posted again from
+ * its callback (an echo's next receive): the handle then still names the
+ * file whose registration has just reported, unless that callback closed
+ * it behind cio's back and got the number again for another file (see
+ * epoll.c: what is trusted), so its watch needs no renewal. */
+static bool trusted_park(const cio_rd *rd, int fd, const cio_op *op, int q) {
+    return fd == rd->disp_fd && q < RD_Q_POLL && op == rd->disp_done[q];
+}
+
+/* Whether the first try of `op` (trusted_park) is known to fail: a try of
+ * the dispatch under way found nothing to receive (or no room to send).
+ * The op then parks untried: the watch is armed for levels, so it reports
+ * the handle as soon as it is ready; a wrong guess costs a wait, never a
+ * wake-up. Only for a trusted park: a try on another file could have
+ * failed at once (a receive on a pipe). Not for an op whose caller wants
+ * its EAGAIN. */
+static bool skip_try(const cio_rd_handle *h, const cio_op *op, int q) {
+    return (h->quiet & (1u << q)) && !wants_eagain(op);
+}
+
 /* One non-blocking attempt on the handle `h`; -CIO_EAGAIN means "park and
  * wait". */
 static int32_t attempt(cio_rd_handle *h, cio_op *op) {
@@ -386,16 +553,122 @@ static int32_t attempt(cio_rd_handle *h, cio_op *op) {
     case CIO_OP_READ:
     case CIO_OP_WRITE: {
         struct iovec one = {.iov_base = op->args.rw.buf, .iov_len = op->args.rw.len};
-        return rw_try(h, op, op->opcode == CIO_OP_READ, &one, 1, op->args.rw.offset);
+        r = rw_try(h, op, op->opcode == CIO_OP_READ, &one, 1, op->args.rw.offset);
+        if (r == -CIO_EAGAIN) note_quiet(h, op, r, 0);
+        return r;
     }
     case CIO_OP_READV:
     case CIO_OP_WRITEV:
-        return rw_try(h, op, op->opcode == CIO_OP_READV, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
-                      op->args.rwv.offset);
+        r = rw_try(h, op, op->opcode == CIO_OP_READV, op->args.rwv.iov, (int)op->args.rwv.iovcnt,
+                   op->args.rwv.offset);
+        if (r == -CIO_EAGAIN) note_quiet(h, op, r, 0);
+        return r;
+    case CIO_OP_RECV_POOL:
+        return recv_pool_try(op);
     default: /* accept: the handle is non-blocking */
-        return cio__sync_exec(op);
+        r = cio__sync_exec(op);
+        if (op->opcode == CIO_OP_ACCEPT && r >= 0) forget_past(op->internal_.loop, r);
+        return r;
+    }
+    if (r < 0 ? r == -CIO_EAGAIN : r > 0) {
+        size_t asked = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND ? op->args.sr.len
+                                                                               : msg_len(op->args.msg.msg);
+        note_quiet(h, op, r, asked - done);
     }
     return (op->internal_.bflags & RD_WAITALL) ? waitall_step(op, r) : r;
+}
+
+/* ---- regular files ---- */
+
+/* file_read's answer for "the pool's": not a result any op can have. */
+#define RD_TO_POOL INT32_MIN
+
+#if RD_HAVE_NOWAIT
+/* A read of a regular file from the page cache, on the loop's thread:
+ * preadv2(RWF_NOWAIT) answers at once with what the cache holds, or EAGAIN
+ * where the disk would be needed. Returns the op's result, or RD_TO_POOL.
+ *
+ * A short answer is either the end of the file or a cached head and an
+ * uncached rest: the call alone cannot tell (libuv's "psync" reads never
+ * meet this; io_uring's NOWAIT attempt that comes back short is finished by
+ * its worker, and the op reports the whole). cio reports a short read of a
+ * regular file only at the end of the file, as a blocking read(2) does and
+ * as readers expect (a short read meaning "end of file"): so a short
+ * answer is checked against the size (fstat), and if the file goes on, the
+ * whole read goes to the pool, which reads the cached head again (a copy,
+ * far cheaper than the hop). A read at the file's position has moved it:
+ * it is moved back first (another user of the same position meanwhile
+ * sees it moved; concurrent reads at one position have no order anyway).
+ * Every error goes to the pool too, whose answer is the blocking call's. */
+static int32_t file_read(cio_rd_handle *h, int fd, cio_op *op) {
+    struct iovec one;
+    const struct iovec *iov = &one;
+    int cnt = 1;
+    uint64_t offset;
+    size_t want = 0;
+    if (op->opcode == CIO_OP_READ) {
+        one.iov_base = op->args.rw.buf;
+        one.iov_len = op->args.rw.len;
+        offset = op->args.rw.offset;
+        want = one.iov_len;
+    } else {
+        iov = op->args.rwv.iov;
+        cnt = (int)op->args.rwv.iovcnt;
+        offset = op->args.rwv.offset;
+        for (int i = 0; i < cnt; i++) want += iov[i].iov_len;
+    }
+    bool at_pos = offset == CIO_OFFSET_CURRENT;
+    ssize_t r = preadv2(fd, iov, cnt, at_pos ? -1 : (off_t)offset, RWF_NOWAIT);
+    if (r < 0) {
+        if (errno == EOPNOTSUPP) h->kind = RD_K_POOLFILE; /* its file system's answer */
+        if (errno == ENOSYS) {
+            atomic_store_explicit(&nowait_files_refused, true, memory_order_relaxed);
+            h->kind = RD_K_POOLFILE;
+        }
+        return RD_TO_POOL;
+    }
+    if (r == 0 || (size_t)r >= want) return (int32_t)r; /* 0: at or past the end (else EAGAIN) */
+    struct stat st;
+    off_t end = (off_t)offset + r;
+    if (at_pos && (end = lseek(fd, 0, SEEK_CUR)) < 0) return (int32_t)r;
+    if (fstat(fd, &st) == 0 && end >= st.st_size) return (int32_t)r; /* the end of the file */
+    if (at_pos && lseek(fd, end - r, SEEK_SET) < 0) return (int32_t)r;
+    return RD_TO_POOL;
+}
+#endif
+
+/* A read or write on a handle of a regular file (or one with no readiness,
+ * RD_K_NONE). Returns 0 when the op is done (queued as ready), -CIO_ENOTSUP
+ * for the pool, 1 when the number names something else now and the op
+ * goes the way of pipes and sockets, or an error. */
+static int file_op(cio_loop *loop, cio_rd_handle *h, int fd, cio_op *op) {
+    if (h->kind == RD_K_NONE) {
+        /* To the pool; and not kept: a pool trip costs far more than the
+         * fstat, and a pipe or socket that took the number behind cio's
+         * back must not go there, where its read would hold a thread until
+         * bytes come. */
+        h->kind = RD_K_UNKNOWN;
+        return -CIO_ENOTSUP;
+    }
+#if RD_HAVE_NOWAIT
+    if (h->kind == RD_K_FILE && cio__opdef(op)->dir == OPD_DIR_IN) {
+        int32_t res = file_read(h, fd, op);
+        if (res != RD_TO_POOL) {
+            cio__ready(loop, op, res);
+            return 0;
+        }
+    }
+#else
+    (void)loop, (void)op;
+#endif
+    /* The kind is kept, so it may be stale (see rw_try): to the pool only
+     * what is still a regular file, for the reason above. */
+    struct stat st;
+    if (fstat(fd, &st) < 0) return -errno;
+    if (S_ISREG(st.st_mode)) return -CIO_ENOTSUP;
+    int r = learn(h, fd, false);
+    if (r < 0) return r;
+    return h->kind == RD_K_NONE ? file_op(loop, h, fd, op) : 1;
 }
 
 /* ---- the cio_backend interface ---- */
@@ -413,6 +686,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
             h->want = 0;
             h->gen++;
             h->kind = RD_K_UNKNOWN;
+            h->quiet = 0;
         }
         return -CIO_ENOTSUP; /* the core runs the close itself */
     }
@@ -426,6 +700,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
     if (!h) return -CIO_ENOMEM;
     if (fd > rd->max_fd_used) rd->max_fd_used = fd;
     op->internal_.bflags = 0;
+    if (op->opcode == CIO_OP_RECV_POOL) return recv_pool_submit(loop, fd, h, op);
     if (d->offset) {
         /* A read or write (the ops with a file offset): tried as the
          * handle's kind says. */
@@ -433,13 +708,9 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
             int r = learn(h, fd, false);
             if (r < 0) return r;
         }
-        if (h->kind == RD_K_NONE) {
-            /* To the pool; and not kept: a pool trip costs far more than
-             * the fstat, and a pipe or socket that took the number behind
-             * cio's back must not go there, where its read would hold a
-             * thread until bytes come. */
-            h->kind = RD_K_UNKNOWN;
-            return -CIO_ENOTSUP;
+        if (h->kind == RD_K_NONE || h->kind >= RD_K_FILE) {
+            int r = file_op(loop, h, fd, op);
+            if (r <= 0) return r;
         }
     } else if (!d->msg_flags && q != RD_Q_POLL) {
         /* An accept or a connect: no call of theirs takes a "do not block"
@@ -455,10 +726,11 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
         op->internal_.bflags |= RD_WAITALL;
         op->res = 0;
     }
-    /* Try at once, unless ops already wait in this FIFO (they go first) or
+    /* Try at once, unless ops already wait in this FIFO (they go first),
      * the op is a poll or a multishot accept, whose results the
-     * multiplexer delivers. */
-    if (q != RD_Q_POLL && opq_empty(&h->q[q]) && !(op->flags & CIO_F_MULTISHOT)) {
+     * multiplexer delivers, or the try is known to fail (skip_try). */
+    bool trusted = CIO_UNLIKELY(fd == rd->disp_fd) && trusted_park(rd, fd, op, q);
+    if (q != RD_Q_POLL && opq_empty(&h->q[q]) && !(op->flags & CIO_F_MULTISHOT) && !(trusted && skip_try(h, op, q))) {
         int32_t res = attempt(h, op);
         if (res != -CIO_EAGAIN || wants_eagain(op)) {
             cio__ready(loop, op, res);
@@ -466,7 +738,9 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
         }
     }
     opq_push(&h->q[q], op);
+    if (trusted) h->quiet |= CIO_RD_TRUSTED;
     rearm(loop, fd, h, false, q == RD_Q_POLL && (op->flags & CIO_F_MULTISHOT));
+    rd->handles[fd].quiet &= (uint8_t)~CIO_RD_TRUSTED;
     return 0;
 }
 
@@ -484,7 +758,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
  * ever (and poll(2)'s level report retries it every turn). */
 static bool receive_shut(const cio_op *op, uint32_t revents) {
     bool receive = op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_READ ||
-                   op->opcode == CIO_OP_READV;
+                   op->opcode == CIO_OP_READV || op->opcode == CIO_OP_RECV_POOL;
     return RD_ALWAYS_REPORTED && (revents & RD_ALWAYS_REPORTED) && receive && !wants_eagain(op);
 }
 
@@ -509,11 +783,13 @@ static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen, uint32_t reve
         }
         if (res == -CIO_EAGAIN && receive_shut(op, revents)) res = early_result(op, 0);
         if (res == -CIO_EAGAIN && !wants_eagain(op)) return;
-        if ((op->flags & CIO_F_MULTISHOT) && res >= 0) {
+        /* A recv_pool's 0 is the end of its stream: final. */
+        if ((op->flags & CIO_F_MULTISHOT) && (res > 0 || (res == 0 && op->opcode != CIO_OP_RECV_POOL))) {
             cio__complete_more(loop, op, res); /* stays at the head for the next one */
             continue;
         }
         opq_pop(&h->q[q]);
+        if (q < RD_Q_POLL) rd->disp_done[q] = op; /* see trusted_park */
         cio__complete(loop, op, res);
         if (op == last) return;
     }
@@ -570,10 +846,22 @@ static void run_polls(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
 static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     cio_rd *rd = cio__rd(loop);
     const uint32_t broken = POLLERR | POLLHUP | POLLNVAL;
+    cio_rd_handle *h = &rd->handles[fd];
+    if (h->gen != gen) return;
+    h->quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT); /* only this dispatch's tries count (skip_try) */
+    /* Reported what nothing waited for (a watch kept by rearm, a broken
+     * handle): the watch goes, or it would report it on every wait. */
+    bool stray = (revents & broken) || (revents & (POLLIN | POLLOUT | POLLPRI | RD_ALWAYS_REPORTED) & ~wanted(h));
+    rd->disp_fd = fd;
+    rd->disp_done[RD_Q_IN] = rd->disp_done[RD_Q_OUT] = NULL;
     if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen, revents);
     if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen, revents);
     if (rd->handles[fd].gen == gen && !opq_empty(&rd->handles[fd].q[RD_Q_POLL])) run_polls(loop, fd, revents, gen);
-    if (rd->handles[fd].gen == gen) rearm(loop, fd, &rd->handles[fd], true, false);
+    rd->disp_fd = -1;
+    /* An unchanged watch needs no renewal here: what parked since the
+     * report was trusted or renewed it then. The table may have moved. */
+    if (rd->handles[fd].gen == gen) settle(loop, fd, &rd->handles[fd], stray, false, false);
+    rd->handles[fd].quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT); /* of no use after */
 }
 
 int cio__rd_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
@@ -605,6 +893,7 @@ int cio__rd_init(cio_loop *loop, const cio_loop_options *opts, const struct cio_
     memset(rd, 0, sizeof *rd);
     rd->mux = mux;
     rd->max_fd_used = -1;
+    rd->disp_fd = -1;
     struct rlimit rl;
     rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
     if (n == RLIM_INFINITY || n > (1u << 20)) n = 1u << 20;
@@ -633,6 +922,12 @@ void cio__rd_close(cio_loop *loop) {
 int cio__rd_wait(cio_loop *loop, int64_t timeout_ns) {
     cio_rd *rd = cio__rd(loop);
     cio_rd_ready ready[CIO_RD_MAX_READY];
+    /* Nothing watched and no wake on its way: a wait that must not block
+     * has nothing to report (a loop whose ops all completed at submission,
+     * as cached file reads do, would pay a system call per turn). */
+    if (timeout_ns == 0 && !rd->mux->watching(loop) &&
+        !atomic_load_explicit(&cio__core(loop)->wake_pending, memory_order_acquire))
+        return 0;
     int n = rd->mux->wait(loop, timeout_ns, ready, CIO_RD_MAX_READY);
     if (n <= 0) return n;
     for (int i = 0; i < n; i++)

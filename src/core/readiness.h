@@ -7,8 +7,21 @@
  * non-blocking first; on EAGAIN it parks the op in the handle's FIFO (one
  * for reading, one for writing, one for poll ops) and asks the multiplexer
  * to report the handle; on readiness it runs the FIFO's head again. Ops
- * with no readiness (files, metadata) go to the blocking pool; cancel is
- * done here, in user space.
+ * with no readiness (files, metadata) go to the blocking pool, except the
+ * reads of regular files on Linux, tried first on the loop's thread with
+ * RWF_NOWAIT (pages in the page cache cost no thread hop); cancel is done
+ * here, in user space.
+ *
+ * A watch stays armed across ops (levels, not one-shot): the layer keeps a
+ * handle's read watch when its FIFO empties (the next receive usually
+ * comes before the next byte) and drops it when it reports with nothing
+ * waiting. An op completed in its handle's dispatch and posted again from
+ * its callback (an echo's next receive) parks with no call at all when
+ * that dispatch's try found the socket drained: no first try, no renewal
+ * (the watch then reports the handle as soon as it is ready: no wake-up is
+ * lost). Any other op that parks renews an unchanged watch, so that a
+ * number closed behind cio's back and reused is watched anew (epoll.c).
+ * An echo round trip costs a receive, a send and a share of one wait.
  *
  * A try must not block, yet O_NONBLOCK belongs to the open file, which
  * every process that has it shares (an inherited stdin). So a try asks
@@ -38,14 +51,24 @@
 typedef struct cio_rd_handle {
     opq q[3];                  /* FIFOs: RD_Q_IN, RD_Q_OUT, RD_Q_POLL */
     uint32_t want;             /* POLLIN/POLLOUT/... the multiplexer watches for */
-    uint32_t slot;             /* the multiplexer's own: poll's array index + 1 */
+    uint32_t slot;             /* the multiplexer's own: poll's array index + 1; epoll's
+                                  tag of the registration */
     uint8_t registered;        /* the multiplexer's own: epoll knows the fd */
-    uint8_t active;            /* the multiplexer's own: epoll's one-shot is armed */
+    uint8_t active;            /* the multiplexer's own: epoll's watch is armed */
     uint16_t gen;              /* bumped when cio forgets the handle (a close through
                                   cio): events fetched before then are the old handle's */
     uint8_t kind;              /* RD_K_*: how reads and writes on it are tried (readiness.c),
                                   learnt once; forgotten with the handle */
+    uint8_t quiet;             /* RD_QUIET_*, RD_TYPE_* (readiness.c: the first try), and
+                                  CIO_RD_TRUSTED */
 } cio_rd_handle;
+
+/* In cio_rd_handle.quiet, while cio_mux.arm runs: the handle still names
+ * the file the multiplexer's registration is for, as far as the readiness
+ * layer can tell (an op that has just completed in the handle's dispatch,
+ * posted again on it from its callback: readiness.c, trusted_park), so an
+ * unchanged watch needs no renewal (epoll.c: what is trusted). */
+#define CIO_RD_TRUSTED 0x10u
 
 /* One ready handle, as a multiplexer reports it. `gen` is the core's. */
 typedef struct cio_rd_ready {
@@ -71,12 +94,15 @@ struct cio_mux {
     /* Set up; `max_fds` bounds the handles it will be asked to watch. */
     int (*init)(cio_loop *loop, unsigned max_fds);
     void (*close)(cio_loop *loop);
-    /* Watch `fd` for `events` (poll bits; 0: stop watching). `fired` says
-     * the handle has just reported an event, so a one-shot registration
-     * must be renewed even if `events` did not change. Returns 0, or
-     * -CIO_EPERM for a handle that has no readiness to wait for (a regular
-     * file: always ready, as poll(2) says), or another error. */
-    int (*arm)(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool fired);
+    /* Watch `fd` for exactly `events` (poll bits; 0: stop watching), and
+     * set h->want to them. A watch for levels stays armed until changed
+     * (the readiness layer drops what nobody waits for: see rearm). `renew`:
+     * a multishot poll has just joined, so an edge-triggered watch must hear
+     * the handle's current state again even if `events` did not change.
+     * Returns 0, or -CIO_EPERM for a handle that has no readiness to wait
+     * for (a regular file: always ready, as poll(2) says), or another
+     * error. */
+    int (*arm)(cio_loop *loop, int fd, cio_rd_handle *h, uint32_t events, bool renew);
     /* Forget `fd` before it is closed. */
     void (*forget)(cio_loop *loop, int fd, cio_rd_handle *h);
     /* Wait up to `timeout_ns` (-1: no limit); consume a wake itself (with
@@ -87,6 +113,9 @@ struct cio_mux {
     int (*wait)(cio_loop *loop, int64_t timeout_ns, cio_rd_ready *out, unsigned max);
     int (*wake)(cio_loop *loop);
     int (*pollable_fd)(cio_loop *loop, cio_fd *out);
+    /* Whether any handle is watched: with none, a wait that must not block
+     * could only report a wake, and is skipped while none is pending. */
+    bool (*watching)(cio_loop *loop);
 };
 
 /* The readiness backends' state in cio_core.backend; the multiplexer's own
@@ -96,6 +125,8 @@ typedef struct cio_rd {
     cio_rd_handle *handles;
     unsigned nhandles;
     int max_fd_used;
+    int disp_fd;          /* the handle being dispatched, or -1 */
+    cio_op *disp_done[2]; /* the last op its dispatch completed, per FIFO (RD_Q_IN, RD_Q_OUT) */
     _Alignas(8) unsigned char mux_state[512];
 } cio_rd;
 
@@ -114,13 +145,13 @@ int cio__rd_pollable_fd(cio_loop *loop, cio_fd *out);
 
 /* Defines the cio_backend `var` of a readiness backend: the shared
  * functions above over the multiplexer whose calls are the file's static
- * mux_init, mux_close, mux_arm, mux_forget, mux_wait, mux_wake and
- * mux_pollable_fd. */
+ * mux_init, mux_close, mux_arm, mux_forget, mux_wait, mux_wake,
+ * mux_pollable_fd and mux_watching. */
 #define CIO_READINESS_BACKEND(var, label, kind_)                                                \
     static const struct cio_mux var##_mux = {                                                  \
         .name = (label), .init = mux_init, .close = mux_close, .arm = mux_arm,                 \
         .forget = mux_forget, .wait = mux_wait, .wake = mux_wake,                              \
-        .pollable_fd = mux_pollable_fd,                                                        \
+        .pollable_fd = mux_pollable_fd, .watching = mux_watching,                              \
     };                                                                                         \
     static int var##_init(cio_loop *loop, const cio_loop_options *opts) {                     \
         return cio__rd_init(loop, opts, &var##_mux);                                           \

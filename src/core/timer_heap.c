@@ -2,12 +2,13 @@
  * src/core/timer_heap.c - an intrusive pairing heap of ops keyed by
  * (when, seq).
  *
- * Timers and core-managed deadlines live here, linked through the ops
- * themselves, so a million pending timers cost no allocation. Insert is
+ * Linked through the ops themselves, so it costs no allocation. Insert is
  * O(1); removing the minimum or any node is amortised O(log n). The merge
  * is iterative so that a root with a million children cannot overflow the
- * stack. `seq` breaks ties so that timers due at the same instant fire in
- * the order they were armed.
+ * stack. `seq` breaks ties so that ops due at the same instant come out in
+ * the order they went in. The core's timer wheel (timer_wheel.c) orders
+ * the timers of its current tick with it; a simulated backend keeps its
+ * ops by virtual completion time in one.
  */
 #include "internal.h"
 
@@ -62,10 +63,14 @@ static cio_op *merge_pairs(cio_op *first) {
     return root;
 }
 
-void cio__heap_push(cio_heap *h, cio_op *op) {
+void cio__heap_add(cio_heap *h, cio_op *op) {
     H(op).child = H(op).sibling = H(op).prev = NULL;
-    op->internal_.seq = h->seq++;
     h->root = h->root ? meld(h->root, op) : op;
+}
+
+void cio__heap_push(cio_heap *h, cio_op *op) {
+    op->internal_.seq = h->seq++;
+    cio__heap_add(h, op);
 }
 
 void cio__heap_take(cio_heap *h, cio_op *op) {
@@ -81,14 +86,4 @@ void cio__heap_take(cio_heap *h, cio_op *op) {
         H(prev).sibling = H(op).sibling;
     if (H(op).sibling) H(H(op).sibling).prev = prev;
     if (sub) h->root = meld(h->root, sub);
-}
-
-void cio__heap_insert(cio_core *core, cio_op *op) {
-    op->internal_.iflags |= IF_IN_HEAP;
-    cio__heap_push(&core->timers, op);
-}
-
-void cio__heap_remove(cio_core *core, cio_op *op) {
-    op->internal_.iflags &= (uint8_t)~IF_IN_HEAP;
-    cio__heap_take(&core->timers, op);
 }

@@ -3,6 +3,7 @@
  * task's stack and waits for it with cio_await().
  */
 #include "cio/task.h"
+#include "cio/bufpool.h"
 
 #define AWAIT(prep_call)     \
     do {                     \
@@ -84,3 +85,14 @@ int32_t cio_copy_range(cio_fd fd_in, uint64_t off_in, cio_fd fd_out, uint64_t of
     AWAIT(cio_prep_copy_range(&op, fd_in, off_in, fd_out, off_out, len));
 }
 int32_t cio_call(cio_call_fn fn, void *arg) { AWAIT(cio_prep_call(&op, fn, arg)); }
+
+/* A receive from a buffer pool (cio/bufpool.h): the buffer's id goes to
+ * `*id` only with data, when the buffer is the task's. */
+int32_t cio_recv_pool(cio_fd fd, cio_bufpool *pool, int flags, uint32_t *id) {
+    if (!pool || !id) return -CIO_EINVAL;
+    cio_op op;
+    cio_prep_recv_pool(&op, fd, pool, flags);
+    int32_t r = cio_await(&op);
+    if (r > 0) *id = cio_op_buf_id(&op);
+    return r;
+}

@@ -16,12 +16,28 @@
  * client there is; several are multiplexed with level-triggered epoll.
  * The client is plain C with no runtime of its own, pinned to another CPU
  * than the server.
+ *
+ * What the server costs is measured over exactly the timed window, which
+ * only the client knows, when the environment asks for it:
+ * - ECHO_SERVER_PID=N: the server's CPU time (all its threads) is read from
+ *   /proc before and after, and the result line gains
+ *   `server_cpu_ns=` (the scheduler's nanoseconds on a CPU, summed over
+ *   /proc/N/task/T/schedstat) and `server_user_ns=` `server_sys_ns=` (from
+ *   /proc/N/stat, in clock ticks of 10 ms, so coarse), and the client's
+ *   own `client_cpu_ns=` (getrusage);
+ * - ECHO_PERF_CTL=FIFO ECHO_PERF_ACK=FIFO: `perf stat -D -1 --control
+ *   fifo:CTL,ACK` counting the server's system calls is told to enable its
+ *   counters right before the window and to disable them right after, so
+ *   that connecting and the warm-up are not counted.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -73,6 +89,69 @@ static void round_trip(conn *c) {
     send_msg(c->fd);
     while (!take_reply(c, 0)) {
     }
+}
+
+/* CPU time of a process, as far as /proc tells it. */
+typedef struct cpu_sample {
+    uint64_t sched_ns;          /* on a CPU, summed over its threads (0: no schedstat) */
+    uint64_t user_ns, sys_ns;   /* utime and stime of /proc/PID/stat (clock ticks) */
+} cpu_sample;
+
+static cpu_sample sample_cpu(long pid) {
+    cpu_sample s = {0};
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (!d) die("opendir /proc/PID/task (ECHO_SERVER_PID)");
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char tpath[300];
+        snprintf(tpath, sizeof tpath, "/proc/%ld/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(tpath, "r");
+        if (!f) continue; /* the thread ended meanwhile */
+        unsigned long long ns;
+        if (fscanf(f, "%llu", &ns) == 1) s.sched_ns += ns;
+        fclose(f);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) die("fopen /proc/PID/stat");
+    if (!fgets(line, sizeof line, f)) die("read /proc/PID/stat");
+    fclose(f);
+    /* Fields 14 and 15 (utime, stime) come after the command name, which is
+     * in parentheses and may hold spaces: count from the last ')'. */
+    char *p = strrchr(line, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        die("parse /proc/PID/stat");
+    long hz = sysconf(_SC_CLK_TCK);
+    s.user_ns = ut * 1000000000ull / (unsigned long long)hz;
+    s.sys_ns = st * 1000000000ull / (unsigned long long)hz;
+    return s;
+}
+
+static uint64_t self_cpu_ns(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+}
+
+/* Sends CMD to perf stat's control fifo and waits for its "ack". */
+static void perf_control(const char *cmd) {
+    const char *ctl = getenv("ECHO_PERF_CTL"), *ack = getenv("ECHO_PERF_ACK");
+    if (!ctl || !ack) return;
+    int fd = open(ctl, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die("open ECHO_PERF_CTL");
+    if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) die("write ECHO_PERF_CTL");
+    close(fd);
+    fd = open(ack, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die("open ECHO_PERF_ACK");
+    char buf[16];
+    if (read(fd, buf, sizeof buf) <= 0) die("read ECHO_PERF_ACK");
+    close(fd);
 }
 
 /* CONNS > 1: one message in flight on each connection, replies taken as
@@ -132,16 +211,30 @@ int main(int argc, char **argv) {
     }
     for (unsigned i = 0; i < nconns; i++) round_trip(&cs[i]); /* warm-up, untimed */
 
+    const char *spid = getenv("ECHO_SERVER_PID");
+    long server_pid = spid ? strtol(spid, NULL, 10) : 0;
+    cpu_sample s0 = {0}, s1 = {0};
+    perf_control("enable\n");
+    if (server_pid > 0) s0 = sample_cpu(server_pid);
+    uint64_t c0 = self_cpu_ns();
     uint64_t t0 = bench_now_ns();
     if (nconns == 1)
         for (uint64_t i = 0; i < total; i++) round_trip(&cs[0]);
     else
         run_many(cs, nconns, total);
     uint64_t ns = bench_now_ns() - t0;
+    uint64_t client_ns = self_cpu_ns() - c0;
+    if (server_pid > 0) s1 = sample_cpu(server_pid);
+    perf_control("disable\n");
 
     for (unsigned i = 0; i < nconns; i++) close(cs[i].fd);
     free(cs);
-    printf("bench=echo impl=client conns=%u rt=%llu ns=%llu rtt_per_s=%.0f\n", nconns,
-           (unsigned long long)total, (unsigned long long)ns, ns ? (double)total * 1e9 / (double)ns : 0.0);
+    printf("bench=echo impl=client conns=%u rt=%llu ns=%llu rtt_per_s=%.0f", nconns, (unsigned long long)total,
+           (unsigned long long)ns, ns ? (double)total * 1e9 / (double)ns : 0.0);
+    if (server_pid > 0)
+        printf(" server_cpu_ns=%llu server_user_ns=%llu server_sys_ns=%llu client_cpu_ns=%llu",
+               (unsigned long long)(s1.sched_ns - s0.sched_ns), (unsigned long long)(s1.user_ns - s0.user_ns),
+               (unsigned long long)(s1.sys_ns - s0.sys_ns), (unsigned long long)client_ns);
+    printf("\n");
     return 0;
 }

@@ -23,6 +23,11 @@ install_anchor() {
         echo "run.sh: $1 could not be installed; $2 is skipped" >&2
 }
 pkg-config --exists libuv 2>/dev/null || install_anchor libuv1-dev "the echo scenario's libuv anchor"
+pkg-config --exists libevent_core 2>/dev/null || install_anchor libevent-dev "the echo scenario's libevent anchor"
+[[ -x /usr/bin/cargo ]] || install_anchor cargo "the echo scenario's tokio anchor"
+compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null || install_anchor librust-tokio-dev "the echo scenario's tokio anchor"
+command -v perf >/dev/null || install_anchor linux-perf "the echo scenario's system call counts"
+command -v gnuplot >/dev/null || install_anchor gnuplot-nox "the plots"
 # Boost ships no pkg-config file; its header is what the build looks for.
 [[ -f /usr/include/boost/context/detail/fcontext.hpp ]] ||
     install_anchor libboost-context-dev "the switch scenario's fcontext anchor"
@@ -32,8 +37,10 @@ if [[ ! -f $BUILD_DIR/CMakeCache.txt ]] && command -v ninja >/dev/null; then gen
 cmake -S "$root" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCIO_BUILD_BENCH=ON
 cmake --build "$BUILD_DIR" --parallel
 
+# bench/run.sh [SCENARIO...]: only those (e.g. `bench/run.sh echo`), else all.
 for script in "$here"/*.sh; do
     case $(basename "$script") in run.sh | ab.sh) continue ;; esac # ab.sh needs a base build
+    if (($#)) && [[ " $* " != *" $(basename "$script" .sh) "* ]]; then continue; fi
     echo "== $(basename "$script" .sh)"
     bash "$script"
 done

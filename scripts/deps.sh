@@ -8,6 +8,9 @@
 #                                    aarch64 - gcc-aarch64-linux-gnu and qemu-user (runs the tests)
 #                                    win64   - mingw-w64 (gcc for x86_64-w64-mingw32), wine64, and
 #                                              python3 (the echo client of scripts/win_echo.sh)
+#   scripts/deps.sh bench            also the benchmarks' anchors and tools (bench/): libuv, libevent,
+#                                    Boost.Context, tokio (cargo and Debian's crates, built offline),
+#                                    perf (system call counts), gnuplot (plots)
 #
 # Does nothing when everything is already there. Otherwise runs `apt-get update` once and installs
 # the missing packages without recommends, non-interactively, as root or through sudo.
@@ -30,8 +33,12 @@ for group in "$@"; do
             packages+=(gcc-mingw-w64-x86-64 wine64 python3)
             commands+=(x86_64-w64-mingw32-gcc python3)
             ;;
+        bench)
+            packages+=(libuv1-dev libevent-dev libboost-context-dev cargo librust-tokio-dev linux-perf gnuplot-nox)
+            commands+=(cargo perf gnuplot)
+            ;;
         *)
-            echo "deps: unknown package group '$group' (use aarch64, win64)" >&2
+            echo "deps: unknown package group '$group' (use aarch64, win64, bench)" >&2
             exit 2
             ;;
     esac

@@ -44,6 +44,19 @@ field() {
     die "no '$2' in result line: $1"
 }
 
+# field_or LINE KEY DEFAULT: the value of KEY in LINE, or DEFAULT without it
+# (an older program's result line, e.g. a base build in bench/ab.sh).
+field_or() {
+    local kv
+    for kv in $1; do
+        if [[ ${kv%%=*} == "$2" ]]; then
+            echo "${kv#*=}"
+            return 0
+        fi
+    done
+    echo "$3"
+}
+
 # median N...: the median of the numbers given (mean of the middle two when
 # their count is even).
 median() {
@@ -96,44 +109,59 @@ HEAD
     else
         { cat "$BENCH_MD"; printf '\n%s\n%s\n%s\n' "$begin" "$body" "$end"; } >"$tmp"
     fi
-    mv "$tmp" "$BENCH_MD"
+    cat "$tmp" >"$BENCH_MD" # not mv: the file keeps its owner and mode
+    rm -f "$tmp"
 }
 
 # echo_one_run NAME CONNS SERVER_CMD...: starts one echo server (it prints
 # "port=N" once it listens and a "bench=echo-server ... enters=N" line when
 # done), runs the client against it with CONNS connections, and prints
-# "ROUND_TRIPS_PER_S ENTERS_PER_ROUND_TRIP". The caller sets client_bin,
-# tmp (a scratch directory), ROUND_TRIPS, MSG, TIMEOUT, SERVER_CPU and
-# CLIENT_CPU. NAME is for messages.
+# "ROUND_TRIPS_PER_S ENTERS_PER_RT SERVER_CPU_NS_PER_RT SERVER_USER_NS_PER_RT
+# SERVER_SYS_NS_PER_RT CLIENT_CPU_NS_PER_RT": the client measures the
+# server's CPU time (all its threads, /proc) and its own over exactly the
+# timed window (bench/echo_client.c, ECHO_SERVER_PID). The caller sets
+# client_bin, tmp (a scratch directory), ROUND_TRIPS, MSG, TIMEOUT,
+# SERVER_CPU and CLIENT_CPU. NAME is for messages.
 echo_one_run() {
-    local impl=$1 conns=$2 out=$tmp/server.out port="" line sline spid
+    local impl=$1 conns=$2 out=$tmp/server.out port="" line sline spid pid
     local -a cmd=("${@:3}")
     # Emptied here, not by the redirection below, which runs in the
     # background: the previous server's port must not be read as this one's.
     : >"$out"
     timeout -k 5 "$TIMEOUT" taskset -c "$SERVER_CPU" "${cmd[@]}" "$conns" >"$out" &
     spid=$!
-    # The server prints its port once it listens; wait for it up to 10 s.
-    for ((t = 0; t < 1000; t++)); do
-        port=$(sed -n 's/^port=//p' "$out")
-        [[ -n $port ]] && break
-        kill -0 "$spid" 2>/dev/null || break # it died before listening
-        sleep 0.01
-    done
-    if [[ -z $port ]]; then
-        kill "$spid" 2>/dev/null || true
-        wait "$spid" || true
-        die "$impl: the server did not start"
-    fi
-    if ! line=$(timeout "$TIMEOUT" taskset -c "$CLIENT_CPU" "$client_bin" "$port" "$conns" "$ROUND_TRIPS" "$MSG")
-    then
+    echo_wait_port "$impl" "$spid" "$out"
+    port=$ECHO_PORT
+    # timeout's one child: taskset and env exec the server in place.
+    pid=$(pgrep -P "$spid" | head -n1) || true
+    [[ -n $pid ]] || die "$impl: no server process under timeout ($spid)"
+    # shellcheck disable=SC2154 # client_bin is the caller's
+    if ! line=$(ECHO_SERVER_PID=$pid timeout "$TIMEOUT" taskset -c "$CLIENT_CPU" "$client_bin" "$port" "$conns" \
+        "$ROUND_TRIPS" "$MSG"); then
         kill "$spid" 2>/dev/null || true
         wait "$spid" || true
         die "$impl: the client failed with $conns connections"
     fi
     wait "$spid" || die "$impl: the server failed with $conns connections"
     sline=$(grep '^bench=echo-server' "$out") || die "$impl: no result line from the server"
-    echo "$(field "$line" rtt_per_s) $(awk -v e="$(field "$sline" enters)" -v n="$ROUND_TRIPS" \
-        'BEGIN { printf "%.2f", e / n }')"
+    awk -v rt="$(field "$line" rtt_per_s)" -v e="$(field "$sline" enters)" -v n="$ROUND_TRIPS" \
+        -v cpu="$(field_or "$line" server_cpu_ns 0)" -v u="$(field_or "$line" server_user_ns 0)" \
+        -v s="$(field_or "$line" server_sys_ns 0)" -v c="$(field_or "$line" client_cpu_ns 0)" \
+        'BEGIN { printf "%s %.2f %.0f %.0f %.0f %.0f\n", rt, e / n, cpu / n, u / n, s / n, c / n }'
 }
 
+# echo_wait_port NAME PID OUT: waits up to 10 s for the server PID to print
+# its port into OUT, and sets ECHO_PORT; dies if it does not.
+echo_wait_port() {
+    local t
+    ECHO_PORT=""
+    for ((t = 0; t < 1000; t++)); do
+        ECHO_PORT=$(sed -n 's/^port=//p' "$3")
+        [[ -n $ECHO_PORT ]] && return 0
+        kill -0 "$2" 2>/dev/null || break # it died before listening
+        sleep 0.01
+    done
+    kill "$2" 2>/dev/null || true
+    wait "$2" || true
+    die "$1: the server did not start"
+}

@@ -125,9 +125,12 @@ CIO_API uint32_t cio_bufpool_available(const cio_bufpool *pool);
  * of `pool` and returns the byte count with the buffer's id in `*id`; the
  * buffer is then the task's until cio_bufpool_put(). 0 at the end of the
  * stream and negative errors name no buffer (`*id` is left alone). `flags`
- * as cio_prep_recv_pool()'s (0). Errors: those of the op, -CIO_ENOBUFS
- * when the pool had no free buffer as data came, -CIO_EINVAL (NULL pool
- * or id), -CIO_EPERM outside a task. Deadline scopes apply (cio/task.h).
+ * as cio_prep_recv_pool()'s (0). One receive, never multishot. Errors:
+ * those of the op, -CIO_ENOBUFS when the pool had no free buffer at the
+ * call or as data (or the end of the stream) came: nothing is lost, call
+ * again once a buffer is put back (cio offers no wait for that: a task
+ * that shares a pool with others waits on its own event or sleeps),
+ * -CIO_EINVAL (NULL pool or id), -CIO_EPERM outside a task. Deadline scopes apply (cio/task.h).
  * Loop thread (the task's).
  */
 CIO_API int32_t cio_recv_pool(cio_fd fd, cio_bufpool *pool, int flags, uint32_t *id);

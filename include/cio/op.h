@@ -960,7 +960,7 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
  * only when data arrives: completes with the byte count, and
  * cio_op_buf_id(op) names the buffer, which is the caller's from that
  * callback until cio_bufpool_put() (see cio/bufpool.h); 0 when the peer
- * closed (no buffer). `flags`: 0 (other CIO_MSG_* flags are -CIO_EINVAL).
+ * closed (no buffer). `flags`: 0 (CIO_MSG_* flags are -CIO_EINVAL).
  * `pool` must be of the op's loop (-CIO_EINVAL otherwise).
  *
  * With CIO_F_MULTISHOT in op->flags the op stays armed: one completion
@@ -978,7 +978,18 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
  * stream, or an error) comes while no buffer is free. No byte is lost:
  * what came stays in the socket for the next receive. Put buffers back and
  * submit it again to go on. Buffers put back from a callback, before the
- * pool ran dry, keep a multishot recv going.
+ * pool ran dry, keep a multishot recv going. Note that the end of the
+ * stream itself ends a dry op with -CIO_ENOBUFS, not 0: the receive that
+ * would see it needs a buffer first, so after putting buffers back and
+ * submitting again, expect 0 or an error as well as data. cio has no
+ * call that waits for a free buffer: a program that shares a pool among
+ * many receives keeps its own list of those that ended dry and submits
+ * them again as it puts buffers back. One op may be handed many buffers
+ * before its callbacks run (on io_uring the kernel fills several per
+ * wake-up), up to every free buffer of the pool; and
+ * cio_bufpool_available() in the final -CIO_ENOBUFS callback may already
+ * be above 0, as completions reaped in the same turn put theirs back
+ * first.
  *
  * Datagram sockets: each datagram is one completion; one longer than the
  * pool's buffers is cut to the buffer size (the rest is lost, as recv(2)

@@ -13,7 +13,7 @@
  *         char buf[4096];
  *         int32_t n;
  *         while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0)
- *             if (cio_send(fd, buf, (uint32_t)n, 0) < 0) break;
+ *             if (cio_send(fd, buf, (uint32_t)n, CIO_MSG_WAITALL) != n) break;
  *         cio_close(fd);
  *         return 0;
  *     }
@@ -387,7 +387,10 @@ CIO_API int cio_await_first(cio_op *const *ops, unsigned n);
 /* The L1 ops, blocking: arguments and results as the cio_prep_* helper of
  * the same name (cio/op.h) documents them (cio_stat is cio_prep_statx).
  * Each returns the op's result, -CIO_EPERM outside a task, or
- * -CIO_ECANCELED once the task is cancelled. The three that make a handle
+ * -CIO_ECANCELED once the task is cancelled. As with send(2), cio_send
+ * and cio_write may move fewer bytes than asked: pass CIO_MSG_WAITALL to
+ * cio_send (the op then goes on until all are sent, the count reporting
+ * what went even on an error), or loop. The three that make a handle
  * (cio_openat, cio_socket, cio_accept) return it as an intptr_t, so that
  * it fits where a handle is pointer-sized (Windows): the new handle
  * (cast it to cio_fd) when >= 0, else the error. */

@@ -53,7 +53,10 @@
 extern "C" {
 #endif
 
-typedef struct cio_bufpool cio_bufpool; /* opaque, made by cio_bufpool_create() */
+/* A pool of `count` equal buffers for one loop. Opaque: made by
+ * cio_bufpool_create(), freed by cio_bufpool_destroy() or the loop's
+ * close; used on that loop's thread only. */
+typedef struct cio_bufpool cio_bufpool;
 
 /* The largest pool: the kernel's limit on a buffer ring. */
 #define CIO_BUFPOOL_MAX_COUNT 32768u

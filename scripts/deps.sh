@@ -74,6 +74,9 @@ for p in "${missing[@]}"; do
         ninja) want+=(ninja-build) ;;
         aarch64-linux-gnu-gcc) want+=(gcc-aarch64-linux-gnu) ;;
         qemu-aarch64) want+=(qemu-user) ;;
+        nc) want+=(netcat-openbsd) ;;
+        perf) want+=(linux-perf) ;;
+        gnuplot) want+=(gnuplot-nox) ;;
         x86_64-w64-mingw32-gcc) want+=(gcc-mingw-w64-x86-64) ;;
         *) want+=("$p") ;;
     esac

@@ -10,7 +10,8 @@
 #                                              python3 (the echo client of scripts/win_echo.sh)
 #   scripts/deps.sh bench            also the benchmarks' anchors and tools (bench/): libuv, libevent,
 #                                    Boost.Context, tokio (cargo and Debian's crates, built offline),
-#                                    perf (system call counts), gnuplot (plots)
+#                                    perf (system call counts), gnuplot (plots), fio and jq (the
+#                                    file-read scenario's anchor and the parsing of its output)
 #
 # Does nothing when everything is already there. Otherwise runs `apt-get update` once and installs
 # the missing packages without recommends, non-interactively, as root or through sudo.
@@ -34,8 +35,8 @@ for group in "$@"; do
             commands+=(x86_64-w64-mingw32-gcc python3)
             ;;
         bench)
-            packages+=(libuv1-dev libevent-dev libboost-context-dev cargo librust-tokio-dev linux-perf gnuplot-nox)
-            commands+=(cargo perf gnuplot)
+            packages+=(libuv1-dev libevent-dev libboost-context-dev cargo librust-tokio-dev linux-perf gnuplot-nox fio jq)
+            commands+=(cargo perf gnuplot fio jq)
             ;;
         *)
             echo "deps: unknown package group '$group' (use aarch64, win64, bench)" >&2

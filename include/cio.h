@@ -34,6 +34,7 @@
 #include "cio/fs.h"
 #include "cio/bufio.h"
 #include "cio/bufpool.h"
+#include "cio/fixed.h"
 #include "cio/process.h"
 #include "cio/mock.h"
 #include "cio/mock_script.h"

@@ -30,6 +30,7 @@
 #ifndef CIO_OP_H
 #define CIO_OP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -95,6 +96,10 @@ enum cio_opcode {
     CIO_OP_READDIR,
     CIO_OP_COPY_RANGE,
     CIO_OP_RECV_POOL,  /* a recv whose buffer comes from a cio_bufpool (cio/bufpool.h) */
+    CIO_OP_SEND_ZC,    /* a send that completes once the kernel no longer uses the buffer */
+    CIO_OP_SENDMSG_ZC, /* the same for sendmsg */
+    CIO_OP_READ_FIXED, /* a read into a registered buffer (cio/fixed.h) */
+    CIO_OP_WRITE_FIXED, /* a write from a registered buffer (cio/fixed.h) */
     CIO_OP_COUNT_ /* one past the last opcode */
 };
 
@@ -103,19 +108,46 @@ enum cio_opcode {
  *
  * CIO_F_LINK: soft link. Only inside cio_submit_batch(): the next op of the
  *   batch starts only after this one succeeded. If this one fails (a
- *   negative result, or fewer bytes than asked for a read, write, send or
- *   recv), every op after it in the chain completes with -CIO_ECANCELED.
+ *   negative result; fewer bytes than asked for a read, write, readv or
+ *   writev; fewer than asked for a send or recv with CIO_MSG_WAITALL, while
+ *   a short send or recv without it, and any recvmsg or sendmsg that does
+ *   not fail, goes on), every op after it in the chain completes with
+ *   -CIO_ECANCELED, hard links among them included.
  * CIO_F_HARDLINK: hard link. The next op of the batch starts after this
  *   one completes, whatever its result.
+ *   Callbacks run in chain order, each op's after the one before it. On
+ *   io_uring the soft-linked parts of a chain run in the kernel, as
+ *   IOSQE_IO_LINK chains submitted at once: each op starts as soon as the
+ *   one before it has completed in the kernel, with no loop turn between
+ *   them, so the next op may already be under way, or done, when the
+ *   callback of the one before it runs (as before, every op and buffer of
+ *   the batch belongs to the runtime from cio_submit_batch() until the op's
+ *   own final callback: do not fill a later op's buffer in an earlier op's
+ *   callback). Results, order and the rules above are the same as on the
+ *   other backends. What the kernel cannot run so stays the core's, op by
+ *   op: hard links, ops with a deadline, multishot ops, fixed handles,
+ *   closes, opens, polls, posts, splices and what runs on the pool.
+ *   Cancelling an op that waits in a chain (cio_cancel, CIO_OP_CANCEL, the
+ *   loop's close) ends it with -CIO_ECANCELED without running it; on
+ *   io_uring cio then stops the op the chain waits behind and issues it
+ *   again. That cannot stop an op the kernel already executes in a worker
+ *   (file IO, fsync): the cancelled op after it then runs when its turn
+ *   comes, as it would if the cancel had come a moment later; and a cancel
+ *   from the callback of the op just before it finds it started.
+ *   CIO_URING_DISABLE=links in the environment keeps chains in the core.
  * CIO_F_MULTISHOT: for CIO_OP_ACCEPT, CIO_OP_POLL and CIO_OP_RECV_POOL only:
  *   keep delivering results until cancelled or an error ends it (a
  *   recv_pool also at the end of the stream: cio_prep_recv_pool()).
+ * CIO_F_FIXED_FILE: the op's handle is a fixed handle of the loop; an
+ *   openat, socket or accept makes its new handle a fixed one; a close
+ *   releases one (cio/fixed.h, which lists the opcodes that take it).
  * CIO_F_MORE: set by cio, never by the caller: this completion of a
  *   multishot op is not the last one.
  */
 #define CIO_F_LINK 0x01u
 #define CIO_F_HARDLINK 0x02u
 #define CIO_F_MULTISHOT 0x04u
+#define CIO_F_FIXED_FILE 0x08u
 #define CIO_F_MORE 0x80u
 
 /* Offset meaning "the file's current position" (read, write, readv, writev). */
@@ -408,6 +440,7 @@ struct cio_op {
             uint32_t len;
             void *buf;
             uint64_t offset; /* CIO_OFFSET_CURRENT: the file position */
+            uint16_t buf_index; /* read_fixed, write_fixed: the registered buffer */
         } rw;
         struct {
             cio_fd fd;
@@ -477,12 +510,15 @@ struct cio_op {
             uint32_t len;
             void *buf;
             int flags; /* CIO_MSG_* (MSG_* on POSIX) */
-        } sr; /* send, recv */
+            uint16_t buf_index; /* send_zc with CIO_ZC_FIXED: the registered buffer */
+            uint8_t zc;         /* send_zc: CIO_ZC_FIXED in; CIO_ZC_COPIED out (cio_op_zc_copied) */
+        } sr; /* send, recv, send_zc */
         struct {
             cio_fd fd;
             int flags; /* CIO_MSG_* (MSG_* on POSIX) */
             cio_msghdr *msg;
-        } msg; /* sendmsg, recvmsg */
+            uint8_t zc; /* sendmsg_zc: CIO_ZC_COPIED out (cio_op_zc_copied) */
+        } msg; /* sendmsg, recvmsg, sendmsg_zc */
         struct {
             cio_fd fd;
             int how; /* CIO_SHUT_RD, CIO_SHUT_WR, CIO_SHUT_RDWR */
@@ -594,7 +630,8 @@ CIO_STATIC_ASSERT_(sizeof(((cio_op *)0)->res) == 4, "cio_op.res is an int32_t on
  * portable way to take it. On POSIX systems it is op->res itself (a
  * descriptor); on Windows a HANDLE or SOCKET does not fit op->res, which
  * is then 0 on success, and the handle is kept in the op. CIO_FD_INVALID
- * when op->res is an error or the op makes no handle.
+ * when op->res is an error or the op makes no handle. With
+ * CIO_F_FIXED_FILE the handle is a fixed one (cio/fixed.h).
  */
 static inline cio_fd cio_op_fd(const cio_op *op) {
     if (op->res < 0 ||
@@ -981,10 +1018,10 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
  * pool ran dry, keep a multishot recv going. Note that the end of the
  * stream itself ends a dry op with -CIO_ENOBUFS, not 0: the receive that
  * would see it needs a buffer first, so after putting buffers back and
- * submitting again, expect 0 or an error as well as data. cio has no
- * call that waits for a free buffer: a program that shares a pool among
- * many receives keeps its own list of those that ended dry and submits
- * them again as it puts buffers back. One op may be handed many buffers
+ * submitting again, expect 0 or an error as well as data. To learn when
+ * a buffer is free again, queue a waiter with cio_bufpool_notify() (its
+ * callback runs inside the cio_bufpool_put() that refills the dry pool)
+ * or, in a task, call cio_bufpool_wait() (cio/bufpool.h). One op may be handed many buffers
  * before its callbacks run (on io_uring the kernel fills several per
  * wake-up), up to every free buffer of the pool; and
  * cio_bufpool_available() in the final -CIO_ENOBUFS callback may already
@@ -998,9 +1035,10 @@ static inline void cio_prep_recv(cio_op *op, cio_fd fd, void *buf, uint32_t len,
  * again, waiting for data first). epoll, poll and the mock: a free list on
  * the loop's thread. Windows (IOCP): a WSARecv of 0 bytes (with MSG_PEEK
  * on datagram sockets) waits for data, then a receive that cannot block
- * takes a buffer from the free list; a socket that cannot join the
- * completion port (made without WSA_FLAG_OVERLAPPED) fails with
- * -CIO_ENOTSUP.
+ * takes a buffer from the free list; on a socket that cannot join the
+ * completion port (made without WSA_FLAG_OVERLAPPED, or on another loop's
+ * port) the wait for data is an AFD poll, as CIO_OP_POLL's, with the same
+ * results, multishot included.
  */
 static inline void cio_prep_recv_pool(cio_op *op, cio_fd fd, struct cio_bufpool *pool, int flags) {
     cio_prep_(op, CIO_OP_RECV_POOL);
@@ -1360,6 +1398,122 @@ static inline void cio_prep_copy_range(cio_op *op, cio_fd fd_in, uint64_t off_in
     op->args.copy.fd_out = fd_out;
     op->args.copy.off_out = off_out;
     op->args.copy.len = len;
+}
+
+/*
+ * Zero-copy sends (CIO_OP_SEND_ZC, CIO_OP_SENDMSG_ZC).
+ *
+ * cio_prep_send_zc() is cio_prep_send() whose bytes the kernel may send
+ * straight from the caller's pages instead of copying them into the
+ * socket first. It pays for large sends (tens of KiB and more) over TCP or
+ * UDP on a real network device; for small ones pinning the pages costs
+ * more than the copy. What the caller sees is the same on every backend:
+ *
+ * - The op completes exactly once, with what a plain send gives: the byte
+ *   count (perhaps short, as send(2), unless CIO_MSG_WAITALL is given) or
+ *   a negative error; with CIO_MSG_WAITALL, the count sent before an
+ *   error, a cancel or the deadline, if any.
+ * - It completes only once the kernel no longer reads the buffer, which
+ *   then is the caller's again: it may be changed, reused or freed in the
+ *   callback (or after cio_send_zc() returns in a task). Before the
+ *   callback, changing the buffer may change the bytes the peer gets.
+ *   With zero copy the kernel lets go of the pages later than it accepts
+ *   the bytes: over TCP when the peer has acknowledged them, so a peer
+ *   that does not read keeps the op waiting after its bytes are queued.
+ *   (io_uring reports the two events apart, the count and then a
+ *   notification; cio delivers one completion, after both.)
+ * - A cancel (cio_cancel, CIO_OP_CANCEL) or a deadline that comes while
+ *   the send waits for room in the socket ends it as it ends a plain send:
+ *   -CIO_ECANCELED, -CIO_ETIMEDOUT, or with CIO_MSG_WAITALL the count sent
+ *   so far. One that comes after the bytes were queued changes nothing
+ *   (a CIO_OP_CANCEL completes with -CIO_ENOENT): the op completes with
+ *   its count when the kernel lets go of the buffer.
+ * - Closing the handle through cio ends the ops still waiting to send,
+ *   as for any op; an op whose bytes are queued already no longer uses
+ *   the handle and may complete after the close does. Its buffer is the
+ *   kernel's until the peer takes the bytes or the connection ends, and
+ *   cio_loop_close() waits for it too: to drop unsent bytes at once, set
+ *   SO_LINGER to {1, 0} on the socket before closing it.
+ *
+ * Where the bytes are not copied: io_uring from Linux 6.0 (send_zc) and
+ * 6.1 (sendmsg_zc), on TCP and UDP sockets, when the device can send from
+ * user pages; over loopback the kernel copies after all, when it delivers
+ * the bytes (see cio_op_zc_copied()). Everywhere else (an older kernel,
+ * io_uring with CIO_URING_DISABLE=send_zc in the environment, epoll,
+ * poll, IOCP, the mock, a socket the kernel cannot send from user pages
+ * such as AF_UNIX) the op is a plain copying send, with the same result.
+ * `flags`, errors and link rules are those of cio_prep_send().
+ */
+#define CIO_ZC_FIXED 0x1u  /* args.sr.zc: the buffer is a registered one (cio_prep_send_zc_fixed) */
+#define CIO_ZC_COPIED 0x2u /* args.sr.zc, args.msg.zc: set by cio; see cio_op_zc_copied() */
+
+static inline void cio_prep_send_zc(cio_op *op, cio_fd fd, const void *buf, uint32_t len, int flags) {
+    cio_prep_send(op, fd, buf, len, flags);
+    op->opcode = CIO_OP_SEND_ZC;
+}
+
+/* sendmsg() without the copy, as cio_prep_send_zc() is send(): `msg` and
+ * all it points to (the iovecs, their buffers, the address, the control
+ * data) are the kernel's until the completion. */
+static inline void cio_prep_sendmsg_zc(cio_op *op, cio_fd fd, const cio_msghdr *msg, int flags) {
+    cio_prep_sendmsg(op, fd, msg, flags);
+    op->opcode = CIO_OP_SENDMSG_ZC;
+}
+
+/*
+ * cio_prep_send_zc() from a buffer registered with cio_buffers_register()
+ * (cio/fixed.h): [buf, buf + len) must lie inside the registered buffer
+ * `buf_index`, else cio_submit() refuses the op with -CIO_EFAULT (also
+ * when no buffers are registered), on every backend. On io_uring the
+ * kernel then uses the pages it pinned at registration
+ * (IORING_RECVSEND_FIXED_BUF) rather than pinning them for each send.
+ */
+static inline void cio_prep_send_zc_fixed(cio_op *op, cio_fd fd, const void *buf, uint32_t len, int flags,
+                                          uint16_t buf_index) {
+    cio_prep_send_zc(op, fd, buf, len, flags);
+    op->args.sr.buf_index = buf_index;
+    op->args.sr.zc = CIO_ZC_FIXED;
+}
+
+/*
+ * cio_op_zc_copied - in the completion callback of a send_zc or
+ * sendmsg_zc with op->res > 0 (or after cio_send_zc() in a task, on its
+ * op): true when the bytes were copied after all. That is so where the
+ * send was a plain one (see above), and on io_uring from Linux 6.2 when
+ * the kernel reports that it copied (IORING_SEND_ZC_REPORT_USAGE:
+ * loopback, a device that cannot send from user pages). False when the
+ * kernel sent from the pages, or (io_uring on Linux 6.0 and 6.1) did not
+ * say. False for any other op.
+ */
+static inline bool cio_op_zc_copied(const cio_op *op) {
+    if (op->opcode == CIO_OP_SEND_ZC) return (op->args.sr.zc & CIO_ZC_COPIED) != 0;
+    if (op->opcode == CIO_OP_SENDMSG_ZC) return (op->args.msg.zc & CIO_ZC_COPIED) != 0;
+    return false;
+}
+
+/*
+ * Reads and writes through registered buffers (CIO_OP_READ_FIXED,
+ * CIO_OP_WRITE_FIXED): cio_prep_read() and cio_prep_write() whose buffer
+ * lies inside the buffer `buf_index` registered with
+ * cio_buffers_register() (cio/fixed.h). [buf, buf + len) must lie inside
+ * it, else cio_submit() refuses the op with -CIO_EFAULT (also when no
+ * buffers are registered), on every backend, before anything is done.
+ * Results, offsets and errors are those of cio_prep_read() and
+ * cio_prep_write(). On io_uring the kernel uses the pages it pinned at
+ * registration (IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED), which
+ * saves pinning them for every op, most of all for O_DIRECT files;
+ * elsewhere these are plain reads and writes.
+ */
+static inline void cio_prep_read_fixed(cio_op *op, cio_fd fd, void *buf, uint32_t len, uint64_t offset,
+                                       uint16_t buf_index) {
+    cio_prep_rw_(op, CIO_OP_READ_FIXED, fd, buf, len, offset);
+    op->args.rw.buf_index = buf_index;
+}
+
+static inline void cio_prep_write_fixed(cio_op *op, cio_fd fd, const void *buf, uint32_t len, uint64_t offset,
+                                        uint16_t buf_index) {
+    cio_prep_rw_(op, CIO_OP_WRITE_FIXED, fd, (void *)(uintptr_t)buf, len, offset);
+    op->args.rw.buf_index = buf_index;
 }
 
 #ifdef __cplusplus

@@ -413,6 +413,11 @@ CIO_API intptr_t cio_accept(cio_fd fd, struct sockaddr *addr, cio_socklen *addrl
 CIO_API int32_t cio_connect(cio_fd fd, const struct sockaddr *addr, cio_socklen addrlen);
 CIO_API int32_t cio_recv(cio_fd fd, void *buf, uint32_t len, int flags);
 CIO_API int32_t cio_send(cio_fd fd, const void *buf, uint32_t len, int flags);
+/* cio_send without the copy where the kernel can (cio/op.h:
+ * cio_prep_send_zc): returns the count once the kernel no longer reads
+ * `buf`, which may take until the peer has acknowledged the bytes; on
+ * return the buffer is the caller's again. Worth it for large sends. */
+CIO_API int32_t cio_send_zc(cio_fd fd, const void *buf, uint32_t len, int flags);
 CIO_API int32_t cio_recvmsg(cio_fd fd, cio_msghdr *msg, int flags);
 CIO_API int32_t cio_sendmsg(cio_fd fd, const cio_msghdr *msg, int flags);
 CIO_API int32_t cio_shutdown(cio_fd fd, int how);

@@ -50,6 +50,33 @@ struct cio_backend {
      * Must not run callbacks. */
     int (*submit)(cio_loop *loop, cio_op *op);
 
+    /* Optional (NULL: every op of a chain starts through `submit` when the
+     * core has seen the one before it complete). Take `head` (validated,
+     * state OP_BACKEND, no deadline, its soft or hard link in
+     * internal_.link) together with the ops after it that the kernel can
+     * run with links of its own, all in one submission. The core starts
+     * `head` only this way; the backend walks internal_.link itself and
+     * takes the longest run of ops whose link rules in the kernel are
+     * cio's (cio__link_continues), whose cancel and close it can honour,
+     * and that fit one submission. Returns how many ops it took (2 or
+     * more), each after the head set by the backend to OP_LINKED, or 0
+     * when it takes none (the core then calls `submit`).
+     * What the backend must keep, since the core sees only completions:
+     * - each op of the run completes exactly once, through cio__complete,
+     *   in chain order, the one before it first;
+     * - the core decides the rest as always when an op of the run
+     *   completes (chain_continue): if the kernel holds the next op
+     *   (OP_BACKEND or OP_LINKED), the core only marks it IF_CANCELLED |
+     *   IF_CHAIN_BROKEN when the chain breaks there, and the backend ends
+     *   it with -CIO_ECANCELED (the kernel does the same);
+     * - an op it hands back before it ran (the kernel cancelled it with the
+     *   chain while the core has not seen the op before it complete) goes
+     *   back to OP_CHAINED and is started by the core as any chained op;
+     * - `cancel` on an OP_LINKED op must end it with -CIO_ECANCELED without
+     *   running it, as the core does for a chained op. Must not run
+     *   callbacks. */
+    int (*submit_chain)(cio_loop *loop, cio_op *head);
+
     /* Ask the kernel to cancel `target`, which this backend took. When
      * `carrier` is not NULL its completion reports the outcome (0,
      * -CIO_ENOENT, -CIO_EALREADY). Must not run callbacks. */

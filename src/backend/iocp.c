@@ -566,7 +566,7 @@ static void finish(cio_loop *loop, cio_op *op, int32_t res) {
 
 static bool issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     if (op->opcode == CIO_OP_POLL) return iocp_poll_issue(loop, h, op, res);
-    if (h->kind == H_SOCKET) return iocp_sock_issue(loop, h, op, res);
+    if (h->kind == H_SOCKET || op->opcode == CIO_OP_RECV_POOL) return iocp_sock_issue(loop, h, op, res);
     return file_issue(h, op, 0, res);
 }
 
@@ -595,7 +595,7 @@ static void packet(cio_loop *loop, cio_op *op, DWORD bytes) {
     }
     if (op->opcode == CIO_OP_POLL)
         step = iocp_poll_done(loop, h, op, st, &res);
-    else if (h->kind == H_SOCKET)
+    else if (h->kind == H_SOCKET || op->opcode == CIO_OP_RECV_POOL)
         step = iocp_sock_done(loop, h, op, st, bytes, &res);
     else
         step = file_done(h, op, st, bytes, &res);
@@ -627,7 +627,9 @@ static int submit_io(cio_loop *loop, iocp *s, cio_op *op) {
         cio__ready(loop, op, -CIO_ENOTSOCK);
         return 0;
     }
-    if (op->opcode != CIO_OP_POLL && h->kind == H_POOL) return -CIO_ENOTSUP;
+    /* Off the port: the pool's, but a poll (AFD) and a recv_pool, which
+     * waits through AFD too (iocp_net.c: pool_issue). */
+    if (op->opcode != CIO_OP_POLL && op->opcode != CIO_OP_RECV_POOL && h->kind == H_POOL) return -CIO_ENOTSUP;
     int32_t res;
     if (issue(loop, h, op, &res)) return 0;
     op->internal_.bflags = 0;
@@ -670,8 +672,10 @@ static int iocp_submit(cio_loop *loop, cio_op *op) {
     case CIO_OP_RECV_POOL:
         /* Submitted on a dry pool: at once, as on every backend (cio/op.h). */
         if (cio__bufpool_empty(op->args.recv_pool.pool)) return -CIO_ENOBUFS;
-        if (submit_io(loop, s, op) == -CIO_ENOTSUP) /* a socket that cannot join the port: no pool receive */
-            cio__ready(loop, op, -CIO_ENOTSUP);
+        /* -CIO_ENOTSUP only where a socket off the port finds no AFD (never
+         * seen): the pool could not run it (it takes a buffer on the loop's
+         * thread), so it ends here. */
+        if (submit_io(loop, s, op) == -CIO_ENOTSUP) cio__ready(loop, op, -CIO_ENOTSUP);
         return 0;
     default:
         /* openat, statx, unlinkat, renameat, mkdirat, fsync: the pool;

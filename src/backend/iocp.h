@@ -207,5 +207,13 @@ int32_t iocp_sock_inline(cio_loop *loop, cio_op *op);
 /* iocp_poll.c */
 bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res);
 int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res);
+/* One AFD poll of the socket `h` on behalf of `op` (any opcode: a
+ * recv_pool on a socket that cannot join the port waits for data so),
+ * for the CIO_POLL* `events`: an `issue` function as above (no AFD:
+ * -CIO_ENOTSUP). At its packet, iocp_afd_done() gives back its side
+ * memory and returns what came as CIO_POLL* bits, with CIO_POLLNVAL for
+ * the socket's close behind cio's back. */
+bool iocp_afd_issue(cio_loop *loop, iocp_handle *h, cio_op *op, uint32_t events, int32_t *res);
+uint32_t iocp_afd_done(cio_loop *loop, cio_op *op);
 
 #endif /* CIO_BACKEND_IOCP_H */

@@ -142,6 +142,10 @@ static int32_t shut(cio_loop *loop, cio_op *op) {
         }
         if (o->opcode == CIO_OP_ACCEPT || !receives(o)) continue;
         o->internal_.bflags |= BF_SHUT_RD;
+        if (o->internal_.bflags & BF_AFD) { /* a recv_pool off the port (pool_issue) */
+            if (s->afd) CancelIoEx(s->afd, iocp_ov(o));
+            continue;
+        }
         h->cancels++;
         CancelIoEx((HANDLE)fd, iocp_ov(o));
     }
@@ -629,12 +633,20 @@ static int connect_done(iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
 /* libuv's way: a request of 0 bytes waits for the socket to be readable
  * holding no buffer (on a datagram socket with MSG_PEEK, which leaves the
  * datagram a plain 0-byte receive would eat); at its packet a receive
- * that cannot block fills a free buffer on the loop's thread. */
-static bool pool_issue(iocp_handle *h, cio_op *op, int32_t *res) {
+ * that cannot block fills a free buffer on the loop's thread.
+ *
+ * A socket that cannot join the port (made without WSA_FLAG_OVERLAPPED,
+ * or on another loop's port) would send that request's packet nowhere:
+ * it waits through the loop's AFD handle instead, as a poll does
+ * (iocp_poll.c), which needs no association, and the receive that fills
+ * the buffer is the same plain recv(). No pool thread is needed, and the
+ * op holds no buffer while it waits, as on every backend. */
+static bool pool_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     if (h->rd_shut) { /* after cio's own SHUT_RD: the end, as recv(2) says */
         *res = 0;
         return false;
     }
+    if (h->kind != H_SOCKET) return iocp_afd_issue(loop, h, op, CIO_POLLIN, res);
     WSABUF none = {.len = 0, .buf = NULL};
     DWORD fl = h->socktype == SOCK_STREAM ? 0 : MSG_PEEK;
     OVERLAPPED *ov = iocp_ov_at(op, h->cancels); /* Offset: see transfer */
@@ -658,8 +670,21 @@ static bool pool_readable(const iocp_handle *h) {
 }
 
 static int pool_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
-    if (st == IOCP_ST_BUFFER_OVERFLOW && h->socktype != SOCK_STREAM) st = 0; /* the peek, cut */
-    if (collateral(loop, h, op, st)) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    uint16_t bf = op->internal_.bflags;
+    uint32_t ev = (bf & BF_AFD) ? iocp_afd_done(loop, op) : 0;
+    if (st == IOCP_ST_CANCELLED && (bf & BF_SHUT_RD) && !(bf & BF_CANCEL)) {
+        *res = 0; /* cio's own SHUT_RD: the end of the stream, as recv(2) says (see shut) */
+        return STEP_FINAL;
+    }
+    if (bf & BF_AFD) {
+        if (st >= 0 && (ev & CIO_POLLNVAL)) { /* closed behind cio's back (cio's close cancels first) */
+            *res = (bf & BF_CANCEL) || h->closing ? -CIO_ECANCELED : -CIO_EBADF;
+            return STEP_FINAL;
+        }
+    } else {
+        if (st == IOCP_ST_BUFFER_OVERFLOW && h->socktype != SOCK_STREAM) st = 0; /* the peek, cut */
+        if (collateral(loop, h, op, st)) return pool_issue(loop, h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    }
     int32_t r = iocp_status(h, op, st);
     if (r < 0) {
         *res = r == -CIO_ECANCELED ? r : stream_error(h, op, r);
@@ -669,7 +694,7 @@ static int pool_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_
         *res = -CIO_ECANCELED;
         return STEP_FINAL;
     }
-    if (!pool_readable(h)) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    if (!pool_readable(h)) return pool_issue(loop, h, op, res) ? STEP_AGAIN : STEP_FINAL;
     cio_bufpool *p = op->args.recv_pool.pool;
     uint32_t id;
     if (!cio__bufpool_take(p, &id)) { /* dry as something came: it stays in the socket */
@@ -689,7 +714,7 @@ static int pool_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_
         return (op->flags & CIO_F_MULTISHOT) ? STEP_MORE : STEP_FINAL;
     }
     cio__bufpool_untake(p, id);
-    if (err == WSAEWOULDBLOCK) return pool_issue(h, op, res) ? STEP_AGAIN : STEP_FINAL;
+    if (err == WSAEWOULDBLOCK) return pool_issue(loop, h, op, res) ? STEP_AGAIN : STEP_FINAL;
     if (n == 0) {
         if (h->socktype == SOCK_STREAM) h->peer_gone = true;
         *res = 0;
@@ -702,7 +727,7 @@ static int pool_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_
 bool iocp_sock_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     switch (op->opcode) {
     case CIO_OP_RECV_POOL:
-        return pool_issue(h, op, res);
+        return pool_issue(loop, h, op, res);
     case CIO_OP_ACCEPT:
         return accept_issue(loop, h, op, res);
     case CIO_OP_CONNECT:

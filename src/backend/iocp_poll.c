@@ -21,6 +21,9 @@
  * Without AFD (\Device\Afd could not be opened) a one-shot poll on a
  * socket goes to the blocking pool, which waits in WSAPoll; a multishot
  * one cannot (the pool runs an op once) and fails with -CIO_ENOTSUP.
+ *
+ * The same request (iocp_afd_issue) is how a receive from a buffer pool
+ * waits for data on a socket that cannot join the port (iocp_net.c).
  */
 #include "iocp.h"
 
@@ -163,13 +166,17 @@ static bool no_readiness(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *re
 }
 
 bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
-    iocp *s = iocp_state(loop);
     if (!h->is_socket) return no_readiness(loop, h, op, res);
     if (h->rd_shut && (op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP))) {
         /* AFD says nothing of a local SD_RECEIVE; Linux reports IN|RDHUP. */
         *res = (int32_t)(op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP));
         return false;
     }
+    return iocp_afd_issue(loop, h, op, op->args.poll.events, res);
+}
+
+bool iocp_afd_issue(cio_loop *loop, iocp_handle *h, cio_op *op, uint32_t events, int32_t *res) {
+    iocp *s = iocp_state(loop);
     HANDLE dev = afd(s);
     int32_t idx = dev ? iocp_side_take(s) : -CIO_ENOTSUP;
     if (idx < 0) {
@@ -183,7 +190,7 @@ bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     info->timeout.QuadPart = INT64_MAX;
     info->count = 1;
     info->handles[0].handle = (HANDLE)h->base;
-    info->handles[0].events = afd_events(op->args.poll.events);
+    info->handles[0].events = afd_events(events);
     OVERLAPPED *ov = iocp_ov_at(op, 0);
     ov->Internal = (ULONG_PTR)IOCP_ST_PENDING;
     /* The OVERLAPPED is the IO_STATUS_BLOCK, and the packet's context. */
@@ -200,14 +207,26 @@ bool iocp_poll_issue(cio_loop *loop, iocp_handle *h, cio_op *op, int32_t *res) {
     return false;
 }
 
-int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
-    if (!(op->internal_.bflags & BF_AFD)) return pipe_poll_done(loop, h, op, st, res);
+/* The AFD_POLL_* events an AFD poll's packet brought; its side memory
+ * goes back. */
+static ULONG afd_take(cio_loop *loop, cio_op *op) {
     iocp *s = iocp_state(loop);
     iocp_afd_poll_info *info = &iocp_side_get(s, op->res)->u.poll;
     ULONG events = info->count ? info->handles[0].events : 0;
     iocp_side_put(s, op->res);
     op->res = 0;
     op->internal_.bflags &= (uint16_t)~(BF_SIDE | BF_AFD);
+    return events;
+}
+
+uint32_t iocp_afd_done(cio_loop *loop, cio_op *op) {
+    ULONG e = afd_take(loop, op);
+    return cio_events(e) | ((e & AFD_POLL_LOCAL_CLOSE) ? CIO_POLLNVAL : 0u);
+}
+
+int iocp_poll_done(cio_loop *loop, iocp_handle *h, cio_op *op, LONG st, int32_t *res) {
+    if (!(op->internal_.bflags & BF_AFD)) return pipe_poll_done(loop, h, op, st, res);
+    ULONG events = afd_take(loop, op);
     bool cancelled = (op->internal_.bflags & BF_CANCEL) || h->closing;
     if (st == IOCP_ST_CANCELLED && (op->internal_.bflags & BF_SHUT_RD) && !cancelled) {
         *res = (int32_t)(op->args.poll.events & (CIO_POLLIN | CIO_POLLRDHUP)); /* shut(): see iocp_poll_issue */

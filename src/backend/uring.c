@@ -50,6 +50,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -57,10 +58,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "../core/bufpool.h"
+#include "../core/fixed_buf.h"
+#include "../core/fixed_file.h"
 
 enum { TAG_OP = 0, TAG_POST = 1, TAG_WAKE = 2, TAG_IGNORE = 3, TAG_LT = 4, TAG_FDCANCEL = 5, TAG_MASK = 7 };
 
@@ -80,7 +84,10 @@ enum {
     BF_POS_CUR = 1 << 8,  /* issued again at the current position after -ESPIPE */
     BF_OPEN_WAIT = 1 << 11, /* an open issued again without O_NONBLOCK after -EAGAIN */
     BF_POOL_AGAIN = 1 << 12, /* a recv_pool issued again after -ENOBUFS, no data since */
-    BF_REARM = 1 << 13       /* a multishot recv_pool armed again by multishot_rearm() */
+    BF_REARM = 1 << 13,      /* a multishot recv_pool armed again by multishot_rearm() */
+    BF_ZC = 1 << 14,         /* a zero-copy send whose first CQE came (its result in op->res):
+                                its notification is still to come (zc_sent) */
+    BF_FX = 1 << 15          /* counted in fxc[] under op->args.rw.fd: a fixed handle (fast path) */
 };
 
 /* In the per-handle counts: a close of this handle is queued or held, so
@@ -89,6 +96,12 @@ enum {
 
 /* Opcodes newer than the packaged liburing's header; filled in by hand. */
 enum { URING_OP_FTRUNCATE = 55, URING_OP_BIND = 56, URING_OP_LISTEN = 57 };
+
+/* Zero-copy sends: ask the notification to say whether the kernel copied
+ * after all (Linux 6.2; older kernels refuse the flag, and no probe shows
+ * it). Liburing 2.3 names neither. */
+#define URING_SEND_ZC_REPORT_USAGE (1u << 3)
+#define URING_NOTIF_USAGE_ZC_COPIED (1u << 31)
 
 /* A set of cio opcodes, one bit each. */
 #define OPBIT(opc) ((uint64_t)1 << (opc))
@@ -115,7 +128,22 @@ typedef struct uring {
     opq held;            /* closes waiting for their handle's ops (BF_HELD) */
     uint32_t *fdc;       /* per handle: ops of this loop in flight on it, | FD_CLOSING */
     uint32_t fdc_cap;
+    /* Fixed files (cio/fixed.h): a slot of the registered table is no
+     * descriptor (slot 3 and descriptor 3 are two files), so the slots have
+     * counts of their own. An op names a slot when its flags have fx_flag:
+     * CIO_F_FIXED_FILE while the kernel holds a table, else 0 (the fixed
+     * handles are descriptors then, and such ops are plain ones here). */
+    uint32_t *fxc;       /* per slot: as fdc */
+    uint32_t fx_count;   /* slots in the registered table; 0: none */
+    uint8_t fx_flag;
+    bool cancel_fixed;   /* the kernel cancels by slot (IORING_ASYNC_CANCEL_FD_FIXED, 6.0) */
+    uint64_t probed;     /* `native` before CIO_URING_DISABLE: ops on slots always go to the
+                            kernel (a plain system call cannot take a slot) */
     bool recv_mshot;     /* the kernel has IORING_RECV_MULTISHOT (6.0); else re-armed by hand */
+    uint64_t chain;      /* the opcodes a link chain may run in the kernel with (chain_ops in
+                            `plain`); 0 with CIO_URING_DISABLE=links */
+    unsigned kwait;      /* ops of kernel chains in state OP_LINKED (see submit_chain) */
+    bool chains_ran;     /* this turn's enter ran the kernel chains' task work (enter_chains) */
 } uring;
 
 _Static_assert(sizeof(uring) <= sizeof(((cio_core *)0)->backend), "uring state must fit");
@@ -124,6 +152,14 @@ _Static_assert(offsetof(struct statx, stx_mtime) == offsetof(cio_statx, mtime), 
 _Static_assert(offsetof(struct statx, stx_dev_minor) == offsetof(cio_statx, dev_minor), "statx layout");
 
 static uring *state(cio_loop *loop) { return CIO_BACKEND_STATE(loop, uring); }
+
+/* The count of this loop's ops in flight on the handle `fd` that an op
+ * with `flags` names (a counted one: its op was taken): the descriptor's,
+ * or the slot's for a fixed handle. Read it afresh after a callback: the
+ * descriptors' counts may have grown (fdc_grow). */
+static inline uint32_t *fd_count(uring *u, unsigned flags, cio_fd fd) {
+    return (flags & u->fx_flag) ? &u->fxc[fd] : &u->fdc[fd];
+}
 
 /* The kernel opcode behind each cio opcode that reaches a backend (timers
  * and cancels of core-held ops never do; see reaches_backend()). */
@@ -158,7 +194,21 @@ static const uint8_t kernel_opcode[CIO_OP_COUNT_] = {
     [CIO_OP_SYMLINKAT] = IORING_OP_SYMLINKAT,
     [CIO_OP_LINKAT] = IORING_OP_LINKAT,
     [CIO_OP_RECV_POOL] = IORING_OP_RECV, /* with a buffer from the pool's ring */
+    [CIO_OP_SEND_ZC] = IORING_OP_SEND_ZC,       /* Linux 6.0 */
+    [CIO_OP_SENDMSG_ZC] = IORING_OP_SENDMSG_ZC, /* Linux 6.1 */
+    [CIO_OP_READ_FIXED] = IORING_OP_READ_FIXED,
+    [CIO_OP_WRITE_FIXED] = IORING_OP_WRITE_FIXED,
 };
+
+/* The accelerated opcodes (opdef `base`): what the kernel lacks of them,
+ * or CIO_URING_DISABLE names, the core runs as their base (a plain send,
+ * read or write), so their absence never makes the ring unusable. */
+static const uint64_t accel_ops = OPBIT(CIO_OP_SEND_ZC) | OPBIT(CIO_OP_SENDMSG_ZC) | OPBIT(CIO_OP_READ_FIXED) |
+                                  OPBIT(CIO_OP_WRITE_FIXED);
+
+/* Whether zero-copy sends ask for IORING_SEND_ZC_REPORT_USAGE: the same
+ * for every ring of the process (the kernel's version decides). */
+static atomic_bool zc_report;
 
 /* Opcodes the kernel has no op for: always the pool's (the caller's own
  * function, getdents, copy_file_range). */
@@ -217,10 +267,10 @@ static int bind_thread(uring *u) {
     return 0;
 }
 
-/* Publishes staged SQEs and calls io_uring_enter once. With `getevents`, it
- * also runs deferred completions and, with `wait` and a `timeout_ns` other
- * than 0, sleeps until one completion (or the timeout). */
-static CIO_ALWAYS_INLINE int enter(cio_loop *loop, uring *u, bool getevents, bool wait, int64_t timeout_ns) {
+/* Binds the ring to this thread on its first use and makes the staged
+ * SQEs visible to the kernel; returns how many it has not taken yet, or a
+ * negative error. */
+static CIO_ALWAYS_INLINE long publish(uring *u) {
     if (!u->bound) {
         int r = bind_thread(u);
         if (r < 0) return r;
@@ -231,7 +281,17 @@ static CIO_ALWAYS_INLINE int enter(cio_loop *loop, uring *u, bool getevents, boo
         sq->sqe_head = tail;
         io_uring_smp_store_release(sq->ktail, tail);
     }
-    unsigned to_submit = tail - IO_URING_READ_ONCE(*sq->khead);
+    return (long)(tail - IO_URING_READ_ONCE(*sq->khead));
+}
+
+/* Publishes staged SQEs and calls io_uring_enter once. With `getevents`, it
+ * also runs deferred completions and, with `wait` and a `timeout_ns` other
+ * than 0, sleeps until one completion (or the timeout). */
+static CIO_ALWAYS_INLINE int enter(cio_loop *loop, uring *u, bool getevents, bool wait, int64_t timeout_ns) {
+    long staged = publish(u);
+    if (staged < 0) return (int)staged;
+    struct io_uring_sq *sq = &u->ring.sq;
+    unsigned to_submit = (unsigned)staged;
     unsigned flags = u->enter_flags, min_complete = 0;
     struct __kernel_timespec ts;
     struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8};
@@ -260,6 +320,26 @@ static CIO_ALWAYS_INLINE int enter(cio_loop *loop, uring *u, bool getevents, boo
      * none of these is a failure of the loop. */
     if (r == -ETIME || r == -EINTR || r == -EBUSY || r == -EAGAIN) return 0;
     return (int)r;
+}
+
+/* A DEFER_TASKRUN ring moves a kernel link chain on in task work that
+ * runs only in an enter asking for completions, and only about as many
+ * items as completions are asked for (probed on 6.18: an inline chain of
+ * 35 ops took 11 enters asking for one). So while ops wait in kernel
+ * chains, submit and ask for one completion more than there are such ops,
+ * with a zero timeout: the kernel runs every hop that completes at once,
+ * then returns without waiting. */
+static CIO_NOINLINE int enter_chains(cio_loop *loop, uring *u) {
+    long staged = publish(u);
+    if (staged < 0) return (int)staged;
+    struct __kernel_timespec ts = {0, 0};
+    struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8, .ts = (uint64_t)(uintptr_t)&ts};
+    cio__core(loop)->stats.enters++;
+    long r = syscall(__NR_io_uring_enter, u->enter_fd, (unsigned)staged, u->kwait + 1,
+                     u->enter_flags | IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+    if (r >= 0) return (int)r;
+    r = -errno;
+    return (r == -ETIME || r == -EINTR || r == -EBUSY || r == -EAGAIN) ? 0 : (int)r;
 }
 
 static unsigned sq_free(const uring *u) {
@@ -334,20 +414,25 @@ static int32_t post_sent(cio_op *op, int32_t res) {
 
 static int uring_submit(cio_loop *loop, cio_op *op);
 static void stage_op(uring *u, cio_op *op);
+static cio_op *chain_next(const cio_op *op);
+static void chain_started(cio_loop *loop, uring *u, cio_op *op);
+static void chain_unrun(cio_loop *loop, uring *u, cio_op *op, int32_t res);
+static int chain_cancel(cio_loop *loop, uring *u, cio_op *target, cio_op *carrier);
+static void chain_cut_staged(uring *u);
 static void stage_close(uring *u, cio_op *op);
 
 /* The last op on a handle being closed has finished (or the close's cancel
  * has): the held close goes to the kernel now. */
-static CIO_NOINLINE void release_close(cio_loop *loop, uring *u, cio_fd fd, bool force) {
+static CIO_NOINLINE void release_close(cio_loop *loop, uring *u, cio_fd fd, bool fx, bool force) {
     for (cio_op *op = u->held.head; op; op = OPQ_NEXT(op)) {
-        if (op->args.close.fd != fd) continue;
+        if (op->args.close.fd != fd || ((op->flags & u->fx_flag) != 0) != fx) continue;
         /* Its cancel's CQE must come first: the tag is the close's. */
         if (op->internal_.bflags & BF_FDCANCEL) return;
-        if (!force && u->fdc[fd] != FD_CLOSING) return;
+        if (!force && *fd_count(u, op->flags, fd) != FD_CLOSING) return;
         opq_remove(&u->held, op);
         op->internal_.bflags &= (uint16_t)~BF_HELD;
         if (room(loop, u, has_lt(op) ? 2 : 1)) {
-            u->fdc[fd] &= ~FD_CLOSING;
+            *fd_count(u, op->flags, fd) &= ~FD_CLOSING;
             stage_op(u, op);
         } else {
             enqueue(u, op, BF_QUEUED); /* still closing: the flush finds no op left and closes */
@@ -372,13 +457,13 @@ static CIO_NOINLINE bool multishot_rearm(cio_loop *loop, uring *u, cio_op *op, i
         return false;
     if (op->opcode == CIO_OP_POLL && no_readiness(op->args.poll.fd)) return false;
     cio_fd fd = op_fd(op);
-    if (fd >= 0 && (u->fdc[fd] & FD_CLOSING)) return false;
+    if (fd >= 0 && (*fd_count(u, op->flags, fd) & FD_CLOSING)) return false;
     cio__complete_more(loop, op, res);
     op->flags &= (uint8_t)~CIO_F_MORE;
     int r = -CIO_ECANCELED;
     /* Its callback may have cancelled it, or begun to close its handle. */
     if (op->opcode == CIO_OP_RECV_POOL) op->internal_.bflags = BF_REARM; /* finish() cleared the others */
-    if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && !(fd >= 0 && (u->fdc[fd] & FD_CLOSING)) &&
+    if (!(op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) && !(fd >= 0 && (*fd_count(u, op->flags, fd) & FD_CLOSING)) &&
         (r = uring_submit(loop, op)) >= 0)
         return true;
     if (r == -CIO_ECANCELED) op->internal_.iflags |= IF_CANCELLED;
@@ -460,6 +545,20 @@ static void issue_again(cio_loop *loop, uring *u, cio_op *op, uint16_t bf) {
         enqueue(u, op, BF_QUEUED);
 }
 
+/* The end of an op that was to fill the slot it took (prep_fixed): the
+ * slot is its result (a fixed handle), or free again. An openat made a
+ * plain descriptor, which goes into the slot now. */
+static CIO_NOINLINE int32_t slot_filled(cio_loop *loop, cio_op *op, int32_t res) {
+    uint32_t slot = op->internal_.seq;
+    if (res >= 0 && op->opcode == CIO_OP_OPENAT) {
+        int fd = res;
+        res = cio__uring_file_install(loop, slot, fd);
+        close(fd);
+    }
+    cio__files_slot_settle(loop, slot, res >= 0);
+    return res >= 0 ? (int32_t)slot : res;
+}
+
 /* The kernel is done with `op` (and with its link timeout, if it had one):
  * deliver `res` as its final completion, after the few translations a
  * plain CQE result needs. */
@@ -468,13 +567,35 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
     uint16_t bf = op->internal_.bflags;
     op->internal_.bflags = 0;
     cio_fd fd = op_fd(op);
-    bool fd_closing = fd >= 0 && (u->fdc[fd] & FD_CLOSING);
+    bool fx = op->flags & u->fx_flag;
+    bool fd_closing = fd >= 0 && (*fd_count(u, op->flags, fd) & FD_CLOSING);
+    /* A zero-copy send that queued bytes let go of its handle's count at
+     * its first CQE (zc_sent). */
+    bool fd_released = (bf & BF_ZC) && res > 0;
     if (res < 0) {
         bool stopped = (bf & BF_LT_FIRED) || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) ||
                        fd_closing || c->closing;
+        /* An op of a kernel chain that must go again: chain_cancel stopped
+         * it to stop the chain behind it, or the kernel refused its offset.
+         * The kernel cancels the ops after it with the chain; they come
+         * back (chain_unrun), and then it goes again, alone. */
+        if (!stopped && chain_next(op) &&
+            (res == -CIO_ECANCELED || (uint32_t)(res + 516) <= 4u ||
+             (res == -CIO_ESPIPE && cio__op_offset_given(op) && !(bf & BF_POS_CUR)))) {
+            op->internal_.when = res == -CIO_ESPIPE ? BF_POS_CUR : 0;
+            return;
+        }
         /* A worker interrupted in a blocking call (a cancelled splice)
          * reports the kernel's internal restart codes. */
         if ((uint32_t)(res + 516) <= 4u) res = stopped ? -CIO_ECANCELED : -CIO_EINTR;
+        /* A socket the kernel cannot send from user pages (AF_UNIX): a
+         * plain send, as every other backend makes (op.h); the core gives
+         * the op its opcode back when it completes. */
+        if (res == -EOPNOTSUPP && (op->opcode == CIO_OP_SEND_ZC || op->opcode == CIO_OP_SENDMSG_ZC) && !stopped) {
+            op->opcode = cio__opdef(op)->base;
+            issue_again(loop, u, op, BF_SLOW);
+            return;
+        }
         /* An offset on a handle with no position (a socket) is ignored, as
          * op.h says; the kernel refuses it before moving any byte. */
         if (res == -CIO_ESPIPE && cio__op_offset_given(op) && !(bf & BF_POS_CUR) && !fd_closing && !c->closing &&
@@ -510,8 +631,11 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
     }
     if (CIO_UNLIKELY(res == -CIO_ENOBUFS) && op->opcode == CIO_OP_RECV_POOL && pool_retry(loop, u, op, bf, fd_closing))
         return;
+    if (fx && (cio__opdef(op)->fixed & OPD_FIX_NEW)) res = slot_filled(loop, op, res);
     uint32_t left = 1;
-    if (fd >= 0) left = --u->fdc[fd];
+    if (fd >= 0 && !fd_released) left = --*fd_count(u, op->flags, fd);
+    cio_op *next = chain_next(op); /* the kernel starts it now, or cancels it with the chain */
+    if (CIO_UNLIKELY(next != NULL)) chain_started(loop, u, next);
     if (op->flags & CIO_F_MULTISHOT) {
         if (op->opcode == CIO_OP_RECV_POOL && res > 0 && pool_data_last(loop, op, res, bf, fd_closing)) {
             /* delivered, and ended */
@@ -521,19 +645,53 @@ static CIO_NOINLINE void finish(cio_loop *loop, uring *u, cio_op *op, int32_t re
     } else {
         cio__complete(loop, op, CIO_UNLIKELY(op->opcode == CIO_OP_POST) ? post_sent(op, res) : res);
     }
-    if (left == FD_CLOSING) release_close(loop, u, fd, false);
+    if (left == FD_CLOSING) release_close(loop, u, fd, fx, false);
+    if (CIO_UNLIKELY(next != NULL) && (next->internal_.bflags & BF_DONE)) finish(loop, u, next, next->res);
 }
 
 /* The last op on a handle whose close waits: its callback, then the close. */
-static CIO_NOINLINE void complete_last(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+static CIO_NOINLINE void complete_last(cio_loop *loop, uring *u, cio_op *op, int32_t res, bool fx) {
     cio_fd fd = op->args.rw.fd;
     cio__complete(loop, op, res);
-    release_close(loop, u, fd, false);
+    release_close(loop, u, fd, fx, false);
+}
+
+/* ---- zero-copy sends ---- */
+
+/* The first CQE of a zero-copy send, with IORING_CQE_F_MORE: its count or
+ * its error. The kernel still reads the buffer; a notification CQE
+ * (IORING_CQE_F_NOTIF) follows once it no longer does, and the op
+ * completes then, with this result, parked in op->res meanwhile (a first
+ * CQE without F_MORE is the only one, and goes the usual way). Once bytes
+ * are queued the op no longer uses its handle, and the notification may
+ * wait for the peer to read: a close of the handle must not wait for it
+ * (op.h), so the handle's count lets go of the op now. */
+static CIO_NOINLINE void zc_sent(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    op->res = res;
+    op->internal_.bflags |= BF_ZC;
+    if (res > 0) {
+        cio_fd fd = op_fd(op);
+        if (--*fd_count(u, op->flags, fd) == FD_CLOSING) release_close(loop, u, fd, (op->flags & u->fx_flag) != 0, false);
+    }
+}
+
+/* The notification of a zero-copy send: the buffer is the caller's again.
+ * Returns the result its first CQE parked. */
+static CIO_NOINLINE int32_t zc_notified(cio_op *op, int32_t res) {
+    if ((uint32_t)res & URING_NOTIF_USAGE_ZC_COPIED) {
+        if (op->opcode == CIO_OP_SEND_ZC) op->args.sr.zc |= CIO_ZC_COPIED;
+        if (op->opcode == CIO_OP_SENDMSG_ZC) op->args.msg.zc |= CIO_ZC_COPIED;
+    }
+    return op->res;
 }
 
 /* An op's own final CQE, when anything about it is unusual. */
 static CIO_NOINLINE void op_cqe_slow(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
     if (op->internal_.bflags & BF_QCANCEL) unqueue(u, op); /* nothing left to cancel */
+    if (CIO_UNLIKELY(op->internal_.state == OP_LINKED)) {
+        chain_unrun(loop, u, op, res);
+        return;
+    }
     if (op->internal_.bflags & BF_LT) {
         op->res = res;
         op->internal_.bflags |= BF_DONE;
@@ -556,13 +714,16 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
     if (CIO_LIKELY((ud & TAG_MASK) == TAG_OP && !(flags & IORING_CQE_F_MORE))) {
         cio_op *op = (cio_op *)(uintptr_t)ud;
         uint16_t bf = op->internal_.bflags;
-        if (CIO_UNLIKELY((bf & ~BF_FD) || (res < 0 && (res == -CIO_ESPIPE || (uint32_t)(res + 516) <= 4u)))) {
+        /* (-EOPNOTSUPP: a zero-copy send on a socket that cannot, see finish().) */
+        if (CIO_UNLIKELY((bf & ~(BF_FD | BF_FX)) ||
+                         (res < 0 && (res == -CIO_ESPIPE || res == -EOPNOTSUPP || (uint32_t)(res + 516) <= 4u)))) {
             if (flags & IORING_CQE_F_BUFFER) res = pool_cqe(op, res, flags);
+            if (flags & IORING_CQE_F_NOTIF) res = zc_notified(op, res);
             op_cqe_slow(loop, u, op, res);
             return;
         }
-        if (bf && CIO_UNLIKELY(--u->fdc[op->args.rw.fd] == FD_CLOSING)) {
-            complete_last(loop, u, op, res);
+        if (bf && CIO_UNLIKELY(--((bf & BF_FX) ? u->fxc : u->fdc)[op->args.rw.fd] == FD_CLOSING)) {
+            complete_last(loop, u, op, res, bf & BF_FX);
             return;
         }
         cio__complete(loop, op, res);
@@ -570,7 +731,11 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
     }
     cio_op *op = (cio_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
     switch (ud & TAG_MASK) {
-    case TAG_OP: /* a multishot op goes on */
+    case TAG_OP: /* a multishot op goes on, or a zero-copy send has sent */
+        if (op->opcode == CIO_OP_SEND_ZC || op->opcode == CIO_OP_SENDMSG_ZC) {
+            zc_sent(loop, u, op, res);
+            break;
+        }
         if (op->opcode == CIO_OP_POLL && (res = poll_truth(op, res)) == 0) break; /* nothing asked for */
         if (flags & IORING_CQE_F_BUFFER) res = pool_cqe(op, res, flags);
         if (op->opcode == CIO_OP_RECV_POOL && res <= 0) break; /* nothing for the user: cannot happen */
@@ -584,7 +749,7 @@ static void dispatch(cio_loop *loop, uring *u, uint64_t ud, int32_t res, uint32_
         /* An error (-EBADF: the number is not open, closed behind cio's
          * back) cancelled nothing: the close goes ahead at once rather than
          * wait for ops that may never end. */
-        release_close(loop, u, op->args.close.fd, res < 0);
+        release_close(loop, u, op->args.close.fd, (op->flags & u->fx_flag) != 0, res < 0);
         break;
     case TAG_POST:
         cio__tsan_acquire(op); /* written by the sender's thread before its MSG_RING */
@@ -618,8 +783,12 @@ static int reap(cio_loop *loop, uring *u) {
              * deferred ones it runs only a few dozen of per enter. */
             unsigned kflags = IO_URING_READ_ONCE(*u->ring.sq.kflags);
             if (!(kflags & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN))) break;
+            /* enter_chains ran the task work just now; the kernel leaves the
+             * flag set when running it queued more, which it ran too. What
+             * came since waits for the next turn's enter. */
+            if (!(kflags & IORING_SQ_CQ_OVERFLOW) && u->chains_ran) break;
             if (kflags & IORING_SQ_CQ_OVERFLOW) c->stats.cq_overflows++;
-            if (enter(loop, u, true, false, 0) < 0) break;
+            if ((u->kwait ? enter_chains(loop, u) : enter(loop, u, true, false, 0)) < 0) break;
             if (io_uring_smp_load_acquire(cq->ktail) == head) break;
             continue;
         }
@@ -714,6 +883,25 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
         io_uring_prep_rw(KOP, sqe, op->args.msg.fd, op->args.msg.msg, 1, 0);
         sqe->msg_flags = (uint32_t)op->args.msg.flags;
         break;
+    case CIO_OP_READ_FIXED:
+    case CIO_OP_WRITE_FIXED: /* the core checked that the range lies inside the buffer */
+        io_uring_prep_rw(KOP, sqe, op->args.rw.fd, op->args.rw.buf, op->args.rw.len, op->args.rw.offset);
+        sqe->buf_index = op->args.rw.buf_index;
+        break;
+    case CIO_OP_SEND_ZC:
+        io_uring_prep_rw(KOP, sqe, op->args.sr.fd, op->args.sr.buf, op->args.sr.len, 0);
+        sqe->msg_flags = (uint32_t)op->args.sr.flags;
+        if (atomic_load_explicit(&zc_report, memory_order_relaxed)) sqe->ioprio = URING_SEND_ZC_REPORT_USAGE;
+        if (op->args.sr.zc & CIO_ZC_FIXED) {
+            sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+            sqe->buf_index = op->args.sr.buf_index;
+        }
+        break;
+    case CIO_OP_SENDMSG_ZC:
+        io_uring_prep_rw(KOP, sqe, op->args.msg.fd, op->args.msg.msg, 1, 0);
+        sqe->msg_flags = (uint32_t)op->args.msg.flags;
+        if (atomic_load_explicit(&zc_report, memory_order_relaxed)) sqe->ioprio = URING_SEND_ZC_REPORT_USAGE;
+        break;
     case CIO_OP_SHUTDOWN:
         io_uring_prep_shutdown(sqe, op->args.shutdown.fd, op->args.shutdown.how);
         break;
@@ -767,6 +955,42 @@ static inline void prep(struct io_uring_sqe *sqe, cio_op *op) {
 }
 #undef KOP
 
+/* An op on a fixed handle, or one that makes one, in the registered
+ * table's terms (prep() wrote it as a plain one): IOSQE_FIXED_FILE for the
+ * slot it names; the slot an accept or socket fills (file_index, 1-based;
+ * taken at its submission, kept in internal_.seq, which nothing else uses
+ * while this backend holds an op whose deadline the core does not time);
+ * a close by slot. An accept is single-shot here even for a multishot op:
+ * the kernel's multishot accept picks slots itself, which cio_file_fix()
+ * could pick at the same time; finish() arms it again per connection, as
+ * for a kernel without multishot. SOCK_CLOEXEC means nothing for a slot
+ * (the kernel refuses it there). An openat stays a plain open, and
+ * finish() installs its descriptor: so it keeps every rule of cio's open
+ * (a FIFO opened without blocking, O_NONBLOCK then cleared, which cannot
+ * be done on a slot). */
+static CIO_NOINLINE void prep_fixed(struct io_uring_sqe *sqe, cio_op *op) {
+    switch (op->opcode) {
+    case CIO_OP_ACCEPT:
+        io_uring_prep_accept_direct(sqe, op->args.accept.fd, op->args.accept.addr, op->args.accept.addrlen,
+                                    op->args.accept.flags & ~SOCK_CLOEXEC, op->internal_.seq);
+        sqe->flags |= IOSQE_FIXED_FILE;
+        break;
+    case CIO_OP_SOCKET:
+        io_uring_prep_socket(sqe, op->args.socket.domain, op->args.socket.type & ~SOCK_CLOEXEC,
+                             op->args.socket.protocol, 0);
+        sqe->file_index = op->internal_.seq + 1;
+        break;
+    case CIO_OP_OPENAT:
+        break;
+    case CIO_OP_CLOSE:
+        io_uring_prep_close_direct(sqe, (unsigned)op->args.close.fd);
+        break;
+    default:
+        sqe->flags |= IOSQE_FIXED_FILE;
+        break;
+    }
+}
+
 /* Writes the op's SQE, and its link timeout's when it has a deadline; the
  * caller made room for both. */
 static void stage_op(uring *u, cio_op *op) {
@@ -778,6 +1002,7 @@ static void stage_op(uring *u, cio_op *op) {
         cio__tsan_release(msg); /* the target's thread takes it over when MSG_RING lands */
     } else {
         prep(sqe, op);
+        if (op->flags & u->fx_flag) prep_fixed(sqe, op);
         if (op->internal_.bflags & BF_POS_CUR) sqe->off = (uint64_t)-1;
     }
     sqe->user_data = (uint64_t)(uintptr_t)op;
@@ -801,16 +1026,20 @@ static void stage_op(uring *u, cio_op *op) {
  * with a deadline. */
 static void stage_close(uring *u, cio_op *op) {
     cio_fd fd = op->args.close.fd;
-    if ((uint32_t)fd < u->fdc_cap && (u->fdc[fd] & ~FD_CLOSING)) {
-        u->fdc[fd] |= FD_CLOSING;
+    bool fx = op->flags & u->fx_flag;
+    /* An op of a kernel chain counts on its handle only once the op before
+     * it has completed here (chain_started); the kernel may have started
+     * it already: the cancel by handle reaches it too. */
+    if ((fx || (uint32_t)fd < u->fdc_cap) && ((*fd_count(u, op->flags, fd) & ~FD_CLOSING) || (u->kwait && !fx))) {
+        *fd_count(u, op->flags, fd) |= FD_CLOSING;
         struct io_uring_sqe *sqe = take_sqe(u);
-        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL | (fx ? IORING_ASYNC_CANCEL_FD_FIXED : 0));
         sqe->user_data = (uint64_t)(uintptr_t)op | TAG_FDCANCEL;
         op->internal_.bflags |= BF_HELD | BF_FDCANCEL;
         opq_push(&u->held, op);
         return;
     }
-    if ((uint32_t)fd < u->fdc_cap) u->fdc[fd] &= ~FD_CLOSING;
+    if (fx || (uint32_t)fd < u->fdc_cap) *fd_count(u, op->flags, fd) &= ~FD_CLOSING;
     stage_op(u, op);
 }
 
@@ -833,7 +1062,7 @@ static void stage_cancel_all(uring *u) {
 static void drop(cio_loop *loop, uring *u, cio_op *op) {
     if (op->opcode == CIO_OP_CLOSE) {
         cio_fd fd = op->args.close.fd;
-        if ((uint32_t)fd < u->fdc_cap) u->fdc[fd] &= ~FD_CLOSING;
+        if ((op->flags & u->fx_flag) || (uint32_t)fd < u->fdc_cap) *fd_count(u, op->flags, fd) &= ~FD_CLOSING;
     }
     if (op->opcode == CIO_OP_POST) op->args.post.msg->internal_.state = OP_IDLE; /* never sent */
     op->internal_.iflags |= IF_CANCELLED;
@@ -910,7 +1139,8 @@ static CIO_NOINLINE bool fdc_grow(uring *u, cio_fd fd) {
  * 1 when the core must time the op's deadline. */
 static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     unsigned opc = op->opcode;
-    if (!(u->native & (OPBIT(opc)))) return -CIO_ENOTSUP;
+    bool fx = op->flags & u->fx_flag;
+    if (!((fx ? u->probed : u->native) & (OPBIT(opc)))) return -CIO_ENOTSUP;
     uint16_t rearm = op->internal_.bflags & BF_REARM;
     /* Submitted on a dry pool: at once, as every backend (a kernel with
      * IORING_RECV_MULTISHOT would say so too; an op armed again by hand
@@ -923,15 +1153,22 @@ static CIO_NOINLINE int submit_slow(cio_loop *loop, uring *u, cio_op *op) {
     }
     cio_fd fd = opc == CIO_OP_CLOSE ? op->args.close.fd : op_fd(op);
     if (fd >= 0) {
-        if ((uint32_t)fd >= u->fdc_cap && !fdc_grow(u, fd)) return -CIO_ENOMEM;
+        /* (A slot is below fx_count: the core checked it was live.) */
+        if (!fx && (uint32_t)fd >= u->fdc_cap && !fdc_grow(u, fd)) return -CIO_ENOMEM;
         /* A close of this handle is under way: to this op it is closed. */
-        if (u->fdc[fd] & FD_CLOSING) return -CIO_EBADF;
-        if (opc != CIO_OP_CLOSE) u->fdc[fd]++;
+        if (*fd_count(u, op->flags, fd) & FD_CLOSING) return -CIO_EBADF;
     }
+    if (fx && (cio__opdef(op)->fixed & OPD_FIX_NEW)) {
+        /* The slot its new handle goes to (see prep_fixed). */
+        int slot = cio__files_slot_take(loop);
+        if (slot < 0) return slot;
+        op->internal_.seq = (uint32_t)slot;
+    }
+    if (fd >= 0 && opc != CIO_OP_CLOSE) (*fd_count(u, op->flags, fd))++;
     if (opc == CIO_OP_POST) op->args.post.msg->internal_.state = OP_POSTED;
     op->internal_.bflags = BF_SLOW | rearm;
     if (!room(loop, u, has_lt(op) ? 2 : 1)) {
-        if (opc == CIO_OP_CLOSE) u->fdc[fd] |= FD_CLOSING;
+        if (opc == CIO_OP_CLOSE) *fd_count(u, op->flags, fd) |= FD_CLOSING;
         enqueue(u, op, BF_QUEUED);
     } else if (opc == CIO_OP_CLOSE) {
         stage_close(u, op);
@@ -947,21 +1184,254 @@ static int uring_submit(cio_loop *loop, cio_op *op) {
     if (CIO_UNLIKELY(!(u->fast & bit) || op->deadline || sq_free(u) == 0)) return submit_slow(loop, u, op);
     /* An op with no handle keeps the bflags of 0 that its prep, or its last
      * completion here, left. */
+    unsigned fixed = op->flags & u->fx_flag; /* the handle is a slot */
     if (bit & u->fd_first) {
         cio_fd fd = op->args.rw.fd;
-        if (CIO_UNLIKELY((op->flags & CIO_F_MULTISHOT) || (uint32_t)fd >= u->fdc_cap || (u->fdc[fd] & FD_CLOSING)))
+        uint32_t *count = fixed ? u->fxc : u->fdc;
+        if (CIO_UNLIKELY((op->flags & CIO_F_MULTISHOT) || (uint32_t)fd >= (fixed ? u->fx_count : u->fdc_cap) ||
+                         (count[fd] & FD_CLOSING) || (fixed && op->opcode == CIO_OP_ACCEPT)))
             return submit_slow(loop, u, op);
-        u->fdc[fd]++;
-        op->internal_.bflags = BF_FD;
+        count[fd]++;
+        op->internal_.bflags = fixed ? BF_FX : BF_FD;
+    } else if (CIO_UNLIKELY(fixed)) {
+        return submit_slow(loop, u, op); /* a socket: it takes a slot */
     }
     struct io_uring_sqe *sqe = take_sqe(u);
     prep(sqe, op);
+    if (fixed) sqe->flags |= IOSQE_FIXED_FILE;
     sqe->user_data = (uint64_t)(uintptr_t)op;
     return 0;
 }
 
+/* ---- link chains in the kernel (backend.h: submit_chain) ----
+ *
+ * A run of a soft-linked chain goes to the kernel as linked SQEs in one
+ * submission: the kernel starts each op when the one before it completes,
+ * without a loop turn in between, and cancels the rest (-ECANCELED, in
+ * order) when one breaks the link. The run takes only ops whose link
+ * rules in the kernel are cio's (probed on Linux 6.18: an error of a read,
+ * write, readv, writev, send, recv, sendmsg or recvmsg breaks the link, a
+ * short read, write, readv, writev too, as a short recv or send does with
+ * MSG_WAITALL and only then, as cio__link_continues says; a recvmsg or
+ * sendmsg with MSG_WAITALL breaks it where cio's does not, and an error
+ * of fsync, statx, the path ops, fallocate, ftruncate or shutdown does not
+ * break it at all: those end a run). Hard links stay the core's: the kernel starts
+ * the op after a hard link also when the loop's close cancels the op
+ * before it. Deadlines stay the core's too: a link timeout is armed only
+ * once its op has started, too late for "an op that starts past its
+ * deadline does not run".
+ *
+ * The kernel cannot cancel an op that waits in a chain behind another
+ * (probed: ASYNC_CANCEL finds nothing, and the op runs later). Yet a
+ * cancel of such an op must end it without running it, as the core does
+ * for a chained op. So each op after the head waits in state OP_LINKED,
+ * with the op before it in KPREV, and a cancel of it (chain_cancel)
+ * either edits the SQEs before the kernel has seen them (chain_cut) or
+ * stops the op the chain waits behind, which then goes again, alone, once
+ * the kernel has handed back the ops after it (chain_unrun, chain_again):
+ * every op a run holds before its last can be stopped before it moved
+ * anything (reads, writes, sends and receives waiting for their handle). What cannot be kept: an op the kernel already executes
+ * in a worker (file IO, fsync) does not stop, and the op after it then
+ * runs when its turn comes.
+ *
+ * An op of a run counts on its handle (fdc) once the op before it has
+ * completed here (chain_started), when the kernel has started it; a close
+ * meanwhile cancels by handle (stage_close), which reaches it if it runs.
+ * While it waits, internal_.when holds the position of its SQE in the SQ. */
+
+#define KPREV(op) ((op)->internal_.u.heap.prev)
+
+/* The opcodes a run may hold: one plain SQE each, whose cancel before it
+ * moved anything leaves nothing done, so that chain_again can issue it
+ * again. */
+static const uint64_t chain_ops = OPBIT(CIO_OP_NOP) | OPBIT(CIO_OP_READ) | OPBIT(CIO_OP_WRITE) | OPBIT(CIO_OP_READV) |
+                                  OPBIT(CIO_OP_WRITEV) | OPBIT(CIO_OP_FSYNC) | OPBIT(CIO_OP_RECV) | OPBIT(CIO_OP_SEND) |
+                                  OPBIT(CIO_OP_RECVMSG) | OPBIT(CIO_OP_SENDMSG) | OPBIT(CIO_OP_SHUTDOWN) |
+                                  OPBIT(CIO_OP_ACCEPT) | OPBIT(CIO_OP_CONNECT) | OPBIT(CIO_OP_STATX) |
+                                  OPBIT(CIO_OP_UNLINKAT) | OPBIT(CIO_OP_RENAMEAT) | OPBIT(CIO_OP_MKDIRAT) |
+                                  OPBIT(CIO_OP_FTRUNCATE) | OPBIT(CIO_OP_FALLOCATE) | OPBIT(CIO_OP_SYMLINKAT) |
+                                  OPBIT(CIO_OP_LINKAT);
+
+/* Of those, the ones an op of the run may follow in the kernel: each
+ * fails its link on any error. The others end a run: fsync, fallocate,
+ * ftruncate, statx, shutdown and the path ops report their errors without
+ * failing the link (probed on 6.18: only a bad handle found before they
+ * run does); a connect stopped half-way cannot go again; an accept that
+ * ran out of descriptors completes only after a pause (op.c:
+ * accept_backoff), after the op behind it would. */
+static const uint64_t chain_inner = OPBIT(CIO_OP_NOP) | OPBIT(CIO_OP_READ) | OPBIT(CIO_OP_WRITE) |
+                                    OPBIT(CIO_OP_READV) | OPBIT(CIO_OP_WRITEV) | OPBIT(CIO_OP_RECV) |
+                                    OPBIT(CIO_OP_SEND) | OPBIT(CIO_OP_RECVMSG) | OPBIT(CIO_OP_SENDMSG);
+
+/* Whether `op` may be in a run; `inner`: with an op of the run after it
+ * (its soft link then is the kernel's). */
+static bool chain_fits(uring *u, const cio_op *op, bool inner) {
+    if (op->deadline || op->internal_.iflags || !(u->chain & OPBIT(op->opcode)) ||
+        (op->flags & ~(CIO_F_LINK | CIO_F_HARDLINK)))
+        return false;
+    if (inner && (op->flags != CIO_F_LINK || !(chain_inner & OPBIT(op->opcode)) ||
+                  ((op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_SENDMSG) &&
+                   (op->args.msg.flags & CIO_MSG_WAITALL))))
+        return false;
+    cio_fd fd = op_fd(op);
+    return fd < 0 || ((((uint32_t)fd < u->fdc_cap) || fdc_grow(u, fd)) && !(u->fdc[fd] & FD_CLOSING));
+}
+
+static int uring_submit_chain(cio_loop *loop, cio_op *head) {
+    uring *u = state(loop);
+    if (!u->chain || !head->internal_.link || !chain_fits(u, head, true)) return 0;
+    /* One submission holds the run (the kernel ends a chain with the enter
+     * that brings it); half the SQ at most, so that a long chain does not
+     * take room from everything else. */
+    unsigned n = 1, cap = u->ring.sq.ring_entries / 2;
+    for (cio_op *op = head->internal_.link; op && n < cap && chain_fits(u, op, false); op = op->internal_.link) {
+        n++;
+        if (!op->internal_.link || !chain_fits(u, op, true)) break;
+    }
+    if (n < 2 || !room(loop, u, n)) return 0;
+    struct io_uring_sq *sq = &u->ring.sq;
+    cio_op *prev = NULL, *op = head;
+    for (unsigned i = 0; i < n; i++, prev = op, op = op->internal_.link) {
+        op->internal_.when = sq->sqe_tail;
+        struct io_uring_sqe *sqe = take_sqe(u);
+        prep(sqe, op);
+        sqe->user_data = (uint64_t)(uintptr_t)op;
+        if (i + 1 < n) sqe->flags |= IOSQE_IO_LINK;
+        op->internal_.bflags = BF_SLOW; /* its CQE goes through finish() */
+        if (prev) {
+            KPREV(op) = prev;
+            op->internal_.state = OP_LINKED;
+            u->kwait++;
+        } else if (op_fd(op) >= 0) {
+            u->fdc[op_fd(op)]++;
+        }
+    }
+    return (int)n;
+}
+
+/* The op after `op` in its run, if the kernel holds it. */
+static cio_op *chain_next(const cio_op *op) {
+    cio_op *next = op->internal_.link;
+    return next && next->internal_.state == OP_LINKED && KPREV(next) == op ? next : NULL;
+}
+
+/* The op before `op` in its run has completed here: the kernel has started
+ * `op`, or cancels it with the chain (the core marks it so). */
+static void chain_started(cio_loop *loop, uring *u, cio_op *op) {
+    op->internal_.state = OP_BACKEND;
+    u->kwait--;
+    bool stop = (op->internal_.iflags & IF_CANCELLED) != 0; /* chain_cancel came too late */
+    cio_fd fd = op_fd(op);
+    if (fd >= 0) {
+        if (u->fdc[fd] & FD_CLOSING) stop = true; /* the close's cancel by handle may have missed it */
+        u->fdc[fd]++;
+    }
+    if (stop) {
+        if (room(loop, u, 1))
+            stage_cancel(u, op, NULL);
+        else
+            enqueue(u, op, BF_QCANCEL);
+    }
+}
+
+/* Issues the held op `op` (see finish) again, alone, now that the ops after
+ * it are back in the core's hands. */
+static void chain_again(cio_loop *loop, uring *u, cio_op *op) {
+    cio_fd fd = op_fd(op);
+    bool stopped = cio__core(loop)->closing || (op->internal_.iflags & (IF_CANCELLED | IF_TIMED_OUT)) ||
+                   (fd >= 0 && (u->fdc[fd] & FD_CLOSING));
+    if (stopped) {
+        op->internal_.iflags |= IF_CANCELLED;
+        finish(loop, u, op, -CIO_ECANCELED);
+    } else {
+        issue_again(loop, u, op, (uint16_t)(BF_SLOW | (uint16_t)op->internal_.when));
+    }
+}
+
+/* The CQE of an op still waiting behind the op before it: the kernel broke
+ * the chain there, but the core has not seen that op complete (it is held
+ * to go again). The op goes back to the core, which starts it when its
+ * turn comes; once the last of the run is back, the held op goes again. */
+static void chain_unrun(cio_loop *loop, uring *u, cio_op *op, int32_t res) {
+    if (res != -CIO_ECANCELED) {
+        /* It ran: the kernel posted it before the op before it (never seen,
+         * but then its result waits for its turn, see finish). */
+        op->res = res;
+        op->internal_.bflags |= BF_DONE;
+        return;
+    }
+    op->internal_.state = OP_CHAINED;
+    op->internal_.bflags = 0;
+    u->kwait--;
+    cio_op *next = op->internal_.link;
+    if (next && next->internal_.state == OP_LINKED && KPREV(next) == op) return; /* more to come back */
+    cio_op *held = KPREV(op);
+    while (held->internal_.state == OP_CHAINED) held = KPREV(held);
+    chain_again(loop, u, held);
+}
+
+/* Takes `target` and the ops after it in its run out of the SQ before the
+ * kernel has seen them: the op before it ends the chain, they become nops
+ * without a completion, and the core has them back. */
+static void chain_cut(uring *u, cio_op *target) {
+    struct io_uring_sq *sq = &u->ring.sq;
+    cio_op *prev = KPREV(target);
+    sq->sqes[(uint32_t)prev->internal_.when & sq->ring_mask].flags &= (uint8_t)~IOSQE_IO_LINK;
+    for (cio_op *op = target; op && op->internal_.state == OP_LINKED && KPREV(op) == prev;
+         prev = op, op = op->internal_.link) {
+        struct io_uring_sqe *sqe = &sq->sqes[(uint32_t)op->internal_.when & sq->ring_mask];
+        io_uring_prep_nop(sqe);
+        sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+        sqe->user_data = TAG_IGNORE;
+        op->internal_.state = OP_CHAINED;
+        op->internal_.bflags = 0;
+        u->kwait--;
+    }
+}
+
+/* Whether `op`'s SQE is still ours: staged, not yet seen by the kernel. */
+static bool chain_staged(const uring *u, const cio_op *op) {
+    const struct io_uring_sq *sq = &u->ring.sq;
+    return (uint32_t)op->internal_.when - sq->sqe_head < sq->sqe_tail - sq->sqe_head;
+}
+
+/* A cancel of an op waiting in a run (the core marked it IF_CANCELLED): it
+ * must end with -CIO_ECANCELED without running, when its turn comes. */
+static int chain_cancel(cio_loop *loop, uring *u, cio_op *target, cio_op *carrier) {
+    if (chain_staged(u, target)) {
+        chain_cut(u, target);
+    } else {
+        /* Stop the op the chain waits behind; it goes again once the
+         * kernel has handed back the rest (finish, chain_unrun). */
+        cio_op *p = KPREV(target);
+        while (p->internal_.state == OP_LINKED) p = KPREV(p);
+        if (p->internal_.state == OP_BACKEND && !(p->internal_.bflags & BF_QCANCEL)) {
+            if (room(loop, u, 1))
+                stage_cancel(u, p, NULL);
+            else
+                enqueue(u, p, BF_QCANCEL);
+        }
+    }
+    if (carrier) cio__ready(loop, carrier, 0);
+    return 0;
+}
+
+/* The loop closes: the ops of runs the kernel has not seen yet go back to
+ * the core, which ends them without running them. */
+static void chain_cut_staged(uring *u) {
+    if (!u->kwait) return;
+    struct io_uring_sq *sq = &u->ring.sq;
+    for (unsigned pos = sq->sqe_head; pos != sq->sqe_tail; pos++) {
+        uint64_t ud = sq->sqes[pos & sq->ring_mask].user_data;
+        if ((ud & TAG_MASK) != TAG_OP || !ud) continue;
+        cio_op *op = (cio_op *)(uintptr_t)ud;
+        if (op->internal_.state == OP_LINKED && (uint32_t)op->internal_.when == pos) chain_cut(u, op);
+    }
+}
+
 static int uring_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
     uring *u = state(loop);
+    if (CIO_UNLIKELY(target->internal_.state == OP_LINKED)) return chain_cancel(loop, u, target, carrier);
     uint16_t bf = target->internal_.bflags;
     if (bf & BF_QUEUED) {
         /* It never reached the kernel: it ends at the next flush, in its
@@ -970,10 +1440,11 @@ static int uring_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
         if (carrier) cio__ready(loop, carrier, (bf & BF_DROPPED) ? -CIO_EALREADY : 0);
         return 0;
     }
-    if (bf & (BF_DONE | BF_HELD)) {
-        /* The kernel has finished it (only its timeout's CQE is missing),
-         * or it is a close already cancelling its handle's ops. */
-        if (carrier) cio__ready(loop, carrier, (bf & BF_DONE) ? -CIO_ENOENT : -CIO_EALREADY);
+    if (bf & (BF_DONE | BF_HELD | BF_ZC)) {
+        /* The kernel has finished it (only its timeout's CQE, or a zero-copy
+         * send's notification, is missing), or it is a close already
+         * cancelling its handle's ops. */
+        if (carrier) cio__ready(loop, carrier, (bf & (BF_DONE | BF_ZC)) ? -CIO_ENOENT : -CIO_EALREADY);
         return 0;
     }
     if (carrier) {
@@ -993,6 +1464,7 @@ static int uring_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {
 
 static void uring_cancel_all(cio_loop *loop) {
     uring *u = state(loop);
+    chain_cut_staged(u);
     /* What waits in the backlog never reached the kernel: the next flush
      * ends it, seeing the loop closing. */
     if (sq_free(u) >= 1 || make_room(loop, u, 1, false))
@@ -1016,9 +1488,21 @@ static int uring_wait(cio_loop *loop, int64_t timeout_ns) {
      * says it holds completions (TASKRUN flag), not for a bare GETEVENTS:
      * a task yield then costs no system call. */
     bool getevents = timeout_ns != 0 || !(u->setup_flags & IORING_SETUP_TASKRUN_FLAG);
-    int r = enter(loop, u, getevents, !have, timeout_ns);
+    int r = 0;
+    if (CIO_UNLIKELY(u->kwait) && !have && (u->setup_flags & IORING_SETUP_DEFER_TASKRUN)) {
+        /* Ops wait in kernel chains: let the kernel run all their hops that
+         * complete at once in this one enter (enter_chains); wait in a second
+         * one only if nothing came. */
+        r = enter_chains(loop, u);
+        u->chains_ran = true;
+        have = r < 0 || io_uring_cq_ready(&u->ring) > 0;
+        if (r >= 0 && !have && timeout_ns != 0) r = enter(loop, u, getevents, true, timeout_ns);
+    } else {
+        r = enter(loop, u, getevents, !have, timeout_ns);
+    }
     if (r < 0) return r;
     int n = reap(loop, u);
+    u->chains_ran = false;
     if (CIO_UNLIKELY(!opq_empty(&u->backlog))) ended += flush(loop, u);
     return n + ended;
 }
@@ -1123,7 +1607,61 @@ void cio__uring_pool_put(cio_bufpool *p, uint32_t id) {
     io_uring_buf_ring_advance(br, 1);
 }
 
+/* ---- registered buffers (cio/fixed.h, src/core/fixed_buf.c) ---- */
+
+int cio__uring_buffers_register(cio_loop *loop, const cio_iovec *bufs, unsigned n) {
+    return io_uring_register_buffers(&state(loop)->ring, bufs, n);
+}
+
+void cio__uring_buffers_unregister(cio_loop *loop) {
+    if (!cio__core(loop)->inherited) io_uring_unregister_buffers(&state(loop)->ring);
+}
+
+/* ---- registered files (cio/fixed.h, src/core/fixed_file.c) ---- */
+
+/* A table of `count` empty slots. Only where every op on a slot can keep
+ * cio's promises: the close of a fixed handle first cancels the ops on it
+ * by slot (IORING_ASYNC_CANCEL_FD_FIXED, Linux 6.0), as they hold the file
+ * and would wait on; and every opcode that takes the flag is the kernel's
+ * own (an accelerated one runs as its base otherwise, also the kernel's). The
+ * raw call, not liburing's, which raises the process's RLIMIT_NOFILE on
+ * -EMFILE behind the program's back. */
+int cio__uring_files_register(cio_loop *loop, uint32_t count) {
+    uring *u = state(loop);
+    if (!u->cancel_fixed) return 0;
+    for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
+        if (cio__opdefs[opc].fixed && !cio__opdefs[opc].base && !(u->probed & OPBIT(opc))) return 0;
+    u->fxc = calloc(count, sizeof *u->fxc);
+    if (!u->fxc) return -CIO_ENOMEM;
+    struct io_uring_rsrc_register reg = {.nr = count, .flags = IORING_RSRC_REGISTER_SPARSE};
+    int r = io_uring_register(u->ring.ring_fd, IORING_REGISTER_FILES2, &reg, sizeof reg);
+    if (r < 0) {
+        free(u->fxc);
+        u->fxc = NULL;
+        /* Refused (over RLIMIT_NOFILE: -EMFILE; the memory it charges):
+         * the fixed handles are descriptors then, as elsewhere. */
+        return r == -ENOMEM ? -CIO_ENOMEM : 0;
+    }
+    u->fx_count = count;
+    u->fx_flag = CIO_F_FIXED_FILE;
+    return 1;
+}
+
+int cio__uring_file_install(cio_loop *loop, uint32_t slot, int fd) {
+    int r = io_uring_register_files_update(&state(loop)->ring, slot, &fd, 1);
+    return r == 1 ? 0 : r < 0 ? r : -CIO_EIO;
+}
+
 /* ---- setup and teardown ---- */
+
+/* Whether the running kernel is at least `major`.`minor`: for what no
+ * probe shows (a flag of an op the kernel has). */
+static bool kernel_at_least(int major, int minor) {
+    struct utsname un;
+    int a = 0, b = 0;
+    if (uname(&un) < 0 || sscanf(un.release, "%d.%d", &a, &b) != 2) return false;
+    return a > major || (a == major && b >= minor);
+}
 
 static void apply_disable_env(uring *u) {
     const char *env = getenv("CIO_URING_DISABLE");
@@ -1133,8 +1671,12 @@ static void apply_disable_env(uring *u) {
     buf[sizeof buf - 1] = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
         if (strcmp(tok, "recv_multishot") == 0) u->recv_mshot = false; /* as before Linux 6.0 */
+        if (strcmp(tok, "links") == 0) u->chain = UINT64_MAX; /* chains by the core (see uring_init) */
+        /* "send_zc": no zero copy at all, as before Linux 6.0 */
+        if (strcmp(tok, "send_zc") == 0) u->native &= ~(OPBIT(CIO_OP_SEND_ZC) | OPBIT(CIO_OP_SENDMSG_ZC));
         for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-            if ((core_can_run & (OPBIT(opc))) && strcmp(tok, cio_op_name(opc)) == 0) u->native &= ~(OPBIT(opc));
+            if (((core_can_run | accel_ops) & (OPBIT(opc))) && strcmp(tok, cio_op_name(opc)) == 0)
+                u->native &= ~(OPBIT(opc));
     }
 }
 
@@ -1150,12 +1692,14 @@ static int probe(uring *u) {
      * CANCEL_ANY). */
     /* IORING_RECV_MULTISHOT came with Linux 6.0, as SEND_ZC did. */
     u->recv_mshot = io_uring_opcode_supported(p, IORING_OP_SEND_ZC);
+    u->cancel_fixed = u->recv_mshot; /* IORING_ASYNC_CANCEL_FD_FIXED came with it */
     bool usable = io_uring_opcode_supported(p, IORING_OP_ASYNC_CANCEL) &&
                   io_uring_opcode_supported(p, IORING_OP_LINK_TIMEOUT) &&
                   io_uring_opcode_supported(p, IORING_OP_SOCKET);
     io_uring_free_probe(p);
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
-        if (reaches_backend(opc) && !(u->native & (OPBIT(opc))) && !(core_can_run & (OPBIT(opc)))) usable = false;
+        if (reaches_backend(opc) && !(u->native & (OPBIT(opc))) && !((core_can_run | accel_ops) & (OPBIT(opc))))
+            usable = false;
     return usable ? 0 : -CIO_ENOTSUP;
 }
 
@@ -1192,10 +1736,14 @@ static int uring_init(cio_loop *loop, const cio_loop_options *opts) {
         goto fail;
     }
     if ((r = probe(u)) < 0) goto fail;
+    u->probed = u->native;
     apply_disable_env(u);
+    cio__core(loop)->accel = u->native & accel_ops;
+    atomic_store_explicit(&zc_report, kernel_at_least(6, 2), memory_order_relaxed);
     u->plain = u->native & ~(OPBIT(CIO_OP_POST) | OPBIT(CIO_OP_CLOSE) | OPBIT(CIO_OP_SPLICE) | OPBIT(CIO_OP_POLL) |
                              OPBIT(CIO_OP_OPENAT) | OPBIT(CIO_OP_RECV_POOL));
     u->fast = u->plain;
+    u->chain = u->chain == UINT64_MAX ? 0 : (u->plain & chain_ops); /* UINT64_MAX: "links" disabled */
     /* The fast path finds these handles at op->args.rw.fd. */
     for (int opc = 1; opc < CIO_OP_COUNT_; opc++)
         if (cio__opdefs[opc].file == 1) u->fd_first |= OPBIT(opc); /* stored 1 + offset: offset 0 */
@@ -1240,12 +1788,26 @@ static void uring_close(cio_loop *loop) {
         if (i % 10 == 9) uring_cancel_all(loop);
         if (uring_wait(loop, 10 * 1000 * 1000) < 0) break;
     }
+    if (!inherited) {
+        /* The registered files go now, not whenever the kernel frees the
+         * ring: a peer sees the end of its stream as cio_loop_close()
+         * returns. And the registered ring fd is this thread's reference
+         * to the ring: without letting it go the ring (and its files)
+         * would live until the thread exits. */
+        if (u->fx_count) io_uring_unregister_files(&u->ring);
+        if (u->enter_flags & IORING_ENTER_REGISTERED_RING) {
+            struct io_uring_rsrc_update up = {.offset = (unsigned)u->enter_fd};
+            io_uring_register(u->ring.ring_fd, IORING_UNREGISTER_RING_FDS, &up, 1);
+        }
+    }
     io_uring_queue_exit(&u->ring);
     close(u->wake_fd[0]);
     close(u->wake_fd[1]);
     if (u->notify_fd >= 0) close(u->notify_fd);
     free(u->fdc);
     u->fdc = NULL;
+    free(u->fxc); /* the registered files went with the ring */
+    u->fxc = NULL;
 }
 
 const struct cio_backend cio__backend_uring = {
@@ -1255,6 +1817,7 @@ const struct cio_backend cio__backend_uring = {
     .init = uring_init,
     .close = uring_close,
     .submit = uring_submit,
+    .submit_chain = uring_submit_chain,
     .cancel = uring_cancel,
     .cancel_all = uring_cancel_all,
     .wait = uring_wait,

@@ -1,6 +1,7 @@
 /*
  * src/core/bufpool.c - buffer pools (cio/bufpool.h): the memory, the free
- * list of user-space mode, the user's held buffers, and the pool's end at
+ * list of user-space mode, the user's held buffers, the waiters of a dry
+ * pool (cio_bufpool_notify), and the pool's end at
  * cio_bufpool_destroy or the loop's close. The receives that take from a
  * pool are the backends' (uring.c, readiness.c, mock_net.c).
  */
@@ -10,8 +11,26 @@
 
 #include "../backend/backend.h"
 
-/* The pool's memory goes; the struct stays until its hook completes. */
+/* Takes `w` out of its pool's queue of waiters. */
+static void unqueue(cio_bufpool *p, cio_bufpool_waiter *w) {
+    cio_bufpool_waiter *next = w->internal_.next, *prev = w->internal_.prev;
+    if (prev)
+        prev->internal_.next = next;
+    else
+        p->wait_head = next;
+    if (next)
+        next->internal_.prev = prev;
+    else
+        p->wait_tail = prev;
+    w->internal_.next = w->internal_.prev = NULL;
+    w->internal_.pool = NULL;
+}
+
+/* The pool's memory goes; the struct stays until its hook completes.
+ * Waiters still queued (only at the loop's close: a destroy refuses them)
+ * are let go uncalled, so that a cancel of one later touches no pool. */
 static void release(cio_bufpool *p) {
+    while (p->wait_head) unqueue(p, p->wait_head);
 #ifdef CIO_HAVE_URING
     if (p->ring) cio__uring_pool_unregister(p->loop, p);
 #endif
@@ -79,7 +98,7 @@ int cio_bufpool_create(cio_loop *loop, uint32_t count, uint32_t size, cio_bufpoo
 
 int cio_bufpool_destroy(cio_bufpool *p) {
     if (!p || p->dead) return -CIO_EINVAL;
-    if (p->users) return -CIO_EBUSY;
+    if (p->users || p->wait_head || p->notifying) return -CIO_EBUSY;
     release(p);
     /* The hook holds the struct: it completes with -CIO_ECANCELED from
      * the ready queue and frees it (hook_done). */
@@ -94,22 +113,64 @@ void *cio_bufpool_buf(const cio_bufpool *p, uint32_t id) {
 uint32_t cio_bufpool_size(const cio_bufpool *p) { return p ? p->size : 0; }
 uint32_t cio_bufpool_count(const cio_bufpool *p) { return p ? p->count : 0; }
 
+/* The pool was dry and has a free buffer again: its waiters are called,
+ * first come first called, one at a time, while it still has one. A
+ * waiter's callback may submit a receive that takes the buffer at once
+ * (a readiness backend tries a single receive at submission); the pool is
+ * then dry again, and the waiters after it stay queued for the next
+ * refill, rather than be called to find nothing. The queue is read again
+ * after each callback, which may queue or cancel waiters. */
+static void notify_all(cio_bufpool *p) {
+    p->notifying = true;
+    cio_bufpool_waiter *w;
+    while ((w = p->wait_head) && cio_bufpool_available(p) > 0) {
+        unqueue(p, w);
+        w->cb(p, w);
+    }
+    p->notifying = false;
+}
+
 int cio_bufpool_put(cio_bufpool *p, uint32_t id) {
     if (!p || p->dead || id >= p->count) return -CIO_EINVAL;
     if (!p->out[id]) return -CIO_EALREADY;
+    bool was_dry = cio_bufpool_available(p) == 0;
     p->out[id] = 0;
     p->held--;
 #ifdef CIO_HAVE_URING
-    if (p->ring) {
+    if (p->ring)
         cio__uring_pool_put(p, id);
-        return 0;
-    }
+    else
 #endif
-    cio__bufpool_untake(p, id);
+        cio__bufpool_untake(p, id);
+    /* A put from a waiter's callback leaves the calling to the loop that
+     * runs it (notify_all reads the queue again). */
+    if (was_dry && p->wait_head && !p->notifying) notify_all(p);
     return 0;
 }
 
 uint32_t cio_bufpool_available(const cio_bufpool *p) {
     if (!p || p->dead) return 0;
     return p->ring ? p->count - p->held : p->nfree;
+}
+
+int cio_bufpool_notify(cio_bufpool *p, cio_bufpool_waiter *w) {
+    if (!p || p->dead || !w || !w->cb) return -CIO_EINVAL;
+    if (w->internal_.pool) return -CIO_EALREADY;
+    if (cio_bufpool_available(p) > 0) return 1;
+    w->internal_.pool = p;
+    w->internal_.next = NULL;
+    w->internal_.prev = p->wait_tail;
+    if (p->wait_tail)
+        p->wait_tail->internal_.next = w;
+    else
+        p->wait_head = w;
+    p->wait_tail = w;
+    return 0;
+}
+
+int cio_bufpool_notify_cancel(cio_bufpool_waiter *w) {
+    if (!w) return -CIO_EINVAL;
+    if (!w->internal_.pool) return -CIO_ENOENT;
+    unqueue(w->internal_.pool, w);
+    return 0;
 }

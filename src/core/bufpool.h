@@ -34,6 +34,8 @@ struct cio_bufpool {
     uint16_t bgid;       /* kernel mode: the ring's buffer group id */
     bool kernel_mshot;   /* kernel mode: the kernel re-arms a multishot receive itself */
     bool dead;           /* destroyed; the struct waits for its hook's completion */
+    bool notifying;      /* cio_bufpool_put() is calling waiters (bufpool.c: notify_all) */
+    cio_bufpool_waiter *wait_head, *wait_tail; /* cio_bufpool_notify(), first come first called */
     cio_op hook;         /* cio_loop_at_close(): the loop's close frees the pool */
 };
 

@@ -59,7 +59,10 @@ enum {
     OP_CHAINED,  /* waiting for the op before it in a link chain */
     OP_POSTED,   /* a message queued for another loop */
     OP_POOL,     /* queued on or running in the blocking pool */
-    OP_HOOK      /* registered with cio_loop_at_close(); not counted as active */
+    OP_HOOK,     /* registered with cio_loop_at_close(); not counted as active */
+    OP_LINKED    /* held by the backend in a link chain it runs in the kernel, behind an op
+                    of the chain whose completion the core has not seen yet (backend.h:
+                    submit_chain); in flight for cancels, like OP_BACKEND */
 };
 
 /* op->internal_.iflags */
@@ -76,6 +79,11 @@ enum {
                                   ops it ended (see close_after_pool) */
     IF_BUFPOOL = 1 << 7        /* a recv_pool counted in its pool's users (bufpool.h) */
 };
+/* An accelerated opcode (opdef `base`): its final completion undoes what
+ * its submission did (the opcode it ran as, the registered buffers' count
+ * of users: op.c, fixed_buf.c). It shares IF_BACKOFF's bit, as no op is
+ * both: that one is only ever set on an accept. */
+#define IF_ACCEL IF_BACKOFF
 
 struct cio_backend;
 
@@ -101,6 +109,14 @@ typedef struct cio_core {
     atomic_uint pool_cancels; /* of those, running ones asked to stop (re-signalled each turn) */
     unsigned pool_running;    /* running on pool threads; the pool's mutex guards it */
     cio_stats stats;
+    uint64_t accel;           /* the accelerated opcodes (opdef `base`), bit 1 << opcode, that the
+                                 backend runs itself; the core runs the others as their base */
+    struct {
+        struct cio_fixed_table *t; /* cio_buffers_register()'s table (a copy), or NULL */
+        uint32_t users;       /* submitted ops that name it, not yet completed */
+    } fixed_bufs;             /* fixed_buf.c */
+    struct cio_files *files;  /* cio_files_reserve()'s record of fixed handles, or NULL
+                                 (fixed_file.c) */
     /* The backend's own state; each backend asserts that it fits. */
     _Alignas(8) unsigned char backend[768];
 } cio_core;

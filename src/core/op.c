@@ -15,6 +15,8 @@
 #include "../backend/backend.h"
 #include "internal.h"
 #include "bufpool.h"
+#include "fixed_buf.h"
+#include "fixed_file.h"
 
 
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
@@ -27,6 +29,14 @@ void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
 static void start(cio_loop *loop, cio_op *op);
 
 static void chain_continue(cio_loop *loop, cio_op *next, bool ok) {
+    uint8_t st = next->internal_.state;
+    if (st == OP_BACKEND || st == OP_LINKED) {
+        /* The backend runs this part of the chain in the kernel (submit_chain),
+         * whose link rules are cio's: the kernel has started `next` already,
+         * or cancels it now. Its completion comes from the backend. */
+        if (!ok) next->internal_.iflags |= IF_CANCELLED | IF_CHAIN_BROKEN;
+        return;
+    }
     if (ok) {
         start(loop, next);
         return;
@@ -71,6 +81,23 @@ static void backoff_over(cio_loop *loop, cio_op *op) {
     start(loop, op);
 }
 
+/* The final completion of an accelerated opcode (IF_ACCEL): it gets its
+ * opcode back if it ran as its base (the bytes were copied then), and no
+ * longer counts among the registered buffers' users. */
+static CIO_NOINLINE void accel_done(cio_core *c, cio_op *op) {
+    if (op->opcode < CIO_OP_SEND_ZC) {
+        /* Each base belongs to one accelerated opcode: find it back. */
+        for (unsigned o = CIO_OP_SEND_ZC; o < CIO_OP_COUNT_; o++)
+            if (cio__opdefs[o].base == op->opcode) {
+                op->opcode = (uint8_t)o;
+                break;
+            }
+        if (op->opcode == CIO_OP_SEND_ZC) op->args.sr.zc |= CIO_ZC_COPIED;
+        if (op->opcode == CIO_OP_SENDMSG_ZC) op->args.msg.zc |= CIO_ZC_COPIED;
+    }
+    if (cio__fixed_buf_uses(op)) c->fixed_bufs.users--;
+}
+
 /* Everything a final completion may involve besides the callback: a
  * deadline still in the heap, a timeout to report, a chain to continue,
  * an accept to hold back. */
@@ -82,8 +109,12 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
         start_in_backend(loop, op);
         return;
     }
+    /* A new fixed handle is recorded (or refused by a full table) before
+     * an accept that failed for lack of room pauses. */
+    if (op->flags & CIO_F_FIXED_FILE) res = cio__files_done(loop, op, res);
     if (res < 0 && accept_backoff(loop, op, res)) return;
     uint8_t ifl = op->internal_.iflags;
+    if ((ifl & IF_ACCEL) && op->opcode != CIO_OP_ACCEPT) accel_done(c, op); /* IF_ACCEL is IF_BACKOFF's bit */
     if (ifl & IF_BUFPOOL) cio__bufpool_unuse(op); /* the pool may be destroyed from the callback */
     if (ifl & IF_IN_HEAP) cio__heap_remove(c, op); /* a deadline that did not fire */
     /* The core's deadline fired and cancelled it (a backend that keeps
@@ -105,7 +136,7 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
 }
 
 void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0)) {
+    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0 || (op->flags & CIO_F_FIXED_FILE))) {
         complete_slow(loop, op, res);
         return;
     }
@@ -119,6 +150,7 @@ void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
 }
 
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
+    if (CIO_UNLIKELY(op->flags & CIO_F_FIXED_FILE)) res = cio__files_done(loop, op, res);
     op->res = res;
     op->flags |= CIO_F_MORE;
     if (op->cb) op->cb(loop, op);
@@ -128,7 +160,7 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
  * CIO_OP_CANCEL op) the outcome is reported through it. */
 static int cancel_in_flight(cio_loop *loop, cio_op *t, cio_op *carrier) {
     cio_core *c = cio__core(loop);
-    if (t->internal_.state == OP_BACKEND) {
+    if (t->internal_.state == OP_BACKEND || t->internal_.state == OP_LINKED) {
         if (carrier) carrier->internal_.state = OP_BACKEND;
         int r = c->be->cancel(loop, t, carrier);
         if (r < 0 && carrier) cio__ready(loop, carrier, r);
@@ -229,7 +261,9 @@ static int cancel_in_core(cio_loop *loop, cio_op *t) {
     }
 }
 
-static bool in_flight(const cio_op *t) { return t->internal_.state == OP_BACKEND || t->internal_.state == OP_POOL; }
+static bool in_flight(const cio_op *t) {
+    return t->internal_.state == OP_BACKEND || t->internal_.state == OP_POOL || t->internal_.state == OP_LINKED;
+}
 
 static void cancel_op(cio_loop *loop, cio_op *op) {
     cio_op *t = op->args.cancel.target;
@@ -310,6 +344,15 @@ static inline void start_in_backend(cio_loop *loop, cio_op *op) {
     start_slow(loop, op, r);
 }
 
+/* The head of a chain (or of its rest): a backend whose kernel links
+ * chains itself takes the head and the ops after it that it can run so
+ * (backend.h: submit_chain), in one submission instead of a loop turn per
+ * op. Returns false when it took none: the head then starts alone. */
+static CIO_NOINLINE bool start_chain(cio_loop *loop, cio_op *op) {
+    op->internal_.state = OP_BACKEND;
+    return cio__core(loop)->be->submit_chain(loop, op) > 0;
+}
+
 /* Starts an op: at submission, or when the op before it in a chain is done. */
 static void start(cio_loop *loop, cio_op *op) {
     cio_core *c = cio__core(loop);
@@ -339,9 +382,22 @@ static void start(cio_loop *loop, cio_op *op) {
         cancel_op(loop, op);
         return;
     case CIO_OP_CLOSE:
+        if (CIO_UNLIKELY(op->flags & CIO_F_FIXED_FILE)) {
+            /* From now on the handle is not fixed for new ops. A slot of
+             * the kernel's table is no descriptor: no pool op can name it. */
+            int r = cio__files_closing(loop, op->args.close.fd);
+            if (r != 0) {
+                if (r < 0)
+                    cio__ready(loop, op, r);
+                else
+                    start_in_backend(loop, op);
+                return;
+            }
+        }
         if (!close_after_pool(loop, op)) start_in_backend(loop, op);
         return;
     default:
+        if (op->internal_.link && c->be->submit_chain && start_chain(loop, op)) return;
         start_in_backend(loop, op);
         return;
     }
@@ -356,14 +412,31 @@ static int validate(cio_loop *loop, const cio_op *op, bool in_batch, bool last) 
         /* Closing now; or never set up, closed, inherited across fork(). */
         if (!c->accepting) return (c->closing && c->be) ? -CIO_ECANCELED : cio__refusal(loop);
         if (op->internal_.state != OP_IDLE && !in_batch) return -CIO_EALREADY;
-        if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT)) return -CIO_EINVAL;
+        if (f & ~(CIO_F_LINK | CIO_F_HARDLINK | CIO_F_MULTISHOT | CIO_F_FIXED_FILE)) return -CIO_EINVAL;
         if ((f & CIO_F_LINK) && (f & CIO_F_HARDLINK)) return -CIO_EINVAL;
         if ((f & (CIO_F_LINK | CIO_F_HARDLINK)) && (!in_batch || last)) return -CIO_EINVAL;
     }
     if (op->opcode == CIO_OP_NOP && !f) return 0;
     if (CIO_UNLIKELY(op->opcode == 0 || op->opcode >= CIO_OP_COUNT_)) return -CIO_EINVAL;
     if ((f & CIO_F_MULTISHOT) && !cio__opdef(op)->multishot) return -CIO_EINVAL;
+    if (f & CIO_F_FIXED_FILE) {
+        int r = cio__files_check(loop, op);
+        if (r < 0) return r;
+    }
     return cio__op_check(loop, op);
+}
+
+/* An accelerated opcode (zero copy, registered buffers) is counted among
+ * the users of the registered buffers when it names one, and runs as its
+ * base (opdef.h) where the backend does not accelerate it: the backends
+ * then need no code of their own for it. Its final completion undoes both
+ * (accel_done). */
+static CIO_NOINLINE void accel_adopt(cio_core *c, cio_op *op) {
+    if (cio__fixed_buf_uses(op)) c->fixed_bufs.users++;
+    if (op->opcode == CIO_OP_SEND_ZC) op->args.sr.zc &= (uint8_t)~CIO_ZC_COPIED;
+    if (op->opcode == CIO_OP_SENDMSG_ZC) op->args.msg.zc = 0;
+    if (!(c->accel & ((uint64_t)1 << op->opcode))) op->opcode = cio__opdef(op)->base;
+    op->internal_.iflags |= IF_ACCEL;
 }
 
 /* Takes a validated op into the loop's accounting. */
@@ -378,6 +451,7 @@ static void adopt(cio_loop *loop, cio_op *op) {
         cio__bufpool_use(op);
         op->internal_.iflags |= IF_BUFPOOL; /* its final completion takes the slow path */
     }
+    if (CIO_UNLIKELY(op->opcode >= CIO_OP_SEND_ZC)) accel_adopt(c, op);
 }
 
 int cio_submit(cio_loop *loop, cio_op *op) {

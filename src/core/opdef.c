@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "bufpool.h"
+#include "fixed_buf.h"
 
 #if !defined(_WIN32)
 #if CIO_LINUX
@@ -239,6 +240,19 @@ static int check_recv_pool(cio_loop *loop, const cio_op *op) {
     return (!p || p->loop != loop || p->dead || op->args.recv_pool.flags) ? -CIO_EINVAL : 0;
 }
 
+/* Registered buffers (fixed_buf.c): the range must lie inside the one named. */
+static int check_rw_fixed(cio_loop *loop, const cio_op *op) {
+    return cio__fixed_buf_check(loop, op->args.rw.buf, op->args.rw.len, op->args.rw.buf_index);
+}
+
+/* CIO_ZC_COPIED may be left from the op's last run: it is output. */
+static int check_send_zc(cio_loop *loop, const cio_op *op) {
+    unsigned zc = op->args.sr.zc;
+    if (zc & ~(CIO_ZC_FIXED | CIO_ZC_COPIED)) return -CIO_EINVAL;
+    return (zc & CIO_ZC_FIXED) ? cio__fixed_buf_check(loop, op->args.sr.buf, op->args.sr.len, op->args.sr.buf_index)
+                               : 0;
+}
+
 static int check_post(cio_loop *loop, const cio_op *op) {
     (void)loop;
     const cio_op *m = op->args.post.msg;
@@ -264,37 +278,43 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
     [CIO_OP_CANCEL] = CORE("cancel", check_cancel),
     /* A close names its handle in none of the fields: every part of cio
      * treats a close apart (it ends the others' ops on the handle). */
-    [CIO_OP_CLOSE] = {.name = "close", .run = OPD_RUN_INLINE, .check = check_close},
+    [CIO_OP_CLOSE] = {.name = "close", .run = OPD_RUN_INLINE, .fixed = OPD_FIX_CLOSE, .check = check_close},
     [CIO_OP_READ] = {.name = "read", .file = AT(rw.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_LEN,
-                     .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset)},
+                     .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset), .fixed = OPD_FIX_USE},
     [CIO_OP_WRITE] = {.name = "write", .file = AT(rw.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_LEN,
-                      .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset)},
+                      .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset), .fixed = OPD_FIX_USE},
     [CIO_OP_READV] = {.name = "readv", .file = AT(rwv.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_IOV,
-                      .offset = AT(rwv.offset), .check = check_iov},
+                      .offset = AT(rwv.offset), .fixed = OPD_FIX_USE, .check = check_iov},
     [CIO_OP_WRITEV] = {.name = "writev", .file = AT(rwv.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_IOV,
-                       .offset = AT(rwv.offset), .check = check_iov},
-    [CIO_OP_FSYNC] = ON_FD("fsync", fsync.fd, OPD_DIR_NONE, OPD_RUN_POOL, check_fsync),
-    [CIO_OP_OPENAT] = AT_DIR("openat", open.dirfd, check_open),
+                       .offset = AT(rwv.offset), .fixed = OPD_FIX_USE, .check = check_iov},
+    [CIO_OP_FSYNC] = {.name = "fsync", .file = AT(fsync.fd), .run = OPD_RUN_POOL, .fixed = OPD_FIX_USE,
+                      .check = check_fsync},
+    /* With CIO_F_FIXED_FILE its directory stays a plain handle (io_uring
+     * takes none from the table); the new handle is fixed. */
+    [CIO_OP_OPENAT] = {.name = "openat", .also = {AT(open.dirfd), 0}, .also_dirs = true, .fixed = OPD_FIX_NEW,
+                       .check = check_open},
     [CIO_OP_STATX] = AT_DIR("statx", statx.dirfd, check_statx),
     [CIO_OP_UNLINKAT] = AT_DIR("unlinkat", unlink.dirfd, check_unlink),
     [CIO_OP_RENAMEAT] = {.name = "renameat", .also = {AT(rename.olddirfd), AT(rename.newdirfd)},
                          .also_dirs = true, .check = check_rename},
     [CIO_OP_MKDIRAT] = AT_DIR("mkdirat", mkdir.dirfd, check_mkdir),
-    [CIO_OP_SOCKET] = {.name = "socket", .run = OPD_RUN_INLINE},
+    [CIO_OP_SOCKET] = {.name = "socket", .run = OPD_RUN_INLINE, .fixed = OPD_FIX_NEW},
     [CIO_OP_BIND] = ON_FD("bind", addr.fd, OPD_DIR_NONE, OPD_RUN_INLINE, check_addr),
     [CIO_OP_LISTEN] = ON_FD("listen", listen.fd, OPD_DIR_NONE, OPD_RUN_INLINE, NULL),
     [CIO_OP_ACCEPT] = {.name = "accept", .file = AT(accept.fd), .dir = OPD_DIR_IN, .multishot = true,
-                       .check = check_accept},
-    [CIO_OP_CONNECT] = ON_FD("connect", addr.fd, OPD_DIR_OUT, OPD_RUN_POOL, check_addr),
+                       .fixed = OPD_FIX_USE | OPD_FIX_NEW, .check = check_accept},
+    [CIO_OP_CONNECT] = {.name = "connect", .file = AT(addr.fd), .dir = OPD_DIR_OUT, .fixed = OPD_FIX_USE,
+                        .check = check_addr},
     [CIO_OP_RECV] = {.name = "recv", .file = AT(sr.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_WAITALL,
-                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags)},
+                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags), .fixed = OPD_FIX_USE},
     [CIO_OP_SEND] = {.name = "send", .file = AT(sr.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_WAITALL,
-                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags)},
+                     .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags), .fixed = OPD_FIX_USE},
     [CIO_OP_RECVMSG] = {.name = "recvmsg", .file = AT(msg.fd), .dir = OPD_DIR_IN, .msg_flags = AT(msg.flags),
-                        .check = check_msg},
+                        .fixed = OPD_FIX_USE, .check = check_msg},
     [CIO_OP_SENDMSG] = {.name = "sendmsg", .file = AT(msg.fd), .dir = OPD_DIR_OUT, .msg_flags = AT(msg.flags),
-                        .check = check_msg},
-    [CIO_OP_SHUTDOWN] = ON_FD("shutdown", shutdown.fd, OPD_DIR_NONE, OPD_RUN_INLINE, check_shutdown),
+                        .fixed = OPD_FIX_USE, .check = check_msg},
+    [CIO_OP_SHUTDOWN] = {.name = "shutdown", .file = AT(shutdown.fd), .run = OPD_RUN_INLINE, .fixed = OPD_FIX_USE,
+                         .check = check_shutdown},
     [CIO_OP_POLL] = {.name = "poll", .file = AT(poll.fd), .dir = OPD_DIR_POLL, .multishot = true,
                      .check = check_poll},
     [CIO_OP_SPLICE] = {.name = "splice", .file = AT(splice.fd_out), .also = {AT(splice.fd_in), 0},
@@ -314,7 +334,21 @@ const cio_opdef cio__opdefs[CIO_OP_COUNT_] = {
     /* No link rule of its own: a result > 0 goes on (a pool receive has
      * no length to fall short of). */
     [CIO_OP_RECV_POOL] = {.name = "recv_pool", .file = AT(recv_pool.fd), .dir = OPD_DIR_IN, .multishot = true,
-                          .msg_flags = AT(recv_pool.flags), .check = check_recv_pool},
+                          .msg_flags = AT(recv_pool.flags), .fixed = OPD_FIX_USE, .check = check_recv_pool},
+    /* The accelerated opcodes: each has the arguments, result and link
+     * rule of its `base`, which the core runs in its place on a backend
+     * that does not accelerate it (op.c: adopt). */
+    [CIO_OP_SEND_ZC] = {.name = "send_zc", .file = AT(sr.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_WAITALL,
+                        .len = AT(sr.len), .buf = AT(sr.buf), .msg_flags = AT(sr.flags), .base = CIO_OP_SEND,
+                        .fixed = OPD_FIX_USE, .check = check_send_zc},
+    [CIO_OP_SENDMSG_ZC] = {.name = "sendmsg_zc", .file = AT(msg.fd), .dir = OPD_DIR_OUT, .msg_flags = AT(msg.flags),
+                           .base = CIO_OP_SENDMSG, .fixed = OPD_FIX_USE, .check = check_msg},
+    [CIO_OP_READ_FIXED] = {.name = "read_fixed", .file = AT(rw.fd), .dir = OPD_DIR_IN, .link = OPD_LINK_LEN,
+                           .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset), .base = CIO_OP_READ,
+                           .fixed = OPD_FIX_USE, .check = check_rw_fixed},
+    [CIO_OP_WRITE_FIXED] = {.name = "write_fixed", .file = AT(rw.fd), .dir = OPD_DIR_OUT, .link = OPD_LINK_LEN,
+                            .len = AT(rw.len), .buf = AT(rw.buf), .offset = AT(rw.offset), .base = CIO_OP_WRITE,
+                            .fixed = OPD_FIX_USE, .check = check_rw_fixed},
 };
 
 #undef AT

@@ -45,6 +45,17 @@ enum {
     OPD_LINK_WAITALL  /* with MSG_WAITALL, only if all `len` bytes moved */
 };
 
+/* What CIO_F_FIXED_FILE (cio/fixed.h) means for an opcode: on io_uring
+ * each is what the kernel takes for a slot of the registered table
+ * (IOSQE_FIXED_FILE, file_index, a close by slot). Only opcodes the
+ * kernel always runs itself: an op on a slot cannot go to a plain system
+ * call. */
+enum {
+    OPD_FIX_USE = 1,  /* its `file` handle is a fixed handle */
+    OPD_FIX_NEW = 2,  /* the handle it makes is a fixed handle */
+    OPD_FIX_CLOSE = 4 /* a close: it releases a fixed handle (args.close.fd) */
+};
+
 typedef struct cio_opdef {
     const char *name;   /* cio_op_name() */
     uint8_t file;       /* the handle it does its IO on (a splice's fd_out) */
@@ -58,6 +69,10 @@ typedef struct cio_opdef {
     uint8_t msg_flags;  /* its int MSG_* flags */
     uint8_t offset;     /* its uint64_t file offset (CIO_OFFSET_CURRENT: the position) */
     bool multishot;     /* CIO_F_MULTISHOT is allowed */
+    uint8_t fixed;      /* OPD_FIX_*: what CIO_F_FIXED_FILE means for it; 0: refused */
+    uint8_t base;       /* an accelerated opcode (zero copy, registered buffers): the plain
+                           opcode with the same arguments and result that it runs as
+                           where the backend does not accelerate it (cio_core.accel) */
     /* Checks its arguments beyond the handles (which the core checks from
      * `file` and `also`): 0 or the error cio_submit() returns. */
     int (*check)(cio_loop *loop, const cio_op *op);

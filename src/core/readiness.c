@@ -419,48 +419,6 @@ static char *sr_rest(const cio_op *op, uint32_t done) {
     return done ? (char *)op->args.sr.buf + done : op->args.sr.buf;
 }
 
-/* ---- receives into a buffer pool (cio/bufpool.h) ---- */
-
-/* One try of a recv_pool: a free buffer is taken for the receive and goes
- * back at once if the receive moves nothing, so a waiting op holds none.
- * A dry pool ends the op (-CIO_ENOBUFS) only once something came, as
- * io_uring's buffer rings do; what came stays in the socket. */
-static int32_t recv_pool_try(cio_op *op) {
-    cio_bufpool *p = op->args.recv_pool.pool;
-    int fd = op->args.recv_pool.fd;
-    uint32_t id;
-    if (!cio__bufpool_take(p, &id)) {
-        char c;
-        ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        return (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? -CIO_EAGAIN : -CIO_ENOBUFS;
-    }
-    int32_t r = result(recv(fd, cio__bufpool_at(p, id), p->size, op->args.recv_pool.flags | MSG_DONTWAIT));
-    if (r <= 0) {
-        cio__bufpool_untake(p, id);
-        return r;
-    }
-    cio__bufpool_hand_out(p, op, id);
-    return r;
-}
-
-/* A recv_pool taken by the backend. Submitted on a dry pool it ends at
- * once, as on io_uring. A single one is tried now; a multishot one waits
- * for the first report, since its results are delivered from dispatch
- * (a submit runs no callback). */
-static int recv_pool_submit(cio_loop *loop, int fd, cio_rd_handle *h, cio_op *op) {
-    if (cio__bufpool_empty(op->args.recv_pool.pool)) return -CIO_ENOBUFS;
-    if (!(op->flags & CIO_F_MULTISHOT) && opq_empty(&h->q[RD_Q_IN])) {
-        int32_t res = recv_pool_try(op);
-        if (res != -CIO_EAGAIN) {
-            cio__ready(loop, op, res);
-            return 0;
-        }
-    }
-    opq_push(&h->q[RD_Q_IN], op);
-    rearm(loop, fd, h, false, false);
-    return 0;
-}
-
 /* A handle an accept has just made: its number was free, so what the layer
  * knew under it was of a file closed behind cio's back (allowed while no
  * op waits on it). Forgotten as a close through cio would, so that the new
@@ -526,6 +484,34 @@ static bool skip_try(const cio_rd_handle *h, const cio_op *op, int q) {
     return (h->quiet & (1u << q)) && !wants_eagain(op);
 }
 
+/* ---- receives into a buffer pool (cio/bufpool.h) ---- */
+
+/* One try of a recv_pool: a free buffer is taken for the receive and goes
+ * back at once if the receive moves nothing, so a waiting op holds none.
+ * A dry pool ends the op (-CIO_ENOBUFS) only once something came, as
+ * io_uring's buffer rings do; what came stays in the socket. What the try
+ * found is noted as a plain recv's (note_quiet): a receive that drained
+ * the socket lets the next one skip its try (a multishot op in run_queue,
+ * a single one posted again from its callback: skip_try). */
+static int32_t recv_pool_try(cio_rd_handle *h, cio_op *op) {
+    cio_bufpool *p = op->args.recv_pool.pool;
+    int fd = op->args.recv_pool.fd;
+    uint32_t id;
+    if (!cio__bufpool_take(p, &id)) {
+        char c;
+        ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? -CIO_EAGAIN : -CIO_ENOBUFS;
+    }
+    int32_t r = result(recv(fd, cio__bufpool_at(p, id), p->size, op->args.recv_pool.flags | MSG_DONTWAIT));
+    if (r == -CIO_EAGAIN || r > 0) note_quiet(h, op, r, p->size);
+    if (r <= 0) {
+        cio__bufpool_untake(p, id);
+        return r;
+    }
+    cio__bufpool_hand_out(p, op, id);
+    return r;
+}
+
 /* One non-blocking attempt on the handle `h`; -CIO_EAGAIN means "park and
  * wait". */
 static int32_t attempt(cio_rd_handle *h, cio_op *op) {
@@ -564,7 +550,7 @@ static int32_t attempt(cio_rd_handle *h, cio_op *op) {
         if (r == -CIO_EAGAIN) note_quiet(h, op, r, 0);
         return r;
     case CIO_OP_RECV_POOL:
-        return recv_pool_try(op);
+        return recv_pool_try(h, op);
     default: /* accept: the handle is non-blocking */
         r = cio__sync_exec(op);
         if (op->opcode == CIO_OP_ACCEPT && r >= 0) forget_past(op->internal_.loop, r);
@@ -700,7 +686,10 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
     if (!h) return -CIO_ENOMEM;
     if (fd > rd->max_fd_used) rd->max_fd_used = fd;
     op->internal_.bflags = 0;
-    if (op->opcode == CIO_OP_RECV_POOL) return recv_pool_submit(loop, fd, h, op);
+    /* A recv_pool submitted on a dry pool ends at once, as on io_uring;
+     * else it goes the way of a recv (it has no MSG_* flags: opdef.c). */
+    if (CIO_UNLIKELY(op->opcode == CIO_OP_RECV_POOL) && cio__bufpool_empty(op->args.recv_pool.pool))
+        return -CIO_ENOBUFS;
     if (d->offset) {
         /* A read or write (the ops with a file offset): tried as the
          * handle's kind says. */
@@ -786,6 +775,11 @@ static void run_queue(cio_loop *loop, int fd, int q, uint16_t gen, uint32_t reve
         /* A recv_pool's 0 is the end of its stream: final. */
         if ((op->flags & CIO_F_MULTISHOT) && (res > 0 || (res == 0 && op->opcode != CIO_OP_RECV_POOL))) {
             cio__complete_more(loop, op, res); /* stays at the head for the next one */
+            /* Its try drained the socket (note_quiet): the next would say
+             * EAGAIN. The watch is for levels and stays armed, so it
+             * reports what comes next: a multishot receive then costs one
+             * recv per arrival, as a recv posted again from its callback. */
+            if (rd->handles[fd].quiet & (1u << q)) return;
             continue;
         }
         opq_pop(&h->q[q]);

@@ -19,7 +19,10 @@
  * its callback (an echo's next receive) parks with no call at all when
  * that dispatch's try found the socket drained: no first try, no renewal
  * (the watch then reports the handle as soon as it is ready: no wake-up is
- * lost). Any other op that parks renews an unchanged watch, so that a
+ * lost). A multishot receive from a buffer pool stays parked, and its
+ * handle's dispatch stops after an arrival that drained the socket, with
+ * no try to hear EAGAIN: it too costs one recv per arrival. Any other op
+ * that parks renews an unchanged watch, so that a
  * number closed behind cio's back and reused is watched anew (epoll.c).
  * An echo round trip costs a receive, a send and a share of one wait.
  *

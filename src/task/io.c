@@ -4,6 +4,7 @@
  */
 #include "cio/task.h"
 #include "cio/bufpool.h"
+#include "cio/sync.h"
 
 #define AWAIT(prep_call)     \
     do {                     \
@@ -62,6 +63,9 @@ int32_t cio_recv(cio_fd fd, void *buf, uint32_t len, int flags) { AWAIT(cio_prep
 int32_t cio_send(cio_fd fd, const void *buf, uint32_t len, int flags) {
     AWAIT(cio_prep_send(&op, fd, buf, len, flags));
 }
+int32_t cio_send_zc(cio_fd fd, const void *buf, uint32_t len, int flags) {
+    AWAIT(cio_prep_send_zc(&op, fd, buf, len, flags));
+}
 int32_t cio_recvmsg(cio_fd fd, cio_msghdr *msg, int flags) { AWAIT(cio_prep_recvmsg(&op, fd, msg, flags)); }
 int32_t cio_sendmsg(cio_fd fd, const cio_msghdr *msg, int flags) { AWAIT(cio_prep_sendmsg(&op, fd, msg, flags)); }
 int32_t cio_shutdown(cio_fd fd, int how) { AWAIT(cio_prep_shutdown(&op, fd, how)); }
@@ -94,5 +98,31 @@ int32_t cio_recv_pool(cio_fd fd, cio_bufpool *pool, int flags, uint32_t *id) {
     cio_prep_recv_pool(&op, fd, pool, flags);
     int32_t r = cio_await(&op);
     if (r > 0) *id = cio_op_buf_id(&op);
+    return r;
+}
+
+/* The wait for a free buffer (cio/bufpool.h): L1's waiter, queued on the
+ * pool, sets an event on the task's stack, which the task waits on with
+ * the deadline (the event's wait brings the scope, the cancel and the
+ * checks of a blocking call). */
+static void bufpool_woken(cio_bufpool *pool, cio_bufpool_waiter *w) {
+    (void)pool;
+    cio_event_set(w->data);
+}
+
+int cio_bufpool_wait(cio_bufpool *pool, uint64_t at) {
+    if (!pool) return -CIO_EINVAL;
+    if (!cio_task_current()) return -CIO_EPERM;
+    if (cio_task_cancelled()) return -CIO_ECANCELED;
+    cio_event ev;
+    cio_event_init(&ev, false);
+    cio_bufpool_waiter w;
+    cio_bufpool_waiter_init(&w, bufpool_woken, &ev);
+    int r = cio_bufpool_notify(pool, &w);
+    if (r != 0) return r > 0 ? 0 : r;
+    r = cio_event_wait_until(&ev, at);
+    /* Still queued after a deadline or a cancel: out before the frame goes.
+     * (-CIO_ENOENT when it was called, or let go by the loop's close.) */
+    cio_bufpool_notify_cancel(&w);
     return r;
 }

@@ -491,6 +491,60 @@ static void case_close_pending(void) {
     printf("close_pending: ok\n");
 }
 
+/* Two closes of one handle: closeA waits in a chain behind a recv, closeB is submitted while
+ * the recv waits. closeB starts closing the handle and ends the recv, which breaks the chain:
+ * closeA completes -CIO_ECANCELED without having started. The handle is closed all the same
+ * (new ops on it refused with -CIO_EBADF) and its slot, the table's only one, is free again.
+ * (Regression: closeA's cancellation made the handle live again, and closeB's end then left
+ * the slot taken for good, or in handle mode let cio_loop_close() close a later, unrelated
+ * descriptor of the same number.) */
+static void case_close_twice(void) {
+    cio_loop loop;
+    setup(&loop);
+    CHECK_EQ(cio_files_reserve(&loop, 1), 0);
+    cio_fd sv[2], s;
+    CHECK_EQ(cio_socket_pair(&loop, SOCK_STREAM, sv), 0);
+    CHECK_EQ(cio_file_fix(&loop, sv[0], &s), 0);
+    t_op rd, ca, cb, late;
+    char buf[16];
+    cio_prep_recv(&rd.op, s, buf, sizeof buf, 0);
+    cio_prep_close(&ca.op, s);
+    t_arm(&rd);
+    t_arm(&ca);
+    rd.op.flags = FX | CIO_F_LINK;
+    ca.op.flags = FX;
+    cio_op *batch[2] = {&rd.op, &ca.op};
+    CHECK_EQ(cio_submit_batch(&loop, batch, 2), 0);
+    turn(&loop);
+    CHECK_EQ(rd.finals, 0);
+    cio_prep_close(&cb.op, s);
+    cb.op.flags |= FX;
+    submit(&loop, &cb);
+    run_until_done(&loop, &cb);
+    run_until_done(&loop, &ca);
+    CHECK_EQ(rd.finals, 1);
+    CHECK_EQ(rd.res, -CIO_ECANCELED);
+    CHECK_EQ(ca.res, -CIO_ECANCELED);
+    CHECK_EQ(cb.res, 0);
+    cio_prep_recv(&late.op, s, buf, sizeof buf, 0);
+    late.op.flags |= FX;
+    CHECK_EQ(cio_submit(&loop, &late.op), -CIO_EBADF);
+    /* The one slot is free: a new handle can be fixed. */
+    cio_fd sv2[2], s2;
+    CHECK_EQ(cio_socket_pair(&loop, SOCK_STREAM, sv2), 0);
+    CHECK_EQ(cio_file_fix(&loop, sv2[0], &s2), 0);
+    if (on_mock) {
+        close_fd(&loop, sv[1]);
+        close_fd(&loop, sv2[1]);
+    } else {
+        expect_eof(sv[1]);
+        CHECK_EQ(t_close_handle(sv[1]), 0);
+        CHECK_EQ(t_close_handle(sv2[1]), 0);
+    }
+    t_close(&loop);
+    printf("close_twice: ok\n");
+}
+
 /* ---- bad input: the same answers on every backend ---- */
 
 static void case_bad_input(void) {
@@ -655,9 +709,10 @@ static void case_refused(void) {
     CHECK_EQ(s, sv[0]); /* a plain handle: the handle itself */
     t_op t;
     char buf[8];
+    static const char abc[] = "abc";
     size_t put = 0, got = 0;
     while (put < 3) { /* the mock may move fewer bytes than asked */
-        cio_prep_send(&t.op, sv[1], "abc" + put, (uint32_t)(3 - put), 0);
+        cio_prep_send(&t.op, sv[1], abc + put, (uint32_t)(3 - put), 0);
         int32_t r = do_op(&loop, &t);
         CHECK(r > 0);
         put += (size_t)r;
@@ -691,6 +746,7 @@ int main(int argc, char **argv) {
     RUN("file", case_file());
     RUN("pipe", case_pipe());
     RUN("close_pending", case_close_pending());
+    RUN("close_twice", case_close_twice());
     RUN("loop_close", case_loop_close());
     RUN("refused", case_refused());
     printf("fixed_file: ok\n");

@@ -129,7 +129,8 @@ CIO_API int cio_files_reserve(cio_loop *loop, unsigned count);
  * -CIO_EINVAL (no table reserved, `fixed` NULL), -CIO_EBADF (`fd` is not
  * an open handle, or is one of this loop's fixed handles already; not
  * checked on Windows and the mock, where a later op says so), -CIO_ENFILE
- * (every slot taken), -CIO_ENOMEM.
+ * (every slot taken), -CIO_ENOMEM, -CIO_EPERM (a loop inherited across
+ * fork()).
  */
 CIO_API int cio_file_fix(cio_loop *loop, cio_fd fd, cio_fd *fixed);
 

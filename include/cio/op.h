@@ -460,6 +460,8 @@ struct cio_op {
         } open;
         struct {
             cio_fd fd;
+            uint32_t fixed_begun_; /* cio's own, never the caller's: a close of a fixed
+                                      handle that started closing it (cio/fixed.h) */
         } close;
         struct {
             cio_fd dirfd;

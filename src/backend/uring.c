@@ -1264,14 +1264,18 @@ static const uint64_t chain_inner = OPBIT(CIO_OP_NOP) | OPBIT(CIO_OP_READ) | OPB
                                     OPBIT(CIO_OP_SEND) | OPBIT(CIO_OP_RECVMSG) | OPBIT(CIO_OP_SENDMSG);
 
 /* Whether `op` may be in a run; `inner`: with an op of the run after it
- * (its soft link then is the kernel's). */
+ * (its soft link then is the kernel's). Not inside a run: a recv, send,
+ * recvmsg or sendmsg with CIO_MSG_WAITALL, which the kernel fails on a
+ * truncated datagram even when all `len` bytes came, while cio's rule
+ * (cio__link_continues) goes on. */
 static bool chain_fits(uring *u, const cio_op *op, bool inner) {
     if (op->deadline || op->internal_.iflags || !(u->chain & OPBIT(op->opcode)) ||
         (op->flags & ~(CIO_F_LINK | CIO_F_HARDLINK)))
         return false;
     if (inner && (op->flags != CIO_F_LINK || !(chain_inner & OPBIT(op->opcode)) ||
                   ((op->opcode == CIO_OP_RECVMSG || op->opcode == CIO_OP_SENDMSG) &&
-                   (op->args.msg.flags & CIO_MSG_WAITALL))))
+                   (op->args.msg.flags & CIO_MSG_WAITALL)) ||
+                  ((op->opcode == CIO_OP_RECV || op->opcode == CIO_OP_SEND) && (op->args.sr.flags & CIO_MSG_WAITALL))))
         return false;
     cio_fd fd = op_fd(op);
     return fd < 0 || ((((uint32_t)fd < u->fdc_cap) || fdc_grow(u, fd)) && !(u->fdc[fd] & FD_CLOSING));

@@ -108,11 +108,12 @@ int cio__files_check(cio_loop *loop, const cio_op *op) {
     return ((fx & OPD_FIX_NEW) && !f) ? -CIO_EINVAL : 0;
 }
 
-int cio__files_closing(cio_loop *loop, cio_fd fd) {
+int cio__files_closing(cio_loop *loop, cio_op *op) {
     cio_files *f = files_of(loop);
     uint32_t at;
-    if (!f || state_of(f, fd, &at) != FX_LIVE) return -CIO_EBADF;
+    if (!f || state_of(f, op->args.close.fd, &at) != FX_LIVE) return -CIO_EBADF;
     set_state(f, at, FX_CLOSING);
+    op->args.close.fixed_begun_ = 1; /* this close, no other, ends the handle */
     return f->kernel ? 1 : 0;
 }
 
@@ -122,12 +123,16 @@ int32_t cio__files_done(cio_loop *loop, cio_op *op, int32_t res) {
     uint32_t at;
     if (!f) return res;
     if (fx & OPD_FIX_CLOSE) {
-        /* Only the close that started it ends it: a second close of the
-         * handle was refused at its start with -CIO_EBADF (as is a close
-         * behind cio's back: the entry stays taken, and cio does not close
-         * the number again when the loop closes). One that never ran
-         * (cancelled before it started) leaves the handle open. */
-        if (state_of(f, op->args.close.fd, &at) != FX_CLOSING || res == -CIO_EBADF) return res;
+        /* Only the close that started closing the handle ends it: not a
+         * second close of it (refused at its start with -CIO_EBADF), nor
+         * one that never started (cancelled in a broken chain while
+         * another close runs), nor a close behind cio's back (the entry
+         * stays taken, and cio does not close the number again when the
+         * loop closes). One that started but was cancelled leaves the
+         * handle open. */
+        bool begun = op->args.close.fixed_begun_ != 0;
+        op->args.close.fixed_begun_ = 0;
+        if (!begun || state_of(f, op->args.close.fd, &at) != FX_CLOSING || res == -CIO_EBADF) return res;
         if (res == -CIO_ECANCELED)
             set_state(f, at, FX_LIVE);
         else

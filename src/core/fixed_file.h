@@ -49,7 +49,7 @@ int cio__files_check(cio_loop *loop, const cio_op *op);
  * new ops. 1 when the handle is a slot of the kernel's table (no pool op
  * can name it), 0 when it is a plain handle, -CIO_EBADF when it is no live
  * fixed handle any more (an earlier close of it, in the same chain). */
-int cio__files_closing(cio_loop *loop, cio_fd fd);
+int cio__files_closing(cio_loop *loop, cio_op *op);
 
 /* A result of an op with CIO_F_FIXED_FILE (a final or a multishot one):
  * records a new handle (handle mode; -CIO_ENFILE, the handle closed, when

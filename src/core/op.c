@@ -135,8 +135,15 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
     if (next) chain_continue(loop, next, ok);
 }
 
+/* Whether a completion changes the record of fixed handles: an op that
+ * makes one or closes one. An op that only uses one stays on the fast
+ * path. */
+static inline bool fixed_record_changes(const cio_op *op) {
+    return (op->flags & CIO_F_FIXED_FILE) && (cio__opdef(op)->fixed & (OPD_FIX_NEW | OPD_FIX_CLOSE));
+}
+
 void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0 || (op->flags & CIO_F_FIXED_FILE))) {
+    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0 || fixed_record_changes(op))) {
         complete_slow(loop, op, res);
         return;
     }
@@ -150,7 +157,7 @@ void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
 }
 
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(op->flags & CIO_F_FIXED_FILE)) res = cio__files_done(loop, op, res);
+    if (CIO_UNLIKELY(fixed_record_changes(op))) res = cio__files_done(loop, op, res);
     op->res = res;
     op->flags |= CIO_F_MORE;
     if (op->cb) op->cb(loop, op);
@@ -385,7 +392,7 @@ static void start(cio_loop *loop, cio_op *op) {
         if (CIO_UNLIKELY(op->flags & CIO_F_FIXED_FILE)) {
             /* From now on the handle is not fixed for new ops. A slot of
              * the kernel's table is no descriptor: no pool op can name it. */
-            int r = cio__files_closing(loop, op->args.close.fd);
+            int r = cio__files_closing(loop, op);
             if (r != 0) {
                 if (r < 0)
                     cio__ready(loop, op, r);

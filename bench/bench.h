@@ -35,6 +35,24 @@ static inline uint64_t bench_now_ns(void) {
 #endif
 }
 
+/* CPU time the process has used so far (all its threads), in ns. On a
+ * machine where other work competes for the CPU, ops per CPU second of a
+ * single-threaded loop that never sleeps are what ops per second would be
+ * on a quiet one (bench/nop.sh reports both). */
+static inline uint64_t bench_cpu_ns(void) {
+#if defined(_WIN32)
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user)) return 0;
+    uint64_t k = ((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime;
+    uint64_t u = ((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime;
+    return (k + u) * 100u; /* 100 ns units */
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
 /* Parses a positive decimal argument; exits with a usage message otherwise,
  * since a benchmark run with a silently defaulted size is a wrong number. */
 static inline uint64_t bench_arg(const char *prog, const char *s, const char *what) {
@@ -76,6 +94,17 @@ static inline void bench_report(const char *bench, const char *impl, uint64_t ba
     printf("bench=%s impl=%s batch=%llu ops=%llu ns=%llu ops_per_s=%.0f enters=%llu\n", bench, impl,
            (unsigned long long)batch, (unsigned long long)ops, (unsigned long long)ns,
            secs > 0 ? (double)ops / secs : 0.0, (unsigned long long)enters);
+}
+
+/* bench_report's line with the CPU time of the same span added:
+ * `cpu_ns=` and `ops_per_cpu_s=`. */
+static inline void bench_report_cpu(const char *bench, const char *impl, uint64_t batch, uint64_t ops, uint64_t ns,
+                                    uint64_t enters, uint64_t cpu_ns) {
+    double secs = (double)ns / 1e9, cpu_secs = (double)cpu_ns / 1e9;
+    printf("bench=%s impl=%s batch=%llu ops=%llu ns=%llu ops_per_s=%.0f enters=%llu cpu_ns=%llu ops_per_cpu_s=%.0f\n",
+           bench, impl, (unsigned long long)batch, (unsigned long long)ops, (unsigned long long)ns,
+           secs > 0 ? (double)ops / secs : 0.0, (unsigned long long)enters, (unsigned long long)cpu_ns,
+           cpu_secs > 0 ? (double)ops / cpu_secs : 0.0);
 }
 
 #endif /* CIO_BENCH_H */

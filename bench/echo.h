@@ -96,4 +96,13 @@ static inline void echo_server_report(const char *impl, unsigned conns, uint64_t
            (unsigned long long)recvs, (unsigned long long)enters);
 }
 
+/* The same line with `cq_overflows=N` added: the cio servers' count of the
+ * times the kernel held completions back for lack of room in the CQ
+ * (cio_stats.cq_overflows), for bench/cq.sh. */
+static inline void echo_server_report_cq(const char *impl, unsigned conns, uint64_t recvs, uint64_t enters,
+                                         uint64_t cq_overflows) {
+    printf("bench=echo-server impl=%s conns=%u recvs=%llu enters=%llu cq_overflows=%llu\n", impl, conns,
+           (unsigned long long)recvs, (unsigned long long)enters, (unsigned long long)cq_overflows);
+}
+
 #endif /* CIO_BENCH_ECHO_H */

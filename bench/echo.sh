@@ -73,44 +73,14 @@ fi
 
 client_bin=$(bench_bin echo_client)
 
-# server_bin IMPL: the program that IMPL runs, as bench_has names it.
-server_bin() {
-    case $1 in
-    cio-task-*) echo echo_task ;;
-    cio-ms-*) echo echo_cio_ms ;;
-    cio-*) echo echo_cio ;;
-    uring-naive) echo echo_uring ;;
-    uring-multishot) echo echo_uring_ms ;;
-    epoll-raw) echo echo_epoll ;;
-    libuv) echo echo_uv ;;
-    libevent) echo echo_event ;;
-    tokio) echo echo_tokio ;;
-    *) die "unknown server $1" ;;
-    esac
-}
-
-# server_cmd IMPL: the command line of that server, less its CONNS.
-server_cmd() {
-    local bin
-    bin=$BUILD_DIR/bench/$(server_bin "$1")
-    case $1 in
-    # The backend is named on the cio servers' command line; CIO_BACKEND
-    # would override it (and the server would refuse to run), so it is unset.
-    cio-task-*) echo env -u CIO_BACKEND "$bin" "${1#cio-task-}" ;;
-    cio-ms-*) echo env -u CIO_BACKEND "$bin" "${1#cio-ms-}" ;;
-    cio-*) echo env -u CIO_BACKEND "$bin" "${1#cio-}" ;;
-    *) echo "$bin" ;;
-    esac
-}
-
 default_servers="cio-io_uring cio-task-io_uring cio-ms-io_uring cio-epoll cio-task-epoll cio-ms-epoll uring-naive
     uring-multishot epoll-raw libuv libevent tokio"
 impls=()
 for impl in ${SERVERS:-$default_servers}; do
-    if bench_has "$(server_bin "$impl")"; then
+    if bench_has "$(echo_server_bin "$impl")"; then
         impls+=("$impl")
     elif [[ -n ${SERVERS:-} || $impl != cio-ms-* ]]; then
-        echo "echo: $impl skipped: $BUILD_DIR/bench/$(server_bin "$impl") is not built" \
+        echo "echo: $impl skipped: $BUILD_DIR/bench/$(echo_server_bin "$impl") is not built" \
             "(see bench/CMakeLists.txt for what it needs)"
     fi
 done
@@ -137,7 +107,7 @@ done
 # one_run IMPL CONNS: one server process, one client run against it.
 one_run() {
     local -a cmd
-    read -r -a cmd <<<"$(server_cmd "$1")"
+    read -r -a cmd <<<"$(echo_server_cmd "$1")"
     echo_one_run "$1" "$2" "${cmd[@]}"
 }
 
@@ -252,7 +222,7 @@ fi
 perf_run() {
     local impl=$1 conns=$2 out=$tmp/server.out pout=$tmp/perf.out spid line
     local -a cmd
-    read -r -a cmd <<<"$(server_cmd "$impl")"
+    read -r -a cmd <<<"$(echo_server_cmd "$impl")"
     rm -f "$tmp/ctl" "$tmp/ack" "$pout"
     mkfifo "$tmp/ctl" "$tmp/ack"
     : >"$out"

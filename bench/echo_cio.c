@@ -1,7 +1,12 @@
 /*
  * bench/echo_cio.c - the echo server on cio, for bench/echo.sh.
  *
- * Usage: echo_cio BACKEND CONNS (see bench/echo.h for the protocol).
+ * Usage: echo_cio [-F] BACKEND CONNS (see bench/echo.h for the protocol).
+ * -F: fixed files (cio/fixed.h): the listener and every connection are
+ * fixed handles, and every op names them with CIO_F_FIXED_FILE (on
+ * io_uring, slots of the ring's registered table). TCP_NODELAY is set on
+ * the listener, whose connections inherit it (a fixed handle takes no
+ * setsockopt).
  *
  * Written the way cio is meant to be used: every connection is one struct
  * that embeds its ops (a receive and a send), each op carries the
@@ -32,6 +37,7 @@ typedef struct server {
     unsigned accepted;
     unsigned open;     /* accepted and not yet closed */
     uint64_t recvs;    /* receives that brought data */
+    uint8_t fixed;     /* -F: CIO_F_FIXED_FILE, set on every op; else 0 */
 } server;
 
 typedef struct conn {
@@ -52,9 +58,12 @@ static void fail(const char *what, int err) {
     exit(1);
 }
 
+static uint8_t fixed_flag; /* server.fixed, for the ops of every connection */
+
 static void submit(cio_loop *loop, cio_op *op, cio_cb cb, void *data, const char *what) {
     op->cb = cb;
     op->data = data;
+    op->flags |= fixed_flag;
     int r = cio_submit(loop, op);
     if (r < 0) fail(what, r);
 }
@@ -139,7 +148,7 @@ static void on_accept(cio_loop *loop, cio_op *op) {
     if (!c) fail("calloc", -CIO_ENOMEM);
     c->srv = s;
     c->fd = cio_op_fd(op);
-    echo_nodelay(c->fd);
+    if (!s->fixed) echo_nodelay(c->fd);
     s->accepted++;
     s->open++;
     start_recv(loop, c);
@@ -155,17 +164,31 @@ static void on_accept(cio_loop *loop, cio_op *op) {
 }
 
 int main(int argc, char **argv) {
-    const char *usage = "BACKEND CONNS";
+    const char *usage = "[-F] BACKEND CONNS";
+    static server s; /* the loop is large; keep it off the stack */
+    if (argc == 4 && strcmp(argv[1], "-F") == 0) {
+        s.fixed = CIO_F_FIXED_FILE;
+        argv++;
+        argc--;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: %s %s\n", argv[0], usage);
         return 2;
     }
-    static server s; /* the loop is large; keep it off the stack */
     cio_backend_kind kind = bench_backend(argv[0], argv[1]);
     s.conns = echo_conns_arg(argv[0], argv[2], usage);
     s.lfd = echo_listen(s.conns < 128 ? 128 : (int)s.conns);
     /* Two ops per connection, and the accept: the default ring has room. */
     bench_loop_init(argv[0], &s.loop, kind, 0);
+    if (s.fixed) {
+        echo_nodelay(s.lfd);
+        int r = cio_files_reserve(&s.loop, s.conns + 1);
+        if (r < 0) fail("cio_files_reserve", r);
+        if ((r = cio_file_fix(&s.loop, s.lfd, &s.lfd)) < 0) fail("cio_file_fix", r);
+        fixed_flag = s.fixed;
+        fprintf(stderr, "echo_cio: fixed files, %s\n",
+                cio_files_registered(&s.loop) ? "registered with the kernel" : "plain handles");
+    }
 
     cio_prep_accept(&s.accept_op, s.lfd, NULL, NULL, CIO_SOCK_CLOEXEC);
     submit(&s.loop, &s.accept_op, on_accept, &s, "submit accept");
@@ -180,7 +203,7 @@ int main(int argc, char **argv) {
     cio_stats st;
     cio_loop_stats(&s.loop, &st);
     char impl[32];
-    snprintf(impl, sizeof impl, "cio-%s", cio_backend_name(kind));
-    echo_server_report(impl, s.conns, s.recvs, st.enters);
+    snprintf(impl, sizeof impl, "cio-%s%s", cio_backend_name(kind), s.fixed ? "-F" : "");
+    echo_server_report_cq(impl, s.conns, s.recvs, st.enters, st.cq_overflows);
     return cio_loop_close(&s.loop) == 0 ? 0 : 1;
 }

@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
     cio_loop_stats(&s.loop, &st);
     char impl[32];
     snprintf(impl, sizeof impl, "cio-ms-%s", cio_backend_name(kind));
-    echo_server_report(impl, s.conns, s.recvs, st.enters);
+    echo_server_report_cq(impl, s.conns, s.recvs, st.enters, st.cq_overflows);
     if ((r = cio_bufpool_destroy(s.pool)) < 0) fail("cio_bufpool_destroy", r);
     return cio_loop_close(&s.loop) == 0 ? 0 : 1;
 }

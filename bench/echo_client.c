@@ -28,7 +28,11 @@
  * - ECHO_PERF_CTL=FIFO ECHO_PERF_ACK=FIFO: `perf stat -D -1 --control
  *   fifo:CTL,ACK` counting the server's system calls is told to enable its
  *   counters right before the window and to disable them right after, so
- *   that connecting and the warm-up are not counted.
+ *   that connecting and the warm-up are not counted;
+ * - ECHO_HOLD=1 (bench/idle_mem.sh): once every connection has made its
+ *   warm-up round trip, the client prints `held conns=N` on stdout and
+ *   waits, every connection open and idle, until a line (or the end) comes
+ *   on its stdin: meanwhile the script reads the server's memory.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -210,6 +214,14 @@ int main(int argc, char **argv) {
         echo_nodelay(cs[i].fd);
     }
     for (unsigned i = 0; i < nconns; i++) round_trip(&cs[i]); /* warm-up, untimed */
+    const char *hold = getenv("ECHO_HOLD");
+    if (hold && *hold && strcmp(hold, "0") != 0) {
+        printf("held conns=%u\n", nconns);
+        fflush(stdout);
+        char go[16];
+        while (read(0, go, sizeof go) < 0 && errno == EINTR) {
+        }
+    }
 
     const char *spid = getenv("ECHO_SERVER_PID");
     long server_pid = spid ? strtol(spid, NULL, 10) : 0;

@@ -12,6 +12,11 @@
  * receive reach the kernel in separate submissions, where the callback
  * server posts both together; that difference is part of what is
  * measured.
+ *
+ * ECHO_TASK_BUF=3072 gives each task a 3 KiB buffer instead of 4 KiB
+ * (bench/idle_mem.sh): a parked task's frames and the task struct take
+ * the top of its stack, so a 4 KiB buffer below them reaches into a
+ * second page, and a 3 KiB one does not.
  */
 #include <cio.h>
 #include <stdio.h>
@@ -37,11 +42,9 @@ static void fail(const char *what, int err) {
     exit(1);
 }
 
-static intptr_t serve(void *arg) {
-    cio_fd fd = (cio_fd)(intptr_t)arg;
-    char buf[ECHO_BUF];
+static intptr_t serve_with(cio_fd fd, char *buf, uint32_t size) {
     int32_t n;
-    while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0) {
+    while ((n = cio_recv(fd, buf, size, 0)) > 0) {
         srv.recvs++;
         for (int32_t off = 0; off < n;) {
             int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
@@ -56,16 +59,28 @@ static intptr_t serve(void *arg) {
     return 0;
 }
 
+static intptr_t serve(void *arg) {
+    char buf[ECHO_BUF];
+    return serve_with((cio_fd)(intptr_t)arg, buf, sizeof buf);
+}
+
+static intptr_t serve_3k(void *arg) {
+    char buf[3072];
+    return serve_with((cio_fd)(intptr_t)arg, buf, sizeof buf);
+}
+
 static intptr_t acceptor(void *arg) {
     (void)arg;
     cio_loop *loop = cio_task_loop();
+    const char *small = getenv("ECHO_TASK_BUF");
+    cio_task_fn fn = small && strcmp(small, "3072") == 0 ? serve_3k : serve;
     while (srv.accepted < srv.conns) {
         intptr_t fd = cio_accept(srv.lfd, NULL, NULL, CIO_SOCK_CLOEXEC); /* a handle, or an error */
         if (fd < 0) fail("accept", (int)fd);
         echo_nodelay((cio_fd)fd);
         srv.accepted++;
         srv.open++;
-        int r = cio_task_spawn(loop, serve, (void *)(intptr_t)fd, &(cio_task_options){.detached = true}, NULL);
+        int r = cio_task_spawn(loop, fn, (void *)(intptr_t)fd, &(cio_task_options){.detached = true}, NULL);
         if (r < 0) fail("cio_task_spawn", r);
     }
     int32_t r = cio_close(srv.lfd);
@@ -99,6 +114,6 @@ int main(int argc, char **argv) {
     cio_loop_stats(&loop, &st);
     char impl[32];
     snprintf(impl, sizeof impl, "cio-task-%s", cio_backend_name(kind));
-    echo_server_report(impl, srv.conns, srv.recvs, st.enters);
+    echo_server_report_cq(impl, srv.conns, srv.recvs, st.enters, st.cq_overflows);
     return cio_loop_close(&loop) == 0 ? 0 : 1;
 }

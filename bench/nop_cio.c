@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
     if (!ops) return 1;
     ctx c = {.total = total};
 
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     for (uint64_t i = 0; i < batch && c.issued < total; i++) {
         cio_prep_nop(&ops[i]);
         ops[i].cb = on_nop;
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
         }
     }
     r = cio_loop_run(&loop, CIO_RUN_DEFAULT);
-    uint64_t ns = bench_now_ns() - t0;
+    uint64_t ns = bench_now_ns() - t0, cpu = bench_cpu_ns() - c0;
     if (r != 0 || c.completed != total) {
         fprintf(stderr, "nop_cio: run returned %d after %llu of %llu ops\n", r,
                 (unsigned long long)c.completed, (unsigned long long)total);
@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     }
     char impl[32];
     snprintf(impl, sizeof impl, "cio-%s", cio_backend_name(kind));
-    bench_report("nop", impl, batch, c.completed, ns, st.enters);
+    bench_report_cpu("nop", impl, batch, c.completed, ns, st.enters, cpu);
     r = cio_loop_close(&loop);
     free(ops);
     return r == 0 ? 0 : 1;

@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     if (!ops) return 1;
     uint64_t enters = 0;
 
-    uint64_t t0 = bench_now_ns();
+    uint64_t t0 = bench_now_ns(), c0 = bench_cpu_ns();
     for (uint64_t i = 0; i < batch && c.issued < total; i++) {
         ops[i] = (raw_op){.cb = on_nop, .c = &c};
         c.issued++;
@@ -118,9 +118,9 @@ int main(int argc, char **argv) {
         }
         io_uring_cq_advance(&c.ring, seen);
     }
-    uint64_t ns = bench_now_ns() - t0;
+    uint64_t ns = bench_now_ns() - t0, cpu = bench_cpu_ns() - c0;
 
-    bench_report("nop", "liburing", batch, c.completed, ns, enters);
+    bench_report_cpu("nop", "liburing", batch, c.completed, ns, enters, cpu);
     free(ops);
     io_uring_queue_exit(&c.ring);
     return 0;

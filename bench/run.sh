@@ -27,6 +27,8 @@ pkg-config --exists libevent_core 2>/dev/null || install_anchor libevent-dev "th
 [[ -x /usr/bin/cargo ]] || install_anchor cargo "the echo scenario's tokio anchor"
 compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null || install_anchor librust-tokio-dev "the echo scenario's tokio anchor"
 command -v perf >/dev/null || install_anchor linux-perf "the echo scenario's system call counts"
+command -v fio >/dev/null || install_anchor fio "the fileread scenario's fio anchors"
+command -v jq >/dev/null || install_anchor jq "the fileread scenario's fio anchors (fio's JSON output)"
 command -v gnuplot >/dev/null || install_anchor gnuplot-nox "the plots"
 # Boost ships no pkg-config file; its header is what the build looks for.
 [[ -f /usr/include/boost/context/detail/fcontext.hpp ]] ||

@@ -113,6 +113,44 @@ HEAD
     rm -f "$tmp"
 }
 
+# echo_server_bin IMPL: the program (in $BUILD_DIR/bench) that runs the echo
+# server IMPL, by the names bench/echo.sh, idle_mem.sh and cq.sh use.
+echo_server_bin() {
+    case $1 in
+    cio-task-* | cio-task3k-*) echo echo_task ;;
+    cio-ms-*) echo echo_cio_ms ;;
+    cio-1buf-*) echo echo_cio1 ;;
+    cio-*) echo echo_cio ;;
+    uring-naive) echo echo_uring ;;
+    uring-multishot) echo echo_uring_ms ;;
+    epoll-raw) echo echo_epoll ;;
+    libuv) echo echo_uv ;;
+    libevent) echo echo_event ;;
+    tokio) echo echo_tokio ;;
+    *) die "unknown server $1" ;;
+    esac
+}
+
+# echo_server_cmd IMPL: that server's command line, less its CONNS. The
+# backend is named on the cio servers' command line; CIO_BACKEND would
+# override it (and the server would refuse to run), so it is unset.
+# ECHO_POOL_BUFS, when set, sizes the multishot servers' pools (their
+# ECHO_BUFS; by default they hold two buffers per connection).
+echo_server_cmd() {
+    local bin pool=()
+    bin=$BUILD_DIR/bench/$(echo_server_bin "$1")
+    [[ -z ${ECHO_POOL_BUFS:-} ]] || pool=(ECHO_BUFS="$ECHO_POOL_BUFS")
+    case $1 in
+    cio-task3k-*) echo env -u CIO_BACKEND ECHO_TASK_BUF=3072 "$bin" "${1#cio-task3k-}" ;;
+    cio-task-*) echo env -u CIO_BACKEND "$bin" "${1#cio-task-}" ;;
+    cio-ms-*) echo env -u CIO_BACKEND "${pool[@]}" "$bin" "${1#cio-ms-}" ;;
+    cio-1buf-*) echo env -u CIO_BACKEND "$bin" "${1#cio-1buf-}" ;;
+    cio-*) echo env -u CIO_BACKEND "$bin" "${1#cio-}" ;;
+    uring-multishot) echo env "${pool[@]}" "$bin" ;;
+    *) echo "$bin" ;;
+    esac
+}
+
 # echo_one_run NAME CONNS SERVER_CMD...: starts one echo server (it prints
 # "port=N" once it listens and a "bench=echo-server ... enters=N" line when
 # done), runs the client against it with CONNS connections, and prints

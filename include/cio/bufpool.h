@@ -57,9 +57,14 @@
  *     void on_refill(cio_bufpool *pool, cio_bufpool_waiter *w) {
  *         conn *c = w->data;
  *         cio_prep_recv_pool(&c->op, c->fd, pool, 0);   // submit it again
- *         c->op.flags |= CIO_F_MULTISHOT;
- *         cio_submit(c->loop, &c->op);
+ *         c->op.flags |= CIO_F_MULTISHOT;               // (| CIO_F_FIXED_FILE for a
+ *         c->op.cb = on_recv;                           //  fixed handle: prep clears flags)
+ *         c->op.data = c;
+ *         if (cio_submit(c->loop, &c->op) < 0) conn_close(c);  // e.g. closing already
  *     }
+ *
+ * A connection closed while its waiter is queued takes it out first:
+ * cio_bufpool_notify_cancel(pool, &c->waiter).
  *
  * Threads: a pool belongs to the loop it was made for; every function here
  * is for that loop's thread only (its callbacks and tasks included).

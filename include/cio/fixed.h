@@ -75,7 +75,17 @@
  * (-CIO_ECANCELED, or their own result), then the close, and the peer of
  * a socket sees the end of the stream. From the close's submission on the
  * handle is no longer fixed (new ops on it get -CIO_EBADF); its slot is
- * free again once the close has completed.
+ * free again once the close has completed. One exception, as for any
+ * close: a zero-copy send whose bytes are queued already may complete
+ * after the close (cio_prep_send_zc() in cio/op.h); free such an op and
+ * its buffer after its own completion, not the close's.
+ *
+ * Socket options and names (cio/socket.h) take plain handles only: set
+ * options (SO_LINGER, TCP_NODELAY, ...) on a socket before cio_file_fix(),
+ * and for connections, accept them without the flag, set their options,
+ * then fix them (on Linux an accepted connection also inherits most
+ * options set on its listener). Link chains with a fixed handle in them
+ * run op by op in the core (CIO_F_LINK in cio/op.h), not as kernel links.
  *
  * Multishot accept with the flag: on io_uring cio arms one accept per
  * connection (the kernel's multishot accept would pick slots itself, and
@@ -104,7 +114,8 @@ extern "C" {
 /*
  * cio_files_reserve - give the loop a table of `count` fixed handles.
  *
- * Once per loop, before any other call of this section. On io_uring it
+ * Once per loop, before any other call of this fixed-files section (the
+ * fixed buffers below need no table). On io_uring it
  * registers a sparse file table of `count` slots with the ring (memory the
  * kernel charges to the process); elsewhere, and where the kernel refuses
  * the table, it allocates cio's own record of `count` handles. Fixed
@@ -178,6 +189,10 @@ CIO_API bool cio_files_registered(const cio_loop *loop);
  * poll, IOCP and the mock the ops are plain reads, writes and sends of the
  * same memory, and registering only records the table for the checks, so
  * a program behaves the same everywhere.
+ *
+ * O_DIRECT files want what they always want: buffers, lengths and offsets
+ * aligned to the device's logical block size (4096 is safe), e.g. buffers
+ * from aligned_alloc(4096, ...); registering changes nothing there.
  *
  * The buffers stay the caller's memory: cio keeps a copy of the array of
  * cio_iovec (not of the bytes), and the caller must keep the buffers

@@ -259,14 +259,22 @@ CIO_API void cio_loop_stop(cio_loop *loop);
  * -CIO_ENOENT (the cancel or timer target is not in flight), -CIO_ENOTSUP
  * (the op does not exist on this platform), -CIO_ECANCELED (the loop is
  * closing), -CIO_EINVAL for a loop that is not set up or closed, -CIO_EPERM
- * for a loop inherited across fork().
+ * for a loop inherited across fork(). With the registered resources of
+ * cio/fixed.h also: -CIO_EBADF (CIO_F_FIXED_FILE on a handle that is not
+ * a live fixed handle of this loop), -CIO_EINVAL (CIO_F_FIXED_FILE on an
+ * opcode that does not take it, or a new fixed handle without a table),
+ * -CIO_EFAULT (a fixed-buffer range outside its registered buffer, or
+ * none registered).
  */
 CIO_API int cio_submit(cio_loop *loop, cio_op *op);
 
 /*
  * cio_submit_batch - hand `n` ops to the loop at once, in order.
  *
- * CIO_F_LINK and CIO_F_HARDLINK chain an op to the next one in the array.
+ * CIO_F_LINK and CIO_F_HARDLINK chain an op to the next one in the array;
+ * an op without either ends its chain, so one batch may hold several
+ * independent chains (and single ops). Either flag on the last op of the
+ * batch, or outside a batch, is -CIO_EINVAL.
  * Every op is checked first: on an error none of them is taken, the error
  * is returned as in cio_submit(), and the offending op's `res` holds it
  * (except an op already in flight, -CIO_EALREADY: that one is untouched).

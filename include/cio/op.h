@@ -126,7 +126,8 @@ enum cio_opcode {
  *   callback). Results, order and the rules above are the same as on the
  *   other backends. What the kernel cannot run so stays the core's, op by
  *   op: hard links, ops with a deadline, multishot ops, fixed handles,
- *   closes, opens, polls, posts, splices and what runs on the pool.
+ *   zero-copy sends, reads and writes of fixed buffers, closes, opens,
+ *   polls, posts, splices and what runs on the pool.
  *   Cancelling an op that waits in a chain (cio_cancel, CIO_OP_CANCEL, the
  *   loop's close) ends it with -CIO_ECANCELED without running it; on
  *   io_uring cio then stops the op the chain waits behind and issues it
@@ -1444,7 +1445,9 @@ static inline void cio_prep_copy_range(cio_op *op, cio_fd fd_in, uint64_t off_in
  * io_uring with CIO_URING_DISABLE=send_zc in the environment, epoll,
  * poll, IOCP, the mock, a socket the kernel cannot send from user pages
  * such as AF_UNIX) the op is a plain copying send, with the same result.
- * `flags`, errors and link rules are those of cio_prep_send().
+ * `flags`, errors and link rules are those of cio_prep_send(). Link
+ * chains with a zero-copy send in them run op by op in the core (the next
+ * op waits for the buffer to be released), not as kernel links.
  */
 #define CIO_ZC_FIXED 0x1u  /* args.sr.zc: the buffer is a registered one (cio_prep_send_zc_fixed) */
 #define CIO_ZC_COPIED 0x2u /* args.sr.zc, args.msg.zc: set by cio; see cio_op_zc_copied() */
@@ -1479,8 +1482,9 @@ static inline void cio_prep_send_zc_fixed(cio_op *op, cio_fd fd, const void *buf
 
 /*
  * cio_op_zc_copied - in the completion callback of a send_zc or
- * sendmsg_zc with op->res > 0 (or after cio_send_zc() in a task, on its
- * op): true when the bytes were copied after all. That is so where the
+ * sendmsg_zc with op->res > 0 (or in a task after cio_await() of such an
+ * op: cio_send_zc() does not show its op): true when the bytes were
+ * copied after all. That is so where the
  * send was a plain one (see above), and on io_uring from Linux 6.2 when
  * the kernel reports that it copied (IORING_SEND_ZC_REPORT_USAGE:
  * loopback, a device that cannot send from user pages). False when the
@@ -1500,8 +1504,10 @@ static inline bool cio_op_zc_copied(const cio_op *op) {
  * cio_buffers_register() (cio/fixed.h). [buf, buf + len) must lie inside
  * it, else cio_submit() refuses the op with -CIO_EFAULT (also when no
  * buffers are registered), on every backend, before anything is done.
- * Results, offsets and errors are those of cio_prep_read() and
- * cio_prep_write(). On io_uring the kernel uses the pages it pinned at
+ * Results, offsets, errors and link rules are those of cio_prep_read() and
+ * cio_prep_write() (a short read_fixed, at the end of a file, completes
+ * with its byte count and breaks a soft link after it, so that a linked
+ * write of the block does not run). On io_uring the kernel uses the pages it pinned at
  * registration (IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED), which
  * saves pinning them for every op, most of all for O_DIRECT files;
  * elsewhere these are plain reads and writes.

@@ -132,8 +132,12 @@ static inline const cio_core *cio__ccore(const cio_loop *loop) {
 
 /* ---- what the core offers backends ---- */
 
-/* The final completion of `op` with `res`: callback, then its link chain. */
-void cio__complete(cio_loop *loop, cio_op *op, int32_t res);
+/* The final completion of `op` with `res`: callback, then its link chain.
+ * The common case (no chain, no deadline, no pool, no fixed-handle record
+ * to change, res >= 0) is inline, since the backends call it once per
+ * completion from their reap loops; the rest is cio__complete_slow(). */
+void cio__complete_slow(cio_loop *loop, cio_op *op, int32_t res);
+static inline void cio__complete(cio_loop *loop, cio_op *op, int32_t res); /* below the macros */
 
 /* A non-final completion of a multishot op (CIO_F_MORE set for the callback). */
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res);
@@ -286,6 +290,27 @@ void __tsan_release(void *addr);
 #define CIO_NOINLINE
 #define CIO_ALWAYS_INLINE inline
 #endif
+
+/* Whether a completion changes the record of fixed handles: an op that
+ * makes one or closes one. An op that only uses one stays on the fast
+ * path. */
+static inline bool cio__fixed_record_changes(const cio_op *op) {
+    return (op->flags & CIO_F_FIXED_FILE) && (cio__opdef(op)->fixed & (OPD_FIX_NEW | OPD_FIX_CLOSE));
+}
+
+static inline void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
+    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0 || cio__fixed_record_changes(op))) {
+        cio__complete_slow(loop, op, res);
+        return;
+    }
+    cio_core *c = cio__core(loop);
+    op->internal_.state = OP_IDLE;
+    op->flags &= (uint8_t)~CIO_F_MORE;
+    op->res = res;
+    c->active--;
+    c->stats.ops_completed++;
+    if (op->cb) op->cb(loop, op);
+}
 
 /* Fires the timers that are due at core->now and enforces core deadlines. */
 void cio__timers_expire(cio_loop *loop);

@@ -101,7 +101,7 @@ static CIO_NOINLINE void accel_done(cio_core *c, cio_op *op) {
 /* Everything a final completion may involve besides the callback: a
  * deadline still in the heap, a timeout to report, a chain to continue,
  * an accept to hold back. */
-static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
+void cio__complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
     if (op->internal_.iflags & IF_CLOSE_HELD) { /* its turn now: see close_after_pool */
         op->internal_.iflags &= (uint8_t)~IF_CLOSE_HELD;
@@ -135,29 +135,8 @@ static CIO_NOINLINE void complete_slow(cio_loop *loop, cio_op *op, int32_t res) 
     if (next) chain_continue(loop, next, ok);
 }
 
-/* Whether a completion changes the record of fixed handles: an op that
- * makes one or closes one. An op that only uses one stays on the fast
- * path. */
-static inline bool fixed_record_changes(const cio_op *op) {
-    return (op->flags & CIO_F_FIXED_FILE) && (cio__opdef(op)->fixed & (OPD_FIX_NEW | OPD_FIX_CLOSE));
-}
-
-void cio__complete(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(op->internal_.iflags || op->internal_.link || res < 0 || fixed_record_changes(op))) {
-        complete_slow(loop, op, res);
-        return;
-    }
-    cio_core *c = cio__core(loop);
-    op->internal_.state = OP_IDLE;
-    op->flags &= (uint8_t)~CIO_F_MORE;
-    op->res = res;
-    c->active--;
-    c->stats.ops_completed++;
-    if (op->cb) op->cb(loop, op);
-}
-
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res) {
-    if (CIO_UNLIKELY(fixed_record_changes(op))) res = cio__files_done(loop, op, res);
+    if (CIO_UNLIKELY(cio__fixed_record_changes(op))) res = cio__files_done(loop, op, res);
     op->res = res;
     op->flags |= CIO_F_MORE;
     if (op->cb) op->cb(loop, op);

@@ -17,6 +17,14 @@
  * (bench/idle_mem.sh): a parked task's frames and the task struct take
  * the top of its stack, so a 4 KiB buffer below them reaches into a
  * second page, and a 3 KiB one does not.
+ *
+ * ECHO_TASK_BUF=pool holds no buffer while a task waits: each task
+ * receives with cio_recv_pool() from one pool of 4 KiB buffers shared by
+ * all (ECHO_BUFS of them, default 256), sends from the buffer it was
+ * handed and puts it back; a task that finds the pool dry waits for a
+ * buffer with cio_bufpool_wait(). Its stacks are 64 KiB
+ * (ECHO_TASK_STACK_KIB): an idle task touches one page of stack, and
+ * smaller mappings put more stacks under each page-table page.
  */
 #include <cio.h>
 #include <stdio.h>
@@ -69,18 +77,58 @@ static intptr_t serve_3k(void *arg) {
     return serve_with((cio_fd)(intptr_t)arg, buf, sizeof buf);
 }
 
+static cio_bufpool *pool;
+
+static intptr_t serve_pool(void *arg) {
+    cio_fd fd = (cio_fd)(intptr_t)arg;
+    int32_t n;
+    uint32_t id;
+    for (;;) {
+        n = cio_recv_pool(fd, pool, 0, &id);
+        if (n == -CIO_ENOBUFS) {
+            int r = cio_bufpool_wait(pool, 0);
+            if (r < 0) fail("cio_bufpool_wait", r);
+            continue;
+        }
+        if (n <= 0) break;
+        srv.recvs++;
+        const char *buf = cio_bufpool_buf(pool, id);
+        for (int32_t off = 0; off < n;) {
+            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
+            if (s < 0) fail("send", s);
+            off += s;
+        }
+        int r = cio_bufpool_put(pool, id);
+        if (r < 0) fail("cio_bufpool_put", r);
+    }
+    if (n < 0) fail("recv_pool", n);
+    int32_t r = cio_close(fd);
+    if (r < 0) fail("close", r);
+    srv.open--;
+    return 0;
+}
+
 static intptr_t acceptor(void *arg) {
     (void)arg;
     cio_loop *loop = cio_task_loop();
-    const char *small = getenv("ECHO_TASK_BUF");
-    cio_task_fn fn = small && strcmp(small, "3072") == 0 ? serve_3k : serve;
+    const char *mode = getenv("ECHO_TASK_BUF");
+    cio_task_fn fn = serve;
+    cio_task_options opts = {.detached = true};
+    if (mode && strcmp(mode, "3072") == 0) fn = serve_3k;
+    if (mode && strcmp(mode, "pool") == 0) {
+        const char *bufs = getenv("ECHO_BUFS"), *kib = getenv("ECHO_TASK_STACK_KIB");
+        int r = cio_bufpool_create(loop, bufs ? (uint32_t)strtoul(bufs, NULL, 10) : 256, ECHO_BUF, &pool);
+        if (r < 0) fail("cio_bufpool_create", r);
+        fn = serve_pool;
+        opts.stack_size = (kib ? strtoul(kib, NULL, 10) : 64) * 1024;
+    }
     while (srv.accepted < srv.conns) {
         intptr_t fd = cio_accept(srv.lfd, NULL, NULL, CIO_SOCK_CLOEXEC); /* a handle, or an error */
         if (fd < 0) fail("accept", (int)fd);
         echo_nodelay((cio_fd)fd);
         srv.accepted++;
         srv.open++;
-        int r = cio_task_spawn(loop, fn, (void *)(intptr_t)fd, &(cio_task_options){.detached = true}, NULL);
+        int r = cio_task_spawn(loop, fn, (void *)(intptr_t)fd, &opts, NULL);
         if (r < 0) fail("cio_task_spawn", r);
     }
     int32_t r = cio_close(srv.lfd);
@@ -113,7 +161,7 @@ int main(int argc, char **argv) {
     cio_stats st;
     cio_loop_stats(&loop, &st);
     char impl[32];
-    snprintf(impl, sizeof impl, "cio-task-%s", cio_backend_name(kind));
+    snprintf(impl, sizeof impl, "cio-task%s-%s", pool ? "pool" : "", cio_backend_name(kind));
     echo_server_report_cq(impl, srv.conns, srv.recvs, st.enters, st.cq_overflows);
     return cio_loop_close(&loop) == 0 ? 0 : 1;
 }

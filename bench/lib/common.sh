@@ -117,7 +117,7 @@ HEAD
 # server IMPL, by the names bench/echo.sh, idle_mem.sh and cq.sh use.
 echo_server_bin() {
     case $1 in
-    cio-task-* | cio-task3k-*) echo echo_task ;;
+    cio-task-* | cio-task3k-* | cio-taskpool-*) echo echo_task ;;
     cio-ms-*) echo echo_cio_ms ;;
     cio-1buf-*) echo echo_cio1 ;;
     cio-*) echo echo_cio ;;
@@ -134,14 +134,16 @@ echo_server_bin() {
 # echo_server_cmd IMPL: that server's command line, less its CONNS. The
 # backend is named on the cio servers' command line; CIO_BACKEND would
 # override it (and the server would refuse to run), so it is unset.
-# ECHO_POOL_BUFS, when set, sizes the multishot servers' pools (their
-# ECHO_BUFS; by default they hold two buffers per connection).
+# ECHO_POOL_BUFS, when set, sizes the pool servers' pools (their ECHO_BUFS;
+# by default the multishot ones hold two buffers per connection, the task
+# one 256).
 echo_server_cmd() {
     local bin pool=()
     bin=$BUILD_DIR/bench/$(echo_server_bin "$1")
     [[ -z ${ECHO_POOL_BUFS:-} ]] || pool=(ECHO_BUFS="$ECHO_POOL_BUFS")
     case $1 in
     cio-task3k-*) echo env -u CIO_BACKEND ECHO_TASK_BUF=3072 "$bin" "${1#cio-task3k-}" ;;
+    cio-taskpool-*) echo env -u CIO_BACKEND ECHO_TASK_BUF=pool "${pool[@]}" "$bin" "${1#cio-taskpool-}" ;;
     cio-task-*) echo env -u CIO_BACKEND "$bin" "${1#cio-task-}" ;;
     cio-ms-*) echo env -u CIO_BACKEND "${pool[@]}" "$bin" "${1#cio-ms-}" ;;
     cio-1buf-*) echo env -u CIO_BACKEND "$bin" "${1#cio-1buf-}" ;;

@@ -55,6 +55,11 @@ enum {
 #define RD_QUIET_OUT (1u << RD_Q_OUT) /* no room to send */
 #define RD_TYPE_KNOWN 4u
 #define RD_TYPE_STREAM 8u
+#define RD_FULL_IN 0x20u /* a stream's receive of this dispatch filled its buffer */
+
+/* How many receives after full ones park untried once such a try found
+ * nothing, before one is tried again to see whether that still holds. */
+#define RD_FULL_SKIPS 15u
 
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -427,11 +432,12 @@ static void forget_past(cio_loop *loop, int fd) {
     cio_rd *rd = cio__rd(loop);
     if (fd > rd->max_fd_used || (unsigned)fd >= rd->nhandles) return;
     cio_rd_handle *h = &rd->handles[fd];
-    if (!(h->want | h->registered | h->slot | h->kind | h->quiet)) return;
+    if (!(h->want | h->registered | h->slot | h->kind | h->quiet | h->full_skips)) return;
     rd->mux->forget(loop, fd, h);
     h->want = 0;
     h->kind = RD_K_UNKNOWN;
     h->quiet = 0;
+    h->full_skips = 0;
 }
 
 /* Notes what a try that returned `r` of the `asked` bytes says of the next
@@ -447,9 +453,9 @@ static void note_quiet(cio_rd_handle *h, const cio_op *op, int32_t r, size_t ask
         h->quiet |= rx ? RD_QUIET_IN : RD_QUIET_OUT;
         return;
     }
-    if (r <= 0 || (size_t)r >= asked) return;
+    if (r <= 0) return;
     if (!rx) {
-        h->quiet |= RD_QUIET_OUT;
+        if ((size_t)r < asked) h->quiet |= RD_QUIET_OUT;
         return;
     }
     if (cio__op_msg_flags(op) & (MSG_PEEK | MSG_OOB)) return; /* what was seen is still queued */
@@ -460,7 +466,7 @@ static void note_quiet(cio_rd_handle *h, const cio_op *op, int32_t r, size_t ask
         if (getsockopt(cio__op_file(op), SOL_SOCKET, SO_TYPE, &type, &len) < 0) return;
         h->quiet |= RD_TYPE_KNOWN | (type == SOCK_STREAM ? RD_TYPE_STREAM : 0);
     }
-    if (h->quiet & RD_TYPE_STREAM) h->quiet |= RD_QUIET_IN;
+    if (h->quiet & RD_TYPE_STREAM) h->quiet |= (size_t)r < asked ? RD_QUIET_IN : RD_FULL_IN;
 }
 
 /* Whether `op`, submitted on `fd` to go to the FIFO `q`, is the op that the
@@ -473,15 +479,30 @@ static bool trusted_park(const cio_rd *rd, int fd, const cio_op *op, int q) {
     return fd == rd->disp_fd && q < RD_Q_POLL && op == rd->disp_done[q];
 }
 
-/* Whether the first try of `op` (trusted_park) is known to fail: a try of
- * the dispatch under way found nothing to receive (or no room to send).
- * The op then parks untried: the watch is armed for levels, so it reports
- * the handle as soon as it is ready; a wrong guess costs a wait, never a
- * wake-up. Only for a trusted park: a try on another file could have
- * failed at once (a receive on a pipe). Not for an op whose caller wants
- * its EAGAIN. */
-static bool skip_try(const cio_rd_handle *h, const cio_op *op, int q) {
-    return (h->quiet & (1u << q)) && !wants_eagain(op);
+/* Whether the first try of `op` (trusted_park) is known, or likely, to
+ * fail. Known: a try of the dispatch under way found nothing to receive
+ * (or no room to send). Likely: a stream's receive of this dispatch
+ * filled its buffer, and on this handle the last receive tried right
+ * after a full one found nothing (learn_full): a peer whose messages are
+ * the size of the buffer (a 4 KiB echo), where a try costs a recv that
+ * says EAGAIN per message. A bulk stream, whose next receive finds more,
+ * is tried again after RD_FULL_SKIPS skips and then keeps trying. The op
+ * parks untried: the watch is armed for levels, so it reports the handle
+ * as soon as it is ready; a wrong guess costs a wait, never a wake-up.
+ * Only for a trusted park: a try on another file could have failed at
+ * once (a receive on a pipe). Not for an op whose caller wants its
+ * EAGAIN. */
+static bool skip_try(cio_rd_handle *h, const cio_op *op, int q) {
+    if (wants_eagain(op)) return false;
+    if (h->quiet & (1u << q)) return true;
+    if (q != RD_Q_IN || !(h->quiet & RD_FULL_IN) || !h->full_skips) return false;
+    h->full_skips--;
+    return true;
+}
+
+/* What a receive tried right after a full one found (see skip_try). */
+static void learn_full(cio_rd_handle *h, int32_t res) {
+    h->full_skips = res == -CIO_EAGAIN ? RD_FULL_SKIPS : 0;
 }
 
 /* ---- receives into a buffer pool (cio/bufpool.h) ---- */
@@ -673,6 +694,7 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
             h->gen++;
             h->kind = RD_K_UNKNOWN;
             h->quiet = 0;
+            h->full_skips = 0;
         }
         return -CIO_ENOTSUP; /* the core runs the close itself */
     }
@@ -720,7 +742,9 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
      * multiplexer delivers, or the try is known to fail (skip_try). */
     bool trusted = CIO_UNLIKELY(fd == rd->disp_fd) && trusted_park(rd, fd, op, q);
     if (q != RD_Q_POLL && opq_empty(&h->q[q]) && !(op->flags & CIO_F_MULTISHOT) && !(trusted && skip_try(h, op, q))) {
+        bool after_full = trusted && q == RD_Q_IN && (h->quiet & RD_FULL_IN);
         int32_t res = attempt(h, op);
+        if (after_full) learn_full(h, res);
         if (res != -CIO_EAGAIN || wants_eagain(op)) {
             cio__ready(loop, op, res);
             return 0;
@@ -842,7 +866,7 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     const uint32_t broken = POLLERR | POLLHUP | POLLNVAL;
     cio_rd_handle *h = &rd->handles[fd];
     if (h->gen != gen) return;
-    h->quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT); /* only this dispatch's tries count (skip_try) */
+    h->quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT | RD_FULL_IN); /* only this dispatch's tries count (skip_try) */
     /* Reported what nothing waited for (a watch kept by rearm, a broken
      * handle): the watch goes, or it would report it on every wait. */
     bool stray = (revents & broken) || (revents & (POLLIN | POLLOUT | POLLPRI | RD_ALWAYS_REPORTED) & ~wanted(h));
@@ -855,7 +879,7 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     /* An unchanged watch needs no renewal here: what parked since the
      * report was trusted or renewed it then. The table may have moved. */
     if (rd->handles[fd].gen == gen) settle(loop, fd, &rd->handles[fd], stray, false, false);
-    rd->handles[fd].quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT); /* of no use after */
+    rd->handles[fd].quiet &= (uint8_t)~(RD_QUIET_IN | RD_QUIET_OUT | RD_FULL_IN); /* of no use after */
 }
 
 int cio__rd_cancel(cio_loop *loop, cio_op *target, cio_op *carrier) {

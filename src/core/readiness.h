@@ -62,8 +62,10 @@ typedef struct cio_rd_handle {
                                   cio): events fetched before then are the old handle's */
     uint8_t kind;              /* RD_K_*: how reads and writes on it are tried (readiness.c),
                                   learnt once; forgotten with the handle */
-    uint8_t quiet;             /* RD_QUIET_*, RD_TYPE_* (readiness.c: the first try), and
-                                  CIO_RD_TRUSTED */
+    uint8_t quiet;             /* RD_QUIET_*, RD_TYPE_*, RD_FULL_IN (readiness.c: the first
+                                  try), and CIO_RD_TRUSTED */
+    uint8_t full_skips;        /* readiness.c (skip_try): receives after full ones that may
+                                  still park untried; forgotten with the handle */
 } cio_rd_handle;
 
 /* In cio_rd_handle.quiet, while cio_mux.arm runs: the handle still names

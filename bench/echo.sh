@@ -325,9 +325,13 @@ GP
     [[ -n $plot_md ]] || echo "echo: gnuplot failed; no picture"
 fi
 
-# A run on a busy machine says little; the table says so when it was.
+# A run on a busy machine says little; the table says so when it was. The
+# benchmark's own two processes keep the 1-minute load near 2 while it runs;
+# at the start, the Release build just before (bench/run.sh) leaves it near
+# 2 as well on a machine that is otherwise quiet, so the start counts as
+# busy only above 2.5.
 load_md=""
-if awk -v a="${load_start%% *}" -v b="${load_end%% *}" 'BEGIN { exit !(a > 1.0 || b > 3.0) }'; then
+if awk -v a="${load_start%% *}" -v b="${load_end%% *}" 'BEGIN { exit !(a > 2.5 || b > 3.0) }'; then
     load_md="
 **Taken on a busy machine** (other work ran alongside: see the load above, and \`srv %\` and
 \`cli %\` below, how much of its CPU each side got): round trips per second are then not what

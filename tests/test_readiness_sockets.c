@@ -20,6 +20,11 @@
  * - sends past the socket's room: a short send, then sends that park until
  *   the peer reads;
  * - datagrams: a short receive does not mean the queue is empty;
+ * - receives of exactly their buffer's size, each posted again from the
+ *   callback of the one before: a ping-pong (the try after a full receive
+ *   finds nothing, and the readiness layer learns to skip it), then several
+ *   messages queued at once, so that a receive parked untried after a full
+ *   one must be woken by the watch with bytes already there;
  * - receives parked on many handles, fed in a random order;
  * - a handle closed behind cio's back while another descriptor keeps its
  *   file open, with a read watch kept on it: the loop must not then spin
@@ -205,11 +210,74 @@ static void sends_park(cio_loop *loop, int mine, int peer, unsigned salt) {
     }
 }
 
+/* A receive of FULL bytes that its callback posts again until `stop`. */
+enum { FULL = 1024 };
+typedef struct full_rx {
+    cio_op op; /* first: the callback finds the struct from it */
+    int fd;
+    unsigned salt;
+    bool stop;
+    uint64_t got;
+    unsigned char buf[FULL];
+} full_rx;
+
+static void full_post(cio_loop *loop, full_rx *f);
+
+static void full_cb(cio_loop *loop, cio_op *op) {
+    full_rx *f = (full_rx *)op;
+    CHECK(op->res > 0 && op->res <= FULL);
+    check_stream(f->buf, (size_t)op->res, f->got, f->salt);
+    f->got += (uint64_t)op->res;
+    if (!f->stop) full_post(loop, f);
+}
+
+static void full_post(cio_loop *loop, full_rx *f) {
+    cio_prep_recv(&f->op, f->fd, f->buf, FULL, 0);
+    f->op.cb = full_cb;
+    CHECK_EQ(cio_submit(loop, &f->op), 0);
+}
+
+/* Turns the loop until every byte sent has come. */
+static void full_drain(cio_loop *loop, const full_rx *f, uint64_t sent) {
+    double end = t_seconds() + 10;
+    while (f->got < sent) {
+        CHECK(cio_loop_run(loop, CIO_RUN_ONCE) >= 0);
+        CHECK(t_seconds() < end);
+    }
+    CHECK_EQ(f->got, sent);
+}
+
+static void full_messages(cio_loop *loop, int mine, int peer, unsigned salt) {
+    static full_rx f;
+    memset(&f, 0, sizeof f);
+    f.fd = mine;
+    f.salt = salt;
+    uint64_t sent = 0;
+    full_post(loop, &f);
+    for (unsigned r = 0; r < 40; r++) { /* one message per turn: the try after a full one finds nothing */
+        peer_send(peer, &sent, FULL, salt);
+        full_drain(loop, &f, sent);
+    }
+    for (unsigned r = 0; r < 40; r++) { /* several at once: the guess is wrong */
+        for (unsigned k = 0; k < 2 + r % 3; k++) peer_send(peer, &sent, FULL, salt);
+        full_drain(loop, &f, sent);
+    }
+    for (unsigned r = 0; r < 20; r++) { /* and back to one at a time */
+        peer_send(peer, &sent, FULL, salt);
+        full_drain(loop, &f, sent);
+    }
+    f.stop = true;
+    peer_send(peer, &sent, FULL, salt);
+    full_drain(loop, &f, sent);
+    CHECK_EQ(cio_loop_active(loop), 0);
+}
+
 static void pair_cases(cio_loop *loop, int a, int b, unsigned salt) {
     ping_pong(loop, a, b, salt);
     ping_pong(loop, b, a, salt + 1);
     many_on_one(loop, a, b, salt + 2);
     sends_park(loop, a, b, salt + 3);
+    full_messages(loop, a, b, salt + 4);
 }
 
 /* Two datagrams queued: the first receive is short of its buffer, and the

@@ -290,7 +290,7 @@ static CIO_ALWAYS_INLINE long publish(uring *u) {
  * which the no-op benchmark shows once per loop turn. */
 static CIO_ALWAYS_INLINE long sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags,
                                         void *arg, size_t argsz) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && !defined(__ILP32__) && defined(__GNUC__) /* not x32: 32-bit longs */
     long r;
     register long r10 __asm__("r10") = (long)flags;
     register long r8 __asm__("r8") = (long)(uintptr_t)arg;

@@ -101,7 +101,7 @@ static CIO_NOINLINE void accel_done(cio_core *c, cio_op *op) {
 /* Everything a final completion may involve besides the callback: a
  * deadline still in the heap, a timeout to report, a chain to continue,
  * an accept to hold back. */
-void cio__complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
+CIO_NOINLINE void cio__complete_slow(cio_loop *loop, cio_op *op, int32_t res) {
     cio_core *c = cio__core(loop);
     if (op->internal_.iflags & IF_CLOSE_HELD) { /* its turn now: see close_after_pool */
         op->internal_.iflags &= (uint8_t)~IF_CLOSE_HELD;

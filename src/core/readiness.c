@@ -742,7 +742,8 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
      * multiplexer delivers, or the try is known to fail (skip_try). */
     bool trusted = CIO_UNLIKELY(fd == rd->disp_fd) && trusted_park(rd, fd, op, q);
     if (q != RD_Q_POLL && opq_empty(&h->q[q]) && !(op->flags & CIO_F_MULTISHOT) && !(trusted && skip_try(h, op, q))) {
-        bool after_full = trusted && q == RD_Q_IN && (h->quiet & RD_FULL_IN);
+        /* (A MSG_WAITALL receive says EAGAIN after taking bytes: no lesson.) */
+        bool after_full = trusted && q == RD_Q_IN && (h->quiet & RD_FULL_IN) && !waitall(op);
         int32_t res = attempt(h, op);
         if (after_full) learn_full(h, res);
         if (res != -CIO_EAGAIN || wants_eagain(op)) {

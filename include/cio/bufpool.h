@@ -112,9 +112,11 @@ CIO_API int cio_bufpool_create(cio_loop *loop, uint32_t count, uint32_t size, ci
  * not yet finally completed; cancel it and destroy the pool from its
  * final callback or later), or -CIO_EINVAL for NULL. The pool must not be
  * used after a 0. The loop's close frees every pool of the loop that is
- * still alive (after every op has completed, so none is busy then): after
- * cio_loop_close() no pool pointer of that loop may be used, not even to
- * destroy it. Loop thread only.
+ * still alive (after every op has completed, so none is busy then, and
+ * after the cio_loop_at_close() hooks and the tasks the close ends, whose
+ * cleanup may still put buffers back): after cio_loop_close() no pool
+ * pointer of that loop may be used, not even to destroy it. Loop thread
+ * only.
  */
 CIO_API int cio_bufpool_destroy(cio_bufpool *pool);
 

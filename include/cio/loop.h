@@ -379,7 +379,10 @@ CIO_API int cio_loop_post(cio_loop *target, cio_op *msg);
  * prepared with cio_prep_nop() whose `cb` is set. It completes exactly once:
  * inside cio_loop_close(), with `res` 0, after every op of the loop has
  * completed and while the loop refuses new ops (cio_submit() returns
- * -CIO_ECANCELED), newest hook first; or with -CIO_ECANCELED at the next
+ * -CIO_ECANCELED), newest hook first, and before the loop lets go of its
+ * buffer pools, registered buffers and fixed handles (cio/bufpool.h,
+ * cio/fixed.h), which a hook, and a task that the close ends, may still
+ * use; or with -CIO_ECANCELED at the next
  * turn when cio_cancel(loop, hook) takes it back first. When the close
  * cannot end the loop's ops, hooks complete with an error instead and must
  * only let go of their own memory, touching no op or task of the loop:

@@ -85,7 +85,7 @@ int cio_bufpool_create(cio_loop *loop, uint32_t count, uint32_t size, cio_bufpoo
         cio_prep_nop(&p->hook);
         p->hook.cb = hook_done;
         p->hook.data = p;
-        r = cio_loop_at_close(loop, &p->hook);
+        r = cio__loop_at_close_last(loop, &p->hook);
     }
     if (r < 0) {
         release(p);

@@ -39,7 +39,7 @@ int cio_buffers_register(cio_loop *loop, const cio_iovec *bufs, unsigned n) {
     cio_prep_nop(&t->hook);
     t->hook.cb = table_done;
     t->hook.data = t;
-    int r = cio_loop_at_close(loop, &t->hook);
+    int r = cio__loop_at_close_last(loop, &t->hook);
 #ifdef CIO_HAVE_URING
     if (r == 0 && c->be->kind == CIO_BACKEND_URING) {
         r = cio__uring_buffers_register(loop, t->bufs, n);

@@ -239,7 +239,7 @@ int cio_files_reserve(cio_loop *loop, unsigned count) {
         cio_prep_nop(&f->hook);
         f->hook.cb = hook_done;
         f->hook.data = f;
-        r = cio_loop_at_close(loop, &f->hook); /* cannot fail: the loop is usable, not closing */
+        r = cio__loop_at_close_last(loop, &f->hook); /* cannot fail: the loop is usable, not closing */
     }
     if (r < 0) {
         files_free(f); /* nothing registered: that was the last step that can fail */

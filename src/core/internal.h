@@ -95,7 +95,7 @@ typedef struct cio_core {
     unsigned active;     /* ops submitted and not finally completed */
     cio_timers timers;   /* timers and core deadlines */
     opq ready;           /* ops whose result the core set, callbacks to run */
-    opq close_hooks;     /* cio_loop_at_close() ops, newest first */
+    opq close_hooks;     /* cio_loop_at_close() ops, newest first; then the core's own (last) */
     _Atomic(cio_op *) posts; /* LIFO stack of posted messages, pushed by any thread */
     atomic_int wake_pending; /* a wake is on its way; coalesces cio_loop_wake() */
     bool running;            /* inside cio_loop_run() */
@@ -138,6 +138,13 @@ static inline const cio_core *cio__ccore(const cio_loop *loop) {
  * completion from their reap loops; the rest is cio__complete_slow(). */
 void cio__complete_slow(cio_loop *loop, cio_op *op, int32_t res);
 static inline void cio__complete(cio_loop *loop, cio_op *op, int32_t res); /* below the macros */
+
+/* cio_loop_at_close() for the core's own resources (buffer pools,
+ * registered buffers, the fixed-file table): the hook runs after every
+ * hook of cio_loop_at_close(), whenever it was registered, so that what
+ * those hooks end (tasks, whose cleanup may give a pool's buffer back)
+ * still finds the resource there. */
+int cio__loop_at_close_last(cio_loop *loop, cio_op *hook);
 
 /* A non-final completion of a multishot op (CIO_F_MORE set for the callback). */
 void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res);

@@ -274,7 +274,7 @@ static void run_close_hooks(cio_loop *loop, int32_t res) {
     if (res == 0) process(loop);
 }
 
-int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
+static int at_close(cio_loop *loop, cio_op *hook, bool last) {
     if (!loop || !hook || !hook->cb || hook->opcode != CIO_OP_NOP) return -CIO_EINVAL;
     cio_core *c = cio__core(loop);
     if (!cio__usable(loop)) return cio__refusal(loop);
@@ -282,9 +282,16 @@ int cio_loop_at_close(cio_loop *loop, cio_op *hook) {
     if (c->closing) return -CIO_ECANCELED;
     hook->internal_.state = OP_HOOK;
     hook->internal_.loop = loop;
-    opq_push_front(&c->close_hooks, hook); /* the newest runs first */
+    if (last)
+        opq_push(&c->close_hooks, hook);
+    else
+        opq_push_front(&c->close_hooks, hook); /* the newest runs first */
     return 0; /* not an op of cio_submit(): the counters leave it out */
 }
+
+int cio_loop_at_close(cio_loop *loop, cio_op *hook) { return at_close(loop, hook, false); }
+
+int cio__loop_at_close_last(cio_loop *loop, cio_op *hook) { return at_close(loop, hook, true); }
 
 int cio_loop_close(cio_loop *loop) {
     if (!loop) return -CIO_EINVAL;

@@ -50,21 +50,32 @@ static void fail(const char *what, int err) {
     exit(1);
 }
 
-static intptr_t serve_with(cio_fd fd, char *buf, uint32_t size) {
-    int32_t n;
-    while ((n = cio_recv(fd, buf, size, 0)) > 0) {
-        srv.recvs++;
-        for (int32_t off = 0; off < n;) {
-            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
-            if (s < 0) fail("send", s);
-            off += s;
-        }
+/* Sends all of buf[0..n) back. */
+static void echo_back(cio_fd fd, const char *buf, int32_t n) {
+    for (int32_t off = 0; off < n;) {
+        int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
+        if (s < 0) fail("send", s);
+        off += s;
     }
-    if (n < 0) fail("recv", n); /* the client closes only when all is echoed */
+}
+
+/* The receive that ended the loop said `n`: 0 when the client closed its
+ * side, which it does only when all is echoed. Closes ours. */
+static intptr_t hang_up(cio_fd fd, int32_t n, const char *what) {
+    if (n < 0) fail(what, n);
     int32_t r = cio_close(fd);
     if (r < 0) fail("close", r);
     srv.open--;
     return 0;
+}
+
+static intptr_t serve_with(cio_fd fd, char *buf, uint32_t size) {
+    int32_t n;
+    while ((n = cio_recv(fd, buf, size, 0)) > 0) {
+        srv.recvs++;
+        echo_back(fd, buf, n);
+    }
+    return hang_up(fd, n, "recv");
 }
 
 static intptr_t serve(void *arg) {
@@ -92,20 +103,11 @@ static intptr_t serve_pool(void *arg) {
         }
         if (n <= 0) break;
         srv.recvs++;
-        const char *buf = cio_bufpool_buf(pool, id);
-        for (int32_t off = 0; off < n;) {
-            int32_t s = cio_send(fd, buf + off, (uint32_t)(n - off), ECHO_NOSIGNAL);
-            if (s < 0) fail("send", s);
-            off += s;
-        }
+        echo_back(fd, cio_bufpool_buf(pool, id), n);
         int r = cio_bufpool_put(pool, id);
         if (r < 0) fail("cio_bufpool_put", r);
     }
-    if (n < 0) fail("recv_pool", n);
-    int32_t r = cio_close(fd);
-    if (r < 0) fail("close", r);
-    srv.open--;
-    return 0;
+    return hang_up(fd, n, "recv_pool");
 }
 
 static intptr_t acceptor(void *arg) {

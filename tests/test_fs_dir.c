@@ -167,13 +167,22 @@ static intptr_t main_task(void) {
     CHECK_EQ(cio_dir_next(NULL, &e), -CIO_EINVAL);
     CHECK_EQ(cio_dir_close(NULL), -CIO_EINVAL);
 
-    /* a listing may stop early; its handle is closed all the same */
+    /* A listing may stop early; its handle is closed all the same. Many listings, so that a leak of one
+     * handle each stands out: on Windows the process's handle count also holds the thread pool's and Wine's
+     * own handles, which come and go (one more was seen in CI), so there a few may differ. */
+    enum { EARLY_STOPS = 32 };
     int before_count = fs_E.mock ? 0 : t_handle_count();
-    CHECK_EQ(cio_dir_open(&d, tree, buf, sizeof buf), 0);
-    if (!readdir_missing_under_wine()) CHECK_EQ(cio_dir_next(&d, &e), 1);
-    CHECK_EQ(cio_dir_next(&d, NULL), -CIO_EINVAL);
-    CHECK_EQ(cio_dir_close(&d), 0);
+    for (int i = 0; i < EARLY_STOPS; i++) {
+        CHECK_EQ(cio_dir_open(&d, tree, buf, sizeof buf), 0);
+        if (!readdir_missing_under_wine()) CHECK_EQ(cio_dir_next(&d, &e), 1);
+        CHECK_EQ(cio_dir_next(&d, NULL), -CIO_EINVAL);
+        CHECK_EQ(cio_dir_close(&d), 0);
+    }
+#if defined(_WIN32)
+    if (!fs_E.mock) CHECK(t_handle_count() <= before_count + 4);
+#else
     if (!fs_E.mock) CHECK_EQ(t_handle_count(), before_count);
+#endif
     return 0;
 }
 

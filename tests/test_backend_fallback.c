@@ -20,52 +20,23 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#if defined(__linux__)
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+#include "deny_calls.h"
 
-#if defined(__x86_64__)
-#define FB_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define FB_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-#ifndef __NR_io_uring_setup
+#if defined(T_HAVE_DENY_CALLS) && !defined(__NR_io_uring_setup)
 #define __NR_io_uring_setup 425 /* the same number on every architecture */
 #endif
-#endif
 
-#ifdef FB_AUDIT_ARCH
+#ifdef T_HAVE_DENY_CALLS
 
 #define SKIPPED 77 /* ctest's SKIP_RETURN_CODE */
 
 /* What this machine offers without any filter, found out before forking. */
 static bool have_uring, have_epoll;
 
-/*
- * Makes io_uring_setup fail with `err` for the rest of this process.
- * Another architecture's system call numbers mean something else, so the
- * number is only compared for the native ABI; the process makes no other
- * kind of system call, so those are let through.
- */
+/* Makes io_uring_setup fail with `err` for the rest of this process. */
 static void forbid_uring(int err) {
-    struct sock_filter prog[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FB_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog fprog = {.len = (unsigned short)(sizeof prog / sizeof *prog), .filter = prog};
-    /* Without privileges a filter may only be installed under no_new_privs. */
-    CHECK_EQ(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) != 0) {
+    const long nr = __NR_io_uring_setup;
+    if (t_deny_calls(&nr, 1, err) != 0) {
         /* A kernel without seccomp filters, or a sandbox that forbids more. */
         fprintf(stderr, "note: cannot install a seccomp filter (%s)\n", strerror(errno));
         exit(SKIPPED);

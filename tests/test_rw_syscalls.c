@@ -10,28 +10,16 @@
  * elsewhere, or where seccomp is not allowed, the test is skipped.
  * CIO_TEST_NOT_ON_WINDOWS: it counts system calls with a Linux seccomp filter in a forked child */
 #include "test.h"
+#include "deny_calls.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 /* Not in the build of what plain POSIX offers: there, a read or write
  * checks with one fcntl that the handle is still non-blocking. */
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY) && (defined(__x86_64__) || defined(__aarch64__))
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
+#if defined(T_HAVE_DENY_CALLS) && !defined(CIO_POSIX_ONLY)
 #include <sys/uio.h>
-
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#else
-#define ARCH AUDIT_ARCH_AARCH64
-#endif
 
 /* The answer of a denied call: an error no read or write can meet. */
 #define DENIED ENOTRECOVERABLE
@@ -48,25 +36,10 @@ static const long denied_calls[] = {
 #endif
     __NR_fcntl,
 };
-#define NDENIED (sizeof denied_calls / sizeof denied_calls[0])
 
 /* 0, or -1 when this system does not let the program install a filter. */
 static int deny_meta_calls(void) {
-    struct sock_filter f[4 + 2 * NDENIED + 1];
-    unsigned n = 0;
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-    for (unsigned i = 0; i < NDENIED; i++) {
-        f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied_calls[i], 0, 1);
-        f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | DENIED);
-    }
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) return -1;
-    return 0;
+    return t_deny_calls(denied_calls, sizeof denied_calls / sizeof denied_calls[0], DENIED);
 }
 
 /* One round on the pair (rfd, wfd): a read that finds nothing and waits,
@@ -126,35 +99,7 @@ static int child(void) {
     return 0;
 }
 
-int main(void) {
-    if (t_under_emulator()) {
-        fprintf(stderr, "seccomp under a CPU emulator would filter the emulator: skipped\n");
-        return 77;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) _exit(child());
-    /* Bounded: the child's own watchdog ends a hang, this one a child that
-     * cannot even start it. */
-    int status = 0;
-    double end = t_seconds() + 60;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (t_seconds() > end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            fprintf(stderr, "the child hung\n");
-            return 1;
-        }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    CHECK(WIFEXITED(status));
-    if (WEXITSTATUS(status) == 77) return 77;
-    CHECK_EQ(WEXITSTATUS(status), 0);
-    printf("ok\n");
-    return 0;
-}
+int main(void) { return t_main_in_child(child, 60); }
 
 #else
 int main(void) {

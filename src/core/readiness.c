@@ -60,6 +60,8 @@ enum {
 /* How many receives after full ones park untried once such a try found
  * nothing, before one is tried again to see whether that still holds. */
 #define RD_FULL_SKIPS 15u
+/* How many times a dispatch runs the ready queue before it ends (dispatch). */
+#define RD_DRAIN_ROUNDS 4
 
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -876,6 +878,14 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen, revents);
     if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen, revents);
     if (rd->handles[fd].gen == gen && !opq_empty(&rd->handles[fd].q[RD_Q_POLL])) run_polls(loop, fd, revents, gen);
+    /* What the callbacks above finished at submission (a task's send, tried
+     * at once) has its callback run here, still inside the dispatch, rather
+     * after the wait: a task resumed by it posts its next receive on this
+     * handle where trusted_park sees it, as a callback's receive posted
+     * again from its callback is seen (no try, no renewal of the watch). A
+     * few rounds, for a task that sends twice before it receives. */
+    for (int round = 0; round < RD_DRAIN_ROUNDS && !opq_empty(&cio__core(loop)->ready); round++)
+        cio__drain_ready(loop);
     rd->disp_fd = -1;
     /* An unchanged watch needs no renewal here: what parked since the
      * report was trusted or renewed it then. The table may have moved. */

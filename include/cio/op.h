@@ -839,7 +839,11 @@ static inline void cio_prep_openat(cio_op *op, cio_fd dirfd, const char *path, i
  * waits on the calling thread until none runs. What cannot be interrupted
  * (a disk read under way) finishes first, with its own result. Not
  * reached: ops of other loops, and on io_uring a splice the kernel runs
- * whose fd_in the handle is (only fd_out is matched).
+ * whose fd_in the handle is (only fd_out is matched). Nor an op that waits
+ * in a link chain for its turn (CIO_F_LINK): it names the handle by its
+ * number, which it looks up only when it starts (as io_uring's kernel
+ * does), so it then fails with -CIO_EBADF, or runs on whatever file has
+ * that number by then. Cancel such an op first, or link the close after it.
  *
  * A plain close(2) behind cio's back while ops wait on the handle is a
  * mistake, and what follows differs: on io_uring the waiting ops hold the

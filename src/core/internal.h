@@ -153,11 +153,14 @@ void cio__complete_more(cio_loop *loop, cio_op *op, int32_t res);
  * this turn: for results known inside a call that must not run callbacks. */
 void cio__ready(cio_loop *loop, cio_op *op, int32_t res);
 
-/* Runs the callbacks of the ops on the ready queue now, oldest first: only
- * those queued when it is called (one that re-queues itself from its
- * callback waits for the next drain). A turn drains it after the wait; the
- * readiness layer also drains it at the end of a handle's dispatch. */
-void cio__drain_ready(cio_loop *loop);
+/* cio__ready onto another queue `q`, whose owner runs the callbacks (the
+ * readiness layer's, at the end of a handle's dispatch) or appends what is
+ * left to the ready queue. */
+static inline void cio__ready_on(opq *q, cio_op *op, int32_t res) {
+    op->res = res;
+    op->internal_.state = OP_READY;
+    opq_push(q, op);
+}
 
 /* Deliver a message another loop posted here (MSG_RING or the queue). */
 void cio__deliver_post(cio_loop *loop, cio_op *msg);

@@ -163,7 +163,7 @@ int cio_loop_init(cio_loop *loop, const cio_loop_options *opts) {
     return r;
 }
 
-void cio__drain_ready(cio_loop *loop) {
+static void drain_ready(cio_loop *loop) {
     cio_core *c = cio__core(loop);
     /* Only what is queued now: an op that keeps re-queueing itself from its
      * callback must not keep the loop from waiting for the kernel. */
@@ -205,7 +205,7 @@ static void process(cio_loop *loop) {
     }
     if (atomic_load_explicit(&c->pool_cancels, memory_order_relaxed)) cio__pool_kick(loop);
     drain_posts(loop);
-    cio__drain_ready(loop);
+    drain_ready(loop);
 }
 
 /* How long the backend may block: 0 when work is already waiting. */

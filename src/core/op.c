@@ -19,12 +19,7 @@
 #include "fixed_file.h"
 
 
-void cio__ready(cio_loop *loop, cio_op *op, int32_t res) {
-    cio_core *c = cio__core(loop);
-    op->res = res;
-    op->internal_.state = OP_READY;
-    opq_push(&c->ready, op);
-}
+void cio__ready(cio_loop *loop, cio_op *op, int32_t res) { cio__ready_on(&cio__core(loop)->ready, op, res); }
 
 static void start(cio_loop *loop, cio_op *op);
 

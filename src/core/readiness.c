@@ -60,8 +60,8 @@ enum {
 /* How many receives after full ones park untried once such a try found
  * nothing, before one is tried again to see whether that still holds. */
 #define RD_FULL_SKIPS 15u
-/* How many times a dispatch runs the ready queue before it ends (dispatch). */
-#define RD_DRAIN_ROUNDS 4
+/* How many rounds of its own finished ops a dispatch runs (run_finished). */
+#define RD_FINISHED_ROUNDS 4
 
 /* What poll(2) and io_uring report for a handle with no readiness of its own. */
 #define RD_ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -749,7 +749,10 @@ int cio__rd_submit(cio_loop *loop, cio_op *op) {
         int32_t res = attempt(h, op);
         if (after_full) learn_full(h, res);
         if (res != -CIO_EAGAIN || wants_eagain(op)) {
-            cio__ready(loop, op, res);
+            if (CIO_UNLIKELY(fd == rd->disp_fd))
+                cio__ready_on(&rd->disp_finished, op, res); /* run_finished */
+            else
+                cio__ready(loop, op, res);
             return 0;
         }
     }
@@ -861,6 +864,26 @@ static void run_polls(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     }
 }
 
+/* Runs the callbacks of the ops that the dispatch's callbacks posted on
+ * its own handle and that completed at submission (a task's send, tried at
+ * once): here, still inside the dispatch, rather than from the loop's
+ * ready queue after the wait. A task resumed by its send then posts its
+ * next receive where trusted_park sees it, as a callback's receive posted
+ * again from its callback is seen (no try, no renewal of the watch). Only
+ * this handle's: the ready queue keeps its own order (a close held behind
+ * the pool's posts, op.c) and its place after the turn's timers and posts.
+ * A few rounds, for a task that sends twice before it receives; what is
+ * left then goes to the ready queue. */
+static void run_finished(cio_loop *loop, cio_rd *rd) {
+    for (int round = 0; round < RD_FINISHED_ROUNDS && !opq_empty(&rd->disp_finished); round++) {
+        opq batch = rd->disp_finished; /* what its callbacks finish goes to the next round */
+        rd->disp_finished = (opq){NULL, NULL};
+        cio_op *op;
+        while ((op = opq_pop(&batch))) cio__complete(loop, op, op->res);
+    }
+    opq_append(&cio__core(loop)->ready, &rd->disp_finished);
+}
+
 /* One entry of a wait's array, by fd. `gen` is the handle's when the wait
  * returned: if a callback closed the handle through cio since, the rest of
  * the event was the old handle's, not its successor's under the same fd. */
@@ -878,14 +901,7 @@ static void dispatch(cio_loop *loop, int fd, uint32_t revents, uint16_t gen) {
     if (revents & (POLLIN | POLLPRI | broken)) run_queue(loop, fd, RD_Q_IN, gen, revents);
     if (revents & (POLLOUT | broken)) run_queue(loop, fd, RD_Q_OUT, gen, revents);
     if (rd->handles[fd].gen == gen && !opq_empty(&rd->handles[fd].q[RD_Q_POLL])) run_polls(loop, fd, revents, gen);
-    /* What the callbacks above finished at submission (a task's send, tried
-     * at once) has its callback run here, still inside the dispatch, rather
-     * after the wait: a task resumed by it posts its next receive on this
-     * handle where trusted_park sees it, as a callback's receive posted
-     * again from its callback is seen (no try, no renewal of the watch). A
-     * few rounds, for a task that sends twice before it receives. */
-    for (int round = 0; round < RD_DRAIN_ROUNDS && !opq_empty(&cio__core(loop)->ready); round++)
-        cio__drain_ready(loop);
+    run_finished(loop, rd);
     rd->disp_fd = -1;
     /* An unchanged watch needs no renewal here: what parked since the
      * report was trusted or renewed it then. The table may have moved. */

@@ -132,6 +132,8 @@ typedef struct cio_rd {
     int max_fd_used;
     int disp_fd;          /* the handle being dispatched, or -1 */
     cio_op *disp_done[2]; /* the last op its dispatch completed, per FIFO (RD_Q_IN, RD_Q_OUT) */
+    opq disp_finished;    /* ops on that handle that completed at submission during its
+                             dispatch, whose callbacks it runs before it ends (readiness.c) */
     _Alignas(8) unsigned char mux_state[512];
 } cio_rd;
 

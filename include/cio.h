@@ -15,6 +15,7 @@
  *   cio/bufio.h     streams over handles, buffered reader and writer (lines, read_exact)
  *   cio/bufpool.h   buffer pools that receives take their buffers from (multishot recv)
  *   cio/process.h   child processes: spawn, pipes, await the exit, kill
+ *   cio/runtime.h   thread-per-core: workers with a loop each, spreading work and connections
  *   cio/mock.h      the simulated backend: virtual time, seeded runs
  *   cio/mock_script.h  scripted results for the mock backend's ops
  */
@@ -36,6 +37,7 @@
 #include "cio/bufpool.h"
 #include "cio/fixed.h"
 #include "cio/process.h"
+#include "cio/runtime.h"
 #include "cio/mock.h"
 #include "cio/mock_script.h"
 

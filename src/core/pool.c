@@ -285,7 +285,7 @@ static void worker_main(void *arg) {
  * pool.threads beforehand (so that the cap holds while it starts). */
 static bool start_thread(void) {
     static const cio__thread_entry entry = {worker_main, NULL};
-    return cio__thread_start(&entry, 256 * 1024) == 0;
+    return cio__thread_start(&entry, 256 * 1024, true) == 0;
 }
 
 /* Whether `op` belongs to the loop `arg`; for opq_take_if(). */

@@ -81,8 +81,21 @@ typedef struct cio__thread_entry {
 } cio__thread_entry;
 
 /* Starts a detached thread running entry->fn(entry->arg) with a stack of
- * `stack` bytes and, on POSIX, every signal blocked; 0 or a negative error. */
-int cio__thread_start(const cio__thread_entry *entry, size_t stack);
+ * `stack` bytes and, on POSIX, every signal blocked (a pool thread) or
+ * the caller's signal mask (a runtime worker, whose tasks must still take
+ * a stack overflow's SIGSEGV); 0 or a negative error. */
+int cio__thread_start(const cio__thread_entry *entry, size_t stack, bool block_signals);
+
+/* The CPUs this process may run on (its affinity mask), at most `max`
+ * into `cpus`; returns how many (at least 1: CPU 0 when unknown). */
+unsigned cio__cpu_list(int *cpus, unsigned max);
+
+/* Pins the calling thread to `cpu`: 0 or a negative error. */
+int cio__thread_pin(int cpu);
+
+/* The system's monotonic clock in nanoseconds (also declared in
+ * internal.h, for the core). */
+uint64_t cio__clock_ns(void);
 
 /* Sleeps at least `ns` (the pool's close spin). */
 void cio__sleep_ns(uint64_t ns);

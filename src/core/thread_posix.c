@@ -3,9 +3,11 @@
  * SIGPIPE, and the pool's interrupt signal (moved from pool.c and loop.c).
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "thread.h"
@@ -34,7 +36,7 @@ static void *trampoline(void *p) {
     return NULL;
 }
 
-int cio__thread_start(const cio__thread_entry *entry, size_t stack) {
+int cio__thread_start(const cio__thread_entry *entry, size_t stack, bool block_signals) {
     pthread_t t;
     pthread_attr_t attr;
     sigset_t all, old;
@@ -42,11 +44,40 @@ int cio__thread_start(const cio__thread_entry *entry, size_t stack) {
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, stack);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (block_signals) pthread_sigmask(SIG_SETMASK, &all, &old);
     int r = pthread_create(&t, &attr, trampoline, (void *)entry);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (block_signals) pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     return r ? -r : 0;
+}
+
+unsigned cio__cpu_list(int *cpus, unsigned max) {
+    unsigned n = 0;
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+            if (CPU_ISSET(c, &set)) cpus[n++] = c;
+#else
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < online && n < max; c++) cpus[n++] = (int)c;
+#endif
+    if (n == 0 && max > 0) cpus[n++] = 0;
+    return n;
+}
+
+int cio__thread_pin(int cpu) {
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -CIO_EINVAL;
+    CPU_SET(cpu, &set);
+    int r = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    return r ? -r : 0;
+#else
+    (void)cpu;
+    return -CIO_ENOTSUP; /* no portable affinity call */
+#endif
 }
 
 void cio__sleep_ns(uint64_t ns) {

@@ -77,12 +77,28 @@ static unsigned __stdcall trampoline(void *p) {
     return 0;
 }
 
-int cio__thread_start(const cio__thread_entry *entry, size_t stack) {
+int cio__thread_start(const cio__thread_entry *entry, size_t stack, bool block_signals) {
+    (void)block_signals; /* Windows delivers no signals to threads */
     uintptr_t h = _beginthreadex(NULL, (unsigned)stack, trampoline, (void *)entry, STACK_SIZE_PARAM_IS_A_RESERVATION,
                                  NULL);
     if (!h) return -CIO_EAGAIN;
     CloseHandle((HANDLE)h); /* detached */
     return 0;
+}
+
+unsigned cio__cpu_list(int *cpus, unsigned max) {
+    DWORD_PTR mine = 0, sys = 0;
+    unsigned n = 0;
+    if (GetProcessAffinityMask(GetCurrentProcess(), &mine, &sys))
+        for (int c = 0; c < (int)(8 * sizeof mine) && n < max; c++)
+            if (mine & ((DWORD_PTR)1 << c)) cpus[n++] = c;
+    if (n == 0 && max > 0) cpus[n++] = 0;
+    return n;
+}
+
+int cio__thread_pin(int cpu) {
+    if (cpu < 0 || cpu >= (int)(8 * sizeof(DWORD_PTR))) return -CIO_EINVAL;
+    return SetThreadAffinityMask(GetCurrentThread(), (DWORD_PTR)1 << cpu) ? 0 : -CIO_EINVAL;
 }
 
 void cio__sleep_ns(uint64_t ns) { Sleep((DWORD)((ns + 999999u) / 1000000u)); }

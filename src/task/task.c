@@ -692,7 +692,7 @@ static void on_loop_close(cio_loop *loop, cio_op *hook) {
 /* ---- cio_main ---- */
 
 /* Cancels every live task of `loop`; returns how many there were. */
-static unsigned cancel_live(cio_loop *loop) {
+unsigned cio__task_cancel_live(cio_loop *loop) {
     unsigned n = 0;
     for (lnode *rn = records.head; rn; rn = rn->next) {
         loop_tasks *r = REC_OF(rn);
@@ -759,7 +759,8 @@ int cio_main_ex(cio_task_fn fn, void *arg, const cio_main_options *opts, intptr_
      * runs, so that the IO of their clean-up (a cio_close) still works;
      * the close ends whatever remains. The bound is for a task that
      * ignores its cancellation. */
-    for (int round = 0; r >= 0 && round < 1000 && cancel_live(&loop); round++) r = cio_loop_run(&loop, CIO_RUN_ONCE);
+    for (int round = 0; r >= 0 && round < 1000 && cio__task_cancel_live(&loop); round++)
+        r = cio_loop_run(&loop, CIO_RUN_ONCE);
     cio_loop_close(&loop);
     if (m.done && result) *result = m.result;
     return r < 0 ? r : 0;

@@ -80,6 +80,11 @@ cio_waiter *cio__waitq_wake_one(cio_waitq *q, int result);
 /* The running task's innermost deadline scope (0: none, or not in a task). */
 uint64_t cio__task_deadline(void);
 
+/* Cancels every task of `loop` that has not returned (shields hold, as
+ * with cio_task_cancel); returns how many. What cio_main() and a runtime
+ * worker do before closing their loop, so that clean-up IO still runs. */
+unsigned cio__task_cancel_live(cio_loop *loop);
+
 /*
  * cio_task_spawn, with `extra` bytes (64-byte aligned) carved from the top of
  * the task's own stack mapping, above its stack; `fn` gets them as its

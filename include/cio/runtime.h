@@ -183,8 +183,9 @@ CIO_API int cio_runtime_exec(cio_runtime *rt, int worker, cio_task_fn fn, void *
 
 /* One accepted connection, handled in a task of its own. The runtime
  * closes `conn` when this returns (whatever it returns); `peer` is valid
- * until then. The return value is counted (negative: an error, see
- * cio_worker_stats.conn_errors) and otherwise dropped. */
+ * until then. The return value is counted (negative but for
+ * -CIO_ECANCELED: an error, see cio_worker_stats.conn_errors) and
+ * otherwise dropped. */
 typedef intptr_t (*cio_runtime_conn_fn)(cio_fd conn, const cio_addr *peer, void *arg);
 
 /* How cio_runtime_serve() spreads connections over the workers. */
@@ -240,7 +241,8 @@ typedef struct cio_worker_stats {
     uint64_t calls;           /* cio_runtime_call() callbacks it ran */
     uint64_t connections;     /* connections it accepted (its listener, or the acceptor's
                                  hand-offs that it received) */
-    uint64_t conn_errors;     /* connection functions that returned a negative value */
+    uint64_t conn_errors;     /* connection functions that returned a negative value other
+                                 than -CIO_ECANCELED (the shutdown's cancel) */
     uint64_t accept_errors;   /* accepts on its listener that failed */
     int status;               /* as cio_runtime_worker_status() */
     int cpu;                  /* the CPU it is pinned to, or -1 */
@@ -267,7 +269,8 @@ CIO_API int cio_runtime_stats(const cio_runtime *rt, cio_worker_stats *out);
 
 /* What cio_runtime_shutdown() found. */
 typedef struct cio_runtime_report {
-    uint64_t tasks_finished;  /* runtime tasks that returned on their own during the grace time */
+    uint64_t tasks_finished;  /* runtime tasks (and calls) running when the shutdown began that
+                                 returned on their own, before the grace time ran out */
     uint64_t tasks_cancelled; /* runtime tasks still running at its end, which were cancelled */
     uint64_t listeners;       /* listeners closed */
     cio_worker_stats total;   /* the final counters, summed (cio_runtime_stats) */

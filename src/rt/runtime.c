@@ -15,7 +15,7 @@
 #include "rt_internal.h"
 #include "../task/task_internal.h"
 
-#define KEEPALIVE_NS (3600ull * CIO_NS_PER_SEC)
+#define KEEPALIVE_NS ((uint64_t)1 << 62) /* far enough that the mock waits for messages instead */
 #define UNWIND_TICK_NS (10ull * CIO_NS_PER_MS) /* the timer's period while tasks unwind */
 #define UNWIND_ROUNDS 1000                      /* turns for tasks to unwind, as cio_main() */
 #define WAIT_SLICE_NS (5ull * CIO_NS_PER_MS)    /* the shutdown looks again at least this often */
@@ -517,7 +517,7 @@ static void worker_run(rt_worker *w) {
          * works; then the loop keeps serving messages (another worker's
          * task may still be waiting for an answer from here) until every
          * worker has got that far. */
-        cio_cancel(&w->loop, &w->keepalive);
+        cio_cancel(&w->loop, &w->keepalive); /* re-armed with the short period */
         for (int round = 0; round < UNWIND_ROUNDS && r >= 0 && cio__task_cancel_live(&w->loop); round++)
             r = cio_loop_run(&w->loop, CIO_RUN_ONCE);
         set_unwound(w);
@@ -816,9 +816,11 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     cio_runtime_report rep = {0};
     atomic_store(&rt->stopping, true);
     wait_until(rt, nothing_inflight, UINT64_MAX);
+    /* From here the load only falls: no job is on its way, and an
+     * acceptor refuses what it accepts now. */
+    uint64_t live = total_load(rt);
     control_all(rt, stop_accepting, &rep.listeners);
     wait_until(rt, no_acceptors, UINT64_MAX);
-    uint64_t live = total_load(rt);
     wait_until(rt, no_load, grace_ns);
     control_all(rt, cancel_tasks, &rep.tasks_cancelled);
     rep.tasks_finished = live >= rep.tasks_cancelled ? live - rep.tasks_cancelled : 0;

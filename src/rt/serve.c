@@ -73,7 +73,7 @@ intptr_t rt_serve_conn_run(rt_task *t) {
     rt_worker *w = t->w;
     w->own[PUB_CONNECTIONS]++;
     intptr_t r = t->serve->fn(t->fd, &t->peer, t->serve->arg);
-    if (r < 0) w->own[PUB_CONN_ERRORS]++;
+    if (r < 0 && r != -CIO_ECANCELED) w->own[PUB_CONN_ERRORS]++; /* a cancel is the shutdown's, not an error */
     cio_close(t->fd); /* a close works in a cancelled task too */
     return r;
 }

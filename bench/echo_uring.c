@@ -19,9 +19,18 @@
  * (SINGLE_ISSUER | DEFER_TASKRUN, or COOP_TASKRUN, and a registered ring
  * fd), to tell the setup flags' share from the rest; bench/echo.sh does not
  * use it.
+ *
+ * ECHO_THREADS=N (bench/echo_mt.sh): the raw multi-threaded server, N
+ * threads each with a ring and a listener of its own on one port
+ * (SO_REUSEPORT: the kernel spreads the connections), each pinned to the
+ * i-th CPU of the process's mask, sharing nothing but the counts of
+ * connections accepted and closed.
  */
 #include <errno.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +46,15 @@ typedef struct conn {
     char buf[ECHO_BUF];
 } conn;
 
-static struct io_uring ring;
-static unsigned open_conns;
-static uint64_t recvs, enters;
+static _Thread_local struct io_uring ring;
+static _Thread_local unsigned open_conns;
+static _Thread_local uint64_t recvs, enters;
+
+/* ECHO_THREADS > 1: what the threads share. */
+static unsigned threads = 1;
+static atomic_uint accepted_all, closed_all;
+static atomic_uint_fast64_t recvs_all, enters_all;
+static int done_pipe[2];
 
 static void fail(const char *what, int err) {
     fprintf(stderr, "echo_uring: %s: %s\n", what, strerror(err));
@@ -104,22 +119,13 @@ static void setup(unsigned entries) {
     if ((r = io_uring_register_ring_fd(&ring)) < 0) fail("io_uring_register_ring_fd", -r);
 }
 
-int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s CONNS\n", argv[0]);
-        return 2;
-    }
-    unsigned conns = echo_conns_arg(argv[0], argv[1], "CONNS");
-    int lfd = echo_listen(conns < 128 ? 128 : (int)conns);
-    /* One op in flight per connection, and the accept: the CQ (twice the
-     * SQ) never overflows. */
-    unsigned entries = 64;
-    while (entries < conns + 1 && entries < 4096) entries *= 2;
+/* One thread's loop: until its share of the connections is done (one
+ * thread), or for good (several: main() ends the process). */
+static void serve(int lfd, unsigned conns, unsigned entries) {
     setup(entries);
-
     unsigned accepted = 0;
     queue_accept(lfd);
-    while (accepted < conns || open_conns > 0) {
+    while (threads > 1 || accepted < conns || open_conns > 0) {
         enters++;
         int r = io_uring_submit_and_wait(&ring, 1);
         if (r < 0 && r != -EINTR) fail("io_uring_submit_and_wait", -r);
@@ -138,9 +144,11 @@ int main(int argc, char **argv) {
                 echo_nodelay(c->fd);
                 open_conns++;
                 queue_recv(c);
-                if (++accepted < conns)
+                if (threads > 1) accepted = atomic_fetch_add(&accepted_all, 1) + 1;
+                else accepted++;
+                if (accepted < conns)
                     queue_accept(lfd);
-                else
+                else if (threads == 1)
                     close(lfd);
                 break;
             case OP_RECV:
@@ -149,6 +157,13 @@ int main(int argc, char **argv) {
                     close(c->fd);
                     free(c);
                     open_conns--;
+                    if (threads > 1) {
+                        atomic_fetch_add(&recvs_all, recvs);
+                        atomic_fetch_add(&enters_all, enters);
+                        recvs = enters = 0;
+                        if (atomic_fetch_add(&closed_all, 1) + 1 == conns && write(done_pipe[1], "x", 1) != 1)
+                            fail("write", errno);
+                    }
                     break;
                 }
                 recvs++;
@@ -168,7 +183,76 @@ int main(int argc, char **argv) {
         }
         io_uring_cq_advance(&ring, seen);
     }
-    echo_server_report("uring-naive", conns, recvs, enters);
-    io_uring_queue_exit(&ring);
-    return 0;
+}
+
+typedef struct worker {
+    pthread_t t;
+    int lfd, cpu;
+    unsigned conns, entries;
+} worker;
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(w->cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    serve(w->lfd, w->conns, w->entries);
+    return NULL;
+}
+
+/* A listener on 127.0.0.1:port with SO_REUSEPORT (port 0: the kernel's
+ * choice, returned through *port). */
+static int listen_shared(uint16_t *port, int backlog) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, backlog) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        fail("listen", errno);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CONNS\n", argv[0]);
+        return 2;
+    }
+    unsigned conns = echo_conns_arg(argv[0], argv[1], "CONNS");
+    /* One op in flight per connection, and the accept: the CQ (twice the
+     * SQ) never overflows. */
+    unsigned entries = 64;
+    while (entries < conns + 1 && entries < 4096) entries *= 2;
+    const char *t = getenv("ECHO_THREADS");
+    threads = t ? (unsigned)atoi(t) : 1;
+    if (threads <= 1) {
+        threads = 1;
+        serve(echo_listen(conns < 128 ? 128 : (int)conns), conns, entries);
+        echo_server_report("uring-naive", conns, recvs, enters);
+        io_uring_queue_exit(&ring);
+        return 0;
+    }
+    if (pipe(done_pipe) < 0) fail("pipe", errno);
+    cpu_set_t mask;
+    int cpus[64], ncpu = 0;
+    if (sched_getaffinity(0, sizeof mask, &mask) < 0) fail("sched_getaffinity", errno);
+    for (int c = 0; c < CPU_SETSIZE && ncpu < 64; c++)
+        if (CPU_ISSET(c, &mask)) cpus[ncpu++] = c;
+    worker *ws = calloc(threads, sizeof *ws);
+    uint16_t port = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        ws[i] = (worker){.lfd = listen_shared(&port, conns < 128 ? 128 : (int)conns), .cpu = cpus[i % (unsigned)ncpu],
+                         .conns = conns, .entries = entries};
+    }
+    printf("port=%u\n", (unsigned)port);
+    fflush(stdout);
+    for (unsigned i = 0; i < threads; i++)
+        if (pthread_create(&ws[i].t, NULL, worker_main, &ws[i]) != 0) fail("pthread_create", EAGAIN);
+    char c;
+    if (read(done_pipe[0], &c, 1) != 1) fail("read", errno);
+    echo_server_report("uring-mt", conns, atomic_load(&recvs_all), atomic_load(&enters_all));
+    fflush(stdout);
+    _exit(0); /* the threads wait in their rings for good */
 }

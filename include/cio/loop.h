@@ -343,8 +343,8 @@ CIO_API int cio_loop_fd(cio_loop *loop, cio_fd *fd);
 /*
  * cio_loop_timeout - how long an outside driver may wait before the next
  * cio_loop_run(CIO_RUN_NOWAIT): 0 if work is ready now, -1 if no timer is
- * pending, else nanoseconds until the earliest timer or deadline, or until
- * a moment before it: a timer far ahead is first known to the tick of its
+ * pending but those that never fire (CIO_TIMEOUT_NEVER), else nanoseconds
+ * until the earliest timer or deadline, or until a moment before it: a timer far ahead is first known to the tick of its
  * timer wheel slot, so a wait for it may end early a few times (once per
  * wheel level), never late. A loop that cannot be used gives -CIO_EINVAL
  * or -CIO_EPERM (see the top).

@@ -32,11 +32,7 @@
  *
  * Known limits: virtual time does not wait for other threads (a loop whose
  * only pending work is a timer jumps to it even when another thread is
- * about to post: test cross-thread timing on a real backend). A timer
- * more than 2^61 ns (73 years) away is the exception: it counts as no
- * timer, and a loop with nothing nearer waits in real time for another
- * thread, as cio_xchan_recv() and a runtime worker (cio/runtime.h) need
- * (they keep such a timer so that the loop waits for messages).
+ * about to post: test cross-thread timing on a real backend).
  */
 #ifndef CIO_MOCK_H
 #define CIO_MOCK_H

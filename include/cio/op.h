@@ -681,7 +681,18 @@ static inline void cio_prep_nop(cio_op *op) { cio_prep_(op, CIO_OP_NOP); }
  * cio_now() at submission, or at the absolute cio_now() time `ns` when
  * `flags` has CIO_TIMEOUT_ABS. Timers live in the core's timer wheel: a
  * million of them cost no kernel memory and no extra system calls.
+ *
+ * cio_prep_timeout(op, CIO_TIMEOUT_NEVER, CIO_TIMEOUT_ABS) is a timer
+ * that never fires: it completes only when cancelled (or its loop
+ * closes), and keeps cio_loop_run(CIO_RUN_DEFAULT) going meanwhile, for a
+ * loop that waits for other threads' posts (cio_xchan_recv() and the
+ * runtime's workers use it). It counts as no timer when the loop works
+ * out how long it may wait: cio_loop_timeout() gives -1 if it is the
+ * only one, and the mock backend waits for another thread instead of
+ * moving its virtual time there.
  */
+#define CIO_TIMEOUT_NEVER (UINT64_MAX - 1)
+
 static inline void cio_prep_timeout(cio_op *op, uint64_t ns, uint32_t flags) {
     cio_prep_(op, CIO_OP_TIMEOUT);
     op->args.timeout.ns = ns;

@@ -565,8 +565,6 @@ static unsigned end_deadlock(cio_loop *loop, mock *m) {
  * another thread has woken this loop, then ends the parked ops as a
  * deadlock. With no op parked, it waits for a wake as long as it takes
  * (the program waits for another thread with nothing in flight). */
-#define MOCK_FOREVER_NS ((int64_t)1 << 61) /* 73 years */
-
 static void wait_for_wake(cio_loop *loop, mock *m) {
     cio__mutex_lock(&m->mu);
     m->waiter = cio__thread_self();
@@ -598,10 +596,6 @@ static bool take_wake(cio_loop *loop, mock *m) {
 static int mock_wait(cio_loop *loop, int64_t timeout_ns) {
     mock *m = state(loop);
     cio__core(loop)->stats.enters++;
-    /* A timer this far away keeps a loop alive for another thread's
-     * message (cio_xchan_recv's, a runtime worker's): reaching it would
-     * only end the wait as if it had timed out. It counts as none. */
-    if (timeout_ns >= MOCK_FOREVER_NS) timeout_ns = -1;
     if (take_wake(loop, m)) timeout_ns = 0;
     cio_op *next = m->due.root;
     if (timeout_ns < 0 && !next) {

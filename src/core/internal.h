@@ -48,6 +48,7 @@ typedef struct cio_heap {
 typedef struct cio_timers {
     struct cio_wheel *wheel;
     size_t count;
+    size_t never; /* of them, those due at CIO_TIMEOUT_NEVER: no time to wait for */
 } cio_timers;
 
 /* Where an op is in its life (op->internal_.state). */

@@ -212,7 +212,8 @@ static void process(cio_loop *loop) {
 static int64_t wait_budget(cio_core *c) {
     if (!opq_empty(&c->ready) || c->stop || atomic_load_explicit(&c->posts, memory_order_relaxed)) return 0;
     uint64_t when;
-    if (!cio__timers_next(c, &when)) return cio__pool_cap_wait(c, -1);
+    /* Timers that never fire (CIO_TIMEOUT_NEVER) set no time. */
+    if (c->timers.count == c->timers.never || !cio__timers_next(c, &when)) return cio__pool_cap_wait(c, -1);
     uint64_t now = cio__now(c), left = when > now ? when - now : 0;
     /* A timer more than 292 years away is still a timer, not "no limit" (-1). */
     return cio__pool_cap_wait(c, left > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)left);

@@ -3,11 +3,17 @@
  * SIGPIPE, and the pool's interrupt signal (moved from pool.c and loop.c).
  */
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* CPU affinity is Linux's (sched_getaffinity, pthread_setaffinity_np); a
+ * POSIX-only build (as for macOS and the BSDs) has none. */
+#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#define CIO_HAVE_AFFINITY 1
+#include <sched.h>
+#endif
 
 #include "internal.h"
 #include "thread.h"
@@ -53,7 +59,7 @@ int cio__thread_start(const cio__thread_entry *entry, size_t stack, bool block_s
 
 unsigned cio__cpu_list(int *cpus, unsigned max) {
     unsigned n = 0;
-#ifdef __linux__
+#ifdef CIO_HAVE_AFFINITY
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         for (int c = 0; c < CPU_SETSIZE && n < max; c++)
@@ -67,7 +73,7 @@ unsigned cio__cpu_list(int *cpus, unsigned max) {
 }
 
 int cio__thread_pin(int cpu) {
-#ifdef __linux__
+#ifdef CIO_HAVE_AFFINITY
     cpu_set_t set;
     CPU_ZERO(&set);
     if (cpu < 0 || cpu >= CPU_SETSIZE) return -CIO_EINVAL;

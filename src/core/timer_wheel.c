@@ -235,14 +235,14 @@ int cio__timers_init(cio_core *c) {
     struct cio_wheel *w = calloc(1, sizeof *w);
     if (!w) return -CIO_ENOMEM;
     c->timers.wheel = w;
-    c->timers.count = 0;
+    c->timers.count = c->timers.never = 0;
     return 0;
 }
 
 void cio__timers_fini(cio_core *c) {
     free(c->timers.wheel);
     c->timers.wheel = NULL;
-    c->timers.count = 0;
+    c->timers.count = c->timers.never = 0;
 }
 
 void cio__heap_insert(cio_core *c, cio_op *op) {
@@ -254,12 +254,14 @@ void cio__heap_insert(cio_core *c, cio_op *op) {
      * cio__timers_next), and filing relative to a cur far from the
      * deadlines files them high, to cascade more often. */
     if (c->timers.count++ == 0) w->cur = tick_of(c->now);
+    if (op->internal_.when == CIO_TIMEOUT_NEVER) c->timers.never++;
     file(w, op);
 }
 
 void cio__heap_remove(cio_core *c, cio_op *op) {
     op->internal_.iflags &= (uint8_t)~IF_IN_HEAP;
     c->timers.count--;
+    if (op->internal_.when == CIO_TIMEOUT_NEVER) c->timers.never--;
     unfile(c->timers.wheel, op);
 }
 
@@ -288,6 +290,7 @@ cio_op *cio__timers_due(cio_core *c, uint64_t now) {
     cio__heap_take(&w->soon, op);
     op->internal_.iflags &= (uint8_t)~IF_IN_HEAP;
     c->timers.count--;
+    if (op->internal_.when == CIO_TIMEOUT_NEVER) c->timers.never--;
     return op;
 }
 

@@ -57,13 +57,13 @@ struct rt_worker {
     bool unwound;     /* the shutdown's unwinding is over; under rt->mu */
     bool exited;      /* the thread is done with the runtime; under rt->mu */
     atomic_bool ready; /* the loop runs: work may be sent; set after `backend` */
+    atomic_bool closing; /* the unwinding is over everywhere: close the loop (set by the shutdown) */
     cio__thread_entry entry;
     cio_loop loop;
 
     /* The worker's thread only. */
     cio_op keepalive; /* a far timer, so that the loop turns while it has no other work */
     bool quit;        /* the shutdown's unwinding has begun */
-    bool closing;     /* ... and is over everywhere: close the loop */
     list tasks;       /* rt_task records of runtime tasks not yet returned */
     list acceptors;   /* rt_acceptor records of its listeners */
     uint64_t own[PUB_COUNT_]; /* its runtime counters (the PUB_SPAWNED.. part) */

@@ -15,7 +15,6 @@
 #include "rt_internal.h"
 #include "../task/task_internal.h"
 
-#define KEEPALIVE_NS ((uint64_t)1 << 62) /* far enough that the mock waits for messages instead */
 #define UNWIND_TICK_NS (10ull * CIO_NS_PER_MS) /* the timer's period while tasks unwind */
 #define UNWIND_ROUNDS 1000                      /* turns for tasks to unwind, as cio_main() */
 #define WAIT_SLICE_NS (5ull * CIO_NS_PER_MS)    /* the shutdown looks again at least this often */
@@ -34,7 +33,6 @@ cio_runtime *cio_runtime_self(unsigned *worker) {
 
 static bool stopping(const cio_runtime *rt) { return atomic_load(&rt->stopping); }
 
-bool cio_runtime_stopping(const cio_runtime *rt) { return rt && stopping(rt); }
 
 void rt_notify(cio_runtime *rt) {
     if (!stopping(rt)) return;
@@ -74,6 +72,13 @@ static cio_runtime *enter(const cio_runtime *rt) {
 static int leave(cio_runtime *rt, int r) {
     atomic_fetch_sub(&rt->callers, 1);
     return r;
+}
+
+bool cio_runtime_stopping(const cio_runtime *rt) {
+    if (!rt) return false;
+    bool s = stopping(enter(rt));
+    leave((cio_runtime *)(uintptr_t)rt, 0);
+    return s;
 }
 
 /* ---- load and admission ---- */
@@ -203,12 +208,16 @@ static void exec_arrived(rt_worker *w, rt_exec *e);
 static void job_arrived(cio_loop *loop, cio_op *op) {
     rt_job *j = op->data;
     rt_worker *w = j->to;
-    /* Copied, then let go of: an exec's job lives on its waiter's stack,
-     * which the work below may end. */
-    rt_job c = *j;
+    /* What the work needs, copied before the job is let go of: an exec's
+     * job lives on its waiter's stack, which the work below may end, and
+     * the sender may still be completing `post` (not read here). */
+    job_kind kind = j->kind;
+    bool counted = j->counted;
+    rt_job c;
+    c.u = j->u;
     job_release(j);
-    if (c.counted) arrived(w);
-    switch (c.kind) {
+    if (counted) arrived(w);
+    switch (kind) {
     case JOB_SPAWN: {
         rt_task t = {.kind = TASK_PLAIN, .fn = c.u.spawn.fn, .arg = c.u.spawn.arg};
         rt_task_start(w, &t, c.u.spawn.stack_size, c.u.spawn.name, NULL);
@@ -486,8 +495,11 @@ static void publish(rt_worker *w) {
 
 static void keepalive_fired(cio_loop *loop, cio_op *op) {
     rt_worker *w = op->data;
-    if (w->closing) return;
-    cio_prep_timeout(op, w->quit ? UNWIND_TICK_NS : KEEPALIVE_NS, 0);
+    if (atomic_load_explicit(&w->closing, memory_order_relaxed)) return;
+    if (w->quit)
+        cio_prep_timeout(op, UNWIND_TICK_NS, 0);
+    else
+        cio_prep_timeout(op, CIO_TIMEOUT_NEVER, CIO_TIMEOUT_ABS);
     op->cb = keepalive_fired;
     op->data = w;
     cio_submit(loop, op);
@@ -521,9 +533,11 @@ static void worker_run(rt_worker *w) {
         for (int round = 0; round < UNWIND_ROUNDS && r >= 0 && cio__task_cancel_live(&w->loop); round++)
             r = cio_loop_run(&w->loop, CIO_RUN_ONCE);
         set_unwound(w);
-        while (!w->closing && r >= 0) r = cio_loop_run(&w->loop, CIO_RUN_ONCE);
+        /* Told by a flag, not a message: the poster's wake could still be
+         * writing to the loop's wake handle when the close shuts it. */
+        while (!atomic_load(&w->closing) && r >= 0) r = cio_loop_run(&w->loop, CIO_RUN_ONCE);
     }
-    w->closing = true;
+    atomic_store(&w->closing, true);
     publish(w);
     cio_loop_close(&w->loop);
 }
@@ -542,7 +556,7 @@ static void worker_main(void *arg) {
     int r = cio_loop_init(&w->loop, o);
     if (r == 0) {
         w->backend = cio_loop_backend(&w->loop);
-        cio_prep_timeout(&w->keepalive, KEEPALIVE_NS, 0);
+        cio_prep_timeout(&w->keepalive, CIO_TIMEOUT_NEVER, CIO_TIMEOUT_ABS);
         w->keepalive.cb = keepalive_fired;
         w->keepalive.data = w;
         if ((r = cio_submit(&w->loop, &w->keepalive)) < 0) cio_loop_close(&w->loop);
@@ -792,12 +806,6 @@ static void begin_quit(rt_worker *w, void *arg) {
     cio_loop_stop(&w->loop);
 }
 
-static void end_loop(rt_worker *w, void *arg) {
-    (void)arg;
-    w->closing = true;
-    cio_loop_stop(&w->loop);
-}
-
 /* Runs `fn` on every worker that still runs. */
 static void control_all(cio_runtime *rt, void (*fn)(rt_worker *w, void *arg), void *arg) {
     for (unsigned i = 0; i < rt->n; i++) {
@@ -827,7 +835,7 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     wait_until(rt, no_load, UINT64_MAX);
     control_all(rt, begin_quit, NULL);
     wait_until(rt, all_unwound, UINT64_MAX);
-    control_all(rt, end_loop, NULL);
+    for (unsigned i = 0; i < rt->n; i++) atomic_store(&rt->workers[i].closing, true); /* seen within a tick */
     wait_until(rt, all_exited, UINT64_MAX);
     wait_until(rt, no_callers, UINT64_MAX);
     sum_stats(rt, &rep.total);

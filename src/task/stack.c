@@ -93,18 +93,20 @@ static _Thread_local pool_state pool;
 static _Thread_local const cio_stack_owner *running;
 
 size_t cio__stack_page(void) {
-    static size_t page;
-    if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-    return page;
+    /* Threads that spawn their first tasks at once (a runtime's workers)
+     * may all ask first: atomic, though they all store the same value. */
+    static atomic_size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!p) {
+        p = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&page, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 size_t cio__stack_guard_size(void) {
-    static size_t guard;
-    if (!guard) {
-        size_t page = cio__stack_page();
-        guard = (CIO_STACK_GUARD_BYTES + page - 1) & ~(page - 1);
-    }
-    return guard;
+    size_t page = cio__stack_page();
+    return (CIO_STACK_GUARD_BYTES + page - 1) & ~(page - 1);
 }
 
 static cio_stack *slot(pool_state *p, unsigned i) { return &p->ring[(p->bottom + i) & (POOL_MAX - 1)]; }

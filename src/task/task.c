@@ -236,7 +236,7 @@ int cio__sync_wait(cio_sync_queue_ *q, cio_waiter *w, uint64_t at, unsigned flag
     if (at)
         cio_prep_timeout(&timer, at, CIO_TIMEOUT_ABS);
     else
-        cio_prep_timeout(&timer, FAR_FUTURE_NS, 0);
+        cio_prep_timeout(&timer, CIO_TIMEOUT_NEVER, CIO_TIMEOUT_ABS);
     w->timer = &timer;
     int32_t r = cio_await(&timer);
     /* A waker that found the timer already fired still handed over. */

@@ -8,6 +8,10 @@
 //! on one thread (`Builder::new_current_thread`), as cio's task server is.
 //! tokio does not say how often it polls the kernel, so `enters` is
 //! reported as 0 (unknown); bench/echo.sh counts the system calls apart.
+//!
+//! ECHO_TOKIO_THREADS=N (bench/echo_mt.sh): the same server on tokio's
+//! multi-threaded runtime with N worker threads (`tokio::spawn`, work
+//! stealing), the usual shape of a multi-core tokio server.
 
 use std::cell::Cell;
 use std::io::Write;
@@ -27,6 +31,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Some(n) = std::env::var("ECHO_TOKIO_THREADS").ok().and_then(|s| s.parse::<usize>().ok()) {
+        multi_thread(conns, n.max(1));
+        return;
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -73,5 +81,56 @@ fn main() {
         "bench=echo-server impl=tokio conns={} recvs={} enters=0",
         conns,
         recvs.get()
+    );
+}
+
+fn multi_thread(conns: u32, threads: usize) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_io()
+        .build()
+        .expect("tokio runtime");
+    let recvs = Arc::new(AtomicU64::new(0));
+    let r = recvs.clone();
+    rt.block_on(async move {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+        let listener: TcpListener = sock.listen(conns.max(128)).expect("listen");
+        let port = listener.local_addr().expect("local_addr").port();
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "port={}", port).unwrap();
+            out.flush().unwrap();
+        }
+        let mut tasks = Vec::with_capacity(conns as usize);
+        for _ in 0..conns {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            s.set_nodelay(true).expect("nodelay");
+            let recvs = r.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut buf = [0u8; ECHO_BUF];
+                let mut n_recvs = 0u64;
+                loop {
+                    let n = s.read(&mut buf).await.expect("read");
+                    if n == 0 {
+                        break;
+                    }
+                    n_recvs += 1;
+                    s.write_all(&buf[..n]).await.expect("write");
+                }
+                recvs.fetch_add(n_recvs, Ordering::Relaxed);
+            }));
+        }
+        drop(listener);
+        for t in tasks {
+            t.await.expect("connection task");
+        }
+    });
+    println!(
+        "bench=echo-server impl=tokio-mt conns={} recvs={} enters=0",
+        conns,
+        recvs.load(Ordering::Relaxed)
     );
 }

@@ -321,14 +321,20 @@ static void test_failed_worker(void) {
 
 /* ---- pinning, bad input, refusal after shutdown began ---- */
 
+/* Where the system pins threads (Linux, Windows): the CPU the thread runs on. */
+#if defined(_WIN32)
+#define HAVE_PIN 1
 static intptr_t report_cpu(void *arg) {
     (void)arg;
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
-    return sched_getcpu();
-#else
-    return -1;
-#endif
+    return (intptr_t)GetCurrentProcessorNumber();
 }
+#elif defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#define HAVE_PIN 1
+static intptr_t report_cpu(void *arg) {
+    (void)arg;
+    return sched_getcpu();
+}
+#endif
 
 static void test_pin_and_bad_input(void) {
     cio_runtime *rt;
@@ -337,7 +343,7 @@ static void test_pin_and_bad_input(void) {
     for (unsigned i = 0; i < 2; i++) {
         cio_worker_stats s;
         CHECK_EQ(cio_runtime_worker_stats(rt, i, &s), 0);
-#if defined(__linux__) && !defined(CIO_POSIX_ONLY)
+#if defined(HAVE_PIN)
         CHECK(s.cpu >= 0);
         intptr_t cpu = -2;
         CHECK_EQ(cio_runtime_exec(rt, (int)i, report_cpu, NULL, &cpu), 0);

@@ -75,11 +75,13 @@ static int closed_by_server(cio_fd fd) {
     return k == 0 || k < 0;
 }
 
-static int run_spread(cio_spread spread) {
+static int run_spread(cio_spread asked) {
+    cio_spread spread = asked; /* what AUTO stands for here: */
+    if (asked == CIO_SPREAD_AUTO) spread = t_on_windows() ? CIO_SPREAD_ACCEPTOR : CIO_SPREAD_REUSEPORT;
     cio_runtime *rt;
     cio_runtime_options o = {.workers = WORKERS};
     CHECK_EQ(cio_runtime_start(&o, &rt), 0);
-    cio_serve_options so = {.spread = spread, .acceptor = 1};
+    cio_serve_options so = {.spread = asked, .acceptor = 1};
     cio_addr bound;
     int r = cio_runtime_serve(rt, "127.0.0.1:0", &so, echo, NULL, &bound);
     if (r == -CIO_ENOTSUP) {

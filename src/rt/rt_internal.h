@@ -79,7 +79,8 @@ struct cio_runtime {
     cio__mutex mu;
     cio__cond cv;
     unsigned n;
-    rt_worker *workers;
+    rt_worker *workers; /* in workers_mem, on a cache line */
+    void *workers_mem;
     void (*on_start)(cio_runtime *rt, unsigned worker, cio_loop *loop, void *arg);
     void *on_start_arg;
     const cio_loop_options *loop_opts;

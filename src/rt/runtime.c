@@ -601,7 +601,7 @@ static void runtime_free(cio_runtime *rt) {
     cio__cond_destroy(&rt->cv);
     cio__mutex_destroy(&rt->mu);
     free(rt->cpus);
-    free(rt->workers);
+    free(rt->workers_mem);
     free(rt);
 }
 
@@ -636,12 +636,13 @@ int cio_runtime_start(const cio_runtime_options *opts, cio_runtime **out) {
     rt->on_start_arg = o.arg;
     /* Each worker on cache lines of its own: `load` and the published
      * counters are written by one thread and read by others. */
-    rt->workers = aligned_alloc(64, ((rt->n * sizeof(rt_worker)) + 63) & ~(size_t)63);
-    if (!rt->workers) {
+    /* Aligned by hand: not every C library has aligned_alloc (mingw). */
+    rt->workers_mem = calloc(1, rt->n * sizeof(rt_worker) + 63);
+    if (!rt->workers_mem) {
         runtime_free(rt);
         return -CIO_ENOMEM;
     }
-    memset(rt->workers, 0, rt->n * sizeof(rt_worker));
+    rt->workers = (rt_worker *)(((uintptr_t)rt->workers_mem + 63) & ~(uintptr_t)63);
     int err = 0;
     for (unsigned i = 0; i < rt->n; i++) {
         rt_worker *w = &rt->workers[i];

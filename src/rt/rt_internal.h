@@ -133,20 +133,17 @@ typedef struct rt_job {
     } u;
 } rt_job;
 
-/* Takes a place in `to`'s `inflight` and load, unless shutdown has
- * begun: 0 or -CIO_ECANCELED. Every job of the public calls goes through
- * it, so that the shutdown, once `inflight` is 0, knows no more will come. */
-int rt_admit(cio_runtime *rt, rt_worker *to);
-
-/* Gives back the `inflight` place of rt_admit(), for a job that was not
- * sent (the caller gives back the load). */
-void rt_unadmit(cio_runtime *rt, rt_worker *to);
-
 /* Sends `j` (kind and payload filled in, `heap` and `counted` set) to
  * `to`: with `may_ring`, a CIO_OP_POST from an io_uring worker to
  * another (MSG_RING), else cio_loop_post(). 0 or an error, in which case
  * nothing was sent. */
 int rt_send(cio_runtime *rt, rt_worker *to, rt_job *j, bool may_ring);
+
+/* Admits `j` for `to` (counted in its `inflight` and load, unless the
+ * shutdown has begun: -CIO_ECANCELED) and sends it (rt_send); on failure
+ * nothing stays counted. Every job of the public calls goes through it,
+ * so that the shutdown, once `inflight` is 0, knows no more will come. */
+int rt_admit_send(cio_runtime *rt, rt_worker *to, rt_job *j, bool may_ring);
 
 /* Closes `fd` on `w`'s loop from a callback, where no task can block. */
 void rt_close_soon(rt_worker *w, cio_fd fd);

@@ -87,7 +87,12 @@ static void load_done(rt_worker *w) {
     if (atomic_fetch_sub(&w->load, 1) == 1) rt_notify(w->rt);
 }
 
-int rt_admit(cio_runtime *rt, rt_worker *to) {
+static void rt_unadmit(cio_runtime *rt, rt_worker *to);
+
+/* Takes a place in `to`'s `inflight` and load, unless shutdown has
+ * begun: 0 or -CIO_ECANCELED. Every job of the public calls goes through
+ * it, so that the shutdown, once `inflight` is 0, knows no more will come. */
+static int rt_admit(cio_runtime *rt, rt_worker *to) {
     /* Counted before the look at `stopping`, which the shutdown sets
      * before it looks at the count: one of the two sees the other. */
     atomic_fetch_add(&to->inflight, 1);
@@ -99,7 +104,8 @@ int rt_admit(cio_runtime *rt, rt_worker *to) {
     return 0;
 }
 
-void rt_unadmit(cio_runtime *rt, rt_worker *to) {
+/* Gives back the `inflight` place of rt_admit(), for a job not sent. */
+static void rt_unadmit(cio_runtime *rt, rt_worker *to) {
     if (atomic_fetch_sub(&to->inflight, 1) == 1) rt_notify(rt);
 }
 
@@ -296,17 +302,37 @@ static int check_spawn(cio_runtime *rt, int worker, rt_worker **to) {
     return *to ? 0 : err;
 }
 
-/* Admits and sends a heap job; returns the worker's index or an error. */
-static int send_heap_job(cio_runtime *rt, rt_worker *to, rt_job *j) {
-    j->heap = true;
-    j->counted = true;
+int rt_admit_send(cio_runtime *rt, rt_worker *to, rt_job *j, bool may_ring) {
     int r = rt_admit(rt, to);
-    if (r == 0) r = rt_send(rt, to, j, true);
+    if (r < 0) return r;
+    if ((r = rt_send(rt, to, j, may_ring)) < 0) {
+        atomic_fetch_sub(&to->load, 1);
+        rt_unadmit(rt, to);
+    }
+    return r;
+}
+
+/* A heap job of `kind` for the worker `worker` names, or NULL and *err. */
+static rt_job *new_job(cio_runtime *rt, int worker, bool have_fn, job_kind kind, int *err) {
+    rt_worker *to = NULL;
+    *err = have_fn ? check_spawn(rt, worker, &to) : -CIO_EINVAL;
+    if (*err < 0) return NULL;
+    rt_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        *err = -CIO_ENOMEM;
+        return NULL;
+    }
+    j->kind = kind;
+    j->heap = j->counted = true;
+    j->to = to;
+    return j;
+}
+
+/* Sends a job of new_job(): the worker's index, or an error (freed then). */
+static int send_new_job(cio_runtime *rt, rt_job *j) {
+    rt_worker *to = j->to;
+    int r = rt_admit_send(rt, to, j, true);
     if (r < 0) {
-        if (r != -CIO_ECANCELED) {
-            atomic_fetch_sub(&to->load, 1);
-            rt_unadmit(rt, to);
-        }
         free(j);
         return r;
     }
@@ -314,33 +340,25 @@ static int send_heap_job(cio_runtime *rt, rt_worker *to, rt_job *j) {
 }
 
 static int spawn(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, const cio_task_options *opts) {
-    rt_worker *to;
-    if (!fn) return -CIO_EINVAL;
-    int r = check_spawn(rt, worker, &to);
-    if (r < 0) return r;
-    rt_job *j = calloc(1, sizeof *j);
-    if (!j) return -CIO_ENOMEM;
-    j->kind = JOB_SPAWN;
+    int r;
+    rt_job *j = new_job(rt, worker, fn != NULL, JOB_SPAWN, &r);
+    if (!j) return r;
     j->u.spawn.fn = fn;
     j->u.spawn.arg = arg;
     if (opts) {
         j->u.spawn.stack_size = opts->stack_size;
         j->u.spawn.name = opts->name;
     }
-    return send_heap_job(rt, to, j);
+    return send_new_job(rt, j);
 }
 
 static int call(cio_runtime *rt, int worker, cio_runtime_call_fn fn, void *arg) {
-    rt_worker *to;
-    if (!fn) return -CIO_EINVAL;
-    int r = check_spawn(rt, worker, &to);
-    if (r < 0) return r;
-    rt_job *j = calloc(1, sizeof *j);
-    if (!j) return -CIO_ENOMEM;
-    j->kind = JOB_CALL;
+    int r;
+    rt_job *j = new_job(rt, worker, fn != NULL, JOB_CALL, &r);
+    if (!j) return r;
     j->u.call.fn = fn;
     j->u.call.arg = arg;
-    return send_heap_job(rt, to, j);
+    return send_new_job(rt, j);
 }
 
 /* ---- exec: a task on a worker, and its result back to the caller ----
@@ -443,14 +461,9 @@ static int exec_on(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, intpt
     e.arg = arg;
     e.job.kind = JOB_EXEC;
     e.job.counted = true;
-    if ((r = rt_admit(rt, to)) < 0) return r;
     /* Through the queue, never MSG_RING: the carrier's completion on this
      * side would come after the caller may have returned. */
-    if ((r = rt_send(rt, to, &e.job, false)) < 0) {
-        atomic_fetch_sub(&to->load, 1);
-        rt_unadmit(rt, to);
-        return r;
-    }
+    if ((r = rt_admit_send(rt, to, &e.job, false)) < 0) return r;
     int cut = 0;
     if (e.in_task) {
         cut = exec_wait_task(&e);

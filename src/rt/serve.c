@@ -54,11 +54,7 @@ static void hand_off(rt_worker *w, rt_serve *s, cio_fd fd, const cio_addr *peer)
             j->u.conn.fd = fd;
             j->u.conn.peer = *peer;
             j->u.conn.serve = s;
-            if (rt_admit(rt, to) == 0) {
-                if (rt_send(rt, to, j, true) == 0) return;
-                atomic_fetch_sub(&to->load, 1);
-                rt_unadmit(rt, to);
-            }
+            if (rt_admit_send(rt, to, j, true) == 0) return;
             free(j);
         }
     }

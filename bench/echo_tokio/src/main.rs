@@ -44,17 +44,7 @@ fn main() {
     let recvs = Rc::new(Cell::new(0u64));
     let r = recvs.clone();
     local.block_on(&rt, async move {
-        // The same listening socket as the other servers: 127.0.0.1, a
-        // port the kernel chooses, a backlog of at least CONNS.
-        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
-        sock.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
-        let listener: TcpListener = sock.listen(conns.max(128)).expect("listen");
-        let port = listener.local_addr().expect("local_addr").port();
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "port={}", port).unwrap();
-            out.flush().unwrap();
-        }
+        let listener = listen_announce(conns);
         let mut tasks = Vec::with_capacity(conns as usize);
         for _ in 0..conns {
             let (mut s, _) = listener.accept().await.expect("accept");
@@ -84,6 +74,20 @@ fn main() {
     );
 }
 
+/// The same listening socket as the other servers: 127.0.0.1, a port the
+/// kernel chooses, a backlog of at least CONNS; its port announced on stdout.
+/// Inside a runtime (tokio registers the socket with the current one).
+fn listen_announce(conns: u32) -> TcpListener {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let listener: TcpListener = sock.listen(conns.max(128)).expect("listen");
+    let port = listener.local_addr().expect("local_addr").port();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "port={}", port).unwrap();
+    out.flush().unwrap();
+    listener
+}
+
 fn multi_thread(conns: u32, threads: usize) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
@@ -95,15 +99,7 @@ fn multi_thread(conns: u32, threads: usize) {
     let recvs = Arc::new(AtomicU64::new(0));
     let r = recvs.clone();
     rt.block_on(async move {
-        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
-        sock.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
-        let listener: TcpListener = sock.listen(conns.max(128)).expect("listen");
-        let port = listener.local_addr().expect("local_addr").port();
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "port={}", port).unwrap();
-            out.flush().unwrap();
-        }
+        let listener = listen_announce(conns);
         let mut tasks = Vec::with_capacity(conns as usize);
         for _ in 0..conns {
             let (mut s, _) = listener.accept().await.expect("accept");

@@ -17,14 +17,17 @@
 # Placement: with one worker the server runs on CPU SERVER_CPU (1) and the
 # client on CLIENT_CPU (0), as in bench/echo.sh; with two workers the server
 # may use CPUs MT_SERVER_CPUS ("0,1") and the client stays on CLIENT_CPU:
-# this machine has two CPUs, so the client shares one with a worker. The
-# scaling factor (round trips per second with 2 workers over 1, paired per
-# round) is therefore a floor on what a machine with a free CPU for the
-# client shows; server CPU time per round trip is the steadier figure.
+# this machine has two CPUs, so the client shares one with a worker. There
+# the workers are not pinned (MT_PIN=0, ECHO_PIN for the servers): a worker
+# pinned to the client's CPU would get half of it whatever the load, where
+# the scheduler moves an unpinned one. The scaling factor (round trips per
+# second with 2 workers over 1, paired per round) is therefore a floor on
+# what a machine with a free CPU for the client shows; server CPU time per
+# round trip is the steadier figure.
 #
 # Environment: BUILD_DIR (build-bench), RUNS (5), ROUND_TRIPS (200000), CONNS
 # ("100 1000"), MSG (64), WORKERS ("1 2"), TIMEOUT (300), SERVER_CPU (1),
-# CLIENT_CPU (0), MT_SERVER_CPUS ("0,1").
+# CLIENT_CPU (0), MT_SERVER_CPUS ("0,1"), MT_PIN (0: two workers unpinned).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -46,6 +49,7 @@ TIMEOUT=${TIMEOUT:-300}
 SERVER_CPU1=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 MT_SERVER_CPUS=${MT_SERVER_CPUS:-0,1}
+MT_PIN=${MT_PIN:-0}
 export MSG
 
 client_bin=$(bench_bin echo_client)
@@ -80,7 +84,8 @@ for conns in $CONNS; do
     for ((i = 0; i < RUNS; i++)); do
         echo "echo_mt: $conns connections, round $((i + 1)) of $RUNS ($(date -u +%H:%M:%S))" >&2
         for n in $WORKERS; do
-            if ((n == 1)); then SERVER_CPU=$SERVER_CPU1; else SERVER_CPU=$MT_SERVER_CPUS; fi
+            if ((n == 1)); then SERVER_CPU=$SERVER_CPU1 ECHO_PIN=1; else SERVER_CPU=$MT_SERVER_CPUS ECHO_PIN=$MT_PIN; fi
+            export ECHO_PIN
             for impl in "${impls[@]}"; do
                 read -r -a cmd <<<"$(server_cmd "$impl" "$n")"
                 res=$(echo_one_run "$impl$n" "$conns" "${cmd[@]}")
@@ -133,9 +138,10 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "\`bench/echo_mt.sh\`: $(machine_desc); load average $load_start at the start, $load_end at the end."
     echo "$MSG-byte messages, $ROUND_TRIPS round trips per run, medians of $RUNS rounds (min..max). One worker:"
     echo "server on CPU $SERVER_CPU1, client on CPU $CLIENT_CPU. Two workers: server on CPUs $MT_SERVER_CPUS, client"
-    echo "still on CPU $CLIENT_CPU, sharing it with a worker (two CPUs in all). \`cio-rtN\`: \`bench/echo_rt.c\` on"
-    echo "\`cio/runtime.h\` (N pinned workers, SO_REUSEPORT, a task per connection); \`uring-mtN\`: raw liburing, N"
-    echo "pinned threads each with a ring and a SO_REUSEPORT listener (\`bench/echo_uring.c\`, ECHO_THREADS);"
+    echo "still on CPU $CLIENT_CPU, sharing it with a worker (two CPUs in all), and the workers are pinned only if"
+    echo "MT_PIN=1 (here: $MT_PIN). \`cio-rtN\`: \`bench/echo_rt.c\` on \`cio/runtime.h\` (N workers, SO_REUSEPORT, a task"
+    echo "per connection); \`uring-mtN\`: raw liburing, N threads each with a ring and a SO_REUSEPORT listener"
+    echo "(\`bench/echo_uring.c\`, ECHO_THREADS; with one thread it is the naive server of \`bench/echo.sh\`);"
     echo "\`tokio-mtN\`: tokio's multi-threaded runtime with N workers (\`bench/echo_tokio\`, ECHO_TOKIO_THREADS)."
     echo
     echo "| conns | server | rt/s | (min..max) | server CPU ns/rt | (min..max) |"

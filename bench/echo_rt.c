@@ -6,7 +6,8 @@
  * bench/echo_task.c does on one loop).
  *
  * Usage: echo_rt WORKERS CONNS (see bench/echo.h for the protocol). The
- * backend is the runtime's default (CIO_BACKEND to choose another).
+ * backend is the runtime's default (CIO_BACKEND to choose another);
+ * ECHO_PIN=0 leaves the workers unpinned.
  * `enters` sums the workers' waits in the kernel.
  */
 #include <cio.h>
@@ -45,7 +46,8 @@ int main(int argc, char **argv) {
     unsigned workers = echo_conns_arg(argv[0], argv[1], "WORKERS CONNS");
     conns_wanted = echo_conns_arg(argv[0], argv[2], "WORKERS CONNS");
     if (pipe(done_pipe) < 0) return 1;
-    cio_runtime_options o = {.workers = workers, .pin = true};
+    const char *pin = getenv("ECHO_PIN");
+    cio_runtime_options o = {.workers = workers, .pin = !pin || atoi(pin) != 0};
     cio_runtime *rt;
     int r = cio_runtime_start(&o, &rt);
     if (r < 0) {

@@ -23,8 +23,8 @@
  * ECHO_THREADS=N (bench/echo_mt.sh): the raw multi-threaded server, N
  * threads each with a ring and a listener of its own on one port
  * (SO_REUSEPORT: the kernel spreads the connections), each pinned to the
- * i-th CPU of the process's mask, sharing nothing but the counts of
- * connections accepted and closed.
+ * i-th CPU of the process's mask (unless ECHO_PIN=0), sharing nothing but
+ * the counts of connections accepted and closed.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -193,10 +193,13 @@ typedef struct worker {
 
 static void *worker_main(void *arg) {
     worker *w = arg;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(w->cpu, &one);
-    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    const char *pin = getenv("ECHO_PIN");
+    if (!pin || atoi(pin) != 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(w->cpu, &one);
+        pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    }
     serve(w->lfd, w->conns, w->entries);
     return NULL;
 }

@@ -415,8 +415,102 @@ static void test_refused_during_shutdown(void) {
     CHECK_EQ(rep.tasks_cancelled, 0);
 }
 
+/* ---- the shutdown from a task of another loop, while a task of that loop
+ * waits in cio_runtime_exec (regression: the shutdown waited for that call,
+ * which could not end while the thread was blocked in the shutdown) ---- */
+
+static cio_runtime *outer_rt;
+static int outer_exec_result = 99;
+static intptr_t outer_value;
+
+static intptr_t slow_answer(void *arg) {
+    (void)arg;
+    cio_sleep(100 * CIO_NS_PER_MS);
+    return 42;
+}
+
+static intptr_t outer_waiter(void *arg) {
+    (void)arg;
+    outer_exec_result = cio_runtime_exec(outer_rt, 0, slow_answer, NULL, &outer_value);
+    return 0;
+}
+
+static intptr_t outer_main(void *arg) {
+    (void)arg;
+    cio_runtime_options o = {.workers = 2};
+    CHECK_EQ(cio_runtime_start(&o, &outer_rt), 0);
+    cio_task *t;
+    CHECK_EQ(cio_task_spawn(cio_task_loop(), outer_waiter, NULL, NULL, &t), 0);
+    cio_sleep(20 * CIO_NS_PER_MS); /* the exec is under way */
+    cio_runtime_report rep;
+    CHECK_EQ(cio_runtime_shutdown(outer_rt, 5 * CIO_NS_PER_SEC, &rep), 0); /* blocks this thread */
+    CHECK_EQ(rep.tasks_finished, 1);
+    CHECK_EQ(cio_task_join(t, NULL), 0); /* the exec ends on live memory */
+    return 0;
+}
+
+static void test_shutdown_from_task(void) {
+    CHECK_EQ(cio_main(outer_main, NULL, NULL, NULL), 0);
+    CHECK_EQ(outer_exec_result, 0);
+    CHECK_EQ(outer_value, 42);
+}
+
+/* ---- exec from short-lived loops (regression: the worker's answer woke
+ * the waiter's loop after the waiter could have taken it, returned and
+ * closed its loop; ASan saw the wake on freed memory) ---- */
+
+static intptr_t seven(void *arg) {
+    (void)arg;
+    return 7;
+}
+
+typedef struct brief_loop {
+    cio_runtime *rt;
+    int done;
+} brief_loop;
+
+static intptr_t brief_waiter(void *arg) {
+    brief_loop *b = arg;
+    intptr_t v = 0;
+    CHECK_EQ(cio_runtime_exec(b->rt, CIO_WORKER_NEXT, seven, NULL, &v), 0);
+    CHECK_EQ(v, 7);
+    b->done = 1;
+    return 0;
+}
+
+static intptr_t brief_spinner(void *arg) { /* keeps the loop turning, so it takes the answer at once */
+    brief_loop *b = arg;
+    while (!b->done) cio_task_yield();
+    return 0;
+}
+
+static void test_exec_from_brief_loops(void) {
+    cio_runtime *rt;
+    cio_runtime_options o = {.workers = 2};
+    CHECK_EQ(cio_runtime_start(&o, &rt), 0);
+    for (int i = 0; i < 300; i++) {
+        cio_loop *loop = malloc(sizeof *loop);
+        CHECK(loop != NULL);
+        t_loop_init(loop, 0);
+        brief_loop b = {rt, 0};
+        CHECK_EQ(cio_task_spawn(loop, brief_waiter, &b, &(cio_task_options){.detached = true}, NULL), 0);
+        CHECK_EQ(cio_task_spawn(loop, brief_spinner, &b, &(cio_task_options){.detached = true}, NULL), 0);
+        uint64_t end = t_now_ns() + 30ull * CIO_NS_PER_SEC;
+        while (!b.done) {
+            CHECK(cio_loop_run(loop, CIO_RUN_ONCE) >= 0);
+            CHECK(t_now_ns() < end);
+        }
+        t_close(loop);
+        memset(loop, 0xA5, sizeof *loop);
+        free(loop);
+    }
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+}
+
 int main(void) {
     t_watchdog();
+    test_shutdown_from_task();
+    test_exec_from_brief_loops();
     test_spawn_call();
     test_exec();
     test_failed_worker();

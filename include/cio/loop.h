@@ -367,7 +367,11 @@ CIO_API int cio_loop_wake(cio_loop *loop);
  * to the runtime until that callback starts. A post does not keep a loop's
  * cio_loop_run(CIO_RUN_DEFAULT) from returning. Lock-free, allocates
  * nothing. Returns 0, -CIO_EINVAL (no callback, unprepared) or
- * -CIO_EALREADY (`msg` is already posted or in flight).
+ * -CIO_EALREADY (`msg` is already posted or in flight). The message is
+ * queued before the target is woken, so its callback may run before this
+ * call returns: the target must stay set up until then (a loop closed in
+ * reaction to a message from a thread still inside this call has that
+ * thread write to its closed wake handle).
  */
 CIO_API int cio_loop_post(cio_loop *target, cio_op *msg);
 

@@ -44,12 +44,16 @@
  * Threads: cio_runtime_start(), cio_runtime_serve() and
  * cio_runtime_shutdown() are for threads that are not workers of the
  * runtime (they wait for the workers). Everything else may be called from
- * any thread, workers included, until cio_runtime_shutdown() returns;
- * after that the runtime is gone and every pointer to it dangles.
+ * any thread, workers included. Calls may overlap the shutdown (they then
+ * refuse new work with -CIO_ECANCELED, or end the work they had), and the
+ * runtime's memory lasts until the last of them has returned; but a call
+ * that starts once cio_runtime_shutdown() has returned uses a runtime
+ * that is gone, as any use of freed memory.
  *
  * Signals: workers start with the signal mask of the thread that called
- * cio_runtime_start(); block what workers should not take (SIGINT,
- * SIGTERM) there before starting, and wait for it on that thread.
+ * cio_runtime_start(). Waiting for SIGINT or SIGTERM with cio/signal.h
+ * (on a loop of the main thread, as examples/mt_echo.c does) works
+ * whichever thread the system delivers the signal to.
  *
  * The mock backend (CIO_BACKEND_MOCK in the loop options): each worker
  * runs a simulation of its own, on its own thread, with a world of its

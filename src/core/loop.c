@@ -406,8 +406,12 @@ int cio_loop_post(cio_loop *target, cio_op *msg) {
     if (!cio__usable(target)) return cio__refusal(target);
     msg->internal_.state = OP_POSTED;
     /* Only the post that finds the queue empty wakes the loop; later ones
-     * ride on that wake, since the loop drains the whole queue at once. */
-    return cio__posts_push(c, msg) ? cio_loop_wake(target) : 0;
+     * ride on that wake, since the loop drains the whole queue at once.
+     * Queued, the message is delivered: a wake that failed (the handle
+     * gone bad) is no error of the post, which the caller would take for
+     * a message not sent, and free. */
+    if (cio__posts_push(c, msg)) (void)cio_loop_wake(target);
+    return 0;
 }
 
 void cio_loop_stats(const cio_loop *loop, cio_stats *out) {

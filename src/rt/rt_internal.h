@@ -90,9 +90,16 @@ struct cio_runtime {
     unsigned ncpus;
     atomic_uint next;      /* CIO_WORKER_NEXT's cursor */
     atomic_bool stopping;
-    atomic_uint callers;   /* public calls under way: the shutdown frees the runtime after them */
+    atomic_uint refs;      /* its own (until the shutdown ends) and one per public call under way */
+    unsigned serving;      /* cio_runtime_serve calls under way; under mu */
     list serves;           /* rt_serve records; under mu */
 };
+
+/* A reference to the runtime for the length of a public call, and its
+ * release, which frees the runtime when it was the last (runtime.c).
+ * rt_leave returns `r`, for `return rt_leave(rt, result)`. */
+cio_runtime *rt_enter(const cio_runtime *rt);
+int rt_leave(cio_runtime *rt, int r);
 
 /* ---- jobs: work travelling to a worker ---- */
 
@@ -201,6 +208,7 @@ struct rt_serve {
     cio_spread spread;
     bool least;
     size_t stack_size;
+    atomic_uint acceptors_live; /* its acceptor tasks not yet ended */
 };
 
 /* A connection handed over by an acceptor arrived on `w`. */

@@ -58,26 +58,31 @@ static bool wait_until(cio_runtime *rt, bool (*pred)(cio_runtime *rt), uint64_t 
     return ok;
 }
 
-/* ---- callers under way ---- */
-
-/* Every public call but start and shutdown counts itself here, so that a
- * call another thread made while the shutdown ran has left before the
- * runtime is freed. */
-static cio_runtime *enter(const cio_runtime *rt) {
+/* ---- references ----
+ *
+ * The runtime holds one reference to itself, which the shutdown drops as
+ * its last act, and every public call holds one while it runs: the last
+ * to drop frees it. So a call another thread makes while the shutdown
+ * runs, or a task's cio_runtime_exec that the shutdown's thread would
+ * otherwise wait for, ends on live memory. */
+cio_runtime *rt_enter(const cio_runtime *rt) {
     cio_runtime *m = (cio_runtime *)(uintptr_t)rt; /* the count is the one thing a reader writes */
-    atomic_fetch_add(&m->callers, 1);
+    atomic_fetch_add(&m->refs, 1);
     return m;
 }
 
-static int leave(cio_runtime *rt, int r) {
-    atomic_fetch_sub(&rt->callers, 1);
+static void runtime_free(cio_runtime *rt);
+
+int rt_leave(cio_runtime *rt, int r) {
+    if (atomic_fetch_sub(&rt->refs, 1) == 1) runtime_free(rt);
     return r;
 }
 
 bool cio_runtime_stopping(const cio_runtime *rt) {
     if (!rt) return false;
-    bool s = stopping(enter(rt));
-    leave((cio_runtime *)(uintptr_t)rt, 0);
+    cio_runtime *m = rt_enter(rt);
+    bool s = stopping(m);
+    rt_leave(m, 0);
     return s;
 }
 
@@ -157,8 +162,9 @@ rt_worker *rt_choose(cio_runtime *rt, int how, int *err) {
 int cio_runtime_pick(cio_runtime *rt, int how) {
     if (!rt) return -CIO_EINVAL;
     int err = 0;
-    rt_worker *w = rt_choose(enter(rt), how, &err);
-    return leave(rt, w ? (int)w->index : err);
+    rt_enter(rt);
+    rt_worker *w = rt_choose(rt, how, &err);
+    return rt_leave(rt, w ? (int)w->index : err);
 }
 
 /* ---- jobs ---- */
@@ -380,6 +386,8 @@ struct rt_exec {
     cio_xmsg reply, ack;
     bool done; /* a thread waiter's: under rt->mu */
     cio_op cancel;
+    atomic_bool replied; /* the answer is on its way: no cancel needed */
+    atomic_int sent;     /* the worker's sends to the waiter's loop that have returned */
     /* The worker's thread only. */
     rt_task *remote;
     bool refused;
@@ -398,12 +406,22 @@ static void exec_arrived(rt_worker *w, rt_exec *e) {
     rt_task_start(w, &t, 0, NULL, &e->remote);
 }
 
+/* A send to the waiter's loop, then the count that tells the waiter the
+ * send has returned: cio_loop_post() wakes the loop after it queued the
+ * message, and the waiter, which may take the message in between, must
+ * not let its loop go before that. The count is the last touch. */
+static void send_to_waiter(rt_exec *e, cio_xmsg *m) {
+    cio_xchan_send(&e->ch, m);
+    atomic_fetch_add(&e->sent, 1);
+}
+
 void rt_exec_done(rt_exec *e, intptr_t result, int err) {
     e->remote = NULL;
     e->result = result;
     e->err = err;
+    atomic_store(&e->replied, true);
     if (e->in_task) {
-        cio_xchan_send(&e->ch, &e->reply);
+        send_to_waiter(e, &e->reply);
         return;
     }
     cio_runtime *rt = e->job.to->rt;
@@ -416,33 +434,51 @@ void rt_exec_done(rt_exec *e, intptr_t result, int err) {
 static void exec_cancel_arrived(cio_loop *loop, cio_op *op) {
     (void)loop;
     rt_exec *e = op->data;
+    rt_worker *w = e->job.to;
     if (e->remote)
         cio_task_cancel(e->remote->task);
     else
         e->refused = true; /* not started yet (or over: then nobody looks) */
-    cio_xchan_send(&e->ch, &e->ack);
+    arrived(w);
+    send_to_waiter(e, &e->ack);
 }
 
 /* The waiting task's side; returns 0 or why the wait was cut short. */
 static int exec_wait_task(rt_exec *e) {
     cio_xmsg *m;
-    int cut = cio_xchan_recv(&e->ch, &m);
-    if (cut == 0) return 0;
-    /* Cancelled, or a deadline scope passed: the remote task must go,
-     * and the request must not be left to anyone. A shield holds off
-     * the cancellation and opens a scope without deadline. */
+    int cut = cio_xchan_recv(&e->ch, &m), expected = 1;
+    /* From here on nothing may cut the wait: a shield holds off the
+     * cancellation and opens a scope without deadline. */
     cio_shield sh;
     cio_task_shield_push(&sh);
-    cio_prep_nop(&e->cancel);
-    e->cancel.cb = exec_cancel_arrived;
-    e->cancel.data = e;
-    bool reply = false, ack = false;
-    if (cio_loop_post(&e->job.to->loop, &e->cancel) < 0) ack = true;
-    while (!reply || !ack) {
-        if (cio_xchan_recv(&e->ch, &m) < 0) break; /* the loop closes under the wait (see the header) */
-        if (m == &e->reply) reply = true;
-        if (m == &e->ack) ack = true;
+    if (cut != 0) {
+        /* Cancelled, or a deadline scope passed: the remote task must go.
+         * The cancel is a message to its worker, counted in flight there
+         * (as rt_admit does, against `replied` where rt_admit has
+         * `stopping`), so that the shutdown, which closes a worker's loop
+         * only once its remote tasks are over and nothing is in flight,
+         * cannot close it under the post. */
+        rt_worker *to = e->job.to;
+        bool reply = false, ack = true;
+        atomic_fetch_add(&to->inflight, 1);
+        if (atomic_load(&e->replied)) {
+            arrived(to); /* the answer is on its way: nothing to cancel */
+        } else {
+            cio_prep_nop(&e->cancel);
+            e->cancel.cb = exec_cancel_arrived;
+            e->cancel.data = e;
+            cio_loop_post(&to->loop, &e->cancel);
+            ack = false;
+            expected = 2;
+        }
+        while (!reply || !ack) {
+            if (cio_xchan_recv(&e->ch, &m) < 0) break; /* the loop closes under the wait (see the header) */
+            if (m == &e->reply) reply = true;
+            if (m == &e->ack) ack = true;
+        }
     }
+    while (atomic_load(&e->sent) < expected)
+        if (cio_task_yield() < 0) cio__sleep_ns(CIO_NS_PER_MS / 10); /* a closing loop: no turn to yield to */
     cio_task_shield_pop(&sh);
     return cut;
 }
@@ -454,6 +490,8 @@ static int exec_on(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, intpt
     if (r < 0) return r;
     rt_exec e;
     memset(&e, 0, sizeof e);
+    atomic_init(&e.replied, false);
+    atomic_init(&e.sent, 0);
     e.in_task = cio_task_current() != NULL;
     if (!e.in_task && self_worker) return -CIO_EDEADLK;
     if (e.in_task) cio_xchan_init(&e.ch, cio_task_loop());
@@ -477,15 +515,21 @@ static int exec_on(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, intpt
 }
 
 int cio_runtime_spawn(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, const cio_task_options *opts) {
-    return rt ? leave(rt, spawn(enter(rt), worker, fn, arg, opts)) : -CIO_EINVAL;
+    if (!rt) return -CIO_EINVAL;
+    rt_enter(rt);
+    return rt_leave(rt, spawn(rt, worker, fn, arg, opts));
 }
 
 int cio_runtime_call(cio_runtime *rt, int worker, cio_runtime_call_fn fn, void *arg) {
-    return rt ? leave(rt, call(enter(rt), worker, fn, arg)) : -CIO_EINVAL;
+    if (!rt) return -CIO_EINVAL;
+    rt_enter(rt);
+    return rt_leave(rt, call(rt, worker, fn, arg));
 }
 
 int cio_runtime_exec(cio_runtime *rt, int worker, cio_task_fn fn, void *arg, intptr_t *result) {
-    return rt ? leave(rt, exec_on(enter(rt), worker, fn, arg, result)) : -CIO_EINVAL;
+    if (!rt) return -CIO_EINVAL;
+    rt_enter(rt);
+    return rt_leave(rt, exec_on(rt, worker, fn, arg, result));
 }
 
 /* ---- the worker ---- */
@@ -533,7 +577,9 @@ static void worker_run(rt_worker *w) {
     }
     if (r < 0) { /* the backend failed: no more work can reach this worker */
         atomic_store(&w->ready, false);
+        cio__mutex_lock(&w->rt->mu);
         w->status = r;
+        cio__mutex_unlock(&w->rt->mu);
         w->quit = true;
     } else {
         /* The shutdown's last step: every task of the loop (those the
@@ -640,6 +686,7 @@ int cio_runtime_start(const cio_runtime_options *opts, cio_runtime **out) {
         free(rt);
         return -CIO_ENOMEM;
     }
+    atomic_init(&rt->refs, 1); /* its own */
     rt->ncpus = cio__cpu_list(rt->cpus, CIO_RUNTIME_MAX_WORKERS);
     rt->n = o.workers ? o.workers : rt->ncpus;
     rt->pin = o.pin;
@@ -691,21 +738,33 @@ int cio_runtime_start(const cio_runtime_options *opts, cio_runtime **out) {
     return 0;
 }
 
-unsigned cio_runtime_workers(const cio_runtime *rt) { return rt ? rt->n : 0; }
+unsigned cio_runtime_workers(const cio_runtime *rt) { return rt ? rt->n : 0; /* set once, before any thread sees rt */ }
+
+static int worker_status(cio_runtime *rt, unsigned w) {
+    if (w >= rt->n) return -CIO_EINVAL;
+    cio__mutex_lock(&rt->mu); /* a worker whose loop fails later writes it */
+    int st = rt->workers[w].status;
+    cio__mutex_unlock(&rt->mu);
+    return st;
+}
 
 int cio_runtime_worker_status(const cio_runtime *rt, unsigned w) {
-    if (!rt || w >= rt->n) return -CIO_EINVAL;
-    return rt->workers[w].status;
+    if (!rt) return -CIO_EINVAL;
+    cio_runtime *m = rt_enter(rt);
+    return rt_leave(m, worker_status(m, w));
 }
 
 cio_loop *cio_runtime_loop(cio_runtime *rt, unsigned w) {
-    if (!rt || w >= rt->n || !runs(&rt->workers[w])) return NULL;
-    return &rt->workers[w].loop;
+    if (!rt) return NULL;
+    rt_enter(rt);
+    cio_loop *l = w < rt->n && runs(&rt->workers[w]) ? &rt->workers[w].loop : NULL;
+    rt_leave(rt, 0);
+    return l;
 }
 
 /* ---- counters ---- */
 
-static void read_worker(const rt_worker *w, cio_worker_stats *out) {
+static void read_worker(cio_runtime *rt, const rt_worker *w, cio_worker_stats *out) {
     uint64_t v[PUB_COUNT_];
     for (int i = 0; i < PUB_COUNT_; i++) v[i] = atomic_load_explicit(&w->pub[i], memory_order_relaxed);
     memset(out, 0, sizeof *out);
@@ -725,22 +784,24 @@ static void read_worker(const rt_worker *w, cio_worker_stats *out) {
     out->conn_errors = v[PUB_CONN_ERRORS];
     out->accept_errors = v[PUB_ACCEPT_ERRORS];
     out->load = atomic_load_explicit(&w->load, memory_order_relaxed);
-    out->status = w->status;
+    out->status = worker_status(rt, w->index);
     out->cpu = w->cpu;
     out->backend = w->status == 0 ? w->backend : CIO_BACKEND_AUTO;
 }
 
 int cio_runtime_worker_stats(const cio_runtime *rt, unsigned w, cio_worker_stats *out) {
-    if (!rt || !out || w >= rt->n) return -CIO_EINVAL;
-    read_worker(&enter(rt)->workers[w], out);
-    return leave((cio_runtime *)(uintptr_t)rt, 0);
+    if (!rt || !out) return -CIO_EINVAL;
+    cio_runtime *m = rt_enter(rt);
+    if (w >= m->n) return rt_leave(m, -CIO_EINVAL);
+    read_worker(m, &m->workers[w], out);
+    return rt_leave(m, 0);
 }
 
-static int sum_stats(const cio_runtime *rt, cio_worker_stats *out) {
+static int sum_stats(cio_runtime *rt, cio_worker_stats *out) {
     cio_worker_stats sum = {0}, one;
     sum.status = -CIO_ESRCH;
     for (unsigned i = 0; i < rt->n; i++) {
-        read_worker(&rt->workers[i], &one);
+        read_worker(rt, &rt->workers[i], &one);
         sum.loop.ops_submitted += one.loop.ops_submitted;
         sum.loop.ops_completed += one.loop.ops_completed;
         sum.loop.enters += one.loop.enters;
@@ -767,7 +828,8 @@ static int sum_stats(const cio_runtime *rt, cio_worker_stats *out) {
 
 int cio_runtime_stats(const cio_runtime *rt, cio_worker_stats *out) {
     if (!rt || !out) return -CIO_EINVAL;
-    return leave(enter(rt), sum_stats(rt, out));
+    cio_runtime *m = rt_enter(rt);
+    return rt_leave(m, sum_stats(m, out));
 }
 
 /* ---- shutdown ---- */
@@ -777,6 +839,8 @@ static bool nothing_inflight(cio_runtime *rt) {
         if (atomic_load(&rt->workers[i].inflight) && !rt->workers[i].exited) return false;
     return true;
 }
+
+static bool no_serve(cio_runtime *rt) { return rt->serving == 0; }
 
 static bool no_acceptors(cio_runtime *rt) {
     for (unsigned i = 0; i < rt->n; i++)
@@ -789,8 +853,6 @@ static bool no_load(cio_runtime *rt) {
         if (atomic_load(&rt->workers[i].load) && !rt->workers[i].exited) return false;
     return true;
 }
-
-static bool no_callers(cio_runtime *rt) { return atomic_load(&rt->callers) == 0; }
 
 static bool all_unwound(cio_runtime *rt) {
     for (unsigned i = 0; i < rt->n; i++)
@@ -836,7 +898,10 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     if (!rt) return -CIO_EINVAL;
     if (self_worker && self_worker->rt == rt) return -CIO_EDEADLK;
     cio_runtime_report rep = {0};
+    cio__mutex_lock(&rt->mu); /* under the mutex: cio_runtime_serve looks at it so */
     atomic_store(&rt->stopping, true);
+    cio__mutex_unlock(&rt->mu);
+    wait_until(rt, no_serve, UINT64_MAX);
     wait_until(rt, nothing_inflight, UINT64_MAX);
     /* From here the load only falls: no job is on its way, and an
      * acceptor refuses what it accepts now. */
@@ -851,9 +916,8 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     wait_until(rt, all_unwound, UINT64_MAX);
     for (unsigned i = 0; i < rt->n; i++) atomic_store(&rt->workers[i].closing, true); /* seen within a tick */
     wait_until(rt, all_exited, UINT64_MAX);
-    wait_until(rt, no_callers, UINT64_MAX);
     sum_stats(rt, &rep.total);
     if (report) *report = rep;
-    runtime_free(rt);
+    rt_leave(rt, 0); /* the runtime's own reference: freed here, or by the last call under way */
     return 0;
 }

@@ -95,7 +95,13 @@ static intptr_t acceptor_main(void *arg) {
     }
     cio_close(a->fd);
     list_remove(&w->acceptors, &a->node);
-    if (atomic_fetch_sub(&w->acceptors_live, 1) == 1) rt_notify(w->rt);
+    atomic_fetch_sub(&w->acceptors_live, 1);
+    atomic_fetch_sub(&a->serve->acceptors_live, 1);
+    /* Rare (the shutdown, a failed serve's rollback, a listener gone
+     * bad): always told, as a rollback waits for it too. */
+    cio__mutex_lock(&w->rt->mu);
+    cio__cond_broadcast(&w->rt->cv);
+    cio__mutex_unlock(&w->rt->mu);
     return 0;
 }
 
@@ -141,6 +147,7 @@ static void listen_here(rt_worker *w, void *arg) {
     a->task = task;
     list_push(&w->acceptors, &a->node);
     atomic_fetch_add(&w->acceptors_live, 1);
+    atomic_fetch_add(&su->serve->acceptors_live, 1);
     su->err = 0;
 }
 
@@ -160,16 +167,15 @@ static bool has_mock(cio_runtime *rt) {
     return false;
 }
 
-int cio_runtime_serve(cio_runtime *rt, const char *addr, const cio_serve_options *opts, cio_runtime_conn_fn fn,
-                      void *arg, cio_addr *bound) {
-    if (!rt || !addr || !fn) return -CIO_EINVAL;
+static int serve(cio_runtime *rt, const char *addr, const cio_serve_options *opts, cio_runtime_conn_fn fn, void *arg,
+                 cio_addr *bound) {
+    if (!addr || !fn) return -CIO_EINVAL;
     cio_serve_options o = {0};
     if (opts) o = *opts;
     for (size_t i = 0; i < sizeof o.reserved_ / sizeof o.reserved_[0]; i++)
         if (o.reserved_[i]) return -CIO_EINVAL;
     if ((unsigned)o.spread > CIO_SPREAD_ACCEPTOR) return -CIO_EINVAL;
     if (rt_self() && rt_self()->rt == rt) return -CIO_EDEADLK;
-    if (cio_runtime_stopping(rt)) return -CIO_ECANCELED;
     if (has_mock(rt)) return -CIO_ENOTSUP;
 #if defined(_WIN32)
     if (o.spread == CIO_SPREAD_REUSEPORT) return -CIO_ENOTSUP;
@@ -188,6 +194,7 @@ int cio_runtime_serve(cio_runtime *rt, const char *addr, const cio_serve_options
     }
     rt_serve *s = calloc(1, sizeof *s);
     if (!s) return -CIO_ENOMEM;
+    atomic_init(&s->acceptors_live, 0);
     s->rt = rt;
     s->fn = fn;
     s->arg = arg;
@@ -209,12 +216,36 @@ int cio_runtime_serve(cio_runtime *rt, const char *addr, const cio_serve_options
     if (r < 0) {
         for (unsigned i = 0; i < rt->n; i++)
             if (cio_runtime_loop(rt, i)) rt_control(&rt->workers[i], unlisten_here, s);
-        /* The acceptors close their listeners as they end; the record
-         * must outlive them, so it stays with the runtime. */
+        /* The acceptors close their listeners as they end: no listener
+         * is left when the call returns. (The record stays with the
+         * runtime all the same: it is freed with it.) */
+        cio__mutex_lock(&rt->mu);
+        while (atomic_load(&s->acceptors_live)) cio__cond_wait_ns(&rt->cv, &rt->mu, 5 * CIO_NS_PER_MS);
+        cio__mutex_unlock(&rt->mu);
     }
     cio__mutex_lock(&rt->mu);
     list_push(&rt->serves, &s->node);
     cio__mutex_unlock(&rt->mu);
     if (r == 0 && bound) *bound = first;
     return r;
+}
+
+int cio_runtime_serve(cio_runtime *rt, const char *addr, const cio_serve_options *opts, cio_runtime_conn_fn fn,
+                      void *arg, cio_addr *bound) {
+    if (!rt) return -CIO_EINVAL;
+    rt_enter(rt);
+    /* Counted in `serving` under the mutex that the shutdown sets
+     * `stopping` under: it waits for a serve under way, and none starts
+     * after it began, so no setup posts to a worker that is closing. */
+    cio__mutex_lock(&rt->mu);
+    bool refused = atomic_load(&rt->stopping);
+    if (!refused) rt->serving++;
+    cio__mutex_unlock(&rt->mu);
+    if (refused) return rt_leave(rt, -CIO_ECANCELED);
+    int r = serve(rt, addr, opts, fn, arg, bound);
+    cio__mutex_lock(&rt->mu);
+    rt->serving--;
+    cio__cond_broadcast(&rt->cv);
+    cio__mutex_unlock(&rt->mu);
+    return rt_leave(rt, r);
 }

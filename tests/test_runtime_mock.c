@@ -3,9 +3,11 @@
  * (cio/runtime.h: each worker a simulation of its own, on its own
  * thread): spawn, call, exec between workers, virtual time inside each
  * worker (an hour of sleeps costs no real time), counters, the shutdown
- * cancelling a task blocked for good, and serve refused (a simulated
- * listener cannot be reached from outside its worker). Oracles: the
- * test's own atomic counts and CLOCK_MONOTONIC.
+ * cancelling a task blocked for good, and serve: a listener in each
+ * worker's world, reached by client tasks of that worker, every byte
+ * echoed (a checksum); the acceptor spread, which would move a
+ * connection between worlds, refused. Oracles: the test's own atomic
+ * counts, checksums and CLOCK_MONOTONIC.
  *
  * CIO_TEST_ONCE CIO_TEST_PORTABLE
  */
@@ -45,7 +47,31 @@ static intptr_t blocked_for_good(void *arg) {
 }
 
 static intptr_t echo(cio_fd fd, const cio_addr *peer, void *arg) {
-    (void)fd, (void)peer, (void)arg;
+    (void)peer, (void)arg;
+    char buf[512];
+    int32_t n;
+    while ((n = cio_recv(fd, buf, sizeof buf, 0)) > 0)
+        if (cio_send(fd, buf, (uint32_t)n, CIO_MSG_WAITALL) != n) return -1;
+    return n;
+}
+
+static cio_addr served;
+static atomic_int clients_ok;
+
+/* A client in its worker's world: 16 rounds of 1 KiB out, the same back. */
+static intptr_t client(void *arg) {
+    (void)arg;
+    cio_fd fd;
+    CHECK_EQ(cio_tcp_connect_addr(&served, 0, &fd), 0);
+    unsigned char out[1024], in[1024];
+    for (int round = 0; round < 16; round++) {
+        for (size_t i = 0; i < sizeof out; i++) out[i] = (unsigned char)(i * 7 + round);
+        CHECK_EQ(cio_send(fd, out, sizeof out, CIO_MSG_WAITALL), (int32_t)sizeof out);
+        CHECK_EQ(cio_recv(fd, in, sizeof in, CIO_MSG_WAITALL), (int32_t)sizeof in);
+        CHECK(memcmp(in, out, sizeof in) == 0);
+    }
+    CHECK_EQ(cio_close(fd), 0);
+    atomic_fetch_add(&clients_ok, 1);
     return 0;
 }
 
@@ -81,15 +107,29 @@ int main(void) {
     CHECK_EQ(atomic_load(&in_virtual_time), 32);
     CHECK(t_now_ns() - t0 < 3600ull * CIO_NS_PER_SEC);
 
-    cio_addr bound;
-    CHECK_EQ(cio_runtime_serve(rt, "127.0.0.1:0", NULL, echo, NULL, &bound), -CIO_ENOTSUP);
+    cio_serve_options acc = {.spread = CIO_SPREAD_ACCEPTOR};
+    CHECK_EQ(cio_runtime_serve(rt, "127.0.0.1:0", &acc, echo, NULL, &served), -CIO_ENOTSUP);
+    CHECK_EQ(cio_runtime_serve(rt, "127.0.0.1:0", NULL, echo, NULL, &served), 0);
+    CHECK(cio_addr_port(&served) > 0);
+    for (int i = 0; i < 2 * WORKERS; i++) CHECK_EQ(cio_runtime_spawn(rt, i % WORKERS, client, NULL, NULL), i % WORKERS);
+    while (atomic_load(&clients_ok) < 2 * WORKERS) {
+        CHECK(t_now_ns() < end);
+        t_sleep_ms(1);
+    }
+    for (unsigned i = 0; i < WORKERS; i++) {
+        cio_worker_stats s;
+        CHECK_EQ(cio_runtime_worker_stats(rt, i, &s), 0);
+        CHECK_EQ(s.connections, 2); /* its own world's clients, and only those */
+    }
 
     static cio_event ev; /* outlives the runtime: the task waits on it until the shutdown */
     CHECK_EQ(cio_runtime_spawn(rt, 1, blocked_for_good, &ev, NULL), 1);
     cio_runtime_report rep;
     CHECK_EQ(cio_runtime_shutdown(rt, 10 * CIO_NS_PER_MS, &rep), 0);
     CHECK_EQ(rep.tasks_cancelled, 1);
-    CHECK_EQ(rep.total.tasks_spawned, 30 + 1 + 2 + 1);
+    CHECK_EQ(rep.listeners, WORKERS);
+    CHECK_EQ(rep.total.tasks_spawned, 30 + 1 + 2 + 1 + 2 * WORKERS + 2 * WORKERS); /* clients and connections */
+    CHECK_EQ(rep.total.conn_errors, 0);
     CHECK_EQ(rep.total.calls, 30);
     CHECK_EQ(rep.total.load, 0);
     CHECK_EQ(cio_mock_violations(NULL), 0);

@@ -57,11 +57,14 @@
  *
  * The mock backend (CIO_BACKEND_MOCK in the loop options): each worker
  * runs a simulation of its own, on its own thread, with a world of its
- * own. Spawns, calls, exec, counters and shutdown behave as on the other
- * backends; handles do not cross worlds, so cio_runtime_serve() is refused
- * with -CIO_ENOTSUP there (a simulated listener cannot be reached from
- * outside its worker). Each worker's simulation is deterministic on its
- * own; the interleaving of the threads is not.
+ * own (its simulated sockets, pipes and files). Spawns, calls, exec,
+ * counters and shutdown behave as on the other backends. Handles do not
+ * cross worlds: cio_runtime_serve() puts a listener in every worker's
+ * world (CIO_SPREAD_AUTO and CIO_SPREAD_REUSEPORT, no SO_REUSEPORT
+ * needed), which tasks of that worker reach at the address it returns;
+ * CIO_SPREAD_ACCEPTOR, which moves connections between workers, is
+ * refused with -CIO_ENOTSUP. Each worker's simulation is deterministic on
+ * its own; the interleaving of the threads is not.
  */
 #ifndef CIO_RUNTIME_H
 #define CIO_RUNTIME_H
@@ -223,7 +226,7 @@ typedef struct cio_serve_options {
  * address actually bound (the port chosen for ":0") goes to `*bound`
  * (may be NULL). Returns 0, or the listen's error (cio_tcp_listen: on any
  * worker, and then no listener is left), -CIO_EINVAL, -CIO_ENOTSUP (see
- * the spreads; the mock backend), -CIO_ECANCELED (shutdown has begun), or
+ * the spreads, and the mock backend above), -CIO_ECANCELED (shutdown has begun), or
  * -CIO_EDEADLK from a worker's thread. A failed accept (out of
  * descriptors: cio_prep_accept backs off and tries again) is counted in
  * cio_worker_stats.accept_errors and accepting goes on. Call it more than

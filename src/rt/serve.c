@@ -176,9 +176,16 @@ static int serve(cio_runtime *rt, const char *addr, const cio_serve_options *opt
         if (o.reserved_[i]) return -CIO_EINVAL;
     if ((unsigned)o.spread > CIO_SPREAD_ACCEPTOR) return -CIO_EINVAL;
     if (rt_self() && rt_self()->rt == rt) return -CIO_EDEADLK;
-    if (has_mock(rt)) return -CIO_ENOTSUP;
+    /* Simulated workers each have a world of their own: a listener in
+     * each, on the same address, needs no SO_REUSEPORT; a connection
+     * cannot move from one world to another. */
+    bool simulated = has_mock(rt);
+    if (simulated) {
+        if (o.spread == CIO_SPREAD_ACCEPTOR) return -CIO_ENOTSUP;
+        o.spread = CIO_SPREAD_REUSEPORT;
+    }
 #if defined(_WIN32)
-    if (o.spread == CIO_SPREAD_REUSEPORT) return -CIO_ENOTSUP;
+    if (o.spread == CIO_SPREAD_REUSEPORT && !simulated) return -CIO_ENOTSUP;
     if (o.spread == CIO_SPREAD_AUTO) o.spread = CIO_SPREAD_ACCEPTOR;
 #else
     if (o.spread == CIO_SPREAD_AUTO) o.spread = CIO_SPREAD_REUSEPORT;
@@ -186,7 +193,7 @@ static int serve(cio_runtime *rt, const char *addr, const cio_serve_options *opt
     setup su = {.listen = o.listen};
     int r = cio_addr_parse(&su.addr, addr);
     if (r < 0) return r;
-    su.listen.reuseport = o.spread == CIO_SPREAD_REUSEPORT;
+    su.listen.reuseport = o.spread == CIO_SPREAD_REUSEPORT && !simulated;
     rt_worker *only = NULL;
     if (o.spread == CIO_SPREAD_ACCEPTOR) {
         int err = 0;

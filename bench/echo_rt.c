@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
     char c;
     if (read(done_pipe[0], &c, 1) != 1) return 1;
     cio_runtime_report rep;
-    cio_runtime_shutdown(rt, 0, &rep);
+    cio_runtime_shutdown(rt, 0, &rep, NULL);
     printf("bench=echo-server impl=cio-rt%u conns=%u recvs=%" PRIu64 " enters=%" PRIu64 "\n", workers, conns_wanted,
            (uint64_t)atomic_load(&recvs), rep.total.loop.enters);
     return 0;

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
     cio_addr bound;
     if ((r = cio_runtime_serve(rt, addr, NULL, echo, NULL, &bound)) < 0) {
         fprintf(stderr, "mt_echo: %s: %s\n", addr, cio_strerror(r));
-        cio_runtime_shutdown(rt, 0, NULL);
+        cio_runtime_shutdown(rt, 0, NULL, NULL);
         return 1;
     }
     cio_worker_stats total;
@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
                s.connections, s.loop.enters);
     }
     cio_runtime_report rep;
-    cio_runtime_shutdown(rt, 5ull * CIO_NS_PER_SEC, &rep);
+    cio_runtime_shutdown(rt, 5ull * CIO_NS_PER_SEC, &rep, NULL);
     printf("mt_echo: %" PRIu64 " connections ended by themselves, %" PRIu64 " cancelled\n", rep.tasks_finished,
            rep.tasks_cancelled);
     return 0;

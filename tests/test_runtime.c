@@ -84,7 +84,7 @@ static void test_spawn_call(void) {
     CHECK_EQ(s.calls, 40);
     CHECK_EQ(s.load, 0);
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 0, &rep), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, &rep, NULL), 0);
     CHECK_EQ(rep.tasks_cancelled, 0);
     CHECK_EQ(rep.total.tasks_spawned, 40);
 }
@@ -180,8 +180,10 @@ static void test_exchange(void) {
     /* The sinks are still blocked: the shutdown cancels exactly them. */
     uint64_t t0 = t_now_ns();
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 50 * CIO_NS_PER_MS, &rep), 0);
+    cio_worker_stats final[WORKERS];
+    CHECK_EQ(cio_runtime_shutdown(rt, 50 * CIO_NS_PER_MS, &rep, final), 0);
     CHECK(t_now_ns() - t0 >= 50 * CIO_NS_PER_MS); /* the grace time was given */
+    for (unsigned i = 0; i < WORKERS; i++) CHECK_EQ(final[i].tasks_cancelled, 1); /* each worker's sink */
     CHECK_EQ(rep.tasks_cancelled, WORKERS);
     CHECK_EQ(rep.tasks_finished, 0);
     CHECK_EQ(rep.total.tasks_spawned, WORKERS * TASKS_PER_WORKER + WORKERS);
@@ -256,7 +258,7 @@ static atomic_int deadlk_seen;
 static void exec_in_callback(cio_loop *loop, void *arg) {
     (void)loop;
     if (cio_runtime_exec(arg, 0, times_three, NULL, NULL) == -CIO_EDEADLK) atomic_fetch_add(&deadlk_seen, 1);
-    if (cio_runtime_shutdown(arg, 0, NULL) == -CIO_EDEADLK) atomic_fetch_add(&deadlk_seen, 1);
+    if (cio_runtime_shutdown(arg, 0, NULL, NULL) == -CIO_EDEADLK) atomic_fetch_add(&deadlk_seen, 1);
 }
 
 static void test_exec(void) {
@@ -279,7 +281,7 @@ static void test_exec(void) {
     CHECK_EQ(cio_runtime_call(rt, 3, exec_in_callback, rt), 3);
     drain(rt);
     CHECK_EQ(atomic_load(&deadlk_seen), 2);
-    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL, NULL), 0);
 }
 
 /* ---- a worker whose loop fails to start ---- */
@@ -310,7 +312,7 @@ static void test_failed_worker(void) {
     cio_worker_stats s;
     CHECK_EQ(cio_runtime_worker_stats(rt, 2, &s), 0);
     CHECK_EQ(s.status, -CIO_EINVAL);
-    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL, NULL), 0);
     /* All of them failing: no runtime, the error. */
     const cio_loop_options *all_bad[2] = {&bad, &bad};
     cio_runtime_options o2 = {.workers = 2, .worker_loops = all_bad};
@@ -361,9 +363,9 @@ static void test_pin_and_bad_input(void) {
     CHECK_EQ(cio_runtime_worker_stats(rt, 5, &(cio_worker_stats){0}), -CIO_EINVAL);
     CHECK_EQ(cio_runtime_stats(rt, NULL), -CIO_EINVAL);
     CHECK_EQ(cio_runtime_serve(rt, "not an address", NULL, NULL, NULL, NULL), -CIO_EINVAL);
-    CHECK_EQ(cio_runtime_shutdown(NULL, 0, NULL), -CIO_EINVAL);
+    CHECK_EQ(cio_runtime_shutdown(NULL, 0, NULL, NULL), -CIO_EINVAL);
     CHECK(!cio_runtime_stopping(rt));
-    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL, NULL), 0);
     cio_runtime_options bad = {.workers = CIO_RUNTIME_MAX_WORKERS + 1};
     CHECK_EQ(cio_runtime_start(&bad, &rt), -CIO_EINVAL);
     cio_runtime_options bad2 = {0};
@@ -372,11 +374,14 @@ static void test_pin_and_bad_input(void) {
     CHECK_EQ(cio_runtime_start(NULL, NULL), -CIO_EINVAL);
 }
 
-/* Work sent while the shutdown runs is refused, never lost: each call
- * either returns -CIO_ECANCELED or its task runs. The sender is itself a
- * runtime task, so that the shutdown waits for it (a call from another
- * thread must not begin once the shutdown could have returned). */
-static atomic_int late_ran, spam_accepted, spam_refused, spam_other;
+/* Work sent while the shutdown runs is refused or done, never lost. From
+ * outside the workers it is refused as soon as the shutdown begins; the
+ * runtime's own tasks may still hand work on during the grace time (a
+ * request finishing), and are refused from the cancel on. Oracle: every
+ * call that returned a worker's index ran its task exactly once. */
+static atomic_int late_ran, spam_accepted, spam_other, outside_accepted, outside_refused;
+static cio_xchan holder_ch;
+static cio_xmsg holder_msg;
 
 static intptr_t late_task(void *arg) {
     (void)arg;
@@ -384,6 +389,14 @@ static intptr_t late_task(void *arg) {
     return 0;
 }
 
+/* Whether the runtime has more than enough queued: senders wait then, as
+ * cio_runtime_spawn asks (nothing throttles it). */
+static int flooded(cio_runtime *rt) {
+    cio_worker_stats s;
+    return cio_runtime_stats(rt, &s) == 0 && s.load > 2000;
+}
+
+/* A runtime task that keeps spawning until it is refused or cancelled. */
 static intptr_t spammer(void *arg) {
     cio_runtime *rt = arg;
     for (;;) {
@@ -394,25 +407,66 @@ static intptr_t spammer(void *arg) {
             break;
         }
         atomic_fetch_add(&spam_accepted, 1);
-        if (atomic_load(&spam_accepted) % 64 == 0) cio_sleep(CIO_NS_PER_MS); /* let them run */
+        while (flooded(rt))
+            if (cio_sleep(CIO_NS_PER_MS) < 0) return 0; /* cancelled */
     }
-    atomic_fetch_add(&spam_refused, 1);
     return 0;
+}
+
+/* Holds the shutdown in its grace time until the outside spammer has been
+ * refused, so that no call of that thread can start after the shutdown
+ * returned. */
+static intptr_t holder(void *arg) {
+    (void)arg;
+    cio_xmsg *m;
+    return cio_xchan_recv(&holder_ch, &m);
+}
+
+static void *outside_spammer(void *arg) {
+    cio_runtime *rt = arg;
+    for (;;) {
+        int r = cio_runtime_spawn(rt, CIO_WORKER_NEXT, late_task, NULL, NULL);
+        if (r == -CIO_ECANCELED) break;
+        CHECK(r >= 0);
+        atomic_fetch_add(&outside_accepted, 1);
+        while (flooded(rt)) t_sleep_ms(1);
+    }
+    atomic_fetch_add(&outside_refused, 1);
+    CHECK_EQ(cio_xchan_send(&holder_ch, &holder_msg), 0); /* lets the shutdown go on */
+    return NULL;
+}
+
+static void holder_setup(cio_loop *loop, void *arg) {
+    (void)arg;
+    CHECK_EQ(cio_xchan_init(&holder_ch, loop), 0);
 }
 
 static void test_refused_during_shutdown(void) {
     cio_runtime *rt;
     cio_runtime_options o = {.workers = 2};
     CHECK_EQ(cio_runtime_start(&o, &rt), 0);
+    CHECK_EQ(cio_runtime_call(rt, 1, holder_setup, NULL), 1);
+    drain(rt);
+    CHECK_EQ(cio_runtime_spawn(rt, 1, holder, NULL, NULL), 1);
     CHECK_EQ(cio_runtime_spawn(rt, 0, spammer, rt, NULL), 0);
-    while (atomic_load(&spam_accepted) < 1000) t_sleep_ms(1);
+    t_thread th;
+    CHECK_EQ(t_thread_start(&th, outside_spammer, rt), 0);
+    uint64_t end = t_now_ns() + 60ull * CIO_NS_PER_SEC;
+    while (atomic_load(&spam_accepted) < 1000 || atomic_load(&outside_accepted) < 1000) {
+        CHECK(t_now_ns() < end);
+        t_sleep_ms(1);
+    }
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 10 * CIO_NS_PER_SEC, &rep), 0);
-    CHECK_EQ(atomic_load(&spam_refused), 1);
+    CHECK_EQ(cio_runtime_shutdown(rt, 200 * CIO_NS_PER_MS, &rep, NULL), 0);
+    CHECK_EQ(t_thread_join(&th, NULL), 0);
+    CHECK_EQ(atomic_load(&outside_refused), 1);
     CHECK_EQ(atomic_load(&spam_other), 0);
-    CHECK_EQ(atomic_load(&late_ran), atomic_load(&spam_accepted));
-    CHECK_EQ(rep.total.tasks_spawned, (uint64_t)atomic_load(&spam_accepted) + 1);
-    CHECK_EQ(rep.tasks_cancelled, 0);
+    int accepted = atomic_load(&spam_accepted) + atomic_load(&outside_accepted);
+    CHECK_EQ(rep.total.spawn_failures, 0);
+    CHECK_EQ(atomic_load(&late_ran), accepted);
+    CHECK_EQ(rep.total.tasks_spawned, (uint64_t)accepted + 2); /* and the spammer and the holder */
+    CHECK(rep.tasks_cancelled <= 1);                           /* the spammer, if still spawning */
+    CHECK_EQ(rep.total.load, 0);
 }
 
 /* ---- the shutdown from a task of another loop, while a task of that loop
@@ -443,7 +497,7 @@ static intptr_t outer_main(void *arg) {
     CHECK_EQ(cio_task_spawn(cio_task_loop(), outer_waiter, NULL, NULL, &t), 0);
     cio_sleep(20 * CIO_NS_PER_MS); /* the exec is under way */
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(outer_rt, 5 * CIO_NS_PER_SEC, &rep), 0); /* blocks this thread */
+    CHECK_EQ(cio_runtime_shutdown(outer_rt, 5 * CIO_NS_PER_SEC, &rep, NULL), 0); /* blocks this thread */
     CHECK_EQ(rep.tasks_finished, 1);
     CHECK_EQ(cio_task_join(t, NULL), 0); /* the exec ends on live memory */
     return 0;
@@ -504,7 +558,7 @@ static void test_exec_from_brief_loops(void) {
         memset(loop, 0xA5, sizeof *loop);
         free(loop);
     }
-    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL, NULL), 0);
 }
 
 int main(void) {

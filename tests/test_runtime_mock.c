@@ -125,7 +125,7 @@ int main(void) {
     static cio_event ev; /* outlives the runtime: the task waits on it until the shutdown */
     CHECK_EQ(cio_runtime_spawn(rt, 1, blocked_for_good, &ev, NULL), 1);
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 10 * CIO_NS_PER_MS, &rep), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 10 * CIO_NS_PER_MS, &rep, NULL), 0);
     CHECK_EQ(rep.tasks_cancelled, 1);
     CHECK_EQ(rep.listeners, WORKERS);
     CHECK_EQ(rep.total.tasks_spawned, 30 + 1 + 2 + 1 + 2 * WORKERS + 2 * WORKERS); /* clients and connections */

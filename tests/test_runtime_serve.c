@@ -85,7 +85,7 @@ static int run_spread(cio_spread asked) {
     cio_addr bound;
     int r = cio_runtime_serve(rt, "127.0.0.1:0", &so, echo, NULL, &bound);
     if (r == -CIO_ENOTSUP) {
-        CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL), 0);
+        CHECK_EQ(cio_runtime_shutdown(rt, 0, NULL, NULL), 0);
         return r;
     }
     CHECK_EQ(r, 0);
@@ -122,7 +122,7 @@ static int run_spread(cio_spread asked) {
         t_sleep_ms(1);
     }
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 100 * CIO_NS_PER_MS, &rep), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 100 * CIO_NS_PER_MS, &rep, NULL), 0);
     CHECK_EQ(rep.listeners, spread == CIO_SPREAD_ACCEPTOR ? 1 : WORKERS);
     CHECK_EQ(rep.tasks_cancelled, CONNS - leaving);
     CHECK_EQ(rep.tasks_finished, 0);
@@ -175,7 +175,7 @@ static void run_grace(void) {
     t_thread th;
     CHECK_EQ(t_thread_start(&th, close_soon, &cl), 0);
     cio_runtime_report rep;
-    CHECK_EQ(cio_runtime_shutdown(rt, 60ull * CIO_NS_PER_SEC, &rep), 0);
+    CHECK_EQ(cio_runtime_shutdown(rt, 60ull * CIO_NS_PER_SEC, &rep, NULL), 0);
     CHECK_EQ(t_thread_join(&th, NULL), 0);
     CHECK_EQ(rep.tasks_finished, 8);
     CHECK_EQ(rep.tasks_cancelled, 0);

@@ -10,11 +10,20 @@
  *         return 0;                            // the runtime closes fd
  *     }
  *     ...
+ *     static intptr_t wait_for_stop(void *arg) {   // a task on this thread's own loop
+ *         cio_signal sig;
+ *         cio_signal_init(&sig, cio_task_loop());
+ *         cio_signal_add(&sig, CIO_SIGTERM);
+ *         int signo = cio_signal_wait(&sig, 0, NULL);
+ *         cio_signal_close(&sig);
+ *         return signo;
+ *     }
+ *     ...
  *     cio_runtime *rt;
  *     cio_runtime_start(NULL, &rt);            // one worker per CPU
  *     cio_runtime_serve(rt, "0.0.0.0:8080", NULL, echo, NULL, NULL);
- *     wait_for_sigterm();
- *     cio_runtime_shutdown(rt, 5000000000u, NULL); // 5 s for connections to end
+ *     cio_main(wait_for_stop, NULL, NULL, NULL);   // until SIGTERM (cio/signal.h)
+ *     cio_runtime_shutdown(rt, 5000000000u, NULL, NULL); // 5 s for connections to end
  *
  * A worker is a thread that owns one loop (cio/loop.h) and runs it until
  * the runtime shuts down; its tasks and callbacks run on that thread only,
@@ -52,8 +61,12 @@
  *
  * Signals: workers start with the signal mask of the thread that called
  * cio_runtime_start(). Waiting for SIGINT or SIGTERM with cio/signal.h
- * (on a loop of the main thread, as examples/mt_echo.c does) works
- * whichever thread the system delivers the signal to.
+ * on a loop of the main thread (as above; cio_main gives the thread a
+ * loop) works whichever thread the system delivers the signal to. A
+ * signal that comes before cio_signal_add() still has its default
+ * action (SIGTERM ends the process): add the watcher before announcing
+ * the server, or block the signals (pthread_sigmask) before
+ * cio_runtime_start() so that no thread takes them by default.
  *
  * The mock backend (CIO_BACKEND_MOCK in the loop options): each worker
  * runs a simulation of its own, on its own thread, with a world of its
@@ -150,7 +163,12 @@ CIO_API int cio_runtime_pick(cio_runtime *rt, int how);
  * be started, and to be cancelled by a shutdown if it outlives the grace
  * time; if the worker cannot spawn it (out of memory for a stack) the
  * failure is counted in cio_worker_stats.spawn_failures. Allocates a
- * small record, freed when the task starts. Any thread.
+ * small record, freed when the task starts. Any thread. Nothing throttles
+ * it: work sent faster than the workers run it piles up (a record per
+ * job, a stack per task started, two memory mappings each), until memory
+ * or the system's mapping limit runs out (-CIO_ENOMEM here, or failed
+ * spawns there); a sender that can outrun the workers watches `load`
+ * (cio_runtime_stats) and waits.
  */
 CIO_API int cio_runtime_spawn(cio_runtime *rt, int worker, cio_task_fn fn, void *arg,
                               const cio_task_options *opts);
@@ -180,7 +198,10 @@ CIO_API int cio_runtime_call(cio_runtime *rt, int worker, cio_runtime_call_fn fn
  * (cio_deadline_push) that passes does the same and returns
  * -CIO_ETIMEDOUT. Returns 0, those two, or an error as
  * cio_runtime_spawn(). Allocates nothing: the request lives on the
- * caller's stack. The loop of a waiting task must not be closed before
+ * caller's stack. Cost: a message each way (tens of microseconds between
+ * threads on a loaded machine), so keep hot state where its requests
+ * are, and exec for what must live on one worker; exec to the caller's
+ * own worker works too, at the price of the same messages. The loop of a waiting task must not be closed before
  * the call returned (a worker's loop is not: the shutdown lets such tasks
  * end first). Any thread (as said).
  */
@@ -276,8 +297,9 @@ CIO_API int cio_runtime_stats(const cio_runtime *rt, cio_worker_stats *out);
 
 /* What cio_runtime_shutdown() found. */
 typedef struct cio_runtime_report {
-    uint64_t tasks_finished;  /* runtime tasks (and calls) running when the shutdown began that
-                                 returned on their own, before the grace time ran out */
+    uint64_t tasks_finished;  /* runtime tasks (and calls) running when the shutdown began, or
+                                 handed on by them since, that returned on their own before the
+                                 grace time ran out */
     uint64_t tasks_cancelled; /* runtime tasks still running at its end, which were cancelled */
     uint64_t listeners;       /* listeners closed */
     cio_worker_stats total;   /* the final counters, summed (cio_runtime_stats) */
@@ -287,25 +309,31 @@ typedef struct cio_runtime_report {
  * cio_runtime_shutdown - stop the runtime and free it.
  *
  * 1. New work is refused: cio_runtime_spawn, call, exec and serve return
- *    -CIO_ECANCELED from now on (work they accepted before still runs),
- *    and every listener of cio_runtime_serve() is closed, so that no new
- *    connection is accepted (a connection the kernel had queued and no
- *    worker took is reset).
+ *    -CIO_ECANCELED from now on when called from outside the runtime's
+ *    workers, and every listener of cio_runtime_serve() is closed, so that
+ *    no new connection is accepted (a connection the kernel had queued and
+ *    no worker took is reset). Tasks and callbacks on the workers may
+ *    still spawn, call and exec until step 3, so that a request under way
+ *    can finish (a connection task that asks another worker for data).
  * 2. The runtime tasks (connections included) get until `grace_ns` from
  *    now to return on their own.
- * 3. Those still running are cancelled (cio_task_cancel: their blocking
+ * 3. From here nothing new is taken, from anywhere. The runtime tasks
+ *    still running are cancelled (cio_task_cancel: their blocking
  *    calls fail with -CIO_ECANCELED, shielded clean-ups run to their end)
  *    and the workers run until they return.
  * 4. Each worker closes its loop, which ends whatever is left (tasks the
  *    runtime did not start, their ops: cio_loop_close), and its thread
  *    exits.
  *
- * `*report` (may be NULL) receives what happened. Returns 0, -CIO_EINVAL
+ * `*report` (may be NULL) receives what happened, and `per_worker` (may
+ * be NULL; else room for cio_runtime_workers() entries) each worker's
+ * final counters. Returns 0, -CIO_EINVAL
  * (no runtime), or -CIO_EDEADLK from a worker's thread (which would wait
  * for itself; nothing happens then). Not from a worker's thread, and once
  * only: afterwards `rt` is freed.
  */
-CIO_API int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report *report);
+CIO_API int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report *report,
+                                 cio_worker_stats *per_worker);
 
 /* cio_runtime_stopping - whether cio_runtime_shutdown() has begun, so
  * that long-running tasks can wind down on their own. Any thread. */

@@ -89,7 +89,9 @@ struct cio_runtime {
     int *cpus;
     unsigned ncpus;
     atomic_uint next;      /* CIO_WORKER_NEXT's cursor */
-    atomic_bool stopping;
+    atomic_bool stopping;  /* the shutdown has begun: work from outside is refused */
+    atomic_bool closed;    /* its cancel has come: all work is refused */
+    atomic_uint_fast64_t late; /* work admitted after `stopping` (from the runtime's own tasks) */
     atomic_uint refs;      /* its own (until the shutdown ends) and one per public call under way */
     unsigned serving;      /* cio_runtime_serve calls under way; under mu */
     list serves;           /* rt_serve records; under mu */

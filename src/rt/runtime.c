@@ -19,6 +19,15 @@
 #define UNWIND_ROUNDS 1000                      /* turns for tasks to unwind, as cio_main() */
 #define WAIT_SLICE_NS (5ull * CIO_NS_PER_MS)    /* the shutdown looks again at least this often */
 #define WORKER_STACK (2u * 1024u * 1024u)       /* the worker thread's own stack (callbacks) */
+#define SEND_SPINS 4096                         /* exec's wait for the end of the worker's send */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 static _Thread_local rt_worker *self_worker;
 
@@ -98,13 +107,19 @@ static void rt_unadmit(cio_runtime *rt, rt_worker *to);
  * begun: 0 or -CIO_ECANCELED. Every job of the public calls goes through
  * it, so that the shutdown, once `inflight` is 0, knows no more will come. */
 static int rt_admit(cio_runtime *rt, rt_worker *to) {
-    /* Counted before the look at `stopping`, which the shutdown sets
-     * before it looks at the count: one of the two sees the other. */
+    /* Counted before the look at the flags, which the shutdown sets
+     * before it looks at the count: one of the two sees the other. Once
+     * the shutdown has begun, work from outside is refused, but the
+     * runtime's own tasks and callbacks may still hand work on (a request
+     * finishing in the grace time); from its cancel on, nothing is
+     * taken. */
     atomic_fetch_add(&to->inflight, 1);
-    if (stopping(rt)) {
+    bool late = stopping(rt);
+    if (late && (atomic_load(&rt->closed) || !self_worker || self_worker->rt != rt)) {
         rt_unadmit(rt, to);
         return -CIO_ECANCELED;
     }
+    if (late) atomic_fetch_add(&rt->late, 1);
     atomic_fetch_add(&to->load, 1);
     return 0;
 }
@@ -477,8 +492,15 @@ static int exec_wait_task(rt_exec *e) {
             if (m == &e->ack) ack = true;
         }
     }
-    while (atomic_load(&e->sent) < expected)
-        if (cio_task_yield() < 0) cio__sleep_ns(CIO_NS_PER_MS / 10); /* a closing loop: no turn to yield to */
+    /* The sends are a system call from their end: spin a little on the
+     * CPU before giving the loop turns (each a zero timeout) or, in a
+     * closing loop that has none to give, sleeping. */
+    for (unsigned spins = 0; atomic_load(&e->sent) < expected; spins++) {
+        if (spins < SEND_SPINS)
+            cpu_relax();
+        else if (cio_task_yield() < 0)
+            cio__sleep_ns(CIO_NS_PER_MS / 10);
+    }
     cio_task_shield_pop(&sh);
     return cut;
 }
@@ -894,7 +916,8 @@ static void control_all(cio_runtime *rt, void (*fn)(rt_worker *w, void *arg), vo
     }
 }
 
-int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report *report) {
+int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report *report,
+                         cio_worker_stats *per_worker) {
     if (!rt) return -CIO_EINVAL;
     if (self_worker && self_worker->rt == rt) return -CIO_EDEADLK;
     cio_runtime_report rep = {0};
@@ -903,13 +926,18 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     cio__mutex_unlock(&rt->mu);
     wait_until(rt, no_serve, UINT64_MAX);
     wait_until(rt, nothing_inflight, UINT64_MAX);
-    /* From here the load only falls: no job is on its way, and an
-     * acceptor refuses what it accepts now. */
+    /* What runs now, and (counted in `late`) what the runtime's own
+     * tasks hand on from here; acceptors refuse what they accept now. */
     uint64_t live = total_load(rt);
     control_all(rt, stop_accepting, &rep.listeners);
     wait_until(rt, no_acceptors, UINT64_MAX);
     wait_until(rt, no_load, grace_ns);
+    /* Nothing is taken from here on; what was taken arrives, then every
+     * runtime task still running is cancelled. */
+    atomic_store(&rt->closed, true);
+    wait_until(rt, nothing_inflight, UINT64_MAX);
     control_all(rt, cancel_tasks, &rep.tasks_cancelled);
+    live += atomic_load(&rt->late);
     rep.tasks_finished = live >= rep.tasks_cancelled ? live - rep.tasks_cancelled : 0;
     wait_until(rt, no_load, UINT64_MAX);
     control_all(rt, begin_quit, NULL);
@@ -918,6 +946,7 @@ int cio_runtime_shutdown(cio_runtime *rt, uint64_t grace_ns, cio_runtime_report 
     wait_until(rt, all_exited, UINT64_MAX);
     sum_stats(rt, &rep.total);
     if (report) *report = rep;
+    for (unsigned i = 0; per_worker && i < rt->n; i++) read_worker(rt, &rt->workers[i], &per_worker[i]);
     rt_leave(rt, 0); /* the runtime's own reference: freed here, or by the last call under way */
     return 0;
 }

@@ -38,15 +38,22 @@ static void hand_off(rt_worker *w, rt_serve *s, cio_fd fd, const cio_addr *peer)
     rt_worker *to = w;
     int err = 0;
     if (s->spread == CIO_SPREAD_ACCEPTOR) to = rt_choose(rt, s->least ? CIO_WORKER_LEAST : CIO_WORKER_NEXT, &err);
-    if (to && to == w) {
-        /* Kept here: no job, but the same load and the same refusal once
-         * the shutdown began. */
-        if (!cio_runtime_stopping(rt)) {
-            atomic_fetch_add(&w->load, 1);
-            start_conn(w, s, fd, peer);
-            return;
-        }
-    } else if (to) {
+    /* No new connection once the shutdown began (the admission of a job
+     * would take one from a worker's task in the grace time). The load
+     * is counted first, as rt_admit counts `inflight`: a connection kept
+     * is in the shutdown's count of what runs. */
+    if (to) atomic_fetch_add(&to->load, 1);
+    if (atomic_load(&rt->stopping)) {
+        if (to) atomic_fetch_sub(&to->load, 1);
+        cio_close(fd);
+        return;
+    }
+    if (to && to == w) { /* kept here: no job */
+        start_conn(w, s, fd, peer);
+        return;
+    }
+    if (to) {
+        atomic_fetch_sub(&to->load, 1); /* rt_admit_send counts it again */
         rt_job *j = calloc(1, sizeof *j);
         if (j) {
             j->kind = JOB_CONN;

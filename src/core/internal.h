@@ -258,9 +258,6 @@ static inline int cio__refusal(const cio_loop *loop) {
     return -CIO_EPERM;
 }
 
-/* The system's monotonic clock in nanoseconds. */
-uint64_t cio__clock_ns(void);
-
 /* The loop's clock: the backend's (a simulated one is virtual), else the
  * system's. Read it through cio__now(). */
 uint64_t cio__clock(cio_core *c);

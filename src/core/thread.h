@@ -93,9 +93,17 @@ unsigned cio__cpu_list(int *cpus, unsigned max);
 /* Pins the calling thread to `cpu`: 0 or a negative error. */
 int cio__thread_pin(int cpu);
 
-/* The system's monotonic clock in nanoseconds (also declared in
- * internal.h, for the core). */
+/* The system's monotonic clock in nanoseconds. */
 uint64_t cio__clock_ns(void);
+
+/* A pause for a spin-wait that expects to end within microseconds. */
+static inline void cio__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 /* Sleeps at least `ns` (the pool's close spin). */
 void cio__sleep_ns(uint64_t ns);

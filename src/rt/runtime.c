@@ -21,13 +21,6 @@
 #define WORKER_STACK (2u * 1024u * 1024u)       /* the worker thread's own stack (callbacks) */
 #define SEND_SPINS 4096                         /* exec's wait for the end of the worker's send */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static _Thread_local rt_worker *self_worker;
 
@@ -497,7 +490,7 @@ static int exec_wait_task(rt_exec *e) {
      * closing loop that has none to give, sleeping. */
     for (unsigned spins = 0; atomic_load(&e->sent) < expected; spins++) {
         if (spins < SEND_SPINS)
-            cpu_relax();
+            cio__cpu_relax();
         else if (cio_task_yield() < 0)
             cio__sleep_ns(CIO_NS_PER_MS / 10);
     }
